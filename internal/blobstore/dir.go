@@ -1,0 +1,135 @@
+// Package blobstore keeps blobs in a local directory: the embedded stand-in
+// for object storage, with the same write-once, content-addressed use.
+package blobstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/photofeed/photofeed/internal/errkind"
+)
+
+// ErrNotFound is returned for a key with no blob.
+var ErrNotFound = errkind.New(errkind.NotFound, "no such media")
+
+// Dir stores each blob as a file under root, fanned out by the key's first
+// characters so no directory grows past a few thousand entries.
+type Dir struct {
+	root string
+}
+
+// OpenDir uses (and creates) root.
+func OpenDir(root string) (*Dir, error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("blob dir: %w", err)
+	}
+	return &Dir{root: root}, nil
+}
+
+// ValidKey reports whether key is safe to use as a file name: 1–200 bytes of
+// [a-z0-9], '-', '_' and at most one '.' not at the start.
+func ValidKey(key string) bool {
+	if len(key) < 3 || len(key) > 200 || key[0] == '.' {
+		return false
+	}
+	dots := 0
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
+		case c == '.':
+			dots++
+		default:
+			return false
+		}
+	}
+	return dots <= 1
+}
+
+func (d *Dir) path(key string) (string, error) {
+	if !ValidKey(key) {
+		return "", ErrNotFound
+	}
+	return filepath.Join(d.root, key[:2], key), nil
+}
+
+// Put writes data under key unless a blob is already there. The write goes
+// to a temporary file that is synced and renamed, so a reader never sees a
+// partial blob and a crash never leaves one.
+func (d *Dir) Put(ctx context.Context, key string, data []byte) (bool, error) {
+	p, err := d.path(key)
+	if err != nil {
+		return false, fmt.Errorf("put blob: invalid key %q", key)
+	}
+	if _, err := os.Stat(p); err == nil {
+		return false, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return false, fmt.Errorf("put blob: %w", err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
+	if err != nil {
+		return false, fmt.Errorf("put blob: %w", err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), p)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return false, fmt.Errorf("put blob %s: %w", key, err)
+	}
+	return true, nil
+}
+
+// Delete removes the blob; a missing blob is not an error.
+func (d *Dir) Delete(ctx context.Context, key string) error {
+	p, err := d.path(key)
+	if err != nil {
+		return nil
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete blob %s: %w", key, err)
+	}
+	return nil
+}
+
+// Blob is an open blob for serving.
+type Blob struct {
+	io.ReadSeekCloser
+	Size    int64
+	ModTime time.Time
+}
+
+// Open opens the blob for reading.
+func (d *Dir) Open(ctx context.Context, key string) (*Blob, error) {
+	p, err := d.path(key)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open blob %s: %w", key, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("stat blob %s: %w", key, err)
+	}
+	return &Blob{ReadSeekCloser: f, Size: st.Size(), ModTime: st.ModTime()}, nil
+}

@@ -1,0 +1,185 @@
+package media_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"testing"
+
+	"github.com/photofeed/photofeed/internal/errkind"
+	"github.com/photofeed/photofeed/internal/media"
+)
+
+func solid(w, h int, c color.Color) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, c)
+		}
+	}
+	return img
+}
+
+func encodeJPEG(t testing.TB, img image.Image) []byte {
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func encodePNG(t testing.TB, img image.Image) []byte {
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// withOrientation inserts an EXIF APP1 segment carrying orientation o, and
+// a GPS-looking tag, right after the JPEG's SOI marker.
+func withOrientation(jpg []byte, o uint16) []byte {
+	tiff := []byte("MM\x00\x2a\x00\x00\x00\x08")
+	entries := []byte{0x00, 0x02} // two entries
+	entry := make([]byte, 12)
+	binary.BigEndian.PutUint16(entry[0:], 0x0112)
+	binary.BigEndian.PutUint16(entry[2:], 3)
+	binary.BigEndian.PutUint32(entry[4:], 1)
+	binary.BigEndian.PutUint16(entry[8:], o)
+	gps := make([]byte, 12)
+	binary.BigEndian.PutUint16(gps[0:], 0x8825) // GPS IFD pointer
+	binary.BigEndian.PutUint16(gps[2:], 4)
+	binary.BigEndian.PutUint32(gps[4:], 1)
+	tiff = append(append(append(append(tiff, entries...), entry...), gps...), 0, 0, 0, 0)
+	seg := append([]byte("Exif\x00\x00"), tiff...)
+	app1 := []byte{0xFF, 0xE1, 0, 0}
+	binary.BigEndian.PutUint16(app1[2:], uint16(len(seg)+2))
+	out := append([]byte{}, jpg[:2]...)
+	out = append(out, app1...)
+	out = append(out, seg...)
+	return append(out, jpg[2:]...)
+}
+
+func TestProcessVariants(t *testing.T) {
+	tests := []struct {
+		name          string
+		data          []byte
+		wantType      string
+		origW, origH  int
+		largeW, thumb int
+	}{
+		{"small jpeg stays small", encodeJPEG(t, solid(200, 100, color.RGBA{200, 10, 10, 255})), "image/jpeg", 200, 100, 200, 200},
+		{"big jpeg scales", encodeJPEG(t, solid(2400, 1200, color.White)), "image/jpeg", 2400, 1200, 1080, 320},
+		{"transparent png stays png", encodePNG(t, solid(1500, 3000, color.NRGBA{0, 0, 255, 100})), "image/png", 1500, 3000, 540, 160},
+		{"rotated jpeg is turned upright", withOrientation(encodeJPEG(t, solid(400, 100, color.White)), 6), "image/jpeg", 100, 400, 100, 80},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := media.Process(tt.data, 50_000_000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Original.ContentType != tt.wantType {
+				t.Errorf("original type %s, want %s", v.Original.ContentType, tt.wantType)
+			}
+			if v.Original.Width != tt.origW || v.Original.Height != tt.origH {
+				t.Errorf("original %d×%d, want %d×%d", v.Original.Width, v.Original.Height, tt.origW, tt.origH)
+			}
+			if v.Large.Width != tt.largeW {
+				t.Errorf("large width %d, want %d", v.Large.Width, tt.largeW)
+			}
+			if max(v.Thumb.Width, v.Thumb.Height) > media.ThumbSize || v.Thumb.Width != tt.thumb {
+				t.Errorf("thumb %d×%d, want width %d", v.Thumb.Width, v.Thumb.Height, tt.thumb)
+			}
+			for _, vv := range []media.Variant{v.Thumb, v.Large, v.Original} {
+				if bytes.Contains(vv.Data, []byte("Exif")) {
+					t.Error("variant still carries EXIF")
+				}
+				cfg, _, err := image.DecodeConfig(bytes.NewReader(vv.Data))
+				if err != nil || cfg.Width != vv.Width || cfg.Height != vv.Height {
+					t.Errorf("variant does not decode to its stated size: %v %+v", err, cfg)
+				}
+			}
+		})
+	}
+}
+
+// A header that claims 100,000 × 100,000 pixels must be refused before any
+// pixel memory is allocated.
+func TestDecompressionBombRefusedFromHeader(t *testing.T) {
+	small := encodePNG(t, solid(4, 4, color.White))
+	binary.BigEndian.PutUint32(small[16:], 100_000) // IHDR width
+	binary.BigEndian.PutUint32(small[20:], 100_000) // IHDR height
+	binary.BigEndian.PutUint32(small[29:], crc32.ChecksumIEEE(small[12:29]))
+	_, err := media.Process(small, 50_000_000)
+	if !errors.Is(err, media.ErrTooManyPixels) {
+		t.Fatalf("err = %v, want ErrTooManyPixels", err)
+	}
+	allocs := testing.AllocsPerRun(5, func() { media.Inspect(small, 50_000_000) })
+	if allocs > 50 {
+		t.Errorf("Inspect allocated %v times for a bomb header", allocs)
+	}
+}
+
+func TestProcessRejects(t *testing.T) {
+	gifImg := image.NewPaletted(image.Rect(0, 0, 10, 10), []color.Color{color.Black, color.White})
+	var g bytes.Buffer
+	if err := gif.Encode(&g, gifImg, nil); err != nil {
+		t.Fatal(err)
+	}
+	jpg := encodeJPEG(t, solid(50, 50, color.White))
+	tests := []struct {
+		name string
+		data []byte
+		kind errkind.Kind
+	}{
+		{"empty", nil, errkind.Invalid},
+		{"text", []byte("hello, this is not an image at all"), errkind.Unsupported},
+		{"pdf", []byte("%PDF-1.7\n..."), errkind.Unsupported},
+		{"svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg"></svg>`), errkind.Unsupported},
+		{"truncated jpeg", jpg[:len(jpg)/3], errkind.Invalid},
+		{"png magic only", []byte("\x89PNG\r\n\x1a\n"), errkind.Invalid},
+		{"over pixel limit", g.Bytes(), errkind.Invalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			limit := int64(50_000_000)
+			if tt.name == "over pixel limit" {
+				limit = 99
+			}
+			_, err := media.Process(tt.data, limit)
+			if err == nil || errkind.Of(err) != tt.kind {
+				t.Fatalf("err = %v (kind %v), want kind %v", err, errkind.Of(err), tt.kind)
+			}
+		})
+	}
+	if _, err := media.Process(g.Bytes(), 100); err != nil {
+		t.Fatalf("gif at the limit: %v", err)
+	}
+}
+
+func FuzzProcess(f *testing.F) {
+	f.Add(encodeJPEG(f, solid(8, 8, color.White)))
+	f.Add(withOrientation(encodeJPEG(f, solid(8, 4, color.White)), 8))
+	f.Add(encodePNG(f, solid(3, 9, color.NRGBA{1, 2, 3, 4})))
+	f.Add([]byte("GIF89a"))
+	f.Add([]byte("RIFF\x00\x00\x00\x00WEBPVP8 "))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := media.Process(data, 1<<16)
+		if err != nil {
+			if errkind.Of(err) == errkind.Internal {
+				t.Fatalf("bad input gave an internal error: %v", err)
+			}
+			return
+		}
+		if v.Original.Width*v.Original.Height > 1<<16 {
+			t.Fatalf("accepted %d×%d over the pixel limit", v.Original.Width, v.Original.Height)
+		}
+	})
+}

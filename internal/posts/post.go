@@ -1,0 +1,65 @@
+// Package posts owns photo posts, their captions, image variants and likes.
+package posts
+
+import (
+	"context"
+	"time"
+
+	"github.com/photofeed/photofeed/internal/errkind"
+)
+
+// Post is a photo with its caption, by one author.
+type Post struct {
+	ID        int64
+	AuthorID  int64
+	Caption   string
+	CreatedAt time.Time
+	Images    Images
+	LikeCount int64
+}
+
+// Image is one stored variant; Key names its blob.
+type Image struct {
+	Key           string
+	Width, Height int
+}
+
+// Images are the variants of a post's photo.
+type Images struct {
+	Thumb, Large, Original Image
+}
+
+// Keys lists the blob keys the post references.
+func (im Images) Keys() []string {
+	return []string{im.Thumb.Key, im.Large.Key, im.Original.Key}
+}
+
+// Store is the persistence posts need.
+type Store interface {
+	CreatePost(ctx context.Context, p Post) error
+	Post(ctx context.Context, id int64) (Post, error)
+	// PostsByIDs returns the posts that exist, in no particular order.
+	PostsByIDs(ctx context.Context, ids []int64) ([]Post, error)
+	// DeletePost deletes the post if authorID wrote it, returning what it deleted.
+	DeletePost(ctx context.Context, id, authorID int64) (Post, error)
+	// PostsByAuthor returns newest first.
+	PostsByAuthor(ctx context.Context, authorID int64, offset, limit int) ([]Post, error)
+	CountByAuthor(ctx context.Context, authorID int64) (int64, error)
+	// Like and Unlike are idempotent.
+	Like(ctx context.Context, postID, userID int64, at time.Time) error
+	Unlike(ctx context.Context, postID, userID int64) error
+	LikedBy(ctx context.Context, userID int64, postIDs []int64) (map[int64]bool, error)
+	// ImageInUse reports whether any post references the blob key.
+	ImageInUse(ctx context.Context, key string) (bool, error)
+}
+
+// Blobs is where image bytes go.
+type Blobs interface {
+	// Put stores data under key; created is false if it was already there.
+	Put(ctx context.Context, key string, data []byte) (created bool, err error)
+	Delete(ctx context.Context, key string) error
+}
+
+var ErrPostNotFound = errkind.New(errkind.NotFound, "no such post")
+
+const MaxCaptionLen = 2200

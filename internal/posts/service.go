@@ -1,0 +1,189 @@
+package posts
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+	"unicode/utf8"
+
+	"github.com/photofeed/photofeed/ids"
+	"github.com/photofeed/photofeed/internal/errkind"
+	"github.com/photofeed/photofeed/internal/media"
+)
+
+// Service creates, reads and deletes posts and likes.
+type Service struct {
+	store     Store
+	blobs     Blobs
+	authors   Authors
+	ids       *ids.Generator
+	maxPixels int64
+	now       func() time.Time
+	log       *slog.Logger
+}
+
+// Config for NewService; zero values take the defaults.
+type Config struct {
+	MaxPixels int64            // default 50,000,000
+	Now       func() time.Time // default time.Now
+	Logger    *slog.Logger     // default slog.Default()
+}
+
+func NewService(store Store, blobs Blobs, authors Authors, gen *ids.Generator, cfg Config) *Service {
+	if cfg.MaxPixels <= 0 {
+		cfg.MaxPixels = 50_000_000
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Service{store: store, blobs: blobs, authors: authors, ids: gen,
+		maxPixels: cfg.MaxPixels, now: cfg.Now, log: cfg.Logger}
+}
+
+// ValidateCaption checks a caption's length and encoding.
+func ValidateCaption(caption string) error {
+	f := errkind.Fields{}
+	if !utf8.ValidString(caption) {
+		f.Add("caption", "must be valid UTF-8")
+	} else if utf8.RuneCountInString(caption) > MaxCaptionLen {
+		f.Add("caption", fmt.Sprintf("must be at most %d characters", MaxCaptionLen))
+	}
+	return f.Err()
+}
+
+// Create stores the photo's variants and then the post. Blobs are written
+// first so a committed post never points at a missing file; if the post
+// cannot be saved, the blobs this call created are removed again.
+func (s *Service) Create(ctx context.Context, authorID int64, caption string, photo []byte) (Post, error) {
+	if err := ValidateCaption(caption); err != nil {
+		return Post{}, err
+	}
+	v, err := media.Process(photo, s.maxPixels)
+	if err != nil {
+		return Post{}, fmt.Errorf("create post: %w", err)
+	}
+	id, err := s.ids.Next(ids.Shard(authorID))
+	if err != nil {
+		return Post{}, fmt.Errorf("create post: %w", err)
+	}
+	p := Post{ID: id, AuthorID: authorID, Caption: caption, CreatedAt: ids.Time(id)}
+
+	var created []string
+	for _, x := range []struct {
+		dst *Image
+		v   media.Variant
+	}{{&p.Images.Thumb, v.Thumb}, {&p.Images.Large, v.Large}, {&p.Images.Original, v.Original}} {
+		key := BlobKey(x.v.Data, x.v.Ext)
+		isNew, err := s.blobs.Put(ctx, key, x.v.Data)
+		if err != nil {
+			s.removeUnused(context.WithoutCancel(ctx), created)
+			return Post{}, fmt.Errorf("create post: store image: %w", err)
+		}
+		if isNew {
+			created = append(created, key)
+		}
+		*x.dst = Image{Key: key, Width: x.v.Width, Height: x.v.Height}
+	}
+	if err := s.store.CreatePost(ctx, p); err != nil {
+		s.removeUnused(context.WithoutCancel(ctx), created)
+		return Post{}, fmt.Errorf("create post: %w", err)
+	}
+	return p, nil
+}
+
+// BlobKey names data by its SHA-256, so a key's bytes never change and can
+// be cached forever.
+func BlobKey(data []byte, ext string) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]) + "." + ext
+}
+
+// removeUnused deletes blobs no post references. Content addressing means
+// two posts can share a blob, so each is checked before it goes.
+func (s *Service) removeUnused(ctx context.Context, keys []string) {
+	for _, k := range keys {
+		inUse, err := s.store.ImageInUse(ctx, k)
+		if err == nil && !inUse {
+			err = s.blobs.Delete(ctx, k)
+		}
+		if err != nil {
+			s.log.WarnContext(ctx, "blob left behind", "key", k, "err", err)
+		}
+	}
+}
+
+func (s *Service) Post(ctx context.Context, id int64) (Post, error) {
+	return s.store.Post(ctx, id)
+}
+
+// PostsByIDs returns the posts that exist, in the order of ids.
+func (s *Service) PostsByIDs(ctx context.Context, idList []int64) ([]Post, error) {
+	if len(idList) == 0 {
+		return nil, nil
+	}
+	found, err := s.store.PostsByIDs(ctx, idList)
+	if err != nil {
+		return nil, fmt.Errorf("load posts: %w", err)
+	}
+	byID := make(map[int64]Post, len(found))
+	for _, p := range found {
+		byID[p.ID] = p
+	}
+	out := make([]Post, 0, len(found))
+	for _, id := range idList {
+		if p, ok := byID[id]; ok {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// Delete removes a post its author asks to remove. Anyone else is told the
+// post does not exist, which gives away nothing about other users' posts.
+func (s *Service) Delete(ctx context.Context, id, authorID int64) error {
+	p, err := s.store.DeletePost(ctx, id, authorID)
+	if err != nil {
+		return fmt.Errorf("delete post %d: %w", id, err)
+	}
+	s.removeUnused(context.WithoutCancel(ctx), p.Images.Keys())
+	return nil
+}
+
+func (s *Service) ByAuthor(ctx context.Context, authorID int64, offset, limit int) ([]Post, int64, error) {
+	list, err := s.store.PostsByAuthor(ctx, authorID, offset, limit)
+	if err != nil {
+		return nil, 0, fmt.Errorf("posts by author: %w", err)
+	}
+	n, err := s.store.CountByAuthor(ctx, authorID)
+	if err != nil {
+		return nil, 0, fmt.Errorf("count posts: %w", err)
+	}
+	return list, n, nil
+}
+
+func (s *Service) CountByAuthor(ctx context.Context, authorID int64) (int64, error) {
+	return s.store.CountByAuthor(ctx, authorID)
+}
+
+func (s *Service) Like(ctx context.Context, postID, userID int64) error {
+	if err := s.store.Like(ctx, postID, userID, s.now().UTC()); err != nil {
+		return fmt.Errorf("like post %d: %w", postID, err)
+	}
+	return nil
+}
+
+func (s *Service) Unlike(ctx context.Context, postID, userID int64) error {
+	if err := s.store.Unlike(ctx, postID, userID); err != nil {
+		return fmt.Errorf("unlike post %d: %w", postID, err)
+	}
+	return nil
+}
+
+var errNoAuthor = errors.New("post author missing")

@@ -1,0 +1,143 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/photofeed/photofeed/internal/identity"
+)
+
+// IdentityStore implements identity.Store.
+type IdentityStore struct{ db *DB }
+
+var _ identity.Store = (*IdentityStore)(nil)
+
+func (db *DB) Identity() *IdentityStore { return &IdentityStore{db} }
+
+func (s *IdentityStore) CreateUser(ctx context.Context, u identity.User, hash string) error {
+	res, err := s.db.write.ExecContext(ctx, `
+		INSERT INTO users (id, username, display_name, password_hash, admin, created_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING`,
+		u.ID, u.Username, u.DisplayName, hash, u.Admin, ms(u.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("insert user: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return identity.ErrUsernameTaken
+	}
+	return nil
+}
+
+const userCols = `id, username, display_name, admin, created_at`
+
+func scanUser(row interface{ Scan(...any) error }) (identity.User, error) {
+	var u identity.User
+	var created int64
+	err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Admin, &created)
+	u.CreatedAt = fromMS(created)
+	return u, err
+}
+
+func (s *IdentityStore) UserByID(ctx context.Context, id int64) (identity.User, error) {
+	return s.oneUser(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id)
+}
+
+func (s *IdentityStore) UserByUsername(ctx context.Context, username string) (identity.User, error) {
+	return s.oneUser(ctx, `SELECT `+userCols+` FROM users WHERE username = ?`, username)
+}
+
+func (s *IdentityStore) oneUser(ctx context.Context, q string, arg any) (identity.User, error) {
+	u, err := scanUser(s.db.read.QueryRowContext(ctx, q, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return identity.User{}, identity.ErrUserNotFound
+	}
+	if err != nil {
+		return identity.User{}, fmt.Errorf("select user: %w", err)
+	}
+	return u, nil
+}
+
+func (s *IdentityStore) UsersByIDs(ctx context.Context, idList []int64) ([]identity.User, error) {
+	if len(idList) == 0 {
+		return nil, nil
+	}
+	in, args := inList(idList)
+	rows, err := s.db.read.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE id IN (`+in+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("select users: %w", err)
+	}
+	defer rows.Close()
+	var out []identity.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan user: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+func (s *IdentityStore) PasswordHash(ctx context.Context, username string) (int64, string, error) {
+	var id int64
+	var hash string
+	err := s.db.read.QueryRowContext(ctx, `SELECT id, password_hash FROM users WHERE username = ?`, username).Scan(&id, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", identity.ErrUserNotFound
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("select password: %w", err)
+	}
+	return id, hash, nil
+}
+
+func (s *IdentityStore) CreateSession(ctx context.Context, sess identity.Session) error {
+	_, err := s.db.write.ExecContext(ctx, `INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+		sess.ID, sess.UserID, ms(sess.CreatedAt), ms(sess.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("insert session: %w", err)
+	}
+	return nil
+}
+
+func (s *IdentityStore) SessionByID(ctx context.Context, id int64) (identity.Session, error) {
+	var sess identity.Session
+	var created, expires int64
+	var revoked sql.NullInt64
+	err := s.db.read.QueryRowContext(ctx, `SELECT id, user_id, created_at, expires_at, revoked_at FROM sessions WHERE id = ?`, id).
+		Scan(&sess.ID, &sess.UserID, &created, &expires, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return identity.Session{}, identity.ErrSessionNotFound
+	}
+	if err != nil {
+		return identity.Session{}, fmt.Errorf("select session: %w", err)
+	}
+	sess.CreatedAt, sess.ExpiresAt = fromMS(created), fromMS(expires)
+	if revoked.Valid {
+		t := fromMS(revoked.Int64)
+		sess.RevokedAt = &t
+	}
+	return sess, nil
+}
+
+func (s *IdentityStore) ExtendSession(ctx context.Context, id int64, expiresAt time.Time) error {
+	return s.updateSession(ctx, `UPDATE sessions SET expires_at = ? WHERE id = ? AND revoked_at IS NULL`, ms(expiresAt), id)
+}
+
+func (s *IdentityStore) RevokeSession(ctx context.Context, id int64, at time.Time) error {
+	return s.updateSession(ctx, `UPDATE sessions SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`, ms(at), id)
+}
+
+func (s *IdentityStore) updateSession(ctx context.Context, q string, args ...any) error {
+	res, err := s.db.write.ExecContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("update session: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return identity.ErrSessionNotFound
+	}
+	return nil
+}

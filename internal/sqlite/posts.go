@@ -1,0 +1,197 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/photofeed/photofeed/internal/posts"
+)
+
+// PostStore implements posts.Store.
+type PostStore struct{ db *DB }
+
+var _ posts.Store = (*PostStore)(nil)
+
+func (db *DB) Posts() *PostStore { return &PostStore{db} }
+
+func (s *PostStore) CreatePost(ctx context.Context, p posts.Post) error {
+	im := p.Images
+	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO posts (id, author_id, caption, created_at,
+				thumb_key, thumb_w, thumb_h, large_key, large_w, large_h, original_key, original_w, original_h)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, p.AuthorID, p.Caption, ms(p.CreatedAt),
+			im.Thumb.Key, im.Thumb.Width, im.Thumb.Height,
+			im.Large.Key, im.Large.Width, im.Large.Height,
+			im.Original.Key, im.Original.Width, im.Original.Height)
+		if err != nil {
+			return fmt.Errorf("insert post: %w", err)
+		}
+		for _, k := range im.Keys() {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO post_blobs (blob_key, post_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, k, p.ID); err != nil {
+				return fmt.Errorf("insert post blob: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+const postCols = `id, author_id, caption, created_at, thumb_key, thumb_w, thumb_h,
+	large_key, large_w, large_h, original_key, original_w, original_h, like_count`
+
+func scanPost(row interface{ Scan(...any) error }) (posts.Post, error) {
+	var p posts.Post
+	var created int64
+	im := &p.Images
+	err := row.Scan(&p.ID, &p.AuthorID, &p.Caption, &created,
+		&im.Thumb.Key, &im.Thumb.Width, &im.Thumb.Height,
+		&im.Large.Key, &im.Large.Width, &im.Large.Height,
+		&im.Original.Key, &im.Original.Width, &im.Original.Height, &p.LikeCount)
+	p.CreatedAt = fromMS(created)
+	return p, err
+}
+
+func (s *PostStore) Post(ctx context.Context, id int64) (posts.Post, error) {
+	p, err := scanPost(s.db.read.QueryRowContext(ctx, `SELECT `+postCols+` FROM posts WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return posts.Post{}, posts.ErrPostNotFound
+	}
+	if err != nil {
+		return posts.Post{}, fmt.Errorf("select post: %w", err)
+	}
+	return p, nil
+}
+
+func (s *PostStore) PostsByIDs(ctx context.Context, idList []int64) ([]posts.Post, error) {
+	if len(idList) == 0 {
+		return nil, nil
+	}
+	in, args := inList(idList)
+	return s.list(ctx, `SELECT `+postCols+` FROM posts WHERE id IN (`+in+`)`, args...)
+}
+
+func (s *PostStore) PostsByAuthor(ctx context.Context, authorID int64, offset, limit int) ([]posts.Post, error) {
+	return s.list(ctx, `SELECT `+postCols+` FROM posts WHERE author_id = ? ORDER BY id DESC LIMIT ? OFFSET ?`, authorID, limit, offset)
+}
+
+func (s *PostStore) list(ctx context.Context, q string, args ...any) ([]posts.Post, error) {
+	rows, err := s.db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("select posts: %w", err)
+	}
+	defer rows.Close()
+	var out []posts.Post
+	for rows.Next() {
+		p, err := scanPost(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan post: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+func (s *PostStore) CountByAuthor(ctx context.Context, authorID int64) (int64, error) {
+	var n int64
+	if err := s.db.read.QueryRowContext(ctx, `SELECT count(*) FROM posts WHERE author_id = ?`, authorID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count posts: %w", err)
+	}
+	return n, nil
+}
+
+func (s *PostStore) DeletePost(ctx context.Context, id, authorID int64) (posts.Post, error) {
+	var p posts.Post
+	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		p, err = scanPost(tx.QueryRowContext(ctx, `SELECT `+postCols+` FROM posts WHERE id = ? AND author_id = ?`, id, authorID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return posts.ErrPostNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("select post: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM posts WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("delete post: %w", err)
+		}
+		return nil
+	})
+	return p, err
+}
+
+func (s *PostStore) Like(ctx context.Context, postID, userID int64, at time.Time) error {
+	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO likes (post_id, user_id, created_at)
+			SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM posts WHERE id = ?)
+			ON CONFLICT DO NOTHING`, postID, userID, ms(at), postID)
+		if err != nil {
+			return fmt.Errorf("insert like: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			_, err = tx.ExecContext(ctx, `UPDATE posts SET like_count = like_count + 1 WHERE id = ?`, postID)
+			return err
+		}
+		return s.mustExist(ctx, tx, postID)
+	})
+}
+
+func (s *PostStore) Unlike(ctx context.Context, postID, userID int64) error {
+	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM likes WHERE post_id = ? AND user_id = ?`, postID, userID)
+		if err != nil {
+			return fmt.Errorf("delete like: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			_, err = tx.ExecContext(ctx, `UPDATE posts SET like_count = like_count - 1 WHERE id = ?`, postID)
+			return err
+		}
+		return s.mustExist(ctx, tx, postID)
+	})
+}
+
+func (s *PostStore) mustExist(ctx context.Context, tx *sql.Tx, postID int64) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM posts WHERE id = ?`, postID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return posts.ErrPostNotFound
+	}
+	return err
+}
+
+func (s *PostStore) LikedBy(ctx context.Context, userID int64, postIDs []int64) (map[int64]bool, error) {
+	out := make(map[int64]bool)
+	if len(postIDs) == 0 {
+		return out, nil
+	}
+	in, args := inList(postIDs)
+	rows, err := s.db.read.QueryContext(ctx, `SELECT post_id FROM likes WHERE user_id = ? AND post_id IN (`+in+`)`,
+		append([]any{userID}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("select likes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
+
+func (s *PostStore) ImageInUse(ctx context.Context, key string) (bool, error) {
+	var one int
+	err := s.db.read.QueryRowContext(ctx, `SELECT 1 FROM post_blobs WHERE blob_key = ? LIMIT 1`, key).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("select blob use: %w", err)
+	}
+	return true, nil
+}

@@ -1,0 +1,323 @@
+// Package storetest is the conformance suite every store adapter runs, so
+// SQLite and PostgreSQL behave the same behind the same interfaces.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/photofeed/photofeed/ids"
+	"github.com/photofeed/photofeed/internal/feed"
+	"github.com/photofeed/photofeed/internal/graph"
+	"github.com/photofeed/photofeed/internal/identity"
+	"github.com/photofeed/photofeed/internal/posts"
+)
+
+// Stores are the ports an adapter implements.
+type Stores struct {
+	Identity identity.Store
+	Posts    posts.Store
+	Graph    graph.Store
+	Feed     feed.Store
+}
+
+// Run runs the suite; open must return empty stores for each call.
+func Run(t *testing.T, open func(t *testing.T) Stores) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, *fixture)
+	}{
+		{"Users", testUsers},
+		{"Sessions", testSessions},
+		{"Posts", testPosts},
+		{"Likes", testLikes},
+		{"Follows", testFollows},
+		{"HomeTimeline", testHomeTimeline},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.fn(t, &fixture{Stores: open(t), ctx: t.Context(), gen: ids.NewGenerator(nil)})
+		})
+	}
+}
+
+type fixture struct {
+	Stores
+	ctx context.Context
+	gen *ids.Generator
+}
+
+func (f *fixture) user(t *testing.T, name string) identity.User {
+	t.Helper()
+	id, _ := f.gen.Next(ids.ShardForKey(name, 1024))
+	u := identity.User{ID: id, Username: name, DisplayName: "The " + name, CreatedAt: time.UnixMilli(time.Now().UnixMilli()).UTC()}
+	if err := f.Identity.CreateUser(f.ctx, u, "hash-of-"+name); err != nil {
+		t.Fatalf("create user %s: %v", name, err)
+	}
+	return u
+}
+
+func (f *fixture) post(t *testing.T, author int64, caption string) posts.Post {
+	t.Helper()
+	id, _ := f.gen.Next(ids.Shard(author))
+	key := fmt.Sprintf("%x", id)
+	p := posts.Post{ID: id, AuthorID: author, Caption: caption, CreatedAt: ids.Time(id),
+		Images: posts.Images{
+			Thumb:    posts.Image{Key: key + "-t.jpg", Width: 320, Height: 240},
+			Large:    posts.Image{Key: key + "-l.jpg", Width: 1080, Height: 810},
+			Original: posts.Image{Key: "shared-original.jpg", Width: 2000, Height: 1500},
+		}}
+	if err := f.Posts.CreatePost(f.ctx, p); err != nil {
+		t.Fatalf("create post: %v", err)
+	}
+	return p
+}
+
+func mustKind(t *testing.T, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("err = %v, want %v", err, want)
+	}
+}
+
+func testUsers(t *testing.T, f *fixture) {
+	alice := f.user(t, "alice")
+	dup := alice
+	dup.ID++
+	mustKind(t, f.Identity.CreateUser(f.ctx, dup, "x"), identity.ErrUsernameTaken)
+
+	got, err := f.Identity.UserByUsername(f.ctx, "alice")
+	if err != nil || got != alice {
+		t.Fatalf("UserByUsername = %+v, %v; want %+v", got, err, alice)
+	}
+	got, err = f.Identity.UserByID(f.ctx, alice.ID)
+	if err != nil || got != alice {
+		t.Fatalf("UserByID = %+v, %v", got, err)
+	}
+	_, err = f.Identity.UserByUsername(f.ctx, "nobody")
+	mustKind(t, err, identity.ErrUserNotFound)
+	_, err = f.Identity.UserByID(f.ctx, 12345)
+	mustKind(t, err, identity.ErrUserNotFound)
+
+	id, hash, err := f.Identity.PasswordHash(f.ctx, "alice")
+	if err != nil || id != alice.ID || hash != "hash-of-alice" {
+		t.Fatalf("PasswordHash = %d %q %v", id, hash, err)
+	}
+	_, _, err = f.Identity.PasswordHash(f.ctx, "nobody")
+	mustKind(t, err, identity.ErrUserNotFound)
+
+	bob := f.user(t, "bob")
+	list, err := f.Identity.UsersByIDs(f.ctx, []int64{bob.ID, alice.ID, 999})
+	if err != nil || len(list) != 2 {
+		t.Fatalf("UsersByIDs = %v, %v", list, err)
+	}
+	if list, err := f.Identity.UsersByIDs(f.ctx, nil); err != nil || len(list) != 0 {
+		t.Fatalf("UsersByIDs(nil) = %v, %v", list, err)
+	}
+}
+
+func testSessions(t *testing.T, f *fixture) {
+	u := f.user(t, "carol")
+	now := time.UnixMilli(time.Now().UnixMilli()).UTC()
+	s := identity.Session{ID: 77, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := f.Identity.CreateSession(f.ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.Identity.SessionByID(f.ctx, 77)
+	if err != nil || got.UserID != u.ID || !got.ExpiresAt.Equal(s.ExpiresAt) || got.RevokedAt != nil {
+		t.Fatalf("SessionByID = %+v, %v", got, err)
+	}
+	later := now.Add(2 * time.Hour)
+	if err := f.Identity.ExtendSession(f.ctx, 77, later); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.Identity.SessionByID(f.ctx, 77); !got.ExpiresAt.Equal(later) {
+		t.Fatalf("extended expiry = %s, want %s", got.ExpiresAt, later)
+	}
+	if err := f.Identity.RevokeSession(f.ctx, 77, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Identity.RevokeSession(f.ctx, 77, now.Add(time.Minute)); err != nil {
+		t.Fatalf("revoking twice: %v", err)
+	}
+	got, _ = f.Identity.SessionByID(f.ctx, 77)
+	if got.RevokedAt == nil || !got.RevokedAt.Equal(now) {
+		t.Fatalf("revoked_at = %v, want the first revocation %s", got.RevokedAt, now)
+	}
+	mustKind(t, f.Identity.ExtendSession(f.ctx, 77, later), identity.ErrSessionNotFound)
+	_, err = f.Identity.SessionByID(f.ctx, 78)
+	mustKind(t, err, identity.ErrSessionNotFound)
+	mustKind(t, f.Identity.RevokeSession(f.ctx, 78, now), identity.ErrSessionNotFound)
+}
+
+func testPosts(t *testing.T, f *fixture) {
+	a := f.user(t, "dave")
+	b := f.user(t, "erin")
+	p1 := f.post(t, a.ID, "first")
+	p2 := f.post(t, a.ID, "second ✨")
+	f.post(t, b.ID, "erin's")
+
+	got, err := f.Posts.Post(f.ctx, p2.ID)
+	if err != nil || got != p2 {
+		t.Fatalf("Post = %+v, %v; want %+v", got, err, p2)
+	}
+	_, err = f.Posts.Post(f.ctx, 1)
+	mustKind(t, err, posts.ErrPostNotFound)
+
+	list, err := f.Posts.PostsByAuthor(f.ctx, a.ID, 0, 10)
+	if err != nil || len(list) != 2 || list[0].ID != p2.ID || list[1].ID != p1.ID {
+		t.Fatalf("PostsByAuthor = %v, %v; want newest first", list, err)
+	}
+	list, _ = f.Posts.PostsByAuthor(f.ctx, a.ID, 1, 10)
+	if len(list) != 1 || list[0].ID != p1.ID {
+		t.Fatalf("PostsByAuthor offset 1 = %v", list)
+	}
+	if n, err := f.Posts.CountByAuthor(f.ctx, a.ID); err != nil || n != 2 {
+		t.Fatalf("CountByAuthor = %d, %v", n, err)
+	}
+	byIDs, err := f.Posts.PostsByIDs(f.ctx, []int64{p1.ID, p2.ID, 5})
+	if err != nil || len(byIDs) != 2 {
+		t.Fatalf("PostsByIDs = %v, %v", byIDs, err)
+	}
+
+	for _, k := range p1.Images.Keys() {
+		if in, err := f.Posts.ImageInUse(f.ctx, k); err != nil || !in {
+			t.Fatalf("ImageInUse(%s) = %v, %v", k, in, err)
+		}
+	}
+	_, err = f.Posts.DeletePost(f.ctx, p1.ID, b.ID)
+	mustKind(t, err, posts.ErrPostNotFound) // not the author
+	del, err := f.Posts.DeletePost(f.ctx, p1.ID, a.ID)
+	if err != nil || del.ID != p1.ID || del.Images != p1.Images {
+		t.Fatalf("DeletePost = %+v, %v", del, err)
+	}
+	_, err = f.Posts.DeletePost(f.ctx, p1.ID, a.ID)
+	mustKind(t, err, posts.ErrPostNotFound)
+	if in, _ := f.Posts.ImageInUse(f.ctx, p1.Images.Thumb.Key); in {
+		t.Fatal("deleted post's own blob still in use")
+	}
+	if in, _ := f.Posts.ImageInUse(f.ctx, "shared-original.jpg"); !in {
+		t.Fatal("blob shared with other posts reported unused")
+	}
+}
+
+func testLikes(t *testing.T, f *fixture) {
+	a := f.user(t, "fay")
+	b := f.user(t, "gus")
+	p := f.post(t, a.ID, "like me")
+	now := time.Now()
+	for range 2 { // idempotent
+		if err := f.Posts.Like(f.ctx, p.ID, b.ID, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Posts.Like(f.ctx, p.ID, a.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.Posts.Post(f.ctx, p.ID); got.LikeCount != 2 {
+		t.Fatalf("like count %d, want 2", got.LikeCount)
+	}
+	liked, err := f.Posts.LikedBy(f.ctx, b.ID, []int64{p.ID, 42})
+	if err != nil || !liked[p.ID] || liked[42] {
+		t.Fatalf("LikedBy = %v, %v", liked, err)
+	}
+	for range 2 {
+		if err := f.Posts.Unlike(f.ctx, p.ID, b.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := f.Posts.Post(f.ctx, p.ID); got.LikeCount != 1 {
+		t.Fatalf("like count after unlike %d, want 1", got.LikeCount)
+	}
+	mustKind(t, f.Posts.Like(f.ctx, 4242, b.ID, now), posts.ErrPostNotFound)
+	mustKind(t, f.Posts.Unlike(f.ctx, 4242, b.ID), posts.ErrPostNotFound)
+}
+
+func testFollows(t *testing.T, f *fixture) {
+	a, b, c := f.user(t, "hal"), f.user(t, "ivy"), f.user(t, "jon")
+	at := time.Now()
+	for range 2 { // idempotent
+		if err := f.Graph.Follow(f.ctx, a.ID, b.ID, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Graph.Follow(f.ctx, c.ID, b.ID, at.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Graph.Follow(f.ctx, a.ID, c.ID, at.Add(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	mustKind(t, f.Graph.Follow(f.ctx, a.ID, 31337, at), identity.ErrUserNotFound)
+
+	check := func(u identity.User, want graph.Counts) {
+		t.Helper()
+		if got, err := f.Graph.Counts(f.ctx, u.ID); err != nil || got != want {
+			t.Fatalf("Counts(%s) = %+v, %v; want %+v", u.Username, got, err, want)
+		}
+	}
+	check(a, graph.Counts{Following: 2})
+	check(b, graph.Counts{Followers: 2})
+	check(c, graph.Counts{Followers: 1, Following: 1})
+
+	followers, err := f.Graph.Followers(f.ctx, b.ID, 0, 10)
+	if err != nil || !slices.Equal(followers, []int64{c.ID, a.ID}) {
+		t.Fatalf("Followers = %v, %v; want most recent first", followers, err)
+	}
+	following, _ := f.Graph.Following(f.ctx, a.ID, 1, 10)
+	if !slices.Equal(following, []int64{b.ID}) {
+		t.Fatalf("Following offset 1 = %v", following)
+	}
+	if ok, _ := f.Graph.IsFollowing(f.ctx, a.ID, b.ID); !ok {
+		t.Fatal("IsFollowing = false")
+	}
+	for range 2 {
+		if err := f.Graph.Unfollow(f.ctx, a.ID, b.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, _ := f.Graph.IsFollowing(f.ctx, a.ID, b.ID); ok {
+		t.Fatal("IsFollowing after unfollow = true")
+	}
+	check(a, graph.Counts{Following: 1})
+	check(b, graph.Counts{Followers: 1})
+}
+
+func testHomeTimeline(t *testing.T, f *fixture) {
+	me, friend, stranger := f.user(t, "kim"), f.user(t, "lea"), f.user(t, "max")
+	if err := f.Graph.Follow(f.ctx, me.ID, friend.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var want []int64
+	for i := range 5 {
+		want = append(want, f.post(t, friend.ID, fmt.Sprint("friend ", i)).ID)
+		f.post(t, stranger.ID, "not for me")
+		want = append(want, f.post(t, me.ID, fmt.Sprint("mine ", i)).ID)
+	}
+	// Ids order by time at millisecond grain, then by shard: the feed is
+	// id order, which is what clients page by.
+	slices.Sort(want)
+	slices.Reverse(want)
+
+	got, err := f.Feed.HomeTimeline(f.ctx, me.ID, 0, 100)
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("HomeTimeline = %v, %v; want %v", got, err, want)
+	}
+	page, _ := f.Feed.HomeTimeline(f.ctx, me.ID, want[3], 4)
+	if !slices.Equal(page, want[4:8]) {
+		t.Fatalf("page before %d = %v, want %v", want[3], page, want[4:8])
+	}
+	if err := f.Graph.Unfollow(f.ctx, me.ID, friend.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = f.Feed.HomeTimeline(f.ctx, me.ID, 0, 100)
+	if len(got) != 5 {
+		t.Fatalf("after unfollow: %d posts, want my own 5", len(got))
+	}
+	if got, _ := f.Feed.HomeTimeline(f.ctx, stranger.ID, 0, 2); len(got) != 2 {
+		t.Fatalf("stranger sees %d of own posts, want 2", len(got))
+	}
+}
