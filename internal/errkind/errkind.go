@@ -16,6 +16,7 @@ type Kind int
 const (
 	Internal        Kind = iota // anything unexpected: logged, never shown in detail
 	Invalid                     // the input breaks a rule; Fields says which
+	Malformed                   // the request cannot be parsed (bad syntax, forged token)
 	NotFound                    // the thing does not exist (or the caller may not know it does)
 	Conflict                    // the request clashes with current state
 	Unauthenticated             // no valid credentials
@@ -78,4 +79,9 @@ func (f Fields) Err() error {
 		return nil
 	}
 	return &Error{Kind: Invalid, Message: "the request has invalid fields", Fields: map[string]string(f)}
+}
+
+// AsError returns the first *Error in err's chain.
+func AsError(err error) (*Error, bool) {
+	return errors.AsType[*Error](err)
 }

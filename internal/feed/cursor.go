@@ -10,7 +10,7 @@ import (
 )
 
 // ErrBadCursor is returned for a cursor that was not issued by us.
-var ErrBadCursor = &errkind.Error{Kind: errkind.Invalid, Message: "the cursor is malformed or was altered",
+var ErrBadCursor = &errkind.Error{Kind: errkind.Malformed, Message: "the cursor is malformed or was altered",
 	Fields: map[string]string{"cursor": "is not a cursor this server issued"}}
 
 const (

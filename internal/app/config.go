@@ -1,0 +1,126 @@
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything an operator can set, as a flag or as the
+// environment variable beside it; flags win over the environment.
+type Config struct {
+	Addr            string        // --addr, PHOTOFEED_ADDR; default :8080
+	DataDir         string        // --data-dir, PHOTOFEED_DATA_DIR; default ./data
+	Secret          string        // --secret, PHOTOFEED_SECRET; default: generated into the data dir
+	MaxUploadBytes  int64         // --max-upload, PHOTOFEED_MAX_UPLOAD; default 20MiB
+	MaxPixels       int64         // --max-pixels, PHOTOFEED_MAX_PIXELS; default 50,000,000
+	SessionTTL      time.Duration // --session-ttl, PHOTOFEED_SESSION_TTL; default 24h
+	LogicalShards   int           // --logical-shards, PHOTOFEED_LOGICAL_SHARDS; default 1024
+	MediaBaseURL    string        // --media-url, PHOTOFEED_MEDIA_URL; default "" (this host)
+	ShutdownTimeout time.Duration // --shutdown-timeout, PHOTOFEED_SHUTDOWN_TIMEOUT; default 15s
+	LogLevel        string        // --log-level, PHOTOFEED_LOG_LEVEL; default info
+	LogFormat       string        // --log-format, PHOTOFEED_LOG_FORMAT; text or json, default text
+	Argon2Memory    uint          // --argon2-memory, PHOTOFEED_ARGON2_MEMORY; KiB, default 19456
+	Argon2Time      uint          // --argon2-time, PHOTOFEED_ARGON2_TIME; passes, default 2
+}
+
+// byteSize is a flag value like 20MiB, 500KB or 1048576.
+type byteSize int64
+
+func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
+
+func (b *byteSize) Set(s string) error {
+	n, err := parseBytes(s)
+	if err != nil {
+		return err
+	}
+	*b = byteSize(n)
+	return nil
+}
+
+func parseBytes(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || n > (1<<53)/mult {
+		return 0, errors.New("want a positive size such as 20MiB, 500KB or 1048576")
+	}
+	return n * mult, nil
+}
+
+// parseServeConfig reads flags, then fills unset ones from the environment.
+func parseServeConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	var c Config
+	maxUpload := byteSize(20 << 20)
+	fs := flag.NewFlagSet("photofeed serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Addr, "addr", ":8080", "listen address (host:port)")
+	fs.StringVar(&c.DataDir, "data-dir", "./data", "where the database and media live")
+	fs.StringVar(&c.Secret, "secret", "", "key for session tokens and cursors, ≥ 32 bytes; all instances need the same one (default: generated into the data dir)")
+	fs.Var(&maxUpload, "max-upload", "largest photo upload, e.g. 20MiB")
+	fs.Int64Var(&c.MaxPixels, "max-pixels", 50_000_000, "largest image, in pixels, checked before decoding")
+	fs.DurationVar(&c.SessionTTL, "session-ttl", 24*time.Hour, "how long a login lasts; the web UI renews it while in use")
+	fs.IntVar(&c.LogicalShards, "logical-shards", 1024, "logical shards users are spread over (fixed at cluster creation)")
+	fs.StringVar(&c.MediaBaseURL, "media-url", "", "origin media URLs point at, e.g. a CDN (default: this server)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests get to finish on shutdown")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
+	fs.UintVar(&c.Argon2Memory, "argon2-memory", 19*1024, "argon2id memory per password hash, KiB")
+	fs.UintVar(&c.Argon2Time, "argon2-time", 2, "argon2id passes per password hash")
+
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := "PHOTOFEED_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(env); v != "" && !set[f.Name] && err == nil {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s=%q: %w", env, v, e)
+			}
+		}
+	})
+	if err != nil {
+		return Config{}, err
+	}
+	c.MaxUploadBytes = int64(maxUpload)
+	return c, c.validate()
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.MaxPixels <= 0:
+		return errors.New("--max-pixels must be positive")
+	case c.SessionTTL < time.Minute:
+		return errors.New("--session-ttl must be at least 1m")
+	case c.LogicalShards < 1 || c.LogicalShards > 8192:
+		return errors.New("--logical-shards must be from 1 to 8192")
+	case c.Secret != "" && len(c.Secret) < 32:
+		return errors.New("--secret must be at least 32 bytes")
+	case c.LogFormat != "text" && c.LogFormat != "json":
+		return errors.New("--log-format must be text or json")
+	case c.Argon2Memory < 64 || c.Argon2Memory > 4<<20:
+		return errors.New("--argon2-memory must be from 64 to 4194304 KiB")
+	case c.Argon2Time < 1 || c.Argon2Time > 100:
+		return errors.New("--argon2-time must be from 1 to 100")
+	}
+	return nil
+}

@@ -1,0 +1,81 @@
+// Package app wires photofeed together: configuration, adapters, roles,
+// and the order things start and stop in.
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+)
+
+// Run is the whole program: main only calls it, and tests call it too.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd, rest := "serve", args
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, rest = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		cfg, err := parseServeConfig(rest, getenv, stderr)
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return serve(ctx, cfg, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "photofeed", version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (try: photofeed help)", cmd)
+}
+
+const usage = `photofeed: a self-hostable photo-sharing service
+
+Usage:
+  photofeed [serve] [flags]   run the service (all roles, embedded engines)
+  photofeed version           print the version
+  photofeed serve -h          list the serve flags
+
+Every flag can also be set as PHOTOFEED_<FLAG> (e.g. PHOTOFEED_ADDR).
+`
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// loadSecret returns the configured secret or the one kept in the data
+// directory, creating it on first start.
+func loadSecret(cfg Config) ([]byte, error) {
+	if cfg.Secret != "" {
+		return []byte(cfg.Secret), nil
+	}
+	path := filepath.Join(cfg.DataDir, "secret.key")
+	b, err := os.ReadFile(path)
+	if err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read secret: %w", err)
+	}
+	b = make([]byte, 32)
+	if _, err := randRead(b); err != nil {
+		return nil, fmt.Errorf("generate secret: %w", err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, fmt.Errorf("write secret: %w", err)
+	}
+	return b, nil
+}

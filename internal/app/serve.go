@@ -1,0 +1,209 @@
+package app
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/photofeed/photofeed/ids"
+	"github.com/photofeed/photofeed/internal/blobstore"
+	"github.com/photofeed/photofeed/internal/feed"
+	"github.com/photofeed/photofeed/internal/graph"
+	"github.com/photofeed/photofeed/internal/httpapi"
+	"github.com/photofeed/photofeed/internal/httpauth"
+	"github.com/photofeed/photofeed/internal/identity"
+	"github.com/photofeed/photofeed/internal/logging"
+	"github.com/photofeed/photofeed/internal/posts"
+	"github.com/photofeed/photofeed/internal/sqlite"
+	"github.com/photofeed/photofeed/internal/web"
+)
+
+var randRead = rand.Read
+
+func newLogger(cfg Config, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if cfg.LogFormat == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	return slog.New(logging.NewHandler(h)), nil
+}
+
+// subkey derives a purpose-bound key from the secret, so a token key can
+// never verify a cursor and the other way round.
+func subkey(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
+
+// node is one running photofeed: its HTTP handler and what must be
+// closed when it stops.
+type node struct {
+	handler http.Handler
+	log     *slog.Logger
+	closers []func() error
+}
+
+func (n *node) Close() error {
+	var errs []error
+	for i := len(n.closers) - 1; i >= 0; i-- {
+		errs = append(errs, n.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// build opens the adapters and wires the services and the HTTP surface.
+func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err error) {
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		return nil, err
+	}
+	n := &node{log: log}
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	secret, err := loadSecret(cfg)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "photofeed.db"))
+	if err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, db.Close)
+	blobs, err := blobstore.OpenDir(filepath.Join(cfg.DataDir, "media"))
+	if err != nil {
+		return nil, err
+	}
+
+	gen := ids.NewGenerator(nil)
+	idSvc, err := identity.NewService(db.Identity(), gen, identity.Config{
+		SigningKey: subkey(secret, "session-token"),
+		SessionTTL: cfg.SessionTTL,
+		Shards:     cfg.LogicalShards,
+		PasswordParams: identity.PasswordParams{
+			Time: uint32(cfg.Argon2Time), Memory: uint32(cfg.Argon2Memory), Threads: 1,
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	postSvc := posts.NewService(db.Posts(), blobs, authorDirectory{idSvc}, gen, posts.Config{MaxPixels: cfg.MaxPixels, Logger: log})
+	graphSvc := graph.NewService(db.Graph(), nil)
+	feedSvc := feed.NewService(db.Feed(), postSvc, feed.NewCursorCodec(subkey(secret, "feed-cursor")))
+
+	api := httpapi.New(httpapi.Deps{
+		Identity: idSvc, Posts: postSvc, Graph: graphSvc, Feed: feedSvc, Blobs: blobs,
+		Ready: db.Ping, Logger: log, MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL,
+	})
+	ui, err := web.New(web.Deps{
+		Identity: idSvc, Posts: postSvc, Graph: graphSvc, Feed: feedSvc, Logger: log,
+		MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL, CSRFKey: subkey(secret, "csrf"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	api.Register(mux)
+	ui.Register(mux)
+
+	var h http.Handler = httpapi.NotFoundAndMethodProblems(mux, ui.NotFound())
+	h = httpauth.Middleware(idSvc, log, h)
+	h = http.NewCrossOriginProtection().Handler(h)
+	h = httpapi.Recover(log, h)
+	h = logging.Middleware(log, h)
+	n.handler = h
+	return n, nil
+}
+
+// serve runs every role in this process until ctx ends, then shuts down
+// gracefully: stop accepting, let in-flight requests finish, close stores.
+func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
+	n, err := build(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	log := n.log
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           n.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // uploads on slow links
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	fmt.Fprintf(stdout, "photofeed serving on %s (data in %s)\n", publicURL(ln.Addr()), cfg.DataDir)
+	log.Info("started", "addr", ln.Addr().String(), "data_dir", cfg.DataDir)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// publicURL turns a listen address into the URL people should open.
+func publicURL(a net.Addr) string {
+	host, port, _ := net.SplitHostPort(a.String())
+	if host == "" || host == "::" || host == "0.0.0.0" || strings.HasPrefix(host, "[::]") {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// authorDirectory lets posts name authors without knowing identity.
+type authorDirectory struct{ ids *identity.Service }
+
+func (d authorDirectory) Authors(ctx context.Context, idList []int64) (map[int64]posts.Author, error) {
+	users, err := d.ids.UsersByIDs(ctx, idList)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]posts.Author, len(users))
+	for id, u := range users {
+		out[id] = posts.Author{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName}
+	}
+	return out, nil
+}

@@ -1,0 +1,61 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/photofeed/photofeed/internal/graph"
+)
+
+type accountRequest struct {
+	Username    string `json:"username"`
+	Password    string `json:"password"`
+	DisplayName string `json:"display_name"`
+}
+
+func (a *API) createAccount(w http.ResponseWriter, r *http.Request) error {
+	var req accountRequest
+	if p := decodeJSON(w, r, &req); p != nil {
+		return p
+	}
+	u, err := a.deps.Identity.Register(r.Context(), req.Username, req.Password, req.DisplayName)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/v1/users/"+u.Username)
+	writeJSON(w, http.StatusCreated, toUser(u, graph.Counts{}, 0))
+	return nil
+}
+
+type sessionRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+type sessionJSON struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func (a *API) createSession(w http.ResponseWriter, r *http.Request) error {
+	var req sessionRequest
+	if p := decodeJSON(w, r, &req); p != nil {
+		return p
+	}
+	token, sess, err := a.deps.Identity.Login(r.Context(), req.Username, req.Password)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, sessionJSON{Token: token, ExpiresAt: sess.ExpiresAt})
+	return nil
+}
+
+func (a *API) deleteSession(w http.ResponseWriter, r *http.Request, _ int64) error {
+	c, _ := claims(r)
+	if err := a.deps.Identity.Logout(r.Context(), c.SessionID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

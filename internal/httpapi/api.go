@@ -1,0 +1,98 @@
+// Package httpapi is photofeed's REST API (v1, JSON): routes, request
+// decoding and validation at the edge, and problem+json errors.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/photofeed/photofeed/internal/blobstore"
+	"github.com/photofeed/photofeed/internal/feed"
+	"github.com/photofeed/photofeed/internal/graph"
+	"github.com/photofeed/photofeed/internal/httpauth"
+	"github.com/photofeed/photofeed/internal/identity"
+	"github.com/photofeed/photofeed/internal/posts"
+)
+
+// BlobOpener serves stored media.
+type BlobOpener interface {
+	Open(ctx context.Context, key string) (*blobstore.Blob, error)
+}
+
+// Deps are what the API serves from.
+type Deps struct {
+	Identity *identity.Service
+	Posts    *posts.Service
+	Graph    *graph.Service
+	Feed     *feed.Service
+	Blobs    BlobOpener
+	// Ready reports whether the stores answer; /readyz says 503 when not.
+	Ready  func(ctx context.Context) error
+	Logger *slog.Logger
+	// MaxUploadBytes bounds a photo upload (default 20 MiB).
+	MaxUploadBytes int64
+	// MediaBaseURL prefixes media URLs, e.g. a CDN origin; "" serves them
+	// from this host.
+	MediaBaseURL string
+}
+
+// API serves the REST routes.
+type API struct {
+	deps Deps
+	log  *slog.Logger
+}
+
+func New(deps Deps) *API {
+	if deps.MaxUploadBytes <= 0 {
+		deps.MaxUploadBytes = 20 << 20
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	return &API{deps: deps, log: deps.Logger}
+}
+
+// handlerFunc is a handler that may fail; errors become problems.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (a *API) handle(fn handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			a.fail(w, r, err)
+		}
+	})
+}
+
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if p, ok := err.(*Problem); ok {
+		WriteProblem(w, *p)
+		return
+	}
+	WriteError(w, r, a.log, err)
+}
+
+func (p *Problem) Error() string { return p.Detail }
+
+// authed wraps handlers that need a signed-in user.
+func (a *API) authed(fn func(w http.ResponseWriter, r *http.Request, userID int64) error) http.Handler {
+	return a.handle(func(w http.ResponseWriter, r *http.Request) error {
+		if err := httpauth.BadCredentials(r.Context()); err != nil {
+			return err
+		}
+		uid := httpauth.UserID(r.Context())
+		if uid == 0 {
+			return identity.ErrUnauthenticated
+		}
+		return fn(w, r, uid)
+	})
+}
+
+// viewer is the signed-in user or 0; a rejected token is still an error,
+// so a client with an expired token learns of it even on public routes.
+func (a *API) viewer(r *http.Request) (int64, error) {
+	if err := httpauth.BadCredentials(r.Context()); err != nil {
+		return 0, err
+	}
+	return httpauth.UserID(r.Context()), nil
+}

@@ -1,0 +1,37 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+func (a *API) getFeed(w http.ResponseWriter, r *http.Request, uid int64) error {
+	q := r.URL.Query()
+	limit := 20
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 100 {
+			p := badRequest("bad limit", map[string]string{"limit": "must be an integer from 1 to 100"})
+			return &p
+		}
+		limit = n
+	}
+	cursor := q.Get("cursor")
+	if _, set := q["cursor"]; set && cursor == "" {
+		p := badRequest("empty cursor", map[string]string{"cursor": "must be a next_cursor from a previous page; omit it for the first page"})
+		return &p
+	}
+	page, err := a.deps.Feed.Home(r.Context(), uid, cursor, limit)
+	if err != nil {
+		return err
+	}
+	if page.Next != "" {
+		next := url.Values{"limit": {strconv.Itoa(limit)}, "cursor": {page.Next}}
+		w.Header().Set("Link", `</v1/feed?`+next.Encode()+`>; rel="next"`)
+	}
+	w.Header().Set("Cache-Control", "private, no-cache")
+	return a.writeViews(w, r, uid, page.Posts, func(items []postJSON) any {
+		return cursorPage[postJSON]{Items: items, NextCursor: page.Next}
+	})
+}

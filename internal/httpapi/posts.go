@@ -1,0 +1,199 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+
+	"github.com/photofeed/photofeed/internal/posts"
+)
+
+// maxCaptionBytes bounds the caption part before validation: 2,200
+// characters of up to 4 UTF-8 bytes each.
+const maxCaptionBytes = posts.MaxCaptionLen * 4
+
+func (a *API) createPost(w http.ResponseWriter, r *http.Request, uid int64) error {
+	caption, photo, p := a.readUpload(w, r)
+	if p != nil {
+		return p
+	}
+	post, err := a.deps.Posts.Create(r.Context(), uid, caption, photo)
+	if err != nil {
+		return err
+	}
+	view, err := a.deps.Posts.ViewOne(r.Context(), uid, post)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/v1/posts/"+strconv.FormatInt(post.ID, 10))
+	writeJSON(w, http.StatusCreated, a.toPost(view))
+	return nil
+}
+
+// readUpload streams the multipart body: the photo into memory up to the
+// upload limit, the caption up to its own, anything else refused. Nothing
+// touches the disk until the photo has passed every check.
+func (a *API) readUpload(w http.ResponseWriter, r *http.Request) (caption string, photo []byte, _ *Problem) {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return "", nil, &Problem{Type: ProblemBase + "unsupported-media-type", Status: http.StatusUnsupportedMediaType,
+			Detail: "send the post as multipart/form-data with a photo file and a caption"}
+	}
+	tooLarge := &Problem{Type: ProblemBase + "too-large", Status: http.StatusRequestEntityTooLarge,
+		Detail: fmt.Sprintf("the upload is over the %d MiB limit", a.deps.MaxUploadBytes>>20)}
+	if r.ContentLength > a.deps.MaxUploadBytes+maxCaptionBytes+64<<10 {
+		return "", nil, tooLarge
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, a.deps.MaxUploadBytes+maxCaptionBytes+64<<10)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		p := badRequest("malformed multipart body: "+err.Error(), nil)
+		return "", nil, &p
+	}
+	var havePhoto bool
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return "", nil, tooLarge
+			}
+			p := badRequest("malformed multipart body: "+err.Error(), nil)
+			return "", nil, &p
+		}
+		switch part.FormName() {
+		case "photo":
+			if havePhoto {
+				p := badRequest("send one photo per post", map[string]string{"photo": "appears more than once"})
+				return "", nil, &p
+			}
+			havePhoto = true
+			photo, err = io.ReadAll(io.LimitReader(part, a.deps.MaxUploadBytes+1))
+			if int64(len(photo)) > a.deps.MaxUploadBytes {
+				return "", nil, tooLarge
+			}
+		case "caption":
+			var b []byte
+			b, err = io.ReadAll(io.LimitReader(part, maxCaptionBytes+1))
+			if len(b) > maxCaptionBytes {
+				p := Problem{Type: ProblemBase + "validation-error", Status: http.StatusUnprocessableEntity,
+					Detail: "the request has invalid fields",
+					Errors: map[string]string{"caption": fmt.Sprintf("must be at most %d characters", posts.MaxCaptionLen)}}
+				return "", nil, &p
+			}
+			caption = string(b)
+		default:
+			err = nil // unknown parts are skipped, as form fields usually are
+		}
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return "", nil, tooLarge
+			}
+			p := badRequest("reading the upload failed: "+err.Error(), nil)
+			return "", nil, &p
+		}
+	}
+	if !havePhoto {
+		p := Problem{Type: ProblemBase + "validation-error", Status: http.StatusUnprocessableEntity,
+			Detail: "the request has invalid fields", Errors: map[string]string{"photo": "is required"}}
+		return "", nil, &p
+	}
+	return caption, photo, nil
+}
+
+func (a *API) getPost(w http.ResponseWriter, r *http.Request) error {
+	id, p := pathID(r, "id")
+	if p != nil {
+		return p
+	}
+	viewer, err := a.viewer(r)
+	if err != nil {
+		return err
+	}
+	post, err := a.deps.Posts.Post(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	view, err := a.deps.Posts.ViewOne(r.Context(), viewer, post)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a.toPost(view))
+	return nil
+}
+
+func (a *API) deletePost(w http.ResponseWriter, r *http.Request, uid int64) error {
+	id, p := pathID(r, "id")
+	if p != nil {
+		return p
+	}
+	if err := a.deps.Posts.Delete(r.Context(), id, uid); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) listUserPosts(w http.ResponseWriter, r *http.Request) error {
+	page, limit, p := pageParams(r)
+	if p != nil {
+		return p
+	}
+	viewer, err := a.viewer(r)
+	if err != nil {
+		return err
+	}
+	u, err := a.deps.Identity.UserByUsername(r.Context(), r.PathValue("username"))
+	if err != nil {
+		return err
+	}
+	list, total, err := a.deps.Posts.ByAuthor(r.Context(), u.ID, (page-1)*limit, limit)
+	if err != nil {
+		return err
+	}
+	return a.writeViews(w, r, viewer, list, func(items []postJSON) any {
+		return offsetPage[postJSON]{Items: items, Page: page, Limit: limit, Total: total}
+	})
+}
+
+func (a *API) writeViews(w http.ResponseWriter, r *http.Request, viewer int64, list []posts.Post, wrap func([]postJSON) any) error {
+	views, err := a.deps.Posts.Views(r.Context(), viewer, list)
+	if err != nil {
+		return err
+	}
+	items := make([]postJSON, len(views))
+	for i, v := range views {
+		items[i] = a.toPost(v)
+	}
+	writeJSON(w, http.StatusOK, wrap(items))
+	return nil
+}
+
+func (a *API) like(w http.ResponseWriter, r *http.Request, uid int64) error {
+	return a.likeOrUnlike(w, r, uid, a.deps.Posts.Like)
+}
+
+func (a *API) unlike(w http.ResponseWriter, r *http.Request, uid int64) error {
+	return a.likeOrUnlike(w, r, uid, a.deps.Posts.Unlike)
+}
+
+func (a *API) likeOrUnlike(w http.ResponseWriter, r *http.Request, uid int64,
+	do func(ctx context.Context, postID, userID int64) error) error {
+	id, p := pathID(r, "id")
+	if p != nil {
+		return p
+	}
+	if err := do(r.Context(), id, uid); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,111 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/photofeed/photofeed/internal/httpauth"
+	"github.com/photofeed/photofeed/internal/identity"
+)
+
+func claims(r *http.Request) (identity.Claims, bool) { return httpauth.Claims(r.Context()) }
+
+// profile is a user with their counts.
+func (a *API) profile(r *http.Request, u identity.User) (userJSON, error) {
+	c, err := a.deps.Graph.Counts(r.Context(), u.ID)
+	if err != nil {
+		return userJSON{}, err
+	}
+	n, err := a.deps.Posts.CountByAuthor(r.Context(), u.ID)
+	if err != nil {
+		return userJSON{}, err
+	}
+	return toUser(u, c, n), nil
+}
+
+func (a *API) getMe(w http.ResponseWriter, r *http.Request, uid int64) error {
+	u, err := a.deps.Identity.UserByID(r.Context(), uid)
+	if err != nil {
+		return err
+	}
+	p, err := a.profile(r, u)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "private, no-cache")
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+func (a *API) getUser(w http.ResponseWriter, r *http.Request) error {
+	u, err := a.deps.Identity.UserByUsername(r.Context(), r.PathValue("username"))
+	if err != nil {
+		return err
+	}
+	p, err := a.profile(r, u)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+func (a *API) listFollowers(w http.ResponseWriter, r *http.Request) error {
+	return a.listUsers(w, r, a.deps.Graph.Followers)
+}
+
+func (a *API) listFollowing(w http.ResponseWriter, r *http.Request) error {
+	return a.listUsers(w, r, a.deps.Graph.Following)
+}
+
+func (a *API) listUsers(w http.ResponseWriter, r *http.Request,
+	list func(ctx context.Context, userID int64, offset, limit int) ([]int64, int64, error)) error {
+	page, limit, p := pageParams(r)
+	if p != nil {
+		return p
+	}
+	u, err := a.deps.Identity.UserByUsername(r.Context(), r.PathValue("username"))
+	if err != nil {
+		return err
+	}
+	idList, total, err := list(r.Context(), u.ID, (page-1)*limit, limit)
+	if err != nil {
+		return err
+	}
+	users, err := a.deps.Identity.UsersByIDs(r.Context(), idList)
+	if err != nil {
+		return err
+	}
+	items := make([]userSummaryJSON, 0, len(idList))
+	for _, id := range idList {
+		if u, ok := users[id]; ok {
+			items = append(items, userSummaryJSON{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName})
+		}
+	}
+	writeJSON(w, http.StatusOK, offsetPage[userSummaryJSON]{Items: items, Page: page, Limit: limit, Total: total})
+	return nil
+}
+
+func (a *API) follow(w http.ResponseWriter, r *http.Request, uid int64) error {
+	u, err := a.deps.Identity.UserByUsername(r.Context(), r.PathValue("username"))
+	if err != nil {
+		return err
+	}
+	if err := a.deps.Graph.Follow(r.Context(), uid, u.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) unfollow(w http.ResponseWriter, r *http.Request, uid int64) error {
+	u, err := a.deps.Identity.UserByUsername(r.Context(), r.PathValue("username"))
+	if err != nil {
+		return err
+	}
+	if err := a.deps.Graph.Unfollow(r.Context(), uid, u.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

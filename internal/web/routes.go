@@ -1,0 +1,39 @@
+package web
+
+import (
+	"io/fs"
+	"net/http"
+)
+
+// Register adds every page to mux: the whole UI surface, in one place.
+func (ui *UI) Register(mux *http.ServeMux) {
+	const formMax = 64 << 10
+	mux.HandleFunc("GET /{$}", ui.home)
+	mux.HandleFunc("GET /signup", ui.signupPage)
+	mux.Handle("POST /signup", ui.form(formMax, ui.signup))
+	mux.HandleFunc("GET /login", ui.loginPage)
+	mux.Handle("POST /login", ui.form(formMax, ui.login))
+	mux.Handle("POST /logout", ui.form(formMax, ui.logout))
+
+	mux.HandleFunc("GET /upload", ui.needLogin(ui.uploadPage))
+	mux.Handle("POST /upload", ui.form(ui.deps.MaxUploadBytes+formMax, ui.needLogin(ui.upload)))
+
+	mux.HandleFunc("GET /u/{username}", ui.profile)
+	mux.Handle("POST /u/{username}/follow", ui.form(formMax, ui.needLogin(ui.follow)))
+	mux.Handle("POST /u/{username}/unfollow", ui.form(formMax, ui.needLogin(ui.unfollow)))
+
+	mux.HandleFunc("GET /p/{id}", ui.post)
+	mux.Handle("POST /p/{id}/like", ui.form(formMax, ui.needLogin(ui.like)))
+	mux.Handle("POST /p/{id}/unlike", ui.form(formMax, ui.needLogin(ui.unlike)))
+	mux.Handle("POST /p/{id}/delete", ui.form(formMax, ui.needLogin(ui.deletePost)))
+
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+}
+
+func cacheStatic(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		h.ServeHTTP(w, r)
+	})
+}

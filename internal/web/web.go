@@ -1,0 +1,176 @@
+// Package web is photofeed's browser UI: server-rendered HTML from embedded
+// templates, plain forms, no build step. It calls the same services as the
+// REST API.
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/photofeed/photofeed/internal/errkind"
+	"github.com/photofeed/photofeed/internal/feed"
+	"github.com/photofeed/photofeed/internal/graph"
+	"github.com/photofeed/photofeed/internal/httpauth"
+	"github.com/photofeed/photofeed/internal/identity"
+	"github.com/photofeed/photofeed/internal/posts"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Deps are what the UI serves from.
+type Deps struct {
+	Identity       *identity.Service
+	Posts          *posts.Service
+	Graph          *graph.Service
+	Feed           *feed.Service
+	Logger         *slog.Logger
+	MaxUploadBytes int64
+	MediaBaseURL   string
+	CSRFKey        []byte
+}
+
+// UI serves the HTML pages.
+type UI struct {
+	deps  Deps
+	log   *slog.Logger
+	pages map[string]*template.Template
+}
+
+func New(deps Deps) (*UI, error) {
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	if deps.MaxUploadBytes <= 0 {
+		deps.MaxUploadBytes = 20 << 20
+	}
+	ui := &UI{deps: deps, log: deps.Logger, pages: map[string]*template.Template{}}
+	funcs := template.FuncMap{
+		"media": func(key string) string { return deps.MediaBaseURL + "/media/" + key },
+		"ago":   ago,
+		"id":    func(id int64) string { return strconv.FormatInt(id, 10) },
+		"add":   func(a, b int) int { return a + b },
+		// postCtx hands the post partial what it needs from the page.
+		"postCtx": func(p page, v posts.View, back string) postCtx {
+			return postCtx{Post: v, Me: p.Me, CSRF: p.CSRF, Back: back}
+		},
+	}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		base := n[len("templates/"):]
+		if base == "layout.html" || base == "partials.html" {
+			continue
+		}
+		t, err := template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", n)
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: %w", n, err)
+		}
+		ui.pages[base[:len(base)-len(".html")]] = t
+	}
+	return ui, nil
+}
+
+// postCtx is what the post partial renders from.
+type postCtx struct {
+	Post posts.View
+	Me   *identity.User
+	CSRF string
+	Back string
+}
+
+// page is the data every template gets.
+type page struct {
+	Title  string
+	Me     *identity.User
+	CSRF   string
+	Errors map[string]string
+	Error  string
+	Data   any
+}
+
+// render writes a page into a buffer first, so a template error becomes a
+// clean 500 and never half a page.
+func (ui *UI) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	if p.Me == nil {
+		p.Me = ui.me(r)
+	}
+	p.CSRF = ui.csrfToken(w, r)
+	var buf bytes.Buffer
+	if err := ui.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+		ui.log.ErrorContext(r.Context(), "render", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "private, no-cache")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: "+ui.deps.MediaBaseURL+"; style-src 'self'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("Referrer-Policy", "same-origin")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// me loads the signed-in user, or nil.
+func (ui *UI) me(r *http.Request) *identity.User {
+	uid := httpauth.UserID(r.Context())
+	if uid == 0 {
+		return nil
+	}
+	u, err := ui.deps.Identity.UserByID(r.Context(), uid)
+	if err != nil {
+		return nil
+	}
+	return &u
+}
+
+// fail renders the error page for err with the status its kind calls for.
+func (ui *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := map[errkind.Kind]int{
+		errkind.Invalid: 422, errkind.Malformed: 400, errkind.NotFound: 404, errkind.Conflict: 409, errkind.Unauthenticated: 401,
+		errkind.Forbidden: 403, errkind.TooLarge: 413, errkind.Unsupported: 415, errkind.Unavailable: 503,
+	}[errkind.Of(err)]
+	msg := "Something went wrong on our side."
+	if status == 0 {
+		status = http.StatusInternalServerError
+		ui.log.ErrorContext(r.Context(), "page failed", "err", err)
+	} else if e, ok := errkind.AsError(err); ok {
+		msg = e.Message
+	}
+	ui.render(w, r, status, "error", page{Title: http.StatusText(status), Error: msg})
+}
+
+// NotFound is the page for unknown paths.
+func (ui *UI) NotFound() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ui.render(w, r, http.StatusNotFound, "error", page{Title: "Not found", Error: "There is nothing at this address."})
+	})
+}
+
+func ago(t time.Time) string {
+	d := time.Since(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	case d < 7*24*time.Hour:
+		return fmt.Sprintf("%dd", int(d.Hours()/24))
+	}
+	return t.Format("2 Jan 2006")
+}
