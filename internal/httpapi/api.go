@@ -56,8 +56,15 @@ func New(deps Deps) *API {
 // handlerFunc is a handler that may fail; errors become problems.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
+// A rejected bearer token fails every route, public ones included, so a
+// client with an expired token learns of it instead of silently reading as
+// anonymous.
 func (a *API) handle(fn handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := httpauth.BadCredentials(r.Context()); err != nil {
+			a.fail(w, r, err)
+			return
+		}
 		if err := fn(w, r); err != nil {
 			a.fail(w, r, err)
 		}
@@ -77,22 +84,10 @@ func (p *Problem) Error() string { return p.Detail }
 // authed wraps handlers that need a signed-in user.
 func (a *API) authed(fn func(w http.ResponseWriter, r *http.Request, userID int64) error) http.Handler {
 	return a.handle(func(w http.ResponseWriter, r *http.Request) error {
-		if err := httpauth.BadCredentials(r.Context()); err != nil {
-			return err
-		}
 		uid := httpauth.UserID(r.Context())
 		if uid == 0 {
 			return identity.ErrUnauthenticated
 		}
 		return fn(w, r, uid)
 	})
-}
-
-// viewer is the signed-in user or 0; a rejected token is still an error,
-// so a client with an expired token learns of it even on public routes.
-func (a *API) viewer(r *http.Request) (int64, error) {
-	if err := httpauth.BadCredentials(r.Context()); err != nil {
-		return 0, err
-	}
-	return httpauth.UserID(r.Context()), nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/photofeed/photofeed/internal/httpauth"
 	"io"
 	"mime"
 	"net/http"
@@ -114,10 +115,7 @@ func (a *API) getPost(w http.ResponseWriter, r *http.Request) error {
 	if p != nil {
 		return p
 	}
-	viewer, err := a.viewer(r)
-	if err != nil {
-		return err
-	}
+	viewer := httpauth.UserID(r.Context())
 	post, err := a.deps.Posts.Post(r.Context(), id)
 	if err != nil {
 		return err
@@ -147,10 +145,7 @@ func (a *API) listUserPosts(w http.ResponseWriter, r *http.Request) error {
 	if p != nil {
 		return p
 	}
-	viewer, err := a.viewer(r)
-	if err != nil {
-		return err
-	}
+	viewer := httpauth.UserID(r.Context())
 	u, err := a.deps.Identity.UserByUsername(r.Context(), r.PathValue("username"))
 	if err != nil {
 		return err

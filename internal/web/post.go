@@ -37,8 +37,10 @@ func (ui *UI) post(w http.ResponseWriter, r *http.Request) {
 	ui.render(w, r, http.StatusOK, "post", page{Title: "Photo by " + v.Author.DisplayName, Data: v})
 }
 
-func (ui *UI) like(w http.ResponseWriter, r *http.Request)   { ui.likeOrNot(w, r, ui.deps.Posts.Like) }
-func (ui *UI) unlike(w http.ResponseWriter, r *http.Request) { ui.likeOrNot(w, r, ui.deps.Posts.Unlike) }
+func (ui *UI) like(w http.ResponseWriter, r *http.Request) { ui.likeOrNot(w, r, ui.deps.Posts.Like) }
+func (ui *UI) unlike(w http.ResponseWriter, r *http.Request) {
+	ui.likeOrNot(w, r, ui.deps.Posts.Unlike)
+}
 
 func (ui *UI) likeOrNot(w http.ResponseWriter, r *http.Request, do func(ctx context.Context, postID, userID int64) error) {
 	id, err := postID(r)

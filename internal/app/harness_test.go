@@ -1,0 +1,235 @@
+package app_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/cookiejar"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/photofeed/photofeed/internal/app"
+)
+
+// server is a photofeed started through app.Run, as main starts it.
+type server struct {
+	URL     string
+	DataDir string
+	cancel  context.CancelFunc
+	done    chan error
+}
+
+// start runs photofeed on a free port with cheap password hashing and
+// waits until /healthz answers.
+func start(t *testing.T, extra ...string) *server {
+	t.Helper()
+	dir := t.TempDir()
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir,
+		"--argon2-memory", "64", "--argon2-time", "1", "--log-level", "error"}, extra...)
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	s := &server{DataDir: dir, cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		s.done <- app.Run(ctx, args, func(string) string { return "" }, pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no start line: %v (run: %v)", err, <-s.done)
+	}
+	go io.Copy(io.Discard, pr)
+	fields := strings.Fields(line)
+	for _, f := range fields {
+		if strings.HasPrefix(f, "http://") {
+			s.URL = f
+		}
+	}
+	if s.URL == "" {
+		t.Fatalf("start line without URL: %q", line)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(s.URL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not healthy: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Cleanup(func() {
+		if err := s.stop(); err != nil {
+			t.Errorf("run returned %v", err)
+		}
+	})
+	return s
+}
+
+// stop cancels Run's context and waits for it to return.
+func (s *server) stop() error {
+	s.cancel()
+	select {
+	case err := <-s.done:
+		s.done <- err
+		return err
+	case <-time.After(20 * time.Second):
+		return io.ErrNoProgress
+	}
+}
+
+// client talks to a server as one user.
+type client struct {
+	t     *testing.T
+	base  string
+	token string
+	http  *http.Client
+}
+
+func (s *server) client(t *testing.T) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, base: s.URL, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+}
+
+type response struct {
+	*http.Response
+	Body []byte
+}
+
+func (r response) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// problem decodes a problem+json body and checks its status and type.
+func (r response) problem(t *testing.T, status int) map[string]any {
+	t.Helper()
+	if r.StatusCode != status {
+		t.Fatalf("status %d, want %d; body %s", r.StatusCode, status, r.Body)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("content type %q, want application/problem+json; body %s", ct, r.Body)
+	}
+	var p map[string]any
+	r.json(t, &p)
+	if p["status"] != float64(status) || p["type"] == "" || p["title"] == "" {
+		t.Fatalf("problem lacks type/title/status: %s", r.Body)
+	}
+	return p
+}
+
+func (c *client) do(method, path string, body io.Reader, header ...string) response {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.base+path, body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	if c.token != "" && req.Header.Get("Authorization") == "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{resp, b}
+}
+
+func (c *client) jsonReq(method, path, body string) response {
+	c.t.Helper()
+	return c.do(method, path, strings.NewReader(body), "Content-Type", "application/json")
+}
+
+// signup creates a user and logs the client in as them.
+func (c *client) signup(name string) string {
+	c.t.Helper()
+	r := c.jsonReq("POST", "/v1/accounts", `{"username":"`+name+`","password":"password-`+name+`","display_name":"`+strings.ToUpper(name)+`"}`)
+	if r.StatusCode != 201 {
+		c.t.Fatalf("signup %s: %d %s", name, r.StatusCode, r.Body)
+	}
+	var u struct{ ID string }
+	r.json(c.t, &u)
+	r = c.jsonReq("POST", "/v1/sessions", `{"username":"`+name+`","password":"password-`+name+`"}`)
+	if r.StatusCode != 201 {
+		c.t.Fatalf("login %s: %d %s", name, r.StatusCode, r.Body)
+	}
+	var s struct{ Token string }
+	r.json(c.t, &s)
+	c.token = s.Token
+	return u.ID
+}
+
+type post struct {
+	ID     string `json:"id"`
+	Author struct {
+		ID, Username, DisplayName string
+	} `json:"author"`
+	Caption   string    `json:"caption"`
+	CreatedAt time.Time `json:"created_at"`
+	LikeCount int       `json:"like_count"`
+	LikedByMe bool      `json:"liked_by_me"`
+	Images    struct {
+		Thumb, Large, Original string
+	} `json:"images"`
+}
+
+// upload posts a photo; it returns the raw response.
+func (c *client) upload(path string, photo []byte, caption string, extra ...string) response {
+	c.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	if photo != nil {
+		fw, _ := mw.CreateFormFile("photo", "photo.jpg")
+		fw.Write(photo)
+	}
+	mw.WriteField("caption", caption)
+	for i := 0; i+1 < len(extra); i += 2 {
+		mw.WriteField(extra[i], extra[i+1])
+	}
+	mw.Close()
+	return c.do("POST", path, &body, "Content-Type", mw.FormDataContentType())
+}
+
+func (c *client) post(caption string) post {
+	c.t.Helper()
+	r := c.upload("/v1/posts", testJPEG(c.t, 64, 48, color.RGBA{uint8(len(caption) * 40), 100, 50, 255}), caption)
+	if r.StatusCode != 201 {
+		c.t.Fatalf("upload: %d %s", r.StatusCode, r.Body)
+	}
+	var p post
+	r.json(c.t, &p)
+	return p
+}
+
+func testJPEG(t testing.TB, w, h int, c color.Color) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, c)
+		}
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
