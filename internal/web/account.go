@@ -1,14 +1,12 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/photofeed/photofeed/internal/errkind"
 	"github.com/photofeed/photofeed/internal/httpauth"
-	"github.com/photofeed/photofeed/internal/identity"
 )
 
 type accountForm struct {
@@ -67,14 +65,7 @@ func (ui *UI) formError(w http.ResponseWriter, r *http.Request, name, title stri
 		ui.fail(w, r, err)
 		return
 	}
-	status := http.StatusUnprocessableEntity
-	switch {
-	case errors.Is(err, identity.ErrUsernameTaken):
-		status = http.StatusConflict
-	case errkind.Of(err) == errkind.Unauthenticated:
-		status = http.StatusUnauthorized
-	}
-	ui.render(w, r, status, name, page{Title: title, Error: e.Message, Errors: e.Fields, Data: data})
+	ui.render(w, r, statusFor[errkind.Of(err)], name, page{Title: title, Error: e.Message, Errors: e.Fields, Data: data})
 }
 
 // needLogin sends anonymous visitors to the login page and back.

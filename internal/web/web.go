@@ -137,12 +137,15 @@ func (ui *UI) me(r *http.Request) *identity.User {
 	return &u
 }
 
+// statusFor maps error kinds to page statuses; Internal is absent.
+var statusFor = map[errkind.Kind]int{
+	errkind.Invalid: 422, errkind.Malformed: 400, errkind.NotFound: 404, errkind.Conflict: 409, errkind.Unauthenticated: 401,
+	errkind.Forbidden: 403, errkind.TooLarge: 413, errkind.Unsupported: 415, errkind.Unavailable: 503,
+}
+
 // fail renders the error page for err with the status its kind calls for.
 func (ui *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status := map[errkind.Kind]int{
-		errkind.Invalid: 422, errkind.Malformed: 400, errkind.NotFound: 404, errkind.Conflict: 409, errkind.Unauthenticated: 401,
-		errkind.Forbidden: 403, errkind.TooLarge: 413, errkind.Unsupported: 415, errkind.Unavailable: 503,
-	}[errkind.Of(err)]
+	status := statusFor[errkind.Of(err)]
 	msg := "Something went wrong on our side."
 	if status == 0 {
 		status = http.StatusInternalServerError
