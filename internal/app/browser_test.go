@@ -1,0 +1,77 @@
+package app_test
+
+import (
+	"context"
+	"image/color"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/photofeed/photofeed/internal/testenv"
+)
+
+// TestBrowserSignupUploadFeed drives a real Chromium through the UI: sign
+// up, upload a photo, and see it, loaded, in the home feed.
+func TestBrowserSignupUploadFeed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	bin := testenv.Chromium(t)
+	s := start(t)
+
+	photo := filepath.Join(t.TempDir(), "beach.jpg")
+	if err := os.WriteFile(photo, testJPEG(t, 640, 480, color.RGBA{30, 144, 255, 255}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-quic", true),
+	)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(alloc)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+
+	steps := []struct {
+		what string
+		do   chromedp.Action[chromedp.Void]
+	}{
+		{"open sign-up", chromedp.Navigate(s.URL + "/signup")},
+		{"type username", chromedp.SendKeys(chromedp.CSS(`input[name=username]`), "browser_user")},
+		{"type display name", chromedp.SendKeys(chromedp.CSS(`input[name=display_name]`), "Browser User")},
+		{"type password", chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "a-very-long-password")},
+		{"submit sign-up", chromedp.Click(chromedp.CSS(`main form button[type=submit]`))},
+		{"signed in", chromedp.WaitVisible(chromedp.CSS(`a[href="/upload"]`))},
+
+		{"open upload", chromedp.Navigate(s.URL + "/upload")},
+		{"choose photo", chromedp.SetUploadFiles(chromedp.CSS(`input[name=photo]`), []string{photo})},
+		{"type caption", chromedp.SendKeys(chromedp.CSS(`textarea[name=caption]`), "Blue sky from a real browser")},
+		{"submit upload", chromedp.Click(chromedp.CSS(`main form button[type=submit]`))},
+		{"post page shows photo", chromedp.WaitVisible(chromedp.CSS(`article.post img`))},
+
+		{"open feed", chromedp.Navigate(s.URL + "/")},
+		{"feed shows photo", chromedp.WaitVisible(chromedp.CSS(`article.post img`))},
+	}
+	for _, st := range steps {
+		if err := chromedp.Do(ctx, st.do); err != nil {
+			t.Fatalf("browser step %q: %v", st.what, err)
+		}
+	}
+	caption, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`article.post .caption`)))
+	if err != nil || !strings.Contains(caption, "Blue sky from a real browser") {
+		t.Fatalf("feed caption %q, %v", caption, err)
+	}
+	// The image must have loaded, not just be in the markup.
+	width, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelector("article.post img").naturalWidth`))
+	if err != nil || width != 640 {
+		t.Fatalf("feed image naturalWidth = %d, %v; want 640", width, err)
+	}
+}
