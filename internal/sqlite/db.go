@@ -13,7 +13,8 @@ import (
 	"net/url"
 	"runtime"
 	"slices"
-	"strings"
+	"strconv"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
@@ -26,6 +27,11 @@ var migrations embed.FS
 type DB struct {
 	write *sql.DB // exactly one connection: SQLite has one writer at a time
 	read  *sql.DB
+
+	// Reads go through prepared statements kept for the life of the DB:
+	// parsing SQL cost more than running it for our point and page queries.
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
 }
 
 // Open opens (creating if needed) the database at path and applies
@@ -63,8 +69,56 @@ func Open(ctx context.Context, path string) (*DB, error) {
 }
 
 func (db *DB) Close() error {
+	db.stmtMu.Lock()
+	for _, st := range db.stmts {
+		st.Close()
+	}
+	db.stmts = nil
+	db.stmtMu.Unlock()
 	return errors.Join(db.read.Close(), db.write.Close())
 }
+
+// stmt returns the prepared read statement for query, preparing it once.
+func (db *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	if st, ok := db.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := db.read.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if db.stmts == nil {
+		db.stmts = map[string]*sql.Stmt{}
+	}
+	db.stmts[query] = st
+	return st, nil
+}
+
+// query runs a read through its prepared statement.
+func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := db.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// queryRow is query for one row; errors surface from Scan.
+func (db *DB) queryRow(ctx context.Context, query string, args ...any) rowScanner {
+	st, err := db.stmt(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+type rowScanner interface{ Scan(...any) error }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 // Ping checks that the database answers a query.
 func (db *DB) Ping(ctx context.Context) error {
@@ -127,11 +181,17 @@ func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
 
-// inList returns "?,?,?" for n values and the values as []any.
-func inList(idList []int64) (string, []any) {
-	args := make([]any, len(idList))
+// idArray encodes ids as a JSON array for `IN (SELECT value FROM
+// json_each(?))`: one statement text for any number of ids, so it is
+// prepared once instead of once per list length.
+func idArray(idList []int64) string {
+	b := make([]byte, 0, len(idList)*20+2)
+	b = append(b, '[')
 	for i, id := range idList {
-		args[i] = id
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
 	}
-	return strings.TrimSuffix(strings.Repeat("?,", len(idList)), ","), args
+	return string(append(b, ']'))
 }

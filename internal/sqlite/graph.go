@@ -72,7 +72,7 @@ func userMustExist(ctx context.Context, tx *sql.Tx, id int64) error {
 
 func (s *GraphStore) IsFollowing(ctx context.Context, follower, followee int64) (bool, error) {
 	var one int
-	err := s.db.read.QueryRowContext(ctx, `SELECT 1 FROM follows WHERE follower_id = ? AND followee_id = ?`, follower, followee).Scan(&one)
+	err := s.db.queryRow(ctx, `SELECT 1 FROM follows WHERE follower_id = ? AND followee_id = ?`, follower, followee).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -84,7 +84,7 @@ func (s *GraphStore) IsFollowing(ctx context.Context, follower, followee int64) 
 
 func (s *GraphStore) Counts(ctx context.Context, userID int64) (graph.Counts, error) {
 	var c graph.Counts
-	err := s.db.read.QueryRowContext(ctx, `SELECT followers, following FROM follow_counts WHERE user_id = ?`, userID).
+	err := s.db.queryRow(ctx, `SELECT followers, following FROM follow_counts WHERE user_id = ?`, userID).
 		Scan(&c.Followers, &c.Following)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return graph.Counts{}, fmt.Errorf("select counts: %w", err)
@@ -103,7 +103,7 @@ func (s *GraphStore) Following(ctx context.Context, userID int64, offset, limit 
 }
 
 func (s *GraphStore) ids(ctx context.Context, q string, args ...any) ([]int64, error) {
-	rows, err := s.db.read.QueryContext(ctx, q, args...)
+	rows, err := s.db.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("select follows: %w", err)
 	}

@@ -33,7 +33,7 @@ func (s *IdentityStore) CreateUser(ctx context.Context, u identity.User, hash st
 
 const userCols = `id, username, display_name, admin, created_at`
 
-func scanUser(row interface{ Scan(...any) error }) (identity.User, error) {
+func scanUser(row rowScanner) (identity.User, error) {
 	var u identity.User
 	var created int64
 	err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Admin, &created)
@@ -50,7 +50,7 @@ func (s *IdentityStore) UserByUsername(ctx context.Context, username string) (id
 }
 
 func (s *IdentityStore) oneUser(ctx context.Context, q string, arg any) (identity.User, error) {
-	u, err := scanUser(s.db.read.QueryRowContext(ctx, q, arg))
+	u, err := scanUser(s.db.queryRow(ctx, q, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return identity.User{}, identity.ErrUserNotFound
 	}
@@ -64,8 +64,7 @@ func (s *IdentityStore) UsersByIDs(ctx context.Context, idList []int64) ([]ident
 	if len(idList) == 0 {
 		return nil, nil
 	}
-	in, args := inList(idList)
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE id IN (`+in+`)`, args...)
+	rows, err := s.db.query(ctx, `SELECT `+userCols+` FROM users WHERE id IN (SELECT value FROM json_each(?))`, idArray(idList))
 	if err != nil {
 		return nil, fmt.Errorf("select users: %w", err)
 	}
@@ -84,7 +83,7 @@ func (s *IdentityStore) UsersByIDs(ctx context.Context, idList []int64) ([]ident
 func (s *IdentityStore) PasswordHash(ctx context.Context, username string) (int64, string, error) {
 	var id int64
 	var hash string
-	err := s.db.read.QueryRowContext(ctx, `SELECT id, password_hash FROM users WHERE username = ?`, username).Scan(&id, &hash)
+	err := s.db.queryRow(ctx, `SELECT id, password_hash FROM users WHERE username = ?`, username).Scan(&id, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, "", identity.ErrUserNotFound
 	}
@@ -107,7 +106,7 @@ func (s *IdentityStore) SessionByID(ctx context.Context, id int64) (identity.Ses
 	var sess identity.Session
 	var created, expires int64
 	var revoked sql.NullInt64
-	err := s.db.read.QueryRowContext(ctx, `SELECT id, user_id, created_at, expires_at, revoked_at FROM sessions WHERE id = ?`, id).
+	err := s.db.queryRow(ctx, `SELECT id, user_id, created_at, expires_at, revoked_at FROM sessions WHERE id = ?`, id).
 		Scan(&sess.ID, &sess.UserID, &created, &expires, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return identity.Session{}, identity.ErrSessionNotFound

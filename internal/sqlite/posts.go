@@ -43,7 +43,7 @@ func (s *PostStore) CreatePost(ctx context.Context, p posts.Post) error {
 const postCols = `id, author_id, caption, created_at, thumb_key, thumb_w, thumb_h,
 	large_key, large_w, large_h, original_key, original_w, original_h, like_count`
 
-func scanPost(row interface{ Scan(...any) error }) (posts.Post, error) {
+func scanPost(row rowScanner) (posts.Post, error) {
 	var p posts.Post
 	var created int64
 	im := &p.Images
@@ -56,7 +56,7 @@ func scanPost(row interface{ Scan(...any) error }) (posts.Post, error) {
 }
 
 func (s *PostStore) Post(ctx context.Context, id int64) (posts.Post, error) {
-	p, err := scanPost(s.db.read.QueryRowContext(ctx, `SELECT `+postCols+` FROM posts WHERE id = ?`, id))
+	p, err := scanPost(s.db.queryRow(ctx, `SELECT `+postCols+` FROM posts WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return posts.Post{}, posts.ErrPostNotFound
 	}
@@ -70,8 +70,7 @@ func (s *PostStore) PostsByIDs(ctx context.Context, idList []int64) ([]posts.Pos
 	if len(idList) == 0 {
 		return nil, nil
 	}
-	in, args := inList(idList)
-	return s.list(ctx, `SELECT `+postCols+` FROM posts WHERE id IN (`+in+`)`, args...)
+	return s.list(ctx, `SELECT `+postCols+` FROM posts WHERE id IN (SELECT value FROM json_each(?))`, idArray(idList))
 }
 
 func (s *PostStore) PostsByAuthor(ctx context.Context, authorID int64, offset, limit int) ([]posts.Post, error) {
@@ -79,7 +78,7 @@ func (s *PostStore) PostsByAuthor(ctx context.Context, authorID int64, offset, l
 }
 
 func (s *PostStore) list(ctx context.Context, q string, args ...any) ([]posts.Post, error) {
-	rows, err := s.db.read.QueryContext(ctx, q, args...)
+	rows, err := s.db.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("select posts: %w", err)
 	}
@@ -97,7 +96,7 @@ func (s *PostStore) list(ctx context.Context, q string, args ...any) ([]posts.Po
 
 func (s *PostStore) CountByAuthor(ctx context.Context, authorID int64) (int64, error) {
 	var n int64
-	if err := s.db.read.QueryRowContext(ctx, `SELECT count(*) FROM posts WHERE author_id = ?`, authorID).Scan(&n); err != nil {
+	if err := s.db.queryRow(ctx, `SELECT count(*) FROM posts WHERE author_id = ?`, authorID).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count posts: %w", err)
 	}
 	return n, nil
@@ -167,9 +166,8 @@ func (s *PostStore) LikedBy(ctx context.Context, userID int64, postIDs []int64) 
 	if len(postIDs) == 0 {
 		return out, nil
 	}
-	in, args := inList(postIDs)
-	rows, err := s.db.read.QueryContext(ctx, `SELECT post_id FROM likes WHERE user_id = ? AND post_id IN (`+in+`)`,
-		append([]any{userID}, args...)...)
+	rows, err := s.db.query(ctx, `SELECT post_id FROM likes WHERE user_id = ? AND post_id IN (SELECT value FROM json_each(?))`,
+		userID, idArray(postIDs))
 	if err != nil {
 		return nil, fmt.Errorf("select likes: %w", err)
 	}
@@ -186,7 +184,7 @@ func (s *PostStore) LikedBy(ctx context.Context, userID int64, postIDs []int64) 
 
 func (s *PostStore) ImageInUse(ctx context.Context, key string) (bool, error) {
 	var one int
-	err := s.db.read.QueryRowContext(ctx, `SELECT 1 FROM post_blobs WHERE blob_key = ? LIMIT 1`, key).Scan(&one)
+	err := s.db.queryRow(ctx, `SELECT 1 FROM post_blobs WHERE blob_key = ? LIMIT 1`, key).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

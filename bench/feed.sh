@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Feed throughput: GET /v1/feed (20 items, warm) on photofeed next to a bare
+# net/http JSON handler marshalling the same document, in the same run, on
+# loopback. Prints both figures and their ratio.
+#
+#   bench/feed.sh [duration=10s] [connections=64]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DUR=${1:-10s}
+CONNS=${2:-64}
+PF_ADDR=127.0.0.1:18090
+BARE_ADDR=127.0.0.1:18091
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+go build -o "$work/photofeed" ./cmd/photofeed
+go build -o "$work/barejson" ./bench/barejson
+go build -o "$work/seed" ./bench/seed
+
+"$work/photofeed" --addr $PF_ADDR --data-dir "$work/data" --log-level error >/dev/null 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do curl -sf "http://$PF_ADDR/healthz" >/dev/null && break; sleep 0.1; done
+
+# 50 followed authors × 10 posts each: the reader's feed spans 500 posts.
+token=$("$work/seed" -url "http://$PF_ADDR" -authors 50 -posts 10)
+curl -sf -H "Authorization: Bearer $token" "http://$PF_ADDR/v1/feed?limit=20" >"$work/sample.json"
+items=$(grep -o '"caption"' "$work/sample.json" | wc -l)
+echo "feed sample: $items items, $(wc -c <"$work/sample.json") bytes"
+
+"$work/barejson" -addr $BARE_ADDR -sample "$work/sample.json" &
+pids+=($!)
+for _ in $(seq 100); do curl -sf "http://$BARE_ADDR/v1/feed" >/dev/null && break; sleep 0.1; done
+
+cat >"$work/auth.lua" <<LUA
+wrk.headers["Authorization"] = "Bearer $token"
+LUA
+run() { # name url [script]
+	wrk -t2 -c"$CONNS" -d"$DUR" ${3:+-s "$3"} "$2" | awk -v n="$1" '/Requests\/sec/ {print n, $2} /Latency/ {print n "_latency_avg", $2} /Non-2xx/ {print n "_non2xx", $NF}'
+}
+# warm both, then measure: bare, feed, bare again (the machine is noisy)
+wrk -t2 -c"$CONNS" -d2s -s "$work/auth.lua" "http://$PF_ADDR/v1/feed?limit=20" >/dev/null
+wrk -t2 -c"$CONNS" -d2s "http://$BARE_ADDR/v1/feed" >/dev/null
+out=$( { run bare1 "http://$BARE_ADDR/v1/feed"; run feed "http://$PF_ADDR/v1/feed?limit=20" "$work/auth.lua"; run bare2 "http://$BARE_ADDR/v1/feed"; } )
+echo "$out"
+echo "$out" | awk '$1=="bare1"{b1=$2} $1=="bare2"{b2=$2} $1=="feed"{f=$2} END {b=(b1+b2)/2; printf "ratio feed/bare = %.2f (feed %.0f rps, bare %.0f rps)\n", f/b, f, b}'

@@ -1,0 +1,50 @@
+package app
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigFlagsEnvAndDefaults(t *testing.T) {
+	env := map[string]string{"PHOTOFEED_ADDR": ":9000", "PHOTOFEED_MAX_UPLOAD": "5MiB", "PHOTOFEED_SESSION_TTL": "2h"}
+	getenv := func(k string) string { return env[k] }
+	c, err := parseServeConfig([]string{"--addr", ":7000"}, getenv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":7000" {
+		t.Errorf("flag must win over env: addr %q", c.Addr)
+	}
+	if c.MaxUploadBytes != 5<<20 || c.SessionTTL != 2*time.Hour {
+		t.Errorf("env not applied: %+v", c)
+	}
+	if c.DataDir != "./data" || c.MaxPixels != 50_000_000 || c.LogicalShards != 1024 {
+		t.Errorf("defaults wrong: %+v", c)
+	}
+}
+
+func TestConfigErrorsNameTheSetting(t *testing.T) {
+	tests := []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--max-upload", "lots"}, nil, "max-upload"},
+		{[]string{"--max-upload", "-5MB"}, nil, "max-upload"},
+		{[]string{"--session-ttl", "1s"}, nil, "--session-ttl"},
+		{[]string{"--secret", "short"}, nil, "--secret"},
+		{[]string{"--logical-shards", "9000"}, nil, "--logical-shards"},
+		{[]string{"--log-format", "xml"}, nil, "--log-format"},
+		{nil, map[string]string{"PHOTOFEED_MAX_PIXELS": "many"}, "PHOTOFEED_MAX_PIXELS"},
+		{[]string{"extra"}, nil, "unexpected argument"},
+		{[]string{"--no-such-flag"}, nil, "no-such-flag"},
+	}
+	for _, tt := range tests {
+		_, err := parseServeConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("args %v env %v: err %v, want a one-line error naming %q", tt.args, tt.env, err, tt.want)
+		}
+	}
+}
