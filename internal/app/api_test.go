@@ -2,15 +2,15 @@ package app_test
 
 import (
 	"bufio"
-	"net"
-	"time"
 	"fmt"
 	"image/color"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestAccountsAndSessions(t *testing.T) {
