@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/photofeed/photofeed/internal/identity"
@@ -32,6 +33,9 @@ func (s *IdentityStore) CreateUser(ctx context.Context, u identity.User, hash st
 }
 
 const userCols = `id, username, display_name, admin, created_at`
+
+// userColsU is userCols qualified for joins, where the table is u.
+var userColsU = "u." + strings.ReplaceAll(userCols, ", ", ", u.")
 
 func scanUser(row rowScanner) (identity.User, error) {
 	var u identity.User
@@ -64,7 +68,7 @@ func (s *IdentityStore) UsersByIDs(ctx context.Context, idList []int64) ([]ident
 	if len(idList) == 0 {
 		return nil, nil
 	}
-	rows, err := s.db.query(ctx, `SELECT `+userCols+` FROM users WHERE id IN (SELECT value FROM json_each(?))`, idArray(idList))
+	rows, err := s.db.query(ctx, `SELECT DISTINCT `+userColsU+` FROM json_each(?) AS j CROSS JOIN users AS u ON u.id = j.value`, idArray(idList))
 	if err != nil {
 		return nil, fmt.Errorf("select users: %w", err)
 	}

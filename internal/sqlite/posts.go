@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/photofeed/photofeed/internal/posts"
@@ -43,6 +44,9 @@ func (s *PostStore) CreatePost(ctx context.Context, p posts.Post) error {
 const postCols = `id, author_id, caption, created_at, thumb_key, thumb_w, thumb_h,
 	large_key, large_w, large_h, original_key, original_w, original_h, like_count`
 
+// postColsP is postCols qualified for joins, where the table is p.
+var postColsP = "p." + strings.ReplaceAll(strings.Join(strings.Fields(postCols), " "), ", ", ", p.")
+
 func scanPost(row rowScanner) (posts.Post, error) {
 	var p posts.Post
 	var created int64
@@ -70,7 +74,7 @@ func (s *PostStore) PostsByIDs(ctx context.Context, idList []int64) ([]posts.Pos
 	if len(idList) == 0 {
 		return nil, nil
 	}
-	return s.list(ctx, `SELECT `+postCols+` FROM posts WHERE id IN (SELECT value FROM json_each(?))`, idArray(idList))
+	return s.list(ctx, `SELECT `+postColsP+` FROM json_each(?) AS j CROSS JOIN posts AS p ON p.id = j.value`, idArray(idList))
 }
 
 func (s *PostStore) PostsByAuthor(ctx context.Context, authorID int64, offset, limit int) ([]posts.Post, error) {
@@ -166,7 +170,7 @@ func (s *PostStore) LikedBy(ctx context.Context, userID int64, postIDs []int64) 
 	if len(postIDs) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.query(ctx, `SELECT post_id FROM likes WHERE user_id = ? AND post_id IN (SELECT value FROM json_each(?))`,
+	rows, err := s.db.query(ctx, `SELECT l.post_id FROM json_each(?2) AS j CROSS JOIN likes AS l ON l.user_id = ?1 AND l.post_id = j.value`,
 		userID, idArray(postIDs))
 	if err != nil {
 		return nil, fmt.Errorf("select likes: %w", err)
