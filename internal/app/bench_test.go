@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -16,16 +15,8 @@ import (
 // benchNode is a full photofeed handler seeded with a reader who follows
 // 50 authors of 10 photos each.
 func benchNode(b *testing.B) (*node, string) {
-	cfg, err := parseServeConfig([]string{"--data-dir", b.TempDir(), "--argon2-memory", "64", "--argon2-time", "1", "--log-level", "error"},
-		func(string) string { return "" }, io.Discard)
-	if err != nil {
-		b.Fatal(err)
-	}
-	n, err := build(b.Context(), cfg, io.Discard)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { n.Close() })
+	n := newTestNode(b)
+
 	call := func(method, path, token, ct string, body []byte, want int) []byte {
 		req := httptest.NewRequest(method, path, bytes.NewReader(body))
 		if ct != "" {

@@ -2,7 +2,6 @@ package app
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,16 +11,7 @@ import (
 // FuzzJSONBodies sends arbitrary bytes as the JSON body of every JSON
 // route: whatever arrives, the answer is a success or a problem, never a 5xx.
 func FuzzJSONBodies(f *testing.F) {
-	cfg, err := parseServeConfig([]string{"--data-dir", f.TempDir(), "--argon2-memory", "64", "--argon2-time", "1", "--log-level", "error"},
-		func(string) string { return "" }, io.Discard)
-	if err != nil {
-		f.Fatal(err)
-	}
-	n, err := build(f.Context(), cfg, io.Discard)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { n.Close() })
+	n := newTestNode(f)
 
 	for _, seed := range []string{
 		`{"username":"alice","password":"0123456789","display_name":"A"}`,
