@@ -42,6 +42,11 @@ var kinds = map[errkind.Kind]struct {
 	errkind.Internal:        {http.StatusInternalServerError, "internal"},
 }
 
+// StatusFor is the HTTP status for an error of kind k; the UI uses it too.
+func StatusFor(k errkind.Kind) int {
+	return kinds[k].status
+}
+
 // problemFor turns err into a problem; internal errors say nothing of their
 // cause to the client.
 func problemFor(err error) Problem {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/photofeed/photofeed/internal/errkind"
+	"github.com/photofeed/photofeed/internal/httpapi"
 	"github.com/photofeed/photofeed/internal/httpauth"
 )
 
@@ -65,7 +66,7 @@ func (ui *UI) formError(w http.ResponseWriter, r *http.Request, name, title stri
 		ui.fail(w, r, err)
 		return
 	}
-	ui.render(w, r, statusFor[errkind.Of(err)], name, page{Title: title, Error: e.Message, Errors: e.Fields, Data: data})
+	ui.render(w, r, httpapi.StatusFor(errkind.Of(err)), name, page{Title: title, Error: e.Message, Errors: e.Fields, Data: data})
 }
 
 // needLogin sends anonymous visitors to the login page and back.

@@ -17,6 +17,7 @@ import (
 	"github.com/photofeed/photofeed/internal/errkind"
 	"github.com/photofeed/photofeed/internal/feed"
 	"github.com/photofeed/photofeed/internal/graph"
+	"github.com/photofeed/photofeed/internal/httpapi"
 	"github.com/photofeed/photofeed/internal/httpauth"
 	"github.com/photofeed/photofeed/internal/identity"
 	"github.com/photofeed/photofeed/internal/posts"
@@ -137,18 +138,11 @@ func (ui *UI) me(r *http.Request) *identity.User {
 	return &u
 }
 
-// statusFor maps error kinds to page statuses; Internal is absent.
-var statusFor = map[errkind.Kind]int{
-	errkind.Invalid: 422, errkind.Malformed: 400, errkind.NotFound: 404, errkind.Conflict: 409, errkind.Unauthenticated: 401,
-	errkind.Forbidden: 403, errkind.TooLarge: 413, errkind.Unsupported: 415, errkind.Unavailable: 503,
-}
-
 // fail renders the error page for err with the status its kind calls for.
 func (ui *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status := statusFor[errkind.Of(err)]
+	status := httpapi.StatusFor(errkind.Of(err))
 	msg := "Something went wrong on our side."
-	if status == 0 {
-		status = http.StatusInternalServerError
+	if status >= 500 {
 		ui.log.ErrorContext(r.Context(), "page failed", "err", err)
 	} else if e, ok := errkind.AsError(err); ok {
 		msg = e.Message
