@@ -29,6 +29,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return serve(ctx, cfg, stdout, stderr)
+	case "plan":
+		return plan(rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "photofeed", version())
 		return nil
@@ -43,6 +45,7 @@ const usage = `photofeed: a self-hostable photo-sharing service
 
 Usage:
   photofeed [serve] [flags]   run the service (all roles, embedded engines)
+  photofeed plan [flags]      capacity plan: the seed's estimates, the nines, a sized deployment
   photofeed version           print the version
   photofeed serve -h          list the serve flags
 

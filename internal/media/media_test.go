@@ -183,3 +183,32 @@ func FuzzProcess(f *testing.F) {
 		}
 	})
 }
+
+// photoLike returns a JPEG of about the seed's 500 KB average photo: a
+// 2000×1500 image with enough texture not to compress away.
+func photoLike(tb testing.TB) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 2000, 1500))
+	seed := uint32(1)
+	for i := range img.Pix {
+		seed = seed*1664525 + 1013904223
+		img.Pix[i] = uint8(i/4%2000/8) + uint8(seed>>28)
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 80}); err != nil {
+		tb.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// BenchmarkProcess is one upload's image work (decode, three variants,
+// encode) on one core: the cost a worker pays per photo.
+func BenchmarkProcess(b *testing.B) {
+	data := photoLike(b)
+	b.ReportMetric(float64(len(data)), "input-bytes")
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := media.Process(data, 50_000_000); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
