@@ -34,5 +34,5 @@ func ExampleSeries() {
 	fmt.Printf("with replicas:     %.8f%%\n", capacity.Series(tiers, true))
 	// Output:
 	// one instance each: 99.9400%
-	// with replicas:     99.99999999%
+	// with replicas:     99.99999899%
 }
