@@ -26,6 +26,7 @@ type Config struct {
 	LogFormat       string        // --log-format, PHOTOFEED_LOG_FORMAT; text or json, default text
 	Argon2Memory    uint          // --argon2-memory, PHOTOFEED_ARGON2_MEMORY; KiB, default 19456
 	Argon2Time      uint          // --argon2-time, PHOTOFEED_ARGON2_TIME; passes, default 2
+	RateLimits      string        // --rate-limits, PHOTOFEED_RATE_LIMITS; a policy file, "off", or "" for the defaults
 }
 
 // byteSize is a flag value like 20MiB, 500KB or 1048576.
@@ -80,6 +81,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	fs.UintVar(&c.Argon2Memory, "argon2-memory", 19*1024, "argon2id memory per password hash, KiB")
 	fs.UintVar(&c.Argon2Time, "argon2-time", 2, "argon2id passes per password hash")
+	fs.StringVar(&c.RateLimits, "rate-limits", "", `rate-limit policy file (JSON), or "off" (default: built-in policies)`)
 
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err

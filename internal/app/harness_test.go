@@ -33,7 +33,7 @@ func start(t *testing.T, extra ...string) *server {
 	t.Helper()
 	dir := t.TempDir()
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir,
-		"--argon2-memory", "64", "--argon2-time", "1", "--log-level", "error"}, extra...)
+		"--argon2-memory", "64", "--argon2-time", "1", "--log-level", "error", "--rate-limits", "off"}, extra...)
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	s := &server{DataDir: dir, cancel: cancel, done: make(chan error, 1)}

@@ -9,7 +9,7 @@ import (
 // cheap password hashing, without a listener.
 func newTestNode(tb testing.TB) *node {
 	tb.Helper()
-	cfg, err := parseServeConfig([]string{"--data-dir", tb.TempDir(), "--argon2-memory", "64", "--argon2-time", "1", "--log-level", "error"},
+	cfg, err := parseServeConfig([]string{"--data-dir", tb.TempDir(), "--argon2-memory", "64", "--argon2-time", "1", "--log-level", "error", "--rate-limits", "off"},
 		func(string) string { return "" }, io.Discard)
 	if err != nil {
 		tb.Fatal(err)

@@ -22,11 +22,13 @@ import (
 	"github.com/photofeed/photofeed/internal/graph"
 	"github.com/photofeed/photofeed/internal/httpapi"
 	"github.com/photofeed/photofeed/internal/httpauth"
+	"github.com/photofeed/photofeed/internal/httplimit"
 	"github.com/photofeed/photofeed/internal/identity"
 	"github.com/photofeed/photofeed/internal/logging"
 	"github.com/photofeed/photofeed/internal/posts"
 	"github.com/photofeed/photofeed/internal/sqlite"
 	"github.com/photofeed/photofeed/internal/web"
+	"github.com/photofeed/photofeed/ratelimit"
 )
 
 var randRead = rand.Read
@@ -129,6 +131,15 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	ui.Register(mux)
 
 	var h http.Handler = httpapi.NotFoundAndMethodProblems(mux, ui.NotFound())
+	if cfg.RateLimits != "off" {
+		limits := httplimit.DefaultConfig()
+		if cfg.RateLimits != "" {
+			if limits, err = httplimit.LoadConfig(cfg.RateLimits); err != nil {
+				return nil, err
+			}
+		}
+		h = httplimit.New(ratelimit.NewMemory(ratelimit.MemoryConfig{}), limits, log).Middleware(h)
+	}
 	h = httpauth.Middleware(idSvc, log, h)
 	h = http.NewCrossOriginProtection().Handler(h)
 	h = httpapi.Recover(log, h)

@@ -19,6 +19,8 @@ type Problem struct {
 	Detail   string            `json:"detail,omitempty"`
 	Instance string            `json:"instance,omitempty"`
 	Errors   map[string]string `json:"errors,omitempty"`
+	// ViolatedPolicies names the rate-limit policies a 429 ran out of.
+	ViolatedPolicies []string `json:"violated-policies,omitempty"`
 }
 
 // ProblemBase prefixes every problem type; the README documents each one.

@@ -1,0 +1,234 @@
+package httplimit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/photofeed/photofeed/internal/httpapi"
+	"github.com/photofeed/photofeed/internal/httpauth"
+	"github.com/photofeed/photofeed/ratelimit"
+)
+
+// QuotaExceeded is the problem type the draft registers for a 429.
+const QuotaExceeded = "https://iana.org/assignments/http-problem-types#quota-exceeded"
+
+// Limits enforces a Config with a Limiter.
+type Limits struct {
+	limiter ratelimit.Limiter
+	cfg     Config
+	log     *slog.Logger
+}
+
+func New(limiter ratelimit.Limiter, cfg Config, log *slog.Logger) *Limits {
+	return &Limits{limiter: limiter, cfg: cfg, log: log}
+}
+
+// applied is one policy a request falls under.
+type applied struct {
+	name string
+	key  string
+	peek bool // spend only if the request fails (login failures)
+	ratelimit.Limit
+	d ratelimit.Decision
+}
+
+// exempt paths cost nothing: probes, and immutable content that a CDN or
+// the browser cache serves after the first time.
+func exempt(p string) bool {
+	return p == "/healthz" || p == "/readyz" || strings.HasPrefix(p, "/media/") || strings.HasPrefix(p, "/static/")
+}
+
+// classify lists the policies for r. It runs after authentication.
+func (l *Limits) classify(r *http.Request) []applied {
+	ip := clientIP(r)
+	var out []applied
+	add := func(name, key string, peek bool) {
+		if lim, ok := l.cfg.Policies[name]; ok {
+			out = append(out, applied{name: name, key: name + ":" + key, peek: peek, Limit: lim})
+		}
+	}
+	uid := httpauth.UserID(r.Context())
+	if uid != 0 {
+		add(Authenticated, strconv.FormatInt(uid, 10), false)
+	} else {
+		add(Anonymous, ip, false)
+	}
+	if r.Method != http.MethodPost {
+		return out
+	}
+	switch trimVersion(r.URL.Path) {
+	case "/posts", "/upload":
+		if uid != 0 {
+			add(Uploads, strconv.FormatInt(uid, 10), false)
+		} else {
+			add(Uploads, ip, false)
+		}
+	case "/accounts", "/signup":
+		add(Signups, ip, false)
+	case "/sessions", "/login":
+		add(LoginFailures, loginName(r)+"|"+ip, true)
+	}
+	return out
+}
+
+// trimVersion maps /v1/posts and /v2/posts to /posts; UI paths stay.
+func trimVersion(p string) string {
+	if len(p) > 3 && p[0] == '/' && p[1] == 'v' && p[2] >= '0' && p[2] <= '9' {
+		if i := strings.IndexByte(p[1:], '/'); i > 0 {
+			return p[1+i:]
+		}
+	}
+	return p
+}
+
+// loginName reads the username a login attempt names, from JSON or a form,
+// and puts the body back for the handler.
+func loginName(r *http.Request) string {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
+	if err != nil {
+		return ""
+	}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		v, _ := url.ParseQuery(string(body))
+		return strings.ToLower(strings.TrimSpace(v.Get("username")))
+	}
+	var req struct {
+		Username string `json:"username"`
+	}
+	json.Unmarshal(body, &req)
+	return strings.ToLower(strings.TrimSpace(req.Username))
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// Middleware spends the request's quotas, answers 429 when one is used up,
+// and otherwise passes the request on with the RateLimit headers set.
+// A limiter that fails lets the request through (and logs): limits protect
+// the service, they must not take it down.
+func (l *Limits) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if exempt(r.URL.Path) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		pols := l.classify(r)
+		var violated []string
+		var wait time.Duration
+		for i := range pols {
+			p := &pols[i]
+			n := 1
+			if p.peek {
+				n = 0
+			}
+			d, err := l.limiter.AllowN(r.Context(), p.key, p.Limit, n)
+			if err != nil {
+				l.log.WarnContext(r.Context(), "rate limiter failed; request let through", "policy", p.name, "err", err)
+				d = ratelimit.Decision{Allowed: true, Remaining: p.Requests}
+			}
+			p.d = d
+			if !d.Allowed {
+				violated = append(violated, p.name)
+				wait = max(wait, d.RetryAfter)
+			}
+		}
+		setHeaders(w.Header(), pols)
+		if len(violated) > 0 {
+			tooMany(w, r, violated, wait)
+			return
+		}
+		var failures []*applied
+		for i := range pols {
+			if pols[i].peek {
+				failures = append(failures, &pols[i])
+			}
+		}
+		if len(failures) == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		if rec.status == http.StatusUnauthorized {
+			for _, p := range failures {
+				if _, err := l.limiter.AllowN(context.WithoutCancel(r.Context()), p.key, p.Limit, 1); err != nil {
+					l.log.WarnContext(r.Context(), "rate limiter failed to count a login failure", "err", err)
+				}
+			}
+		}
+	})
+}
+
+// setHeaders writes the draft's fields: RateLimit-Policy: "name";q=..;w=..
+// and RateLimit: "name";r=..;t=.., one list member per policy.
+func setHeaders(h http.Header, pols []applied) {
+	if len(pols) == 0 {
+		return
+	}
+	var pol, cur []string
+	for _, p := range pols {
+		pol = append(pol, fmt.Sprintf("%q;q=%d;w=%d", p.name, p.Requests, int64(p.Window/time.Second)))
+		cur = append(cur, fmt.Sprintf("%q;r=%d;t=%d", p.name, p.d.Remaining, ceilSeconds(p.d.Reset)))
+	}
+	h.Set("RateLimit-Policy", strings.Join(pol, ", "))
+	h.Set("RateLimit", strings.Join(cur, ", "))
+}
+
+func ceilSeconds(d time.Duration) int64 {
+	if d >= time.Duration(math.MaxInt64) {
+		return math.MaxInt32
+	}
+	return int64((d + time.Second - 1) / time.Second)
+}
+
+func tooMany(w http.ResponseWriter, r *http.Request, violated []string, wait time.Duration) {
+	secs := max(1, ceilSeconds(wait))
+	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+	detail := fmt.Sprintf("quota %s used up; try again in %d s", strings.Join(violated, ", "), secs)
+	if strings.Contains(r.Header.Get("Accept"), "text/html") {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusTooManyRequests)
+		fmt.Fprintf(w, "<!doctype html><title>Too many requests</title><p>Too many requests: %s.</p><p><a href=\"javascript:history.back()\">Back</a></p>", detail)
+		return
+	}
+	httpapi.WriteProblem(w, httpapi.Problem{Type: QuotaExceeded, Title: "Quota exceeded", Status: http.StatusTooManyRequests,
+		Detail: detail, ViolatedPolicies: violated})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
