@@ -27,6 +27,7 @@ type Config struct {
 	Argon2Memory    uint          // --argon2-memory, PHOTOFEED_ARGON2_MEMORY; KiB, default 19456
 	Argon2Time      uint          // --argon2-time, PHOTOFEED_ARGON2_TIME; passes, default 2
 	RateLimits      string        // --rate-limits, PHOTOFEED_RATE_LIMITS; a policy file, "off", or "" for the defaults
+	IdempotencyTTL  time.Duration // --idempotency-ttl, PHOTOFEED_IDEMPOTENCY_TTL; default 24h
 }
 
 // byteSize is a flag value like 20MiB, 500KB or 1048576.
@@ -81,6 +82,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	fs.UintVar(&c.Argon2Memory, "argon2-memory", 19*1024, "argon2id memory per password hash, KiB")
 	fs.UintVar(&c.Argon2Time, "argon2-time", 2, "argon2id passes per password hash")
+	fs.DurationVar(&c.IdempotencyTTL, "idempotency-ttl", 24*time.Hour, "how long responses to requests with an Idempotency-Key are kept for replay")
 	fs.StringVar(&c.RateLimits, "rate-limits", "", `rate-limit policy file (JSON), or "off" (default: built-in policies)`)
 
 	if err := fs.Parse(args); err != nil {
@@ -109,6 +111,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 
 func (c Config) validate() error {
 	switch {
+	case c.IdempotencyTTL < time.Minute:
+		return errors.New("--idempotency-ttl must be at least 1m")
 	case c.MaxPixels <= 0:
 		return errors.New("--max-pixels must be positive")
 	case c.SessionTTL < time.Minute:

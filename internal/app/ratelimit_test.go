@@ -136,9 +136,9 @@ func TestRateLimitsOffAndBadFiles(t *testing.T) {
 		t.Fatal("limits off still sends RateLimit-Policy")
 	}
 	for body, want := range map[string]string{
-		`{"policies": {"anonymus": {"limit": 5, "window": "1m"}}}`:                       `unknown policy "anonymus"`,
-		`{"policies": {"uploads": {"limit": 0, "window": "1m"}}}`:                        "invalid limit",
-		`{"policies": {"uploads": {"limit": 5, "window": "soon"}}}`:                      `window "soon"`,
+		`{"policies": {"anonymus": {"limit": 5, "window": "1m"}}}`:                      `unknown policy "anonymus"`,
+		`{"policies": {"uploads": {"limit": 0, "window": "1m"}}}`:                       "invalid limit",
+		`{"policies": {"uploads": {"limit": 5, "window": "soon"}}}`:                     `window "soon"`,
 		`{"policies": {"uploads": {"limit": 5, "window": "1m", "algorithm": "leaky"}}}`: "invalid limit",
 		`not json`: "limits.json",
 	} {

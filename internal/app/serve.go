@@ -13,9 +13,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/blobstore"
 	"github.com/photofeed/photofeed/internal/feed"
@@ -57,9 +60,10 @@ func subkey(secret []byte, purpose string) []byte {
 // node is one running photofeed: its HTTP handler and what must be
 // closed when it stops.
 type node struct {
-	handler http.Handler
-	log     *slog.Logger
-	closers []func() error
+	handler    http.Handler
+	log        *slog.Logger
+	closers    []func() error
+	background []func(ctx context.Context) // periodic work, run until ctx ends
 }
 
 func (n *node) Close() error {
@@ -130,7 +134,26 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	api.Register(mux)
 	ui.Register(mux)
 
-	var h http.Handler = httpapi.NotFoundAndMethodProblems(mux, ui.NotFound())
+	routes := httpapi.NotFoundAndMethodProblems(mux, ui.NotFound())
+	var h http.Handler = idempotency.Middleware(idempotency.Config{
+		Store:    db.Idempotency(),
+		TTL:      cfg.IdempotencyTTL,
+		Required: func(r *http.Request) bool { return r.URL.Path == "/v2/posts" },
+		Scope:    requestScope,
+		Problem:  httpapi.IdempotencyProblem,
+		Recover:  api.RecoverCreated(routes),
+		MaxBody:  cfg.MaxUploadBytes + 1<<20,
+		Logger:   log,
+	}, routes)
+	n.background = append(n.background, func(ctx context.Context) {
+		every(ctx, 10*time.Minute, func() {
+			if k, err := db.Idempotency().DeleteExpired(ctx, time.Now()); err != nil {
+				log.WarnContext(ctx, "idempotency cleanup failed", "err", err)
+			} else if k > 0 {
+				log.InfoContext(ctx, "idempotency cleanup", "deleted", k)
+			}
+		})
+	})
 	if cfg.RateLimits != "off" {
 		limits := httplimit.DefaultConfig()
 		if cfg.RateLimits != "" {
@@ -175,6 +198,13 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "photofeed serving on %s (data in %s)\n", publicURL(ln.Addr()), cfg.DataDir)
 	log.Info("started", "addr", ln.Addr().String(), "data_dir", cfg.DataDir)
 
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	var bg sync.WaitGroup
+	for _, fn := range n.background {
+		bg.Go(func() { fn(bgCtx) })
+	}
+	defer func() { stopBackground(); bg.Wait() }()
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -202,6 +232,34 @@ func publicURL(a net.Addr) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// requestScope names who sent a request, for idempotency keys: the user,
+// or the client address of anonymous requests.
+func requestScope(r *http.Request) string {
+	if uid := httpauth.UserID(r.Context()); uid != 0 {
+		return "user:" + strconv.FormatInt(uid, 10)
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return "ip:" + host
+}
+
+// every runs fn each interval until ctx ends. (River's periodic jobs take
+// this over with the task scheduler.)
+func every(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn()
+		}
+	}
 }
 
 // authorDirectory lets posts name authors without knowing identity.

@@ -19,17 +19,19 @@ var _ identity.Store = (*IdentityStore)(nil)
 func (db *DB) Identity() *IdentityStore { return &IdentityStore{db} }
 
 func (s *IdentityStore) CreateUser(ctx context.Context, u identity.User, hash string) error {
-	res, err := s.db.write.ExecContext(ctx, `
-		INSERT INTO users (id, username, display_name, password_hash, admin, created_at)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING`,
-		u.ID, u.Username, u.DisplayName, hash, u.Admin, ms(u.CreatedAt))
-	if err != nil {
-		return fmt.Errorf("insert user: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return identity.ErrUsernameTaken
-	}
-	return nil
+	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO users (id, username, display_name, password_hash, admin, created_at)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING`,
+			u.ID, u.Username, u.DisplayName, hash, u.Admin, ms(u.CreatedAt))
+		if err != nil {
+			return fmt.Errorf("insert user: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return identity.ErrUsernameTaken
+		}
+		return markCommitted(ctx, tx, "user:"+u.Username)
+	})
 }
 
 const userCols = `id, username, display_name, admin, created_at`
@@ -98,12 +100,15 @@ func (s *IdentityStore) PasswordHash(ctx context.Context, username string) (int6
 }
 
 func (s *IdentityStore) CreateSession(ctx context.Context, sess identity.Session) error {
-	_, err := s.db.write.ExecContext(ctx, `INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
-		sess.ID, sess.UserID, ms(sess.CreatedAt), ms(sess.ExpiresAt))
-	if err != nil {
-		return fmt.Errorf("insert session: %w", err)
-	}
-	return nil
+	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+			sess.ID, sess.UserID, ms(sess.CreatedAt), ms(sess.ExpiresAt))
+		if err != nil {
+			return fmt.Errorf("insert session: %w", err)
+		}
+		// A session's token cannot be shown again, so it records no resource.
+		return markCommitted(ctx, tx, "")
+	})
 }
 
 func (s *IdentityStore) SessionByID(ctx context.Context, id int64) (identity.Session, error) {

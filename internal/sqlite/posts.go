@@ -37,7 +37,7 @@ func (s *PostStore) CreatePost(ctx context.Context, p posts.Post) error {
 				return fmt.Errorf("insert post blob: %w", err)
 			}
 		}
-		return nil
+		return markCommitted(ctx, tx, fmt.Sprintf("post:%d", p.ID))
 	})
 }
 

@@ -3,6 +3,10 @@ package sqlite_test
 import (
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/photofeed/photofeed/idempotency"
+	"github.com/photofeed/photofeed/internal/identity"
 
 	"github.com/photofeed/photofeed/internal/sqlite"
 	"github.com/photofeed/photofeed/internal/storetest"
@@ -36,5 +40,38 @@ func TestReopenKeepsDataAndSkipsAppliedMigrations(t *testing.T) {
 			t.Fatal(err)
 		}
 		db.Close()
+	}
+}
+
+func TestIdempotencyConformance(t *testing.T) {
+	storetest.RunIdempotency(t, func(t *testing.T) idempotency.Store { return openDB(t).Idempotency() })
+}
+
+// A write under a claimed key marks the key committed in its own
+// transaction; a write that fails leaves the key in flight.
+func TestWriteMarksKeyCommitted(t *testing.T) {
+	db := openDB(t)
+	ctx := t.Context()
+	now := time.Now()
+	store := db.Idempotency()
+	store.Claim(ctx, "k1", "fp", now, time.Minute, time.Hour)
+	u := identity.User{ID: 1, Username: "alice", DisplayName: "A", CreatedAt: now}
+	if err := db.Identity().CreateUser(idempotency.WithKey(ctx, "k1"), u, "h"); err != nil {
+		t.Fatal(err)
+	}
+	rec, _, _ := store.Claim(ctx, "k1", "fp", now, time.Minute, time.Hour)
+	if rec.State != idempotency.Committed || rec.Resource != "user:alice" {
+		t.Fatalf("after the write: %+v", rec)
+	}
+	store.Claim(ctx, "k2", "fp", now, time.Minute, time.Hour)
+	if err := db.Identity().CreateUser(idempotency.WithKey(ctx, "k2"), u, "h"); err == nil {
+		t.Fatal("duplicate username accepted")
+	}
+	if rec, _, _ := store.Claim(ctx, "k2", "fp", now, time.Minute, time.Hour); rec.State != idempotency.InFlight {
+		t.Fatalf("a failed write marked its key: %+v", rec)
+	}
+	// Committed keys are never taken over as stale: that would run the write twice.
+	if _, ok, _ := store.Claim(ctx, "k1", "fp", now.Add(time.Hour-time.Millisecond), time.Minute, time.Hour); ok {
+		t.Fatal("committed key taken over")
 	}
 }

@@ -1,0 +1,83 @@
+// Package idempotency makes retried POSTs safe
+// (draft-ietf-httpapi-idempotency-key-header): a client sends an
+// Idempotency-Key with a request; the first request with that key runs, and
+// its response is stored; a retry with the same key and body gets the stored
+// response back (Idempotent-Replayed: true) without running anything again.
+//
+// Keys are scoped to whoever sent them (a user, or a client address) and to
+// the method and path, so two clients can never collide. The body's SHA-256
+// travels with the key: the same key with another body is a client bug and
+// is refused (422), as is a retry while the first request is still running
+// (409). A request that crashed mid-way leaves an in-flight record; once it
+// is older than the lock timeout the key can be claimed again.
+package idempotency
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+)
+
+// State is where a keyed request stands.
+type State string
+
+const (
+	InFlight  State = "in_flight" // claimed, running
+	Committed State = "committed" // its write committed; the response may not be stored yet
+	Done      State = "done"      // the response is stored
+)
+
+// Record is what a Store keeps per key.
+type Record struct {
+	Key         string
+	Fingerprint string
+	State       State
+	LockedAt    time.Time
+	ExpiresAt   time.Time
+	// Resource names what the request created ("post:123"), recorded in
+	// the same transaction as the write.
+	Resource string
+	Response *Response
+}
+
+// Response is a stored response.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Store keeps records. Implementations must make Claim atomic: of any
+// number of concurrent claims of one key, exactly one wins.
+type Store interface {
+	// Claim creates an in-flight record for key, or takes over one that has
+	// expired or whose lock is older than lockTimeout. Otherwise it returns
+	// the existing record and claimed = false.
+	Claim(ctx context.Context, key, fingerprint string, now time.Time, lockTimeout, ttl time.Duration) (existing *Record, claimed bool, err error)
+	// Complete stores the response of a claimed key.
+	Complete(ctx context.Context, key string, resp Response, now time.Time) error
+	// Release forgets a claimed key whose request did not get to run.
+	Release(ctx context.Context, key string) error
+	// DeleteExpired removes records past their expiry.
+	DeleteExpired(ctx context.Context, now time.Time) (int, error)
+}
+
+// ErrNotClaimed is returned by Complete for a key nobody holds.
+var ErrNotClaimed = errors.New("idempotency: key not claimed")
+
+type ctxKey struct{}
+
+// WithKey marks ctx as running under a claimed key. A store that commits a
+// write for this request records the key's resource in the same
+// transaction (see KeyFrom), so a crash after the commit can never lead to
+// the write being done twice.
+func WithKey(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, ctxKey{}, key)
+}
+
+// KeyFrom returns the claimed key ctx runs under, if any.
+func KeyFrom(ctx context.Context) (string, bool) {
+	k, ok := ctx.Value(ctxKey{}).(string)
+	return k, ok
+}

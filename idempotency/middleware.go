@@ -1,0 +1,234 @@
+package idempotency
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Header names.
+const (
+	KeyHeader      = "Idempotency-Key"
+	ReplayedHeader = "Idempotent-Replayed"
+)
+
+// Config configures the Middleware; zero values take the defaults.
+type Config struct {
+	Store Store
+	// TTL is how long a response is kept for replay (default 24h).
+	TTL time.Duration
+	// LockTimeout is how long an in-flight record blocks its key before it
+	// is presumed crashed (default 1m).
+	LockTimeout time.Duration
+	// Required reports whether a POST must carry a key.
+	Required func(r *http.Request) bool
+	// Scope names who sent the request: keys of different scopes never meet.
+	Scope func(r *http.Request) string
+	// Problem writes an error answer (status, type slug, detail).
+	Problem func(w http.ResponseWriter, r *http.Request, status int, slug, detail string)
+	// Recover renders a created resource when a request's write committed
+	// but its response was lost in a crash; it returns false if it cannot.
+	Recover func(w http.ResponseWriter, r *http.Request, resource string) bool
+	// MaxBody bounds the body read for the fingerprint (default 32 MiB).
+	MaxBody int64
+	Now     func() time.Time
+	Logger  *slog.Logger
+}
+
+// storedHeaders are the response fields a replay repeats; the rest (dates,
+// request ids, rate-limit state) describe the replaying response itself.
+var storedHeaders = []string{"Content-Type", "Location", "Link", "Cache-Control", "Deprecation", "Sunset", "Content-Language"}
+
+// Middleware applies idempotency keys to POST requests.
+func Middleware(cfg Config, next http.Handler) http.Handler {
+	if cfg.TTL <= 0 {
+		cfg.TTL = 24 * time.Hour
+	}
+	if cfg.LockTimeout <= 0 {
+		cfg.LockTimeout = time.Minute
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 32 << 20
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Required == nil {
+		cfg.Required = func(*http.Request) bool { return false }
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			next.ServeHTTP(w, r)
+			return
+		}
+		raw, present := r.Header[KeyHeader]
+		if !present {
+			if cfg.Required(r) {
+				cfg.Problem(w, r, http.StatusBadRequest, "idempotency-key-missing",
+					"this request needs an Idempotency-Key header (a quoted string of 1–255 characters, e.g. a UUID), so that retrying it is safe")
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		key, ok := ParseKey(strings.Join(raw, ","))
+		if !ok {
+			cfg.Problem(w, r, http.StatusBadRequest, "idempotency-key-invalid",
+				`Idempotency-Key must be a structured-field string of 1–255 printable ASCII characters, e.g. "8e03978e-40d5-43e8-bc93-6894a57f9324"`)
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, cfg.MaxBody+1))
+		if err != nil {
+			cfg.Problem(w, r, http.StatusBadRequest, "bad-request", "reading the request body failed")
+			return
+		}
+		if int64(len(body)) > cfg.MaxBody {
+			cfg.Problem(w, r, http.StatusRequestEntityTooLarge, "too-large", "the request body is too large")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		sum := sha256.Sum256(body)
+		fp := hex.EncodeToString(sum[:])
+		scoped := cfg.Scope(r) + " " + r.Method + " " + r.URL.Path + " " + key
+
+		now := cfg.Now()
+		rec, claimed, err := cfg.Store.Claim(r.Context(), scoped, fp, now, cfg.LockTimeout, cfg.TTL)
+		if err != nil {
+			cfg.Logger.ErrorContext(r.Context(), "idempotency store failed", "err", err)
+			cfg.Problem(w, r, http.StatusServiceUnavailable, "unavailable", "the request could not be checked for duplicates; try again")
+			return
+		}
+		if !claimed {
+			replay(cfg, w, r, rec, fp)
+			return
+		}
+
+		rw := &recorder{ResponseWriter: w, header: http.Header{}}
+		completed := false
+		defer func() {
+			if !completed { // the handler panicked: let the key be retried
+				cfg.Store.Release(context.WithoutCancel(r.Context()), scoped)
+			}
+		}()
+		next.ServeHTTP(rw, r.WithContext(WithKey(r.Context(), scoped)))
+		rw.flush()
+		resp := Response{Status: rw.status, Header: http.Header{}, Body: rw.body.Bytes()}
+		for _, h := range storedHeaders {
+			if v := rw.header.Values(h); len(v) > 0 {
+				resp.Header[h] = v
+			}
+		}
+		if err := cfg.Store.Complete(context.WithoutCancel(r.Context()), scoped, resp, cfg.Now()); err != nil {
+			cfg.Logger.ErrorContext(r.Context(), "storing the idempotent response failed", "err", err)
+		}
+		completed = true
+	})
+}
+
+func replay(cfg Config, w http.ResponseWriter, r *http.Request, rec *Record, fp string) {
+	if rec.Fingerprint != fp {
+		cfg.Problem(w, r, http.StatusUnprocessableEntity, "idempotency-key-reused",
+			"this Idempotency-Key was already used with a different request body; use a new key for a new request")
+		return
+	}
+	switch {
+	case rec.State == Done && rec.Response != nil:
+		for k, v := range rec.Response.Header {
+			w.Header()[k] = v
+		}
+		w.Header().Set(ReplayedHeader, "true")
+		w.WriteHeader(rec.Response.Status)
+		w.Write(rec.Response.Body)
+	case rec.State == Committed && cfg.Recover != nil && rec.Resource != "":
+		w.Header().Set(ReplayedHeader, "true")
+		if !cfg.Recover(w, r, rec.Resource) {
+			cfg.Problem(w, r, http.StatusConflict, "idempotency-response-lost",
+				"the original request was processed, but its response was not kept; look the result up instead of retrying")
+		}
+	case rec.State == Committed:
+		cfg.Problem(w, r, http.StatusConflict, "idempotency-response-lost",
+			"the original request was processed, but its response was not kept; look the result up instead of retrying")
+	default:
+		w.Header().Set("Retry-After", "1")
+		cfg.Problem(w, r, http.StatusConflict, "idempotency-key-in-use",
+			"a request with this Idempotency-Key is still being processed; retry after it finishes")
+	}
+}
+
+// ParseKey reads the header value: an RFC 8941 string ("..." with \" and
+// \\ escapes) of 1–255 printable ASCII characters. A bare token (a UUID
+// without quotes, as many clients send) is accepted too.
+func ParseKey(v string) (string, bool) {
+	v = strings.TrimSpace(v)
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		var b strings.Builder
+		for i := 1; i < len(v)-1; i++ {
+			c := v[i]
+			switch {
+			case c == '\\':
+				i++
+				if i >= len(v)-1 || (v[i] != '"' && v[i] != '\\') {
+					return "", false
+				}
+				b.WriteByte(v[i])
+			case c == '"' || c < 0x20 || c > 0x7e:
+				return "", false
+			default:
+				b.WriteByte(c)
+			}
+		}
+		v = b.String()
+	} else {
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; c <= 0x20 || c > 0x7e || c == '"' || c == ',' || c == ';' || c == '\\' {
+				return "", false
+			}
+		}
+	}
+	return v, len(v) >= 1 && len(v) <= 255
+}
+
+// recorder passes the response through while keeping a copy.
+type recorder struct {
+	http.ResponseWriter
+	header      http.Header
+	status      int
+	body        bytes.Buffer
+	wroteHeader bool
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(code int) {
+	if r.wroteHeader {
+		return
+	}
+	r.wroteHeader, r.status = true, code
+	for k, v := range r.header {
+		r.ResponseWriter.Header()[k] = v
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if !r.wroteHeader {
+		r.WriteHeader(http.StatusOK)
+	}
+	r.body.Write(b)
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *recorder) flush() {
+	if !r.wroteHeader {
+		r.WriteHeader(http.StatusOK)
+	}
+}
