@@ -112,7 +112,7 @@ func Middleware(cfg Config, next http.Handler) http.Handler {
 			return
 		}
 
-		rw := &recorder{ResponseWriter: w, header: http.Header{}}
+		rw := &recorder{ResponseWriter: w, header: w.Header().Clone()}
 		completed := false
 		defer func() {
 			if !completed { // the handler panicked: let the key be retried

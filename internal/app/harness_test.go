@@ -233,3 +233,16 @@ func testJPEG(t testing.TB, w, h int, c color.Color) []byte {
 	}
 	return b.Bytes()
 }
+
+// linkRel returns the target of the Link member with relation rel, or "".
+func linkRel(r response, rel string) string {
+	for _, field := range r.Header.Values("Link") {
+		for _, member := range strings.Split(field, ",") {
+			target, params, ok := strings.Cut(strings.TrimSpace(member), ";")
+			if ok && strings.Contains(params, `rel="`+rel+`"`) {
+				return strings.Trim(strings.TrimSpace(target), "<>")
+			}
+		}
+	}
+	return ""
+}

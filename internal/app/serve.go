@@ -145,6 +145,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		MaxBody:  cfg.MaxUploadBytes + 1<<20,
 		Logger:   log,
 	}, routes)
+	h = httpapi.Versions(h)
 	n.background = append(n.background, func(ctx context.Context) {
 		every(ctx, 10*time.Minute, func() {
 			if k, err := db.Idempotency().DeleteExpired(ctx, time.Now()); err != nil {

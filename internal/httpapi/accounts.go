@@ -22,8 +22,8 @@ func (a *API) createAccount(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", "/v1/users/"+u.Username)
-	writeJSON(w, http.StatusCreated, toUser(u, graph.Counts{}, 0))
+	w.Header().Set("Location", versionPrefix(r)+"/users/"+u.Username)
+	writeJSON(w, http.StatusCreated, a.user(r, u, graph.Counts{}, 0))
 	return nil
 }
 

@@ -28,10 +28,10 @@ func (a *API) getFeed(w http.ResponseWriter, r *http.Request, uid int64) error {
 	}
 	if page.Next != "" {
 		next := url.Values{"limit": {strconv.Itoa(limit)}, "cursor": {page.Next}}
-		w.Header().Set("Link", `</v1/feed?`+next.Encode()+`>; rel="next"`)
+		w.Header().Add("Link", `<`+r.URL.Path+`?`+next.Encode()+`>; rel="next"`)
 	}
 	w.Header().Set("Cache-Control", "private, no-cache")
-	return a.writeViews(w, r, uid, page.Posts, func(items []postJSON) any {
-		return cursorPage[postJSON]{Items: items, NextCursor: page.Next}
+	return a.writeViews(w, r, uid, page.Posts, func(items []any) any {
+		return cursorPage[any]{Items: items, NextCursor: page.Next}
 	})
 }

@@ -30,8 +30,8 @@ func (a *API) createPost(w http.ResponseWriter, r *http.Request, uid int64) erro
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", "/v1/posts/"+strconv.FormatInt(post.ID, 10))
-	writeJSON(w, http.StatusCreated, a.toPost(view))
+	w.Header().Set("Location", versionPrefix(r)+"/posts/"+strconv.FormatInt(post.ID, 10))
+	writeJSON(w, http.StatusCreated, a.post(r, view))
 	return nil
 }
 
@@ -124,7 +124,7 @@ func (a *API) getPost(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, a.toPost(view))
+	writeJSON(w, http.StatusOK, a.post(r, view))
 	return nil
 }
 
@@ -154,19 +154,20 @@ func (a *API) listUserPosts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.writeViews(w, r, viewer, list, func(items []postJSON) any {
-		return offsetPage[postJSON]{Items: items, Page: page, Limit: limit, Total: total}
+	pageLinks(w, r, page, limit, total)
+	return a.writeViews(w, r, viewer, list, func(items []any) any {
+		return offsetPage[any]{Items: items, Page: page, Limit: limit, Total: total}
 	})
 }
 
-func (a *API) writeViews(w http.ResponseWriter, r *http.Request, viewer int64, list []posts.Post, wrap func([]postJSON) any) error {
+func (a *API) writeViews(w http.ResponseWriter, r *http.Request, viewer int64, list []posts.Post, wrap func([]any) any) error {
 	views, err := a.deps.Posts.Views(r.Context(), viewer, list)
 	if err != nil {
 		return err
 	}
-	items := make([]postJSON, len(views))
+	items := make([]any, len(views))
 	for i, v := range views {
-		items[i] = a.toPost(v)
+		items[i] = a.post(r, v)
 	}
 	writeJSON(w, http.StatusOK, wrap(items))
 	return nil

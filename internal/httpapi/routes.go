@@ -4,25 +4,30 @@ import "net/http"
 
 // Register adds every API route to mux: the whole REST surface, in one place.
 func (a *API) Register(mux *http.ServeMux) {
-	mux.Handle("POST /v1/accounts", a.handle(a.createAccount))
-	mux.Handle("POST /v1/sessions", a.handle(a.createSession))
-	mux.Handle("DELETE /v1/sessions/current", a.authed(a.deleteSession))
+	// Every resource is served in each API version; handlers shape their
+	// answers by the version in the path (see version.go).
+	for _, v := range []string{"/v1", "/v2"} {
+		route := func(method, path string, h http.Handler) { mux.Handle(method+" "+v+path, h) }
+		route("POST", "/accounts", a.handle(a.createAccount))
+		route("POST", "/sessions", a.handle(a.createSession))
+		route("DELETE", "/sessions/current", a.authed(a.deleteSession))
 
-	mux.Handle("GET /v1/me", a.authed(a.getMe))
-	mux.Handle("GET /v1/users/{username}", a.handle(a.getUser))
-	mux.Handle("GET /v1/users/{username}/followers", a.handle(a.listFollowers))
-	mux.Handle("GET /v1/users/{username}/following", a.handle(a.listFollowing))
-	mux.Handle("GET /v1/users/{username}/posts", a.handle(a.listUserPosts))
-	mux.Handle("PUT /v1/me/following/{username}", a.authed(a.follow))
-	mux.Handle("DELETE /v1/me/following/{username}", a.authed(a.unfollow))
+		route("GET", "/me", a.authed(a.getMe))
+		route("GET", "/users/{username}", a.handle(a.getUser))
+		route("GET", "/users/{username}/followers", a.handle(a.listFollowers))
+		route("GET", "/users/{username}/following", a.handle(a.listFollowing))
+		route("GET", "/users/{username}/posts", a.handle(a.listUserPosts))
+		route("PUT", "/me/following/{username}", a.authed(a.follow))
+		route("DELETE", "/me/following/{username}", a.authed(a.unfollow))
 
-	mux.Handle("POST /v1/posts", a.authed(a.createPost))
-	mux.Handle("GET /v1/posts/{id}", a.handle(a.getPost))
-	mux.Handle("DELETE /v1/posts/{id}", a.authed(a.deletePost))
-	mux.Handle("PUT /v1/posts/{id}/like", a.authed(a.like))
-	mux.Handle("DELETE /v1/posts/{id}/like", a.authed(a.unlike))
+		route("POST", "/posts", a.authed(a.createPost))
+		route("GET", "/posts/{id}", a.handle(a.getPost))
+		route("DELETE", "/posts/{id}", a.authed(a.deletePost))
+		route("PUT", "/posts/{id}/like", a.authed(a.like))
+		route("DELETE", "/posts/{id}/like", a.authed(a.unlike))
 
-	mux.Handle("GET /v1/feed", a.authed(a.getFeed))
+		route("GET", "/feed", a.authed(a.getFeed))
+	}
 
 	mux.Handle("GET /media/{key}", a.handle(a.getMedia))
 	mux.Handle("GET /healthz", http.HandlerFunc(a.healthz))

@@ -11,16 +11,16 @@ import (
 func claims(r *http.Request) (identity.Claims, bool) { return httpauth.Claims(r.Context()) }
 
 // profile is a user with their counts.
-func (a *API) profile(r *http.Request, u identity.User) (userJSON, error) {
+func (a *API) profile(r *http.Request, u identity.User) (any, error) {
 	c, err := a.deps.Graph.Counts(r.Context(), u.ID)
 	if err != nil {
-		return userJSON{}, err
+		return nil, err
 	}
 	n, err := a.deps.Posts.CountByAuthor(r.Context(), u.ID)
 	if err != nil {
-		return userJSON{}, err
+		return nil, err
 	}
-	return toUser(u, c, n), nil
+	return a.user(r, u, c, n), nil
 }
 
 func (a *API) getMe(w http.ResponseWriter, r *http.Request, uid int64) error {
@@ -82,6 +82,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request,
 			items = append(items, userSummaryJSON{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName})
 		}
 	}
+	pageLinks(w, r, page, limit, total)
 	writeJSON(w, http.StatusOK, offsetPage[userSummaryJSON]{Items: items, Page: page, Limit: limit, Total: total})
 	return nil
 }
