@@ -151,6 +151,7 @@ func (c *client) do(method, path string, body io.Reader, header ...string) respo
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	checkAgainstSpec(c.t, req, resp, b)
 	return response{resp, b}
 }
 

@@ -39,8 +39,9 @@ type Deps struct {
 
 // API serves the REST routes.
 type API struct {
-	deps Deps
-	log  *slog.Logger
+	deps    Deps
+	log     *slog.Logger
+	openapi []byte
 }
 
 func New(deps Deps) *API {
@@ -50,7 +51,7 @@ func New(deps Deps) *API {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
-	return &API{deps: deps, log: deps.Logger}
+	return &API{deps: deps, log: deps.Logger, openapi: OpenAPI()}
 }
 
 // handlerFunc is a handler that may fail; errors become problems.

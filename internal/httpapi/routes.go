@@ -32,4 +32,5 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /media/{key}", a.handle(a.getMedia))
 	mux.Handle("GET /healthz", http.HandlerFunc(a.healthz))
 	mux.Handle("GET /readyz", http.HandlerFunc(a.readyz))
+	mux.Handle("GET /openapi.json", http.HandlerFunc(a.getOpenAPI))
 }

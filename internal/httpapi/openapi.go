@@ -1,0 +1,227 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// The OpenAPI 3.1 document is built here from one table of operations,
+// written once and expanded for /v1, /v2 and the unversioned paths, with
+// each version's schemas. Every schema closes its objects
+// (additionalProperties: false), and the end-to-end tests validate every
+// response they receive against this document: an undocumented route or
+// field fails them.
+
+type m = map[string]any
+
+func ref(name string) m { return m{"$ref": "#/components/schemas/" + name} }
+
+func str() m      { return m{"type": "string"} }
+func integer() m  { return m{"type": "integer"} }
+func boolean() m  { return m{"type": "boolean"} }
+func dateTime() m { return m{"type": "string", "format": "date-time"} }
+func idStr() m {
+	return m{"type": "string", "pattern": "^[0-9]+$", "description": "64-bit id as a decimal string"}
+}
+func arrayOf(s m) m {
+	return m{"type": "array", "items": s}
+}
+
+// object is a closed object whose properties are all required except
+// those named in optional.
+func object(props m, optional ...string) m {
+	var req []string
+	for k := range props {
+		if !slices.Contains(optional, k) {
+			req = append(req, k)
+		}
+	}
+	slices.Sort(req)
+	o := m{"type": "object", "properties": props, "additionalProperties": false}
+	if len(req) > 0 {
+		o["required"] = req
+	}
+	return o
+}
+
+func schemas() m {
+	image2 := object(m{"url": str(), "width": integer(), "height": integer()})
+	return m{
+		"Problem": object(m{
+			"type": str(), "title": str(), "status": integer(), "detail": str(), "instance": str(),
+			"errors":            m{"type": "object", "additionalProperties": str()},
+			"violated-policies": arrayOf(str()),
+		}, "detail", "instance", "errors", "violated-policies"),
+		"AccountRequest": m{"type": "object", "properties": m{
+			"username": m{"type": "string", "pattern": "^[a-z0-9_]{3,30}$"}, "password": m{"type": "string", "minLength": 10},
+			"display_name": m{"type": "string", "maxLength": 50}}, "required": []string{"username", "password"}},
+		"SessionRequest": m{"type": "object", "properties": m{"username": str(), "password": str()},
+			"required": []string{"username", "password"}},
+		"Session":     object(m{"token": str(), "expires_at": dateTime()}),
+		"UserSummary": object(m{"id": idStr(), "username": str(), "display_name": str()}),
+		"UserV1": object(m{"id": idStr(), "username": str(), "display_name": str(),
+			"followers_count": integer(), "following_count": integer(), "posts_count": integer(), "created_at": dateTime()}),
+		"UserV2": object(m{"id": idStr(), "username": str(), "display_name": str(),
+			"counts": object(m{"followers": integer(), "following": integer(), "posts": integer()}), "created_at": dateTime()}),
+		"PostV1": object(m{"id": idStr(), "author": ref("UserSummary"), "caption": str(), "created_at": dateTime(),
+			"like_count": integer(), "liked_by_me": boolean(),
+			"images": object(m{"thumb": str(), "large": str(), "original": str()})}),
+		"PostV2": object(m{"id": idStr(), "caption": str(), "created_at": dateTime(), "like_count": integer(), "liked_by_me": boolean(),
+			"author": object(m{"id": idStr(), "username": str(), "display_name": str(), "profile": str()}),
+			"images": object(m{"thumb": image2, "large": image2, "original": image2})}),
+		"UserPage":   object(m{"items": arrayOf(ref("UserSummary")), "page": integer(), "limit": integer(), "total": integer()}),
+		"PostPageV1": object(m{"items": arrayOf(ref("PostV1")), "page": integer(), "limit": integer(), "total": integer()}),
+		"PostPageV2": object(m{"items": arrayOf(ref("PostV2")), "page": integer(), "limit": integer(), "total": integer()}),
+		"FeedV1":     object(m{"items": arrayOf(ref("PostV1")), "next_cursor": str()}, "next_cursor"),
+		"FeedV2":     object(m{"items": arrayOf(ref("PostV2")), "next_cursor": str()}, "next_cursor"),
+		"Health":     object(m{"status": str(), "store": str()}, "store"),
+	}
+}
+
+// operation is one API operation, written once for every version.
+type operation struct {
+	method, path, summary string
+	auth                  bool
+	params                []m
+	body                  m      // request body content, if any
+	status                int    // success status
+	result                string // schema name without the version suffix; "" for no body
+	versioned             bool   // result differs by version (…V1 / …V2)
+}
+
+func pathParam(name string, schema m) m {
+	return m{"name": name, "in": "path", "required": true, "schema": schema}
+}
+
+func query(name string, schema m, desc string) m {
+	return m{"name": name, "in": "query", "schema": schema, "description": desc}
+}
+
+var (
+	username   = pathParam("username", str())
+	postID     = pathParam("id", str())
+	pageQuery = []m{
+		query("page", m{"type": "integer", "minimum": 1, "default": 1}, "page number, from 1"),
+		query("limit", m{"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "items per page"),
+	}
+	idemKey = m{"name": "Idempotency-Key", "in": "header", "schema": str(),
+		"description": `a structured-field string, e.g. "8e03978e-40d5-43e8-bc93-6894a57f9324"; required on POST /v2/posts`}
+	jsonBody = func(schema string) m { return m{"application/json": m{"schema": ref(schema)}} }
+)
+
+func operations() []operation {
+	upload := m{"multipart/form-data": m{"schema": m{"type": "object", "required": []string{"photo"}, "properties": m{
+		"photo":   m{"type": "string", "contentMediaType": "application/octet-stream", "description": "JPEG, PNG, GIF or WebP"},
+		"caption": m{"type": "string", "maxLength": 2200}}}}}
+	return []operation{
+		{method: "POST", path: "/accounts", summary: "Create an account", params: []m{idemKey}, body: jsonBody("AccountRequest"), status: 201, result: "User", versioned: true},
+		{method: "POST", path: "/sessions", summary: "Log in", params: []m{idemKey}, body: jsonBody("SessionRequest"), status: 201, result: "Session"},
+		{method: "DELETE", path: "/sessions/current", summary: "Log out", auth: true, status: 204},
+		{method: "GET", path: "/me", summary: "The current user", auth: true, status: 200, result: "User", versioned: true},
+		{method: "GET", path: "/users/{username}", summary: "A profile", params: []m{username}, status: 200, result: "User", versioned: true},
+		{method: "GET", path: "/users/{username}/followers", summary: "Followers", params: append([]m{username}, pageQuery...), status: 200, result: "UserPage"},
+		{method: "GET", path: "/users/{username}/following", summary: "Followed users", params: append([]m{username}, pageQuery...), status: 200, result: "UserPage"},
+		{method: "GET", path: "/users/{username}/posts", summary: "A user's posts, newest first", params: append([]m{username}, pageQuery...), status: 200, result: "PostPage", versioned: true},
+		{method: "PUT", path: "/me/following/{username}", summary: "Follow", auth: true, params: []m{username}, status: 204},
+		{method: "DELETE", path: "/me/following/{username}", summary: "Unfollow", auth: true, params: []m{username}, status: 204},
+		{method: "POST", path: "/posts", summary: "Post a photo", auth: true, params: []m{idemKey}, body: upload, status: 201, result: "Post", versioned: true},
+		{method: "GET", path: "/posts/{id}", summary: "A post", params: []m{postID}, status: 200, result: "Post", versioned: true},
+		{method: "DELETE", path: "/posts/{id}", summary: "Delete your post", auth: true, params: []m{postID}, status: 204},
+		{method: "PUT", path: "/posts/{id}/like", summary: "Like", auth: true, params: []m{postID}, status: 204},
+		{method: "DELETE", path: "/posts/{id}/like", summary: "Unlike", auth: true, params: []m{postID}, status: 204},
+		{method: "GET", path: "/feed", summary: "Home feed, newest first", auth: true, params: []m{
+			query("limit", m{"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "items per page"),
+			query("cursor", str(), "next_cursor of the previous page; opaque")}, status: 200, result: "Feed", versioned: true},
+	}
+}
+
+var problemResponse = m{"description": "An RFC 9457 problem", "content": m{"application/problem+json": m{"schema": ref("Problem")}}}
+
+// OpenAPI returns the document as JSON.
+func OpenAPI() []byte {
+	paths := m{}
+	for _, op := range operations() {
+		for _, prefix := range []string{"/v1", "/v2", ""} {
+			o := m{
+				"summary":     op.summary,
+				"operationId": strings.ToLower(op.method) + strings.NewReplacer("/", "_", "{", "", "}", "").Replace(prefix+op.path),
+				"responses":   m{"default": problemResponse},
+			}
+			if prefix == "/v1" {
+				o["deprecated"] = true
+			}
+			if len(op.params) > 0 {
+				o["parameters"] = op.params
+			}
+			if op.body != nil {
+				o["requestBody"] = m{"required": true, "content": op.body}
+			}
+			if op.auth {
+				o["security"] = []m{{"bearer": []string{}}, {"cookie": []string{}}}
+			}
+			resp := m{"description": http.StatusText(op.status)}
+			if op.result != "" {
+				var schema m
+				switch {
+				case !op.versioned:
+					schema = ref(op.result)
+				case prefix == "/v1":
+					schema = ref(op.result + "V1")
+				case prefix == "/v2":
+					schema = ref(op.result + "V2")
+				default:
+					schema = m{"oneOf": []m{ref(op.result + "V1"), ref(op.result + "V2")}}
+				}
+				ct := "application/json"
+				if prefix == "" {
+					ct = VendorType
+				}
+				resp["content"] = m{ct: m{"schema": schema}}
+			}
+			o["responses"].(m)[itoa(int64(op.status))] = resp
+			p, _ := paths[prefix+op.path].(m)
+			if p == nil {
+				p = m{}
+				paths[prefix+op.path] = p
+			}
+			p[strings.ToLower(op.method)] = o
+		}
+	}
+	paths["/media/{key}"] = m{"get": m{"summary": "Image bytes (immutable; ETag, 304)", "operationId": "get_media",
+		"parameters": []m{pathParam("key", str())},
+		"responses": m{"default": problemResponse, "304": m{"description": "Not Modified"},
+			"200": m{"description": "OK", "content": m{"image/jpeg": m{}, "image/png": m{}}}}}}
+	for _, p := range []string{"/healthz", "/readyz"} {
+		paths[p] = m{"get": m{"summary": "Probe", "operationId": "get" + strings.TrimPrefix(p, "/"),
+			"responses": m{"200": m{"description": "OK", "content": m{"application/json": m{"schema": ref("Health")}}},
+				"503": m{"description": "Unavailable", "content": m{"application/json": m{"schema": ref("Health")}}}}}}
+	}
+	paths["/openapi.json"] = m{"get": m{"summary": "This document", "operationId": "get_openapi",
+		"responses": m{"200": m{"description": "OK", "content": m{"application/json": m{}}}}}}
+	doc := m{
+		"openapi": "3.1.0",
+		"info": m{"title": "photofeed", "version": "2",
+			"description": "Photo sharing: accounts, posts, follows and a home feed. v1 is deprecated (see the Deprecation and Sunset headers); v2 is current."},
+		"paths": paths,
+		"components": m{
+			"schemas": schemas(),
+			"securitySchemes": m{
+				"bearer": m{"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+				"cookie": m{"type": "apiKey", "in": "cookie", "name": "photofeed_session"},
+			},
+		},
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		panic(err) // the document is built from literals above
+	}
+	return b
+}
+
+func (a *API) getOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Write(a.openapi)
+}
