@@ -3,6 +3,7 @@ package ratelimit_test
 import (
 	"context"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ func BenchmarkAllow(b *testing.B) {
 	for i := range keys {
 		keys[i] = "user:" + strconv.Itoa(i)
 	}
+	var next atomic.Int64
 	for _, alg := range []ratelimit.Algorithm{ratelimit.TokenBucket, ratelimit.SlidingWindowLog, ratelimit.SlidingWindowCounter} {
 		l := ratelimit.Limit{Requests: 1500, Window: 5 * time.Minute, Algorithm: alg}
 		ctx := context.Background()
@@ -31,6 +33,16 @@ func BenchmarkAllow(b *testing.B) {
 				i++
 			}
 		})
+		b.Run(string(alg)+"/fixed-clock/parallel", func(b *testing.B) {
+			m := ratelimit.NewMemory(ratelimit.MemoryConfig{Now: func() time.Time { return fixed }})
+			b.RunParallel(func(pb *testing.PB) {
+				i := int(next.Add(397)) // goroutines walk the keys out of step
+				for pb.Next() {
+					m.AllowN(ctx, keys[i%len(keys)], l, 1)
+					i++
+				}
+			})
+		})
 		b.Run(string(alg)+"/1", func(b *testing.B) {
 			m := ratelimit.NewMemory(ratelimit.MemoryConfig{})
 			i := 0
@@ -42,7 +54,7 @@ func BenchmarkAllow(b *testing.B) {
 		b.Run(string(alg)+"/parallel", func(b *testing.B) {
 			m := ratelimit.NewMemory(ratelimit.MemoryConfig{})
 			b.RunParallel(func(pb *testing.PB) {
-				i := 0
+				i := int(next.Add(397)) // goroutines walk the keys out of step
 				for pb.Next() {
 					m.AllowN(ctx, keys[i%len(keys)], l, 1)
 					i++
