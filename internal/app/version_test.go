@@ -92,6 +92,11 @@ func TestVersions(t *testing.T) {
 	if pr := r.problem(t, 400); pr["type"] != "/problems/idempotency-key-missing" {
 		t.Fatalf("v2 upload without key: %v", pr)
 	}
+	help := linkRel(r, "help")
+	if doc := c.do("GET", help, nil); help != "/problems/idempotency-key-missing" || doc.StatusCode != 200 ||
+		!strings.Contains(string(doc.Body), "Idempotency-Key") {
+		t.Fatalf("the problem's documentation at %q: %d", help, doc.StatusCode)
+	}
 	r = c.do("POST", "/v2/posts", bytes.NewReader(body), "Content-Type", ct, "Idempotency-Key", `"v2-upload-1"`)
 	if r.StatusCode != 201 || !strings.HasPrefix(r.Header.Get("Location"), "/v2/posts/") {
 		t.Fatalf("v2 upload: %d %q", r.StatusCode, r.Header.Get("Location"))

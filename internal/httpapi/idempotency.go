@@ -7,7 +7,10 @@ import (
 )
 
 // IdempotencyProblem writes the idempotency middleware's errors as problems.
+// The type links to the problem's documentation, and so does a Link
+// rel="help" header, for clients that only look at headers.
 func IdempotencyProblem(w http.ResponseWriter, r *http.Request, status int, slug, detail string) {
+	w.Header().Add("Link", `<`+ProblemBase+slug+`>; rel="help"`)
 	WriteProblem(w, Problem{Type: ProblemBase + slug, Status: status, Detail: detail})
 }
 

@@ -100,8 +100,8 @@ func query(name string, schema m, desc string) m {
 }
 
 var (
-	username   = pathParam("username", str())
-	postID     = pathParam("id", str())
+	username  = pathParam("username", str())
+	postID    = pathParam("id", str())
 	pageQuery = []m{
 		query("page", m{"type": "integer", "minimum": 1, "default": 1}, "page number, from 1"),
 		query("limit", m{"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "items per page"),
@@ -198,6 +198,9 @@ func OpenAPI() []byte {
 			"responses": m{"200": m{"description": "OK", "content": m{"application/json": m{"schema": ref("Health")}}},
 				"503": m{"description": "Unavailable", "content": m{"application/json": m{"schema": ref("Health")}}}}}}
 	}
+	paths["/problems/{slug}"] = m{"get": m{"summary": "Documentation of a problem type", "operationId": "get_problem_doc",
+		"parameters": []m{pathParam("slug", str())},
+		"responses": m{"default": problemResponse, "200": m{"description": "OK", "content": m{"text/html": m{}}}}}}
 	paths["/openapi.json"] = m{"get": m{"summary": "This document", "operationId": "get_openapi",
 		"responses": m{"200": m{"description": "OK", "content": m{"application/json": m{}}}}}}
 	doc := m{

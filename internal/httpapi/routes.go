@@ -33,4 +33,5 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /healthz", http.HandlerFunc(a.healthz))
 	mux.Handle("GET /readyz", http.HandlerFunc(a.readyz))
 	mux.Handle("GET /openapi.json", http.HandlerFunc(a.getOpenAPI))
+	mux.Handle("GET /problems/{slug}", http.HandlerFunc(a.getProblemDoc))
 }

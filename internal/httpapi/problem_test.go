@@ -1,0 +1,18 @@
+package httpapi
+
+import "testing"
+
+// Every problem type the API can answer with is documented at its type URL.
+func TestEveryProblemTypeIsDocumented(t *testing.T) {
+	for kind, m := range kinds {
+		if _, ok := problemDocs[m.slug]; !ok {
+			t.Errorf("kind %v answers %s, which has no documentation", kind, m.slug)
+		}
+	}
+	for _, slug := range []string{"bad-request", "method-not-allowed", "not-acceptable", "too-large", "unsupported-media-type",
+		"idempotency-key-missing", "idempotency-key-invalid", "idempotency-key-in-use", "idempotency-key-reused", "idempotency-response-lost"} {
+		if _, ok := problemDocs[slug]; !ok {
+			t.Errorf("%s is not documented", slug)
+		}
+	}
+}
