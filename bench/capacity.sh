@@ -13,17 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${DUR:-10s}
 PF_ADDR=127.0.0.1:18092
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-
-go build -o "$work/photofeed" ./cmd/photofeed
-go build -o "$work/seed" ./bench/seed
-"$work/photofeed" --addr $PF_ADDR --data-dir "$work/data" --log-level error >/dev/null 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do curl -sf "http://$PF_ADDR/healthz" >/dev/null && break; sleep 0.1; done
-token=$("$work/seed" -url "http://$PF_ADDR" -authors 50 -posts 10)
+source bench/lib.sh
+start_seeded $PF_ADDR
 post=$(curl -sf -H "Authorization: Bearer $token" "http://$PF_ADDR/v1/feed?limit=1" | sed -E 's/.*"items":\[\{"id":"([0-9]+)".*/\1/')
 
 cat >"$work/read.lua" <<LUA

@@ -10,28 +10,16 @@ DUR=${1:-10s}
 CONNS=${2:-64}
 PF_ADDR=127.0.0.1:18090
 BARE_ADDR=127.0.0.1:18091
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-
-go build -o "$work/photofeed" ./cmd/photofeed
+source bench/lib.sh
 go build -o "$work/barejson" ./bench/barejson
-go build -o "$work/seed" ./bench/seed
-
-"$work/photofeed" --addr $PF_ADDR --data-dir "$work/data" --log-level error >/dev/null 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do curl -sf "http://$PF_ADDR/healthz" >/dev/null && break; sleep 0.1; done
-
-# 50 followed authors × 10 posts each: the reader's feed spans 500 posts.
-token=$("$work/seed" -url "http://$PF_ADDR" -authors 50 -posts 10)
+start_seeded $PF_ADDR
 curl -sf -H "Authorization: Bearer $token" "http://$PF_ADDR/v1/feed?limit=20" >"$work/sample.json"
 items=$(grep -o '"caption"' "$work/sample.json" | wc -l)
 echo "feed sample: $items items, $(wc -c <"$work/sample.json") bytes"
 
 "$work/barejson" -addr $BARE_ADDR -sample "$work/sample.json" &
 pids+=($!)
-for _ in $(seq 100); do curl -sf "http://$BARE_ADDR/v1/feed" >/dev/null && break; sleep 0.1; done
+wait_up "http://$BARE_ADDR/v1/feed"
 
 cat >"$work/auth.lua" <<LUA
 wrk.headers["Authorization"] = "Bearer $token"

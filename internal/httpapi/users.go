@@ -88,23 +88,19 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request,
 }
 
 func (a *API) follow(w http.ResponseWriter, r *http.Request, uid int64) error {
-	u, err := a.deps.Identity.UserByUsername(r.Context(), r.PathValue("username"))
-	if err != nil {
-		return err
-	}
-	if err := a.deps.Graph.Follow(r.Context(), uid, u.ID); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return a.followOrNot(w, r, uid, a.deps.Graph.Follow)
 }
 
 func (a *API) unfollow(w http.ResponseWriter, r *http.Request, uid int64) error {
+	return a.followOrNot(w, r, uid, a.deps.Graph.Unfollow)
+}
+
+func (a *API) followOrNot(w http.ResponseWriter, r *http.Request, uid int64, do func(ctx context.Context, follower, followee int64) error) error {
 	u, err := a.deps.Identity.UserByUsername(r.Context(), r.PathValue("username"))
 	if err != nil {
 		return err
 	}
-	if err := a.deps.Graph.Unfollow(r.Context(), uid, u.ID); err != nil {
+	if err := do(r.Context(), uid, u.ID); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

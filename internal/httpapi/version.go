@@ -57,15 +57,15 @@ func Versions(next http.Handler) http.Handler {
 				return
 			}
 			r2 := r.Clone(r.Context())
-			r2.URL.Path = "/v" + string(rune('0'+v)) + r.URL.Path
+			r2.URL.Path = "/v" + strconv.Itoa(v) + r.URL.Path
 			r2.URL.RawPath = ""
-			r, w = r2, &vendorWriter{ResponseWriter: w, version: v}
+			r, w = r2, &beforeHeader{ResponseWriter: w, edit: labelVersion(v)}
 		}
 		if strings.HasPrefix(r.URL.Path, "/v1/") {
 			h := w.Header()
 			h.Set("Deprecation", "@"+itoa(V1Deprecated.Unix()))
 			h.Set("Sunset", V1Sunset.Format(http.TimeFormat))
-			w = &successorWriter{ResponseWriter: w, link: `<` + "/v2/" + strings.TrimPrefix(r.URL.Path, "/v1/") + `>; rel="successor-version"`}
+			w = &beforeHeader{ResponseWriter: w, edit: appendSuccessor(`<` + "/v2/" + strings.TrimPrefix(r.URL.Path, "/v1/") + `>; rel="successor-version"`)}
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -96,62 +96,52 @@ func acceptedVersion(accept []string) (int, bool) {
 	return LatestVersion, true
 }
 
-// vendorWriter labels JSON answers to an unversioned path with the version
-// that served them.
-type vendorWriter struct {
+// beforeHeader calls edit on the response header once, just before it is
+// sent: how a middleware adjusts what the handler set.
+type beforeHeader struct {
 	http.ResponseWriter
-	version int
-	wrote   bool
-}
-
-func (v *vendorWriter) WriteHeader(code int) {
-	if !v.wrote {
-		v.wrote = true
-		if v.Header().Get("Content-Type") == "application/json" {
-			v.Header().Set("Content-Type", VendorType+"; version="+string(rune('0'+v.version)))
-		}
-	}
-	v.ResponseWriter.WriteHeader(code)
-}
-
-func (v *vendorWriter) Write(b []byte) (int, error) {
-	if !v.wrote {
-		v.WriteHeader(http.StatusOK)
-	}
-	return v.ResponseWriter.Write(b)
-}
-
-func (v *vendorWriter) Unwrap() http.ResponseWriter { return v.ResponseWriter }
-
-// successorWriter appends the successor-version link to whatever links
-// the handler sends, as one Link field.
-type successorWriter struct {
-	http.ResponseWriter
-	link  string
+	edit  func(http.Header)
 	wrote bool
 }
 
-func (s *successorWriter) WriteHeader(code int) {
-	if !s.wrote {
-		s.wrote = true
-		h := s.Header()
-		links := append(h.Values("Link"), s.link)
-		if strings.Contains(strings.Join(links[:len(links)-1], ","), `rel="successor-version"`) {
-			links = links[:len(links)-1] // a replayed response has it already
+func (b *beforeHeader) WriteHeader(code int) {
+	if !b.wrote {
+		b.wrote = true
+		b.edit(b.Header())
+	}
+	b.ResponseWriter.WriteHeader(code)
+}
+
+func (b *beforeHeader) Write(p []byte) (int, error) {
+	if !b.wrote {
+		b.WriteHeader(http.StatusOK)
+	}
+	return b.ResponseWriter.Write(p)
+}
+
+func (b *beforeHeader) Unwrap() http.ResponseWriter { return b.ResponseWriter }
+
+// labelVersion marks JSON answers to an unversioned path with the version
+// that served them.
+func labelVersion(v int) func(http.Header) {
+	return func(h http.Header) {
+		if h.Get("Content-Type") == "application/json" {
+			h.Set("Content-Type", VendorType+"; version="+strconv.Itoa(v))
+		}
+	}
+}
+
+// appendSuccessor adds the successor-version link to whatever links the
+// handler sends, as one Link field.
+func appendSuccessor(link string) func(http.Header) {
+	return func(h http.Header) {
+		links := h.Values("Link")
+		if !strings.Contains(strings.Join(links, ","), `rel="successor-version"`) { // a replay has it already
+			links = append(links, link)
 		}
 		h.Set("Link", strings.Join(links, ", "))
 	}
-	s.ResponseWriter.WriteHeader(code)
 }
-
-func (s *successorWriter) Write(b []byte) (int, error) {
-	if !s.wrote {
-		s.WriteHeader(http.StatusOK)
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-func (s *successorWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func itoa(n int64) string {
 	return strconv.FormatInt(n, 10)
