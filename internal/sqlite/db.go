@@ -32,7 +32,13 @@ type DB struct {
 	// parsing SQL cost more than running it for our point and page queries.
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
+
+	afterWrite func() // called after each committed write transaction
 }
+
+// AfterWrite sets a function called after every committed write, such as
+// waking the outbox relay. Set it before serving.
+func (db *DB) AfterWrite(fn func()) { db.afterWrite = fn }
 
 // Open opens (creating if needed) the database at path and applies
 // migrations. ":memory:" is not supported: readers and the writer must share
@@ -174,7 +180,13 @@ func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if db.afterWrite != nil {
+		db.afterWrite()
+	}
+	return nil
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/photofeed/photofeed/internal/events"
 	"time"
 
 	"github.com/photofeed/photofeed/internal/graph"
@@ -30,7 +31,10 @@ func (s *GraphStore) Follow(ctx context.Context, follower, followee int64, at ti
 		if n, _ := res.RowsAffected(); n == 0 {
 			return userMustExist(ctx, tx, followee)
 		}
-		return bumpCounts(ctx, tx, follower, followee, 1)
+		if err := bumpCounts(ctx, tx, follower, followee, 1); err != nil {
+			return err
+		}
+		return emit(ctx, tx, events.UserFollowed, events.FollowV1{FollowerID: follower, FolloweeID: followee})
 	})
 }
 
@@ -43,7 +47,10 @@ func (s *GraphStore) Unfollow(ctx context.Context, follower, followee int64) err
 		if n, _ := res.RowsAffected(); n == 0 {
 			return userMustExist(ctx, tx, followee)
 		}
-		return bumpCounts(ctx, tx, follower, followee, -1)
+		if err := bumpCounts(ctx, tx, follower, followee, -1); err != nil {
+			return err
+		}
+		return emit(ctx, tx, events.UserUnfollowed, events.FollowV1{FollowerID: follower, FolloweeID: followee})
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/photofeed/photofeed/internal/events"
 	"strings"
 	"time"
 
@@ -29,6 +30,9 @@ func (s *IdentityStore) CreateUser(ctx context.Context, u identity.User, hash st
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return identity.ErrUsernameTaken
+		}
+		if err := emit(ctx, tx, events.UserRegistered, events.UserRegisteredV1{UserID: u.ID, Username: u.Username, DisplayName: u.DisplayName}); err != nil {
+			return err
 		}
 		return markCommitted(ctx, tx, "user:"+u.Username)
 	})

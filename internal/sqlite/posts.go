@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/photofeed/photofeed/internal/events"
 	"strings"
 	"time"
 
@@ -36,6 +37,9 @@ func (s *PostStore) CreatePost(ctx context.Context, p posts.Post) error {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO post_blobs (blob_key, post_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, k, p.ID); err != nil {
 				return fmt.Errorf("insert post blob: %w", err)
 			}
+		}
+		if err := emit(ctx, tx, events.PhotoPosted, events.PhotoPostedV1{PostID: p.ID, AuthorID: p.AuthorID, Caption: p.Caption, CreatedAt: p.CreatedAt}); err != nil {
+			return err
 		}
 		return markCommitted(ctx, tx, fmt.Sprintf("post:%d", p.ID))
 	})
@@ -120,7 +124,7 @@ func (s *PostStore) DeletePost(ctx context.Context, id, authorID int64) (posts.P
 		if _, err := tx.ExecContext(ctx, `DELETE FROM posts WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("delete post: %w", err)
 		}
-		return nil
+		return emit(ctx, tx, events.PhotoDeleted, events.PhotoDeletedV1{PostID: id, AuthorID: authorID})
 	})
 	return p, err
 }
@@ -135,8 +139,10 @@ func (s *PostStore) Like(ctx context.Context, postID, userID int64, at time.Time
 			return fmt.Errorf("insert like: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
-			_, err = tx.ExecContext(ctx, `UPDATE posts SET like_count = like_count + 1 WHERE id = ?`, postID)
-			return err
+			if _, err = tx.ExecContext(ctx, `UPDATE posts SET like_count = like_count + 1 WHERE id = ?`, postID); err != nil {
+				return err
+			}
+			return emit(ctx, tx, events.PostLiked, events.LikeV1{PostID: postID, UserID: userID})
 		}
 		return s.mustExist(ctx, tx, postID)
 	})
@@ -149,8 +155,10 @@ func (s *PostStore) Unlike(ctx context.Context, postID, userID int64) error {
 			return fmt.Errorf("delete like: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
-			_, err = tx.ExecContext(ctx, `UPDATE posts SET like_count = like_count - 1 WHERE id = ?`, postID)
-			return err
+			if _, err = tx.ExecContext(ctx, `UPDATE posts SET like_count = like_count - 1 WHERE id = ?`, postID); err != nil {
+				return err
+			}
+			return emit(ctx, tx, events.PostUnliked, events.LikeV1{PostID: postID, UserID: userID})
 		}
 		return s.mustExist(ctx, tx, postID)
 	})

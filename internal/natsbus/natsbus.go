@@ -1,0 +1,237 @@
+// Package natsbus is the event bus on NATS JetStream: an embedded server
+// for one-node deployments (its store under the data directory), or an
+// external server or cluster by URL; the events stream with server-side
+// deduplication; durable consumers that ack explicitly and park an event
+// that keeps failing instead of blocking the stream.
+package natsbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/photofeed/photofeed/internal/outbox"
+	"github.com/photofeed/photofeed/resilience"
+)
+
+const (
+	EventsStream     = "PHOTOFEED_EVENTS"
+	DeadLetterStream = "PHOTOFEED_DEADLETTER"
+	eventSubjects    = "photofeed.events.>"
+	deadSubject      = "photofeed.deadletter."
+	// SeqHeader carries the outbox seq, so consumers can say how far they got.
+	SeqHeader = "Photofeed-Outbox-Seq"
+)
+
+// Config selects and sizes the bus.
+type Config struct {
+	// URL of an external server or cluster ("nats://a:4222,nats://b:4222");
+	// empty starts an embedded server.
+	URL string
+	// StoreDir is the embedded server's JetStream directory.
+	StoreDir string
+	// MaxMemory and MaxStore bound the embedded server's JetStream; the
+	// server would otherwise size them from the host (gigabytes).
+	MaxMemory, MaxStore int64
+	// Replicas of the streams (1; 3 on a three-node cluster).
+	Replicas int
+	Logger   *slog.Logger
+}
+
+// Bus is a connection to JetStream.
+type Bus struct {
+	srv *server.Server
+	nc  *nats.Conn
+	js  jetstream.JetStream
+	log *slog.Logger
+}
+
+// Open connects (starting the embedded server if no URL) and makes sure the
+// streams exist.
+func Open(ctx context.Context, cfg Config) (*Bus, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxMemory <= 0 {
+		cfg.MaxMemory = 64 << 20
+	}
+	if cfg.MaxStore <= 0 {
+		cfg.MaxStore = 1 << 30
+	}
+	if cfg.Replicas <= 0 {
+		cfg.Replicas = 1
+	}
+	b := &Bus{log: cfg.Logger}
+	var err error
+	if cfg.URL == "" {
+		b.srv, err = server.NewServer(&server.Options{
+			ServerName: "photofeed-embedded", DontListen: true, NoSigs: true, NoLog: true,
+			JetStream: true, StoreDir: cfg.StoreDir, JetStreamMaxMemory: cfg.MaxMemory, JetStreamMaxStore: cfg.MaxStore,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("embedded nats: %w", err)
+		}
+		b.srv.Start()
+		if !b.srv.ReadyForConnections(10 * time.Second) {
+			b.srv.Shutdown()
+			return nil, errors.New("embedded nats: not ready after 10s")
+		}
+		b.nc, err = nats.Connect("", nats.InProcessServer(b.srv), nats.Name("photofeed"))
+	} else {
+		b.nc, err = nats.Connect(cfg.URL, nats.Name("photofeed"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true))
+	}
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("connect nats: %w", err)
+	}
+	if b.js, err = jetstream.New(b.nc); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	for _, sc := range []jetstream.StreamConfig{
+		{Name: EventsStream, Subjects: []string{eventSubjects}, Storage: jetstream.FileStorage,
+			Duplicates: 10 * time.Minute, MaxAge: 7 * 24 * time.Hour, Replicas: cfg.Replicas},
+		{Name: DeadLetterStream, Subjects: []string{deadSubject + ">"}, Storage: jetstream.FileStorage,
+			MaxAge: 30 * 24 * time.Hour, Replicas: cfg.Replicas},
+	} {
+		if _, err := b.js.CreateOrUpdateStream(ctx, sc); err != nil {
+			b.Close()
+			return nil, fmt.Errorf("stream %s: %w", sc.Name, err)
+		}
+	}
+	return b, nil
+}
+
+// Close drains the connection and stops the embedded server.
+func (b *Bus) Close() error {
+	if b.nc != nil {
+		b.nc.Drain()
+		b.nc.Close()
+	}
+	if b.srv != nil {
+		b.srv.Shutdown()
+		b.srv.WaitForShutdown()
+	}
+	return nil
+}
+
+// Ping checks the connection.
+func (b *Bus) Ping(ctx context.Context) error {
+	if !b.nc.IsConnected() {
+		return errors.New("nats: not connected")
+	}
+	return nil
+}
+
+// Publish puts an outbox message on the stream with its id as the
+// deduplication id: republishing after a crash is dropped by the server.
+func (b *Bus) Publish(ctx context.Context, m outbox.Message) error {
+	msg := nats.NewMsg(m.Subject)
+	msg.Data = m.Body
+	msg.Header.Set(SeqHeader, strconv.FormatInt(m.Seq, 10))
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(m.ID))
+	return err
+}
+
+var _ outbox.Publisher = (*Bus)(nil)
+
+// Delivery is one event handed to a consumer.
+type Delivery struct {
+	Subject      string
+	Data         []byte
+	OutboxSeq    int64
+	NumDelivered uint64
+}
+
+// ConsumerConfig describes a durable consumer.
+type ConsumerConfig struct {
+	Name     string   // durable name
+	Subjects []string // filter, e.g. photofeed.events.PhotoPosted
+	// MaxDeliver is how often an event is tried before it is parked on
+	// photofeed.deadletter.<Name> (default 5).
+	MaxDeliver int
+	Backoff    resilience.Backoff
+}
+
+// Consume runs handle for each event until ctx ends; handle's error means
+// "try again later". Events are handled one at a time, in stream order.
+func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, handle func(context.Context, Delivery) error) error {
+	if cfg.MaxDeliver <= 0 {
+		cfg.MaxDeliver = 5
+	}
+	cons, err := b.js.CreateOrUpdateConsumer(ctx, EventsStream, jetstream.ConsumerConfig{
+		Durable: cfg.Name, AckPolicy: jetstream.AckExplicitPolicy, FilterSubjects: cfg.Subjects,
+		MaxDeliver: -1, AckWait: 30 * time.Second, MaxAckPending: 1,
+	})
+	if err != nil {
+		return fmt.Errorf("consumer %s: %w", cfg.Name, err)
+	}
+	cc, err := cons.Consume(func(msg jetstream.Msg) {
+		md, err := msg.Metadata()
+		if err != nil {
+			msg.Nak()
+			return
+		}
+		seq, _ := strconv.ParseInt(msg.Headers().Get(SeqHeader), 10, 64)
+		d := Delivery{Subject: msg.Subject(), Data: msg.Data(), OutboxSeq: seq, NumDelivered: md.NumDelivered}
+		if err := handle(ctx, d); err != nil {
+			if int(md.NumDelivered) >= cfg.MaxDeliver {
+				b.park(ctx, cfg.Name, msg, err)
+				return
+			}
+			b.log.WarnContext(ctx, "event handling failed; will retry", "consumer", cfg.Name, "subject", d.Subject,
+				"attempt", md.NumDelivered, "err", err)
+			msg.NakWithDelay(cfg.Backoff.Delay(int(md.NumDelivered) - 1))
+			return
+		}
+		msg.Ack()
+	})
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", cfg.Name, err)
+	}
+	<-ctx.Done()
+	cc.Stop()
+	return nil
+}
+
+// park moves an event that keeps failing to the dead-letter stream and
+// acks it, so the events behind it flow again.
+func (b *Bus) park(ctx context.Context, consumer string, msg jetstream.Msg, cause error) {
+	dead := nats.NewMsg(deadSubject + consumer)
+	dead.Data = msg.Data()
+	dead.Header.Set("Photofeed-Subject", msg.Subject())
+	dead.Header.Set("Photofeed-Error", strings.ReplaceAll(cause.Error(), "\n", " "))
+	if seq := msg.Headers().Get(SeqHeader); seq != "" {
+		dead.Header.Set(SeqHeader, seq)
+	}
+	if _, err := b.js.PublishMsg(context.WithoutCancel(ctx), dead); err != nil {
+		b.log.ErrorContext(ctx, "parking event failed; it will be redelivered", "consumer", consumer, "err", err)
+		msg.NakWithDelay(time.Second)
+		return
+	}
+	b.log.ErrorContext(ctx, "event parked on the dead-letter stream", "consumer", consumer, "subject", msg.Subject(), "err", cause)
+	msg.Term()
+}
+
+// DeadLetters returns how many events consumer has parked.
+func (b *Bus) DeadLetters(ctx context.Context, consumer string) (uint64, error) {
+	s, err := b.js.Stream(ctx, DeadLetterStream)
+	if err != nil {
+		return 0, err
+	}
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(deadSubject+consumer))
+	if err != nil {
+		return 0, err
+	}
+	return info.State.Subjects[deadSubject+consumer], nil
+}
