@@ -28,6 +28,9 @@ type Config struct {
 	Argon2Time      uint          // --argon2-time, PHOTOFEED_ARGON2_TIME; passes, default 2
 	RateLimits      string        // --rate-limits, PHOTOFEED_RATE_LIMITS; a policy file, "off", or "" for the defaults
 	IdempotencyTTL  time.Duration // --idempotency-ttl, PHOTOFEED_IDEMPOTENCY_TTL; default 24h
+	NATS            string        // --nats, PHOTOFEED_NATS; "" starts an embedded server
+	FanOutThreshold int           // --fanout-threshold, PHOTOFEED_FANOUT_THRESHOLD; default 10,000
+	TimelineCap     int           // --timeline-cap, PHOTOFEED_TIMELINE_CAP; default 800
 }
 
 // byteSize is a flag value like 20MiB, 500KB or 1048576.
@@ -83,6 +86,9 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.UintVar(&c.Argon2Memory, "argon2-memory", 19*1024, "argon2id memory per password hash, KiB")
 	fs.UintVar(&c.Argon2Time, "argon2-time", 2, "argon2id passes per password hash")
 	fs.DurationVar(&c.IdempotencyTTL, "idempotency-ttl", 24*time.Hour, "how long responses to requests with an Idempotency-Key are kept for replay")
+	fs.StringVar(&c.NATS, "nats", "", "NATS server or cluster URLs, comma-separated (default: an embedded server, data in the data dir)")
+	fs.IntVar(&c.FanOutThreshold, "fanout-threshold", 10_000, "authors with more followers are merged into feeds at read time instead of fanned out")
+	fs.IntVar(&c.TimelineCap, "timeline-cap", 800, "entries kept per home timeline")
 	fs.StringVar(&c.RateLimits, "rate-limits", "", `rate-limit policy file (JSON), or "off" (default: built-in policies)`)
 
 	if err := fs.Parse(args); err != nil {
@@ -111,6 +117,10 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 
 func (c Config) validate() error {
 	switch {
+	case c.FanOutThreshold < 0:
+		return errors.New("--fanout-threshold must not be negative")
+	case c.TimelineCap < 20 || c.TimelineCap > 100_000:
+		return errors.New("--timeline-cap must be from 20 to 100000")
 	case c.IdempotencyTTL < time.Minute:
 		return errors.New("--idempotency-ttl must be at least 1m")
 	case c.MaxPixels <= 0:

@@ -18,6 +18,7 @@ func newTestNode(tb testing.TB) *node {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { n.Close() })
+	stop := n.start(tb.Context())
+	tb.Cleanup(func() { stop(); n.Close() })
 	return n
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/blobstore"
+	"github.com/photofeed/photofeed/internal/events"
 	"github.com/photofeed/photofeed/internal/feed"
 	"github.com/photofeed/photofeed/internal/graph"
 	"github.com/photofeed/photofeed/internal/httpapi"
@@ -28,6 +29,8 @@ import (
 	"github.com/photofeed/photofeed/internal/httplimit"
 	"github.com/photofeed/photofeed/internal/identity"
 	"github.com/photofeed/photofeed/internal/logging"
+	"github.com/photofeed/photofeed/internal/natsbus"
+	"github.com/photofeed/photofeed/internal/outbox"
 	"github.com/photofeed/photofeed/internal/posts"
 	"github.com/photofeed/photofeed/internal/sqlite"
 	"github.com/photofeed/photofeed/internal/web"
@@ -64,6 +67,17 @@ type node struct {
 	log        *slog.Logger
 	closers    []func() error
 	background []func(ctx context.Context) // periodic work, run until ctx ends
+}
+
+// start runs the node's background work (outbox relay, event consumers,
+// cleanups) until the returned stop is called.
+func (n *node) start(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, fn := range n.background {
+		wg.Go(func() { fn(ctx) })
+	}
+	return func() { cancel(); wg.Wait() }
 }
 
 func (n *node) Close() error {
@@ -117,7 +131,35 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	}
 	postSvc := posts.NewService(db.Posts(), blobs, authorDirectory{idSvc}, gen, posts.Config{MaxPixels: cfg.MaxPixels, Logger: log})
 	graphSvc := graph.NewService(db.Graph(), nil)
-	feedSvc := feed.NewService(db.Feed(), postSvc, feed.NewCursorCodec(subkey(secret, "feed-cursor")))
+	feedCfg := feed.Config{Threshold: cfg.FanOutThreshold, Cap: cfg.TimelineCap}
+	feedSvc := feed.NewService(db.Timelines(), db.Outbox(), postSvc, feed.NewCursorCodec(subkey(secret, "feed-cursor")), feedCfg)
+
+	bus, err := natsbus.Open(ctx, natsbus.Config{URL: cfg.NATS, StoreDir: filepath.Join(cfg.DataDir, "nats"), Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, bus.Close)
+	relay := outbox.NewRelay(db.Outbox(), bus, log)
+	db.AfterWrite(relay.Notify)
+	fanout := feed.NewFanOut(db.Timelines(), feedCfg)
+	n.background = append(n.background,
+		relay.Run,
+		func(ctx context.Context) {
+			err := bus.Consume(ctx, natsbus.ConsumerConfig{Name: feed.ConsumerName, Subjects: []string{events.SubjectPrefix + ">"}},
+				func(ctx context.Context, d natsbus.Delivery) error {
+					return fanout.Handle(ctx, d.Subject, d.Data, d.OutboxSeq)
+				})
+			if err != nil {
+				log.ErrorContext(ctx, "fan-out consumer stopped", "err", err)
+			}
+		},
+		func(ctx context.Context) {
+			every(ctx, 10*time.Minute, func() {
+				if _, err := db.Outbox().DeleteSent(ctx, time.Now().Add(-24*time.Hour)); err != nil {
+					log.WarnContext(ctx, "outbox cleanup failed", "err", err)
+				}
+			})
+		})
 
 	api := httpapi.New(httpapi.Deps{
 		Identity: idSvc, Posts: postSvc, Graph: graphSvc, Feed: feedSvc, Blobs: blobs,
@@ -199,12 +241,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "photofeed serving on %s (data in %s)\n", publicURL(ln.Addr()), cfg.DataDir)
 	log.Info("started", "addr", ln.Addr().String(), "data_dir", cfg.DataDir)
 
-	bgCtx, stopBackground := context.WithCancel(ctx)
-	var bg sync.WaitGroup
-	for _, fn := range n.background {
-		bg.Go(func() { fn(bgCtx) })
-	}
-	defer func() { stopBackground(); bg.Wait() }()
+	defer n.start(ctx)()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

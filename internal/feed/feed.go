@@ -1,23 +1,49 @@
 // Package feed serves home timelines: the posts of the people a user
 // follows, and their own, newest first.
 //
-// Today the timeline is computed on read from the follow graph (fan-out on
-// read); the Store interface is the seam where a precomputed read model
-// (fan-out on write) replaces it without touching callers.
+// Timelines are a read model (CQRS) built by fan-out on write: when someone
+// posts, the fan-out consumer adds the post to each follower's timeline.
+// Authors with more followers than a threshold are not fanned out (a post
+// would cost a write per follower); their recent posts are merged in when a
+// timeline is read, so a read costs one timeline read plus one indexed query
+// per followed high-follower author. A user without a timeline (new, or
+// never read) gets it rebuilt from the write model on first read.
 package feed
 
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
+	"time"
 
 	"github.com/photofeed/photofeed/internal/posts"
 )
 
-// Store answers timeline queries.
-type Store interface {
-	// HomeTimeline returns up to limit post ids visible in userID's home
-	// feed with ids below beforeID (0: from the newest), newest first.
-	HomeTimeline(ctx context.Context, userID, beforeID int64, limit int) ([]int64, error)
+// TimelineStore is the read model.
+type TimelineStore interface {
+	// Timeline returns up to limit post ids below beforeID (0: from the
+	// newest), newest first, and whether the user has a timeline at all.
+	Timeline(ctx context.Context, userID, beforeID int64, limit int) ([]int64, bool, error)
+	// Rebuild makes the user's timeline from the write model.
+	Rebuild(ctx context.Context, userID int64, threshold, capN int) error
+	// FollowedCelebrities lists followed authors above threshold followers.
+	FollowedCelebrities(ctx context.Context, userID int64, threshold int) ([]int64, error)
+	RecentByAuthor(ctx context.Context, authorID, beforeID int64, limit int) ([]int64, error)
+
+	// The fan-out consumer's writes; each records seq as the consumer's
+	// offset in the same transaction and is idempotent.
+	FanOut(ctx context.Context, consumer string, seq, postID, authorID int64, threshold, capN int) error
+	RemovePost(ctx context.Context, consumer string, seq, postID int64) error
+	Backfill(ctx context.Context, consumer string, seq, follower, followee int64, threshold, capN int) error
+	RemoveAuthor(ctx context.Context, consumer string, seq, follower, followee int64) error
+	Advance(ctx context.Context, consumer string, seq int64) error
+	Offset(ctx context.Context, consumer string) (int64, error)
+}
+
+// Outbox says how far the write side has got.
+type Outbox interface {
+	Head(ctx context.Context) (int64, error)
 }
 
 // PostLoader loads posts in the order asked.
@@ -32,16 +58,52 @@ type Page struct {
 	Next string
 }
 
-// Service pages through home feeds with signed cursors.
-type Service struct {
-	store  Store
-	posts  PostLoader
-	cursor *CursorCodec
+// Config tunes the read model; zero values take the defaults.
+type Config struct {
+	Threshold int // followers above which an author is merged at read time; default 10,000
+	Cap       int // entries kept per timeline; default 800
+	// FreshWait bounds how long a read waits for the fan-out to catch up
+	// with writes committed before it (default 500ms). A fan-out that has
+	// made no progress for StalledAfter (default 2s) is not waited for:
+	// the feed is then served as it stands, a little stale.
+	FreshWait    time.Duration
+	StalledAfter time.Duration
 }
 
-func NewService(store Store, posts PostLoader, cursor *CursorCodec) *Service {
-	return &Service{store: store, posts: posts, cursor: cursor}
+// ConsumerName is the fan-out consumer's durable name and offset key.
+const ConsumerName = "fanout"
+
+// Service pages through home feeds with signed cursors.
+type Service struct {
+	store  TimelineStore
+	outbox Outbox
+	posts  PostLoader
+	cursor *CursorCodec
+	cfg    Config
+
+	mu           sync.Mutex
+	lastOffset   int64
+	lastProgress time.Time
 }
+
+func NewService(store TimelineStore, outbox Outbox, posts PostLoader, cursor *CursorCodec, cfg Config) *Service {
+	if cfg.Threshold <= 0 {
+		cfg.Threshold = 10_000
+	}
+	if cfg.Cap <= 0 {
+		cfg.Cap = 800
+	}
+	if cfg.FreshWait <= 0 {
+		cfg.FreshWait = 500 * time.Millisecond
+	}
+	if cfg.StalledAfter <= 0 {
+		cfg.StalledAfter = 2 * time.Second
+	}
+	return &Service{store: store, outbox: outbox, posts: posts, cursor: cursor, cfg: cfg, lastProgress: time.Now()}
+}
+
+// Config returns the effective configuration.
+func (s *Service) Config() Config { return s.cfg }
 
 // Home returns a page of userID's feed after cursor ("" for the first).
 func (s *Service) Home(ctx context.Context, userID int64, cursor string, limit int) (Page, error) {
@@ -52,22 +114,81 @@ func (s *Service) Home(ctx context.Context, userID int64, cursor string, limit i
 			return Page{}, err
 		}
 	}
+	s.awaitFanOut(ctx)
 	// One extra id tells whether there is a next page without a second query.
-	idList, err := s.store.HomeTimeline(ctx, userID, before, limit+1)
+	ids, exists, err := s.store.Timeline(ctx, userID, before, limit+1)
 	if err != nil {
 		return Page{}, fmt.Errorf("load feed: %w", err)
 	}
-	more := len(idList) > limit
-	if more {
-		idList = idList[:limit]
+	if !exists {
+		if err := s.store.Rebuild(ctx, userID, s.cfg.Threshold, s.cfg.Cap); err != nil {
+			return Page{}, fmt.Errorf("rebuild feed: %w", err)
+		}
+		if ids, _, err = s.store.Timeline(ctx, userID, before, limit+1); err != nil {
+			return Page{}, fmt.Errorf("load feed: %w", err)
+		}
 	}
-	list, err := s.posts.PostsByIDs(ctx, idList)
+	celebs, err := s.store.FollowedCelebrities(ctx, userID, s.cfg.Threshold)
+	if err != nil {
+		return Page{}, fmt.Errorf("load feed: %w", err)
+	}
+	for _, a := range celebs {
+		more, err := s.store.RecentByAuthor(ctx, a, before, limit+1)
+		if err != nil {
+			return Page{}, fmt.Errorf("load feed: %w", err)
+		}
+		ids = append(ids, more...)
+	}
+	if len(celebs) > 0 {
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		slices.Reverse(ids)
+	}
+	more := len(ids) > limit
+	if more {
+		ids = ids[:limit]
+	}
+	list, err := s.posts.PostsByIDs(ctx, ids)
 	if err != nil {
 		return Page{}, fmt.Errorf("load feed: %w", err)
 	}
 	page := Page{Posts: list}
-	if more && len(idList) > 0 {
-		page.Next = s.cursor.Encode(idList[len(idList)-1])
+	if more && len(ids) > 0 {
+		page.Next = s.cursor.Encode(ids[len(ids)-1])
 	}
 	return page, nil
+}
+
+// awaitFanOut waits, briefly, until the fan-out has handled every event
+// committed before this read, so a feed read after a write sees it. If the
+// fan-out is stalled (no progress for StalledAfter) it does not wait at all.
+func (s *Service) awaitFanOut(ctx context.Context) {
+	head, err := s.outbox.Head(ctx)
+	if err != nil {
+		return
+	}
+	deadline := time.Now().Add(s.cfg.FreshWait)
+	for {
+		off, err := s.store.Offset(ctx, ConsumerName)
+		if err != nil || off >= head {
+			s.progress(off)
+			return
+		}
+		if s.progress(off) || time.Now().After(deadline) || ctx.Err() != nil {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// progress records the fan-out's offset and reports whether it is stalled.
+func (s *Service) progress(off int64) (stalled bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if off != s.lastOffset {
+		s.lastOffset, s.lastProgress = off, now
+		return false
+	}
+	return now.Sub(s.lastProgress) > s.cfg.StalledAfter
 }

@@ -25,7 +25,7 @@ func openDB(t *testing.T) *sqlite.DB {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
 		db := openDB(t)
-		return storetest.Stores{Identity: db.Identity(), Posts: db.Posts(), Graph: db.Graph(), Feed: db.Feed()}
+		return storetest.Stores{Identity: db.Identity(), Posts: db.Posts(), Graph: db.Graph(), Timelines: db.Timelines()}
 	})
 }
 

@@ -19,10 +19,10 @@ import (
 
 // Stores are the ports an adapter implements.
 type Stores struct {
-	Identity identity.Store
-	Posts    posts.Store
-	Graph    graph.Store
-	Feed     feed.Store
+	Identity  identity.Store
+	Posts     posts.Store
+	Graph     graph.Store
+	Timelines feed.TimelineStore
 }
 
 // Run runs the suite; open must return empty stores for each call.
@@ -36,7 +36,8 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"Posts", testPosts},
 		{"Likes", testLikes},
 		{"Follows", testFollows},
-		{"HomeTimeline", testHomeTimeline},
+		{"TimelineRebuild", testTimelineRebuild},
+		{"TimelineFanOut", testTimelineFanOut},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -286,10 +287,13 @@ func testFollows(t *testing.T, f *fixture) {
 	check(b, graph.Counts{Followers: 1})
 }
 
-func testHomeTimeline(t *testing.T, f *fixture) {
+func testTimelineRebuild(t *testing.T, f *fixture) {
 	me, friend, stranger := f.user(t, "kim"), f.user(t, "lea"), f.user(t, "max")
 	if err := f.Graph.Follow(f.ctx, me.ID, friend.ID, time.Now()); err != nil {
 		t.Fatal(err)
+	}
+	if _, exists, _ := f.Timelines.Timeline(f.ctx, me.ID, 0, 10); exists {
+		t.Fatal("a timeline exists before anything built it")
 	}
 	var want []int64
 	for i := range 5 {
@@ -301,23 +305,97 @@ func testHomeTimeline(t *testing.T, f *fixture) {
 	// id order, which is what clients page by.
 	slices.Sort(want)
 	slices.Reverse(want)
-
-	got, err := f.Feed.HomeTimeline(f.ctx, me.ID, 0, 100)
-	if err != nil || !slices.Equal(got, want) {
-		t.Fatalf("HomeTimeline = %v, %v; want %v", got, err, want)
+	if err := f.Timelines.Rebuild(f.ctx, me.ID, 10_000, 800); err != nil {
+		t.Fatal(err)
 	}
-	page, _ := f.Feed.HomeTimeline(f.ctx, me.ID, want[3], 4)
+	got, exists, err := f.Timelines.Timeline(f.ctx, me.ID, 0, 100)
+	if err != nil || !exists || !slices.Equal(got, want) {
+		t.Fatalf("rebuilt timeline = %v, %v, %v; want %v", got, exists, err, want)
+	}
+	page, _, _ := f.Timelines.Timeline(f.ctx, me.ID, want[3], 4)
 	if !slices.Equal(page, want[4:8]) {
 		t.Fatalf("page before %d = %v, want %v", want[3], page, want[4:8])
 	}
-	if err := f.Graph.Unfollow(f.ctx, me.ID, friend.ID); err != nil {
-		t.Fatal(err)
+	// Capped, newest kept; celebrities left out of the rebuild.
+	f.Timelines.Rebuild(f.ctx, me.ID, 10_000, 3)
+	if got, _, _ := f.Timelines.Timeline(f.ctx, me.ID, 0, 100); !slices.Equal(got, want[:3]) {
+		t.Fatalf("capped rebuild = %v, want %v", got, want[:3])
 	}
-	got, _ = f.Feed.HomeTimeline(f.ctx, me.ID, 0, 100)
+	f.Timelines.Rebuild(f.ctx, me.ID, 0, 800) // friend has 1 follower > 0: merged at read time instead
+	got, _, _ = f.Timelines.Timeline(f.ctx, me.ID, 0, 100)
 	if len(got) != 5 {
-		t.Fatalf("after unfollow: %d posts, want my own 5", len(got))
+		t.Fatalf("rebuild with threshold 0 kept %d posts, want my own 5", len(got))
 	}
-	if got, _ := f.Feed.HomeTimeline(f.ctx, stranger.ID, 0, 2); len(got) != 2 {
-		t.Fatalf("stranger sees %d of own posts, want 2", len(got))
+	celebs, err := f.Timelines.FollowedCelebrities(f.ctx, me.ID, 0)
+	if err != nil || !slices.Equal(celebs, []int64{friend.ID}) {
+		t.Fatalf("FollowedCelebrities = %v, %v", celebs, err)
+	}
+	if recent, _ := f.Timelines.RecentByAuthor(f.ctx, friend.ID, 0, 2); len(recent) != 2 || recent[0] < recent[1] {
+		t.Fatalf("RecentByAuthor = %v", recent)
+	}
+}
+
+func testTimelineFanOut(t *testing.T, f *fixture) {
+	author, reader, lurker := f.user(t, "nia"), f.user(t, "oli"), f.user(t, "pam")
+	for _, u := range []identity.User{reader, lurker} {
+		if err := f.Graph.Follow(f.ctx, u.ID, author.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Timelines.Rebuild(f.ctx, reader.ID, 10_000, 800) // the reader reads; the lurker never has
+	f.Timelines.Rebuild(f.ctx, author.ID, 10_000, 800)
+	p := f.post(t, author.ID, "fan me out")
+	for range 2 { // replaying the event changes nothing
+		if err := f.Timelines.FanOut(f.ctx, "fanout", 10, p.ID, author.ID, 10_000, 800); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range []identity.User{reader, author} {
+		if got, _, _ := f.Timelines.Timeline(f.ctx, u.ID, 0, 10); !slices.Equal(got, []int64{p.ID}) {
+			t.Fatalf("%s's timeline = %v, want [%d]", u.Username, got, p.ID)
+		}
+	}
+	if _, exists, _ := f.Timelines.Timeline(f.ctx, lurker.ID, 0, 10); exists {
+		t.Fatal("fan-out created a timeline nobody reads")
+	}
+	if off, _ := f.Timelines.Offset(f.ctx, "fanout"); off != 10 {
+		t.Fatalf("offset %d, want 10", off)
+	}
+	// Above the threshold the author's followers are skipped; the author is not.
+	p2 := f.post(t, author.ID, "celebrity post")
+	f.Timelines.FanOut(f.ctx, "fanout", 11, p2.ID, author.ID, 1, 800)
+	if got, _, _ := f.Timelines.Timeline(f.ctx, reader.ID, 0, 10); len(got) != 1 {
+		t.Fatalf("celebrity post fanned out: %v", got)
+	}
+	if got, _, _ := f.Timelines.Timeline(f.ctx, author.ID, 0, 10); len(got) != 2 {
+		t.Fatalf("author's own timeline lacks the post: %v", got)
+	}
+	// Unfollow removes the author's posts; follow backfills them.
+	f.Timelines.RemoveAuthor(f.ctx, "fanout", 12, reader.ID, author.ID)
+	if got, _, _ := f.Timelines.Timeline(f.ctx, reader.ID, 0, 10); len(got) != 0 {
+		t.Fatalf("after unfollow: %v", got)
+	}
+	for range 2 {
+		f.Timelines.Backfill(f.ctx, "fanout", 13, reader.ID, author.ID, 10_000, 800)
+	}
+	if got, _, _ := f.Timelines.Timeline(f.ctx, reader.ID, 0, 10); !slices.Equal(got, []int64{p2.ID, p.ID}) {
+		t.Fatalf("after backfill: %v", got)
+	}
+	f.Timelines.RemovePost(f.ctx, "fanout", 14, p.ID)
+	if got, _, _ := f.Timelines.Timeline(f.ctx, reader.ID, 0, 10); !slices.Equal(got, []int64{p2.ID}) {
+		t.Fatalf("after delete: %v", got)
+	}
+	// Offsets only move forward.
+	f.Timelines.Advance(f.ctx, "fanout", 3)
+	if off, _ := f.Timelines.Offset(f.ctx, "fanout"); off != 14 {
+		t.Fatalf("offset went back to %d", off)
+	}
+	// Cap: a timeline that grows past cap+64 is trimmed back to cap.
+	for range 70 {
+		q := f.post(t, author.ID, "many")
+		f.Timelines.FanOut(f.ctx, "fanout", 15, q.ID, author.ID, 10_000, 5)
+	}
+	if got, _, _ := f.Timelines.Timeline(f.ctx, reader.ID, 0, 1000); len(got) > 5+64 {
+		t.Fatalf("timeline holds %d entries, cap 5 (+64 slack)", len(got))
 	}
 }

@@ -23,8 +23,10 @@ CREATE INDEX timelines_author ON timelines (user_id, author_id);
 -- Which timelines exist: a user without a row gets theirs rebuilt on read.
 CREATE TABLE timeline_state (
     user_id  INTEGER PRIMARY KEY,
-    built_at INTEGER NOT NULL
+    built_at INTEGER NOT NULL,
+    entries  INTEGER NOT NULL DEFAULT 0 -- approximate; trimming recounts
 );
+CREATE INDEX timeline_state_entries ON timeline_state (entries);
 
 -- How far each consumer has got, in outbox seq; updated in the same
 -- transaction as the consumer's effects.
