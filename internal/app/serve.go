@@ -64,6 +64,8 @@ func subkey(secret []byte, purpose string) []byte {
 // closed when it stops.
 type node struct {
 	handler    http.Handler
+	db         *sqlite.DB
+	feed       *feed.Service
 	log        *slog.Logger
 	closers    []func() error
 	background []func(ctx context.Context) // periodic work, run until ctx ends
@@ -112,6 +114,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		return nil, err
 	}
 	n.closers = append(n.closers, db.Close)
+	n.db = db
 	blobs, err := blobstore.OpenDir(filepath.Join(cfg.DataDir, "media"))
 	if err != nil {
 		return nil, err
@@ -133,6 +136,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	graphSvc := graph.NewService(db.Graph(), nil)
 	feedCfg := feed.Config{Threshold: cfg.FanOutThreshold, Cap: cfg.TimelineCap}
 	feedSvc := feed.NewService(db.Timelines(), db.Outbox(), postSvc, feed.NewCursorCodec(subkey(secret, "feed-cursor")), feedCfg)
+	n.feed = feedSvc
 
 	bus, err := natsbus.Open(ctx, natsbus.Config{URL: cfg.NATS, StoreDir: filepath.Join(cfg.DataDir, "nats"), Logger: log})
 	if err != nil {
