@@ -21,6 +21,7 @@ import (
 	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/blobstore"
+	"github.com/photofeed/photofeed/internal/cursor"
 	"github.com/photofeed/photofeed/internal/events"
 	"github.com/photofeed/photofeed/internal/feed"
 	"github.com/photofeed/photofeed/internal/graph"
@@ -135,7 +136,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	postSvc := posts.NewService(db.Posts(), blobs, authorDirectory{idSvc}, gen, posts.Config{MaxPixels: cfg.MaxPixels, Logger: log})
 	graphSvc := graph.NewService(db.Graph(), nil)
 	feedCfg := feed.Config{Threshold: cfg.FanOutThreshold, Cap: cfg.TimelineCap}
-	feedSvc := feed.NewService(db.Timelines(), db.Outbox(), postSvc, feed.NewCursorCodec(subkey(secret, "feed-cursor")), feedCfg)
+	feedSvc := feed.NewService(db.Timelines(), db.Outbox(), postSvc, cursor.New(subkey(secret, "feed-cursor")), feedCfg)
 	n.feed = feedSvc
 
 	bus, err := natsbus.Open(ctx, natsbus.Config{URL: cfg.NATS, StoreDir: filepath.Join(cfg.DataDir, "nats"), Logger: log})

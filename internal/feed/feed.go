@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/photofeed/photofeed/internal/cursor"
 	"github.com/photofeed/photofeed/internal/posts"
 )
 
@@ -78,7 +79,7 @@ type Service struct {
 	store  TimelineStore
 	outbox Outbox
 	posts  PostLoader
-	cursor *CursorCodec
+	cursor *cursor.Codec
 	cfg    Config
 
 	mu           sync.Mutex
@@ -86,7 +87,7 @@ type Service struct {
 	lastProgress time.Time
 }
 
-func NewService(store TimelineStore, outbox Outbox, posts PostLoader, cursor *CursorCodec, cfg Config) *Service {
+func NewService(store TimelineStore, outbox Outbox, posts PostLoader, cursor *cursor.Codec, cfg Config) *Service {
 	if cfg.Threshold <= 0 {
 		cfg.Threshold = 10_000
 	}
@@ -106,11 +107,11 @@ func NewService(store TimelineStore, outbox Outbox, posts PostLoader, cursor *Cu
 func (s *Service) Config() Config { return s.cfg }
 
 // Home returns a page of userID's feed after cursor ("" for the first).
-func (s *Service) Home(ctx context.Context, userID int64, cursor string, limit int) (Page, error) {
+func (s *Service) Home(ctx context.Context, userID int64, after string, limit int) (Page, error) {
 	var before int64
-	if cursor != "" {
+	if after != "" {
 		var err error
-		if before, err = s.cursor.Decode(cursor); err != nil {
+		if before, err = s.cursor.Decode(after); err != nil {
 			return Page{}, err
 		}
 	}

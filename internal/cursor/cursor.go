@@ -1,4 +1,5 @@
-package feed
+// Package cursor makes opaque, signed pagination cursors.
+package cursor
 
 import (
 	"crypto/hmac"
@@ -9,8 +10,8 @@ import (
 	"github.com/photofeed/photofeed/internal/errkind"
 )
 
-// ErrBadCursor is returned for a cursor that was not issued by us.
-var ErrBadCursor = &errkind.Error{Kind: errkind.Malformed, Message: "the cursor is malformed or was altered",
+// ErrBad is returned for a cursor that was not issued by us.
+var ErrBad = &errkind.Error{Kind: errkind.Malformed, Message: "the cursor is malformed or was altered",
 	Fields: map[string]string{"cursor": "is not a cursor this server issued"}}
 
 const (
@@ -19,19 +20,19 @@ const (
 	macLen        = 16
 )
 
-// CursorCodec makes opaque, tamper-evident cursors: clients can hold and
+// Codec makes opaque, tamper-evident cursors: clients can hold and
 // return them but not forge or edit them, so what a cursor encodes can
 // change without breaking anyone.
-type CursorCodec struct {
+type Codec struct {
 	key []byte
 }
 
-func NewCursorCodec(key []byte) *CursorCodec {
-	return &CursorCodec{key: key}
+func New(key []byte) *Codec {
+	return &Codec{key: key}
 }
 
 // Encode returns the cursor for "posts older than lastID".
-func (c *CursorCodec) Encode(lastID int64) string {
+func (c *Codec) Encode(lastID int64) string {
 	var buf [payloadLen + macLen]byte
 	buf[0] = cursorVersion
 	binary.BigEndian.PutUint64(buf[1:], uint64(lastID))
@@ -39,26 +40,26 @@ func (c *CursorCodec) Encode(lastID int64) string {
 	return base64.RawURLEncoding.EncodeToString(buf[:])
 }
 
-// Decode returns the id a cursor encodes, or ErrBadCursor.
-func (c *CursorCodec) Decode(s string) (int64, error) {
+// Decode returns the id a cursor encodes, or ErrBad.
+func (c *Codec) Decode(s string) (int64, error) {
 	if base64.RawURLEncoding.DecodedLen(len(s)) != payloadLen+macLen {
-		return 0, ErrBadCursor
+		return 0, ErrBad
 	}
 	buf, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil || len(buf) != payloadLen+macLen || buf[0] != cursorVersion {
-		return 0, ErrBadCursor
+		return 0, ErrBad
 	}
 	if !hmac.Equal(buf[payloadLen:], c.mac(buf[:payloadLen])) {
-		return 0, ErrBadCursor
+		return 0, ErrBad
 	}
 	id := int64(binary.BigEndian.Uint64(buf[1:]))
 	if id <= 0 {
-		return 0, ErrBadCursor
+		return 0, ErrBad
 	}
 	return id, nil
 }
 
-func (c *CursorCodec) mac(payload []byte) []byte {
+func (c *Codec) mac(payload []byte) []byte {
 	m := hmac.New(sha256.New, c.key)
 	m.Write([]byte("photofeed cursor\x00"))
 	m.Write(payload)

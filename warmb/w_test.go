@@ -1,0 +1,3 @@
+package warmb
+import ("testing"; _ "github.com/blevesearch/bleve/v2")
+func TestX(t *testing.T){}
