@@ -29,6 +29,15 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return serve(ctx, cfg, stdout, stderr)
+	case "reindex":
+		cfg, err := parseServeConfig(rest, getenv, stderr)
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return reindex(ctx, cfg, stdout)
 	case "plan":
 		return plan(rest, stdout, stderr)
 	case "version":
@@ -45,6 +54,7 @@ const usage = `photofeed: a self-hostable photo-sharing service
 
 Usage:
   photofeed [serve] [flags]   run the service (all roles, embedded engines)
+  photofeed reindex [flags]   rebuild the search index from the database (server stopped)
   photofeed plan [flags]      capacity plan: the seed's estimates, the nines, a sized deployment
   photofeed version           print the version
   photofeed serve -h          list the serve flags

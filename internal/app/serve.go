@@ -20,6 +20,7 @@ import (
 
 	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/ids"
+	"github.com/photofeed/photofeed/internal/bleveindex"
 	"github.com/photofeed/photofeed/internal/blobstore"
 	"github.com/photofeed/photofeed/internal/cursor"
 	"github.com/photofeed/photofeed/internal/events"
@@ -33,6 +34,7 @@ import (
 	"github.com/photofeed/photofeed/internal/natsbus"
 	"github.com/photofeed/photofeed/internal/outbox"
 	"github.com/photofeed/photofeed/internal/posts"
+	"github.com/photofeed/photofeed/internal/search"
 	"github.com/photofeed/photofeed/internal/sqlite"
 	"github.com/photofeed/photofeed/internal/web"
 	"github.com/photofeed/photofeed/ratelimit"
@@ -147,6 +149,25 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	relay := outbox.NewRelay(db.Outbox(), bus, log)
 	db.AfterWrite(relay.Notify)
 	fanout := feed.NewFanOut(db.Timelines(), feedCfg)
+
+	// Search runs beside everything else: if its index cannot open, search
+	// answers 503, its consumer does not run (events wait in the stream),
+	// and the rest of photofeed is unaffected.
+	var searchSvc *search.Service
+	if idx, err := bleveindex.Open(filepath.Join(cfg.DataDir, "search.bleve")); err != nil {
+		log.WarnContext(ctx, "search unavailable", "err", err)
+	} else {
+		n.closers = append(n.closers, idx.Close)
+		searchSvc = search.NewService(idx, cursor.New(subkey(secret, "search-cursor")))
+		indexer := search.NewIndexer(idx)
+		n.background = append(n.background, func(ctx context.Context) {
+			err := bus.Consume(ctx, natsbus.ConsumerConfig{Name: search.ConsumerName, Subjects: search.Subjects},
+				func(ctx context.Context, d natsbus.Delivery) error { return indexer.Handle(ctx, d.Subject, d.Data) })
+			if err != nil {
+				log.ErrorContext(ctx, "search indexer stopped", "err", err)
+			}
+		})
+	}
 	n.background = append(n.background,
 		relay.Run,
 		func(ctx context.Context) {
@@ -167,11 +188,11 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		})
 
 	api := httpapi.New(httpapi.Deps{
-		Identity: idSvc, Posts: postSvc, Graph: graphSvc, Feed: feedSvc, Blobs: blobs,
+		Identity: idSvc, Posts: postSvc, Graph: graphSvc, Feed: feedSvc, Search: searchSvc, Blobs: blobs,
 		Ready: db.Ping, Logger: log, MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL,
 	})
 	ui, err := web.New(web.Deps{
-		Identity: idSvc, Posts: postSvc, Graph: graphSvc, Feed: feedSvc, Logger: log,
+		Identity: idSvc, Posts: postSvc, Graph: graphSvc, Feed: feedSvc, Search: searchSvc, Logger: log,
 		MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL, CSRFKey: subkey(secret, "csrf"),
 	})
 	if err != nil {

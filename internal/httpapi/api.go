@@ -13,7 +13,10 @@ import (
 	"github.com/photofeed/photofeed/internal/httpauth"
 	"github.com/photofeed/photofeed/internal/identity"
 	"github.com/photofeed/photofeed/internal/posts"
+	"github.com/photofeed/photofeed/internal/search"
 )
+
+func httpauthUserID(r *http.Request) int64 { return httpauth.UserID(r.Context()) }
 
 // BlobOpener serves stored media.
 type BlobOpener interface {
@@ -26,6 +29,7 @@ type Deps struct {
 	Posts    *posts.Service
 	Graph    *graph.Service
 	Feed     *feed.Service
+	Search   *search.Service // nil: search is unavailable (503)
 	Blobs    BlobOpener
 	// Ready reports whether the stores answer; /readyz says 503 when not.
 	Ready  func(ctx context.Context) error

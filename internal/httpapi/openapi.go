@@ -77,6 +77,8 @@ func schemas() m {
 		"FeedV1":     object(m{"items": arrayOf(ref("PostV1")), "next_cursor": str()}, "next_cursor"),
 		"FeedV2":     object(m{"items": arrayOf(ref("PostV2")), "next_cursor": str()}, "next_cursor"),
 		"Health":     object(m{"status": str(), "store": str()}, "store"),
+		"SearchV1":   object(m{"items": m{"type": "array", "items": m{"oneOf": []m{ref("UserSummary"), ref("PostV1")}}}, "next_cursor": str()}, "next_cursor"),
+		"SearchV2":   object(m{"items": m{"type": "array", "items": m{"oneOf": []m{ref("UserSummary"), ref("PostV2")}}}, "next_cursor": str()}, "next_cursor"),
 	}
 }
 
@@ -134,6 +136,11 @@ func operations() []operation {
 		{method: "GET", path: "/feed", summary: "Home feed, newest first", auth: true, params: []m{
 			query("limit", m{"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "items per page"),
 			query("cursor", str(), "next_cursor of the previous page; opaque")}, status: 200, result: "Feed", versioned: true},
+		{method: "GET", path: "/search", summary: "Search users or posts (#hashtag searches hashtags)", params: []m{
+			query("q", m{"type": "string", "minLength": 1, "maxLength": 200}, "words, a username prefix, or #hashtag"),
+			query("type", m{"type": "string", "enum": []string{"users", "posts"}, "default": "posts"}, "what to search"),
+			query("limit", m{"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "items per page"),
+			query("cursor", str(), "next_cursor of the previous page; opaque")}, status: 200, result: "Search", versioned: true},
 	}
 }
 

@@ -27,6 +27,7 @@ func (a *API) Register(mux *http.ServeMux) {
 		route("DELETE", "/posts/{id}/like", a.authed(a.unlike))
 
 		route("GET", "/feed", a.authed(a.getFeed))
+		route("GET", "/search", a.handle(a.getSearch))
 	}
 
 	mux.Handle("GET /media/{key}", a.handle(a.getMedia))

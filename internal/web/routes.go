@@ -22,6 +22,7 @@ func (ui *UI) Register(mux *http.ServeMux) {
 	mux.Handle("POST /u/{username}/follow", ui.form(formMax, ui.needLogin(ui.follow)))
 	mux.Handle("POST /u/{username}/unfollow", ui.form(formMax, ui.needLogin(ui.unfollow)))
 
+	mux.HandleFunc("GET /explore", ui.explore)
 	mux.HandleFunc("GET /p/{id}", ui.post)
 	mux.Handle("POST /p/{id}/like", ui.form(formMax, ui.needLogin(ui.like)))
 	mux.Handle("POST /p/{id}/unlike", ui.form(formMax, ui.needLogin(ui.unlike)))

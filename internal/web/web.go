@@ -21,6 +21,7 @@ import (
 	"github.com/photofeed/photofeed/internal/httpauth"
 	"github.com/photofeed/photofeed/internal/identity"
 	"github.com/photofeed/photofeed/internal/posts"
+	"github.com/photofeed/photofeed/internal/search"
 )
 
 //go:embed templates/*.html
@@ -35,6 +36,7 @@ type Deps struct {
 	Posts          *posts.Service
 	Graph          *graph.Service
 	Feed           *feed.Service
+	Search         *search.Service // nil: search is unavailable
 	Logger         *slog.Logger
 	MaxUploadBytes int64
 	MediaBaseURL   string

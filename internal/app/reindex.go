@@ -1,0 +1,41 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/photofeed/photofeed/internal/bleveindex"
+	"github.com/photofeed/photofeed/internal/search"
+	"github.com/photofeed/photofeed/internal/sqlite"
+)
+
+// reindex rebuilds the search index from the primary store: what a new
+// search node runs first, and the repair for an index that fell behind.
+func reindex(ctx context.Context, cfg Config, stdout io.Writer) error {
+	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "photofeed.db"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	dir := filepath.Join(cfg.DataDir, "search.bleve")
+	// Opening first fails fast if a running server holds the index.
+	idx, err := bleveindex.Open(dir)
+	if err != nil {
+		return fmt.Errorf("reindex: %w (is photofeed running? stop it first)", err)
+	}
+	idx.Close()
+	if idx, err = bleveindex.Create(dir); err != nil {
+		return fmt.Errorf("reindex: %w", err)
+	}
+	defer idx.Close()
+	start := time.Now()
+	users, posts, err := search.Reindex(ctx, db.SearchSource(), idx)
+	if err != nil {
+		return fmt.Errorf("reindex: %w", err)
+	}
+	fmt.Fprintf(stdout, "reindexed %d users and %d posts in %s\n", users, posts, time.Since(start).Round(time.Millisecond))
+	return nil
+}

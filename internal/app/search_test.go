@@ -1,0 +1,114 @@
+package app_test
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// eventually polls fn until it holds: search follows writes through events.
+func eventually(t *testing.T, what string, fn func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !fn() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+type searchPage struct {
+	Items []struct {
+		ID       string
+		Username string
+		Caption  string
+	}
+	NextCursor string `json:"next_cursor"`
+}
+
+func (c *client) search(kind, q string, extra ...string) (searchPage, response) {
+	c.t.Helper()
+	v := url.Values{"q": {q}, "type": {kind}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		v.Set(extra[i], extra[i+1])
+	}
+	r := c.do("GET", "/v2/search?"+v.Encode(), nil)
+	var p searchPage
+	if r.StatusCode == 200 {
+		r.json(c.t, &p)
+	}
+	return p, r
+}
+
+func TestSearch(t *testing.T) {
+	s := start(t)
+	c := s.client(t)
+	c.jsonReq("POST", "/v1/accounts", `{"username":"alice_smith","password":"0123456789","display_name":"Alice Smith"}`)
+	c.signup("bob")
+	beach := c.post("Sunset at the beach #Travel #sunset")
+	c.post("Breakfast in bed")
+
+	found := func(kind, q, id string) func() bool {
+		return func() bool {
+			p, _ := c.search(kind, q)
+			for _, it := range p.Items {
+				if it.ID == id || it.Username == id {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	eventually(t, "the post found by a caption word", found("posts", "sunset", beach.ID))
+	eventually(t, "the post found by hashtag", found("posts", "#travel", beach.ID))
+	eventually(t, "a user found by display name", found("users", "smith", "alice_smith"))
+	eventually(t, "a user found by username prefix", found("users", "ali", "alice_smith"))
+	if p, _ := c.search("posts", "#breakfast"); len(p.Items) != 0 {
+		t.Fatalf("#breakfast matched %v: the caption has no such hashtag", p.Items)
+	}
+
+	c.do("DELETE", "/v1/posts/"+beach.ID, nil)
+	eventually(t, "the deleted post gone from search", func() bool { return !found("posts", "sunset", beach.ID)() })
+
+	// Cursor pagination: 25 matches, newest first, each once.
+	var want []string
+	for i := range 25 {
+		want = append([]string{c.post(fmt.Sprintf("photo %d #many", i)).ID}, want...)
+	}
+	eventually(t, "25 posts indexed", func() bool { p, _ := c.search("posts", "#many", "limit", "100"); return len(p.Items) == 25 })
+	var got []string
+	cursor := ""
+	for range 5 {
+		p, r := c.search("posts", "#many", "limit", "10", "cursor", cursor)
+		if r.StatusCode != 200 {
+			t.Fatalf("page: %d %s", r.StatusCode, r.Body)
+		}
+		for _, it := range p.Items {
+			got = append(got, it.ID)
+		}
+		if p.NextCursor == "" {
+			break
+		}
+		if !strings.Contains(linkRel(r, "next"), p.NextCursor) {
+			t.Fatalf("no rel=next link for the next page")
+		}
+		cursor = p.NextCursor
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("paged results %v, want %v", got, want)
+	}
+
+	for _, bad := range []url.Values{{"q": {""}}, {"q": {"x"}, "type": {"places"}}, {"q": {strings.Repeat("x", 201)}},
+		{"q": {"x"}, "cursor": {"forged"}}, {"q": {"x"}, "limit": {"0"}}} {
+		c.do("GET", "/v2/search?"+bad.Encode(), nil).problem(t, 400)
+	}
+
+	// The UI's search page.
+	page := string(c.do("GET", "/explore?type=users&q=alice", nil).Body)
+	if !strings.Contains(page, "@alice_smith") {
+		t.Fatal("the search page does not list alice_smith")
+	}
+}

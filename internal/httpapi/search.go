@@ -1,0 +1,59 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/photofeed/photofeed/internal/search"
+)
+
+func (a *API) getSearch(w http.ResponseWriter, r *http.Request) error {
+	if a.deps.Search == nil {
+		return search.ErrUnavailable
+	}
+	q := r.URL.Query()
+	limit := 20
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 100 {
+			p := badRequest("bad limit", map[string]string{"limit": "must be an integer from 1 to 100"})
+			return &p
+		}
+		limit = n
+	}
+	kind := search.Kind(q.Get("type"))
+	if kind == "" {
+		kind = search.Posts
+	}
+	page, err := a.deps.Search.Search(r.Context(), kind, q.Get("q"), q.Get("cursor"), limit)
+	if err != nil {
+		return err
+	}
+	if page.Next != "" {
+		next := url.Values{"q": {q.Get("q")}, "type": {string(kind)}, "limit": {strconv.Itoa(limit)}, "cursor": {page.Next}}
+		w.Header().Add("Link", `<`+r.URL.Path+`?`+next.Encode()+`>; rel="next"`)
+	}
+	if kind == search.Users {
+		users, err := a.deps.Identity.UsersByIDs(r.Context(), page.IDs)
+		if err != nil {
+			return err
+		}
+		items := make([]userSummaryJSON, 0, len(page.IDs))
+		for _, id := range page.IDs {
+			if u, ok := users[id]; ok {
+				items = append(items, userSummaryJSON{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName})
+			}
+		}
+		writeJSON(w, http.StatusOK, cursorPage[userSummaryJSON]{Items: items, NextCursor: page.Next})
+		return nil
+	}
+	list, err := a.deps.Posts.PostsByIDs(r.Context(), page.IDs)
+	if err != nil {
+		return err
+	}
+	viewer := httpauthUserID(r)
+	return a.writeViews(w, r, viewer, list, func(items []any) any {
+		return cursorPage[any]{Items: items, NextCursor: page.Next}
+	})
+}
