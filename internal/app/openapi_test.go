@@ -46,7 +46,7 @@ func openAPIRouter() (routers.Router, error) {
 }
 
 func apiPath(p string) bool {
-	for _, prefix := range []string{"/v1/", "/v2/", "/media/", "/problems/", "/accounts", "/sessions", "/me", "/users/", "/posts", "/feed"} {
+	for _, prefix := range []string{"/v1/", "/v2/", "/media/", "/problems/", "/accounts", "/sessions", "/me", "/users/", "/posts", "/feed", "/search", "/admin/"} {
 		if strings.HasPrefix(p, prefix) {
 			return true
 		}

@@ -40,6 +40,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return reindex(ctx, cfg, stdout)
 	case "plan":
 		return plan(rest, stdout, stderr)
+	case "jobs":
+		return jobsCmd(ctx, rest, getenv, stdout)
+	case "users":
+		return usersCmd(ctx, rest, getenv, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "photofeed", version())
 		return nil
@@ -55,6 +59,9 @@ const usage = `photofeed: a self-hostable photo-sharing service
 Usage:
   photofeed [serve] [flags]   run the service (all roles, embedded engines)
   photofeed reindex [flags]   rebuild the search index from the database (server stopped)
+  photofeed jobs list [--state discarded] | jobs retry <id>
+                              background jobs; discarded ones are the dead letters
+  photofeed users grant-admin|revoke-admin <username>
   photofeed plan [flags]      capacity plan: the seed's estimates, the nines, a sized deployment
   photofeed version           print the version
   photofeed serve -h          list the serve flags

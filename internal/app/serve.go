@@ -30,6 +30,7 @@ import (
 	"github.com/photofeed/photofeed/internal/httpauth"
 	"github.com/photofeed/photofeed/internal/httplimit"
 	"github.com/photofeed/photofeed/internal/identity"
+	"github.com/photofeed/photofeed/internal/jobs"
 	"github.com/photofeed/photofeed/internal/logging"
 	"github.com/photofeed/photofeed/internal/natsbus"
 	"github.com/photofeed/photofeed/internal/outbox"
@@ -69,6 +70,7 @@ type node struct {
 	handler    http.Handler
 	db         *sqlite.DB
 	feed       *feed.Service
+	jobs       *jobs.Client
 	log        *slog.Logger
 	closers    []func() error
 	background []func(ctx context.Context) // periodic work, run until ctx ends
@@ -150,6 +152,18 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	db.AfterWrite(relay.Notify)
 	fanout := feed.NewFanOut(db.Timelines(), feedCfg)
 
+	jobClient, err := jobs.New(ctx, jobs.Config{DB: db.Writer(), Logger: log,
+		Maintenance: maintenance{db: db, posts: postSvc}})
+	if err != nil {
+		return nil, err
+	}
+	n.jobs = jobClient
+	n.background = append(n.background, func(ctx context.Context) {
+		if err := jobClient.Run(ctx); err != nil {
+			log.ErrorContext(ctx, "jobs stopped", "err", err)
+		}
+	})
+
 	// Search runs beside everything else: if its index cannot open, search
 	// answers 503, its consumer does not run (events wait in the stream),
 	// and the rest of photofeed is unaffected.
@@ -178,17 +192,10 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 			if err != nil {
 				log.ErrorContext(ctx, "fan-out consumer stopped", "err", err)
 			}
-		},
-		func(ctx context.Context) {
-			every(ctx, 10*time.Minute, func() {
-				if _, err := db.Outbox().DeleteSent(ctx, time.Now().Add(-24*time.Hour)); err != nil {
-					log.WarnContext(ctx, "outbox cleanup failed", "err", err)
-				}
-			})
 		})
 
 	api := httpapi.New(httpapi.Deps{
-		Identity: idSvc, Posts: postSvc, Graph: graphSvc, Feed: feedSvc, Search: searchSvc, Blobs: blobs,
+		Identity: idSvc, Posts: postSvc, Graph: graphSvc, Feed: feedSvc, Search: searchSvc, Jobs: jobClient, Blobs: blobs,
 		Ready: db.Ping, Logger: log, MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL,
 	})
 	ui, err := web.New(web.Deps{
@@ -214,15 +221,6 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		Logger:   log,
 	}, routes)
 	h = httpapi.Versions(h)
-	n.background = append(n.background, func(ctx context.Context) {
-		every(ctx, 10*time.Minute, func() {
-			if k, err := db.Idempotency().DeleteExpired(ctx, time.Now()); err != nil {
-				log.WarnContext(ctx, "idempotency cleanup failed", "err", err)
-			} else if k > 0 {
-				log.InfoContext(ctx, "idempotency cleanup", "deleted", k)
-			}
-		})
-	})
 	if cfg.RateLimits != "off" {
 		limits := httplimit.DefaultConfig()
 		if cfg.RateLimits != "" {
@@ -311,19 +309,26 @@ func requestScope(r *http.Request) string {
 	return "ip:" + host
 }
 
-// every runs fn each interval until ctx ends. (River's periodic jobs take
-// this over with the task scheduler.)
-func every(ctx context.Context, interval time.Duration, fn func()) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			fn()
-		}
-	}
+// maintenance is what the periodic cleanup jobs clean.
+type maintenance struct {
+	db    *sqlite.DB
+	posts *posts.Service
+}
+
+func (m maintenance) DeleteExpiredIdempotencyKeys(ctx context.Context, now time.Time) (int, error) {
+	return m.db.Idempotency().DeleteExpired(ctx, now)
+}
+
+func (m maintenance) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+	return m.db.Identity().DeleteExpiredSessions(ctx, now)
+}
+
+func (m maintenance) DeleteSentOutbox(ctx context.Context, before time.Time) (int, error) {
+	return m.db.Outbox().DeleteSent(ctx, before)
+}
+
+func (m maintenance) RemoveOrphanBlobs(ctx context.Context, olderThan time.Time) (int, error) {
+	return m.posts.RemoveOrphanBlobs(ctx, olderThan)
 }
 
 // authorDirectory lets posts name authors without knowing identity.

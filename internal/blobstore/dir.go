@@ -133,3 +133,20 @@ func (d *Dir) Open(ctx context.Context, key string) (*Blob, error) {
 	}
 	return &Blob{ReadSeekCloser: f, Size: st.Size(), ModTime: st.ModTime()}, nil
 }
+
+// Walk calls fn for every blob with its last modification time.
+func (d *Dir) Walk(ctx context.Context, fn func(key string, modTime time.Time) error) error {
+	return filepath.WalkDir(d.root, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() || !ValidKey(e.Name()) {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		info, err := e.Info()
+		if err != nil {
+			return nil // removed while walking
+		}
+		return fn(e.Name(), info.ModTime())
+	})
+}

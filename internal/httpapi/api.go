@@ -30,6 +30,7 @@ type Deps struct {
 	Graph    *graph.Service
 	Feed     *feed.Service
 	Search   *search.Service // nil: search is unavailable (503)
+	Jobs     Jobs
 	Blobs    BlobOpener
 	// Ready reports whether the stores answer; /readyz says 503 when not.
 	Ready  func(ctx context.Context) error

@@ -77,8 +77,11 @@ func schemas() m {
 		"FeedV1":     object(m{"items": arrayOf(ref("PostV1")), "next_cursor": str()}, "next_cursor"),
 		"FeedV2":     object(m{"items": arrayOf(ref("PostV2")), "next_cursor": str()}, "next_cursor"),
 		"Health":     object(m{"status": str(), "store": str()}, "store"),
-		"SearchV1":   object(m{"items": m{"type": "array", "items": m{"oneOf": []m{ref("UserSummary"), ref("PostV1")}}}, "next_cursor": str()}, "next_cursor"),
-		"SearchV2":   object(m{"items": m{"type": "array", "items": m{"oneOf": []m{ref("UserSummary"), ref("PostV2")}}}, "next_cursor": str()}, "next_cursor"),
+		"Job": object(m{"id": idStr(), "kind": str(), "queue": str(), "state": str(), "attempt": integer(), "max_attempts": integer(),
+			"args": m{}, "last_error": str(), "created_at": dateTime(), "finalized_at": dateTime()}, "last_error", "finalized_at"),
+		"JobList":  object(m{"items": arrayOf(ref("Job"))}),
+		"SearchV1": object(m{"items": m{"type": "array", "items": m{"oneOf": []m{ref("UserSummary"), ref("PostV1")}}}, "next_cursor": str()}, "next_cursor"),
+		"SearchV2": object(m{"items": m{"type": "array", "items": m{"oneOf": []m{ref("UserSummary"), ref("PostV2")}}}, "next_cursor": str()}, "next_cursor"),
 	}
 }
 
@@ -141,6 +144,10 @@ func operations() []operation {
 			query("type", m{"type": "string", "enum": []string{"users", "posts"}, "default": "posts"}, "what to search"),
 			query("limit", m{"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "items per page"),
 			query("cursor", str(), "next_cursor of the previous page; opaque")}, status: 200, result: "Search", versioned: true},
+		{method: "GET", path: "/admin/jobs", summary: "Background jobs by state (admin); discarded jobs are the dead letters", auth: true, params: []m{
+			query("state", m{"type": "string", "default": "discarded"}, "available, running, retryable, scheduled, completed, cancelled or discarded"),
+			query("limit", m{"type": "integer", "minimum": 1, "maximum": 500, "default": 50}, "at most this many")}, status: 200, result: "JobList"},
+		{method: "POST", path: "/admin/jobs/{id}/retry", summary: "Run a job again (admin)", auth: true, params: []m{postID, idemKey}, status: 200, result: "Job"},
 	}
 }
 

@@ -28,6 +28,9 @@ func (a *API) Register(mux *http.ServeMux) {
 
 		route("GET", "/feed", a.authed(a.getFeed))
 		route("GET", "/search", a.handle(a.getSearch))
+
+		route("GET", "/admin/jobs", a.admin(a.listJobs))
+		route("POST", "/admin/jobs/{id}/retry", a.admin(a.retryJob))
 	}
 
 	mux.Handle("GET /media/{key}", a.handle(a.getMedia))

@@ -32,7 +32,7 @@ func apiVersion(r *http.Request) int {
 }
 
 // resources are the unversioned path roots the API answers on.
-var resources = []string{"/accounts", "/sessions", "/me", "/users/", "/posts", "/feed", "/search"}
+var resources = []string{"/accounts", "/sessions", "/me", "/users/", "/posts", "/feed", "/search", "/admin/"}
 
 func unversioned(p string) bool {
 	for _, root := range resources {

@@ -58,6 +58,8 @@ type Blobs interface {
 	// Put stores data under key; created is false if it was already there.
 	Put(ctx context.Context, key string, data []byte) (created bool, err error)
 	Delete(ctx context.Context, key string) error
+	// Walk visits every blob, for finding orphans.
+	Walk(ctx context.Context, fn func(key string, modTime time.Time) error) error
 }
 
 var ErrPostNotFound = errkind.New(errkind.NotFound, "no such post")

@@ -187,3 +187,34 @@ func (s *Service) Unlike(ctx context.Context, postID, userID int64) error {
 }
 
 var errNoAuthor = errors.New("post author missing")
+
+// RemoveOrphanBlobs deletes blobs no post references that are older than
+// olderThan: left by uploads that failed after storing them, or by a crash.
+// The age keeps it away from an upload in progress.
+func (s *Service) RemoveOrphanBlobs(ctx context.Context, olderThan time.Time) (int, error) {
+	var orphans []string
+	err := s.blobs.Walk(ctx, func(key string, mod time.Time) error {
+		if mod.After(olderThan) {
+			return nil
+		}
+		inUse, err := s.store.ImageInUse(ctx, key)
+		if err == nil && !inUse {
+			orphans = append(orphans, key)
+		}
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("find orphan blobs: %w", err)
+	}
+	removed := 0
+	for _, k := range orphans {
+		if inUse, err := s.store.ImageInUse(ctx, k); err != nil || inUse { // a post took it meanwhile
+			continue
+		}
+		if err := s.blobs.Delete(ctx, k); err != nil {
+			return removed, err
+		}
+		removed++
+	}
+	return removed, nil
+}

@@ -126,6 +126,10 @@ type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }
 
+// Writer is the single-connection writer pool, for River, whose jobs are
+// inserted in the application's write transactions.
+func (db *DB) Writer() *sql.DB { return db.write }
+
 // Ping checks that the database answers a query.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int

@@ -153,3 +153,25 @@ func (s *IdentityStore) updateSession(ctx context.Context, q string, args ...any
 	}
 	return nil
 }
+
+// DeleteExpiredSessions removes sessions past their expiry.
+func (s *IdentityStore) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+	res, err := s.db.write.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, ms(now))
+	if err != nil {
+		return 0, fmt.Errorf("delete expired sessions: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// SetAdmin grants or withdraws the admin role.
+func (s *IdentityStore) SetAdmin(ctx context.Context, username string, admin bool) error {
+	res, err := s.db.write.ExecContext(ctx, `UPDATE users SET admin = ? WHERE username = ?`, admin, username)
+	if err != nil {
+		return fmt.Errorf("set admin: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return identity.ErrUserNotFound
+	}
+	return nil
+}

@@ -1,0 +1,228 @@
+// Package jobs runs photofeed's background work on River, in the same
+// database as the data (SQLite now, PostgreSQL with the scale-out store), so
+// a job can be inserted in the transaction that needs it. User-facing jobs
+// run on the default queue at high priority; maintenance runs on its own
+// queue at low priority. Periodic jobs run on the elected leader only, so
+// with several workers they are active-passive.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/photofeed/photofeed/internal/errkind"
+	"github.com/photofeed/photofeed/resilience"
+)
+
+// Queues and priorities.
+const (
+	QueueMaintenance = "maintenance"
+	PriorityUser     = 1
+	PriorityMaint    = 4
+)
+
+// Maintenance is the cleanup work the periodic jobs do.
+type Maintenance interface {
+	DeleteExpiredIdempotencyKeys(ctx context.Context, now time.Time) (int, error)
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+	DeleteSentOutbox(ctx context.Context, before time.Time) (int, error)
+	RemoveOrphanBlobs(ctx context.Context, olderThan time.Time) (int, error)
+}
+
+// cleanupArgs names one cleanup; they share a worker.
+type cleanupArgs struct {
+	What string `json:"what"`
+}
+
+func (cleanupArgs) Kind() string { return "cleanup" }
+
+func (cleanupArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueMaintenance, Priority: PriorityMaint, MaxAttempts: 5}
+}
+
+type cleanupWorker struct {
+	river.WorkerDefaults[cleanupArgs]
+	m   Maintenance
+	log *slog.Logger
+}
+
+func (w *cleanupWorker) Work(ctx context.Context, job *river.Job[cleanupArgs]) error {
+	now := time.Now()
+	var n int
+	var err error
+	switch job.Args.What {
+	case "idempotency_keys":
+		n, err = w.m.DeleteExpiredIdempotencyKeys(ctx, now)
+	case "sessions":
+		n, err = w.m.DeleteExpiredSessions(ctx, now)
+	case "outbox":
+		n, err = w.m.DeleteSentOutbox(ctx, now.Add(-24*time.Hour))
+	case "orphan_blobs":
+		n, err = w.m.RemoveOrphanBlobs(ctx, now.Add(-time.Hour))
+	default:
+		return river.JobCancel(fmt.Errorf("unknown cleanup %q", job.Args.What))
+	}
+	if err != nil {
+		return fmt.Errorf("cleanup %s: %w", job.Args.What, err)
+	}
+	if n > 0 {
+		w.log.InfoContext(ctx, "cleanup", "what", job.Args.What, "removed", n)
+	}
+	return nil
+}
+
+// Config configures New.
+type Config struct {
+	DB          *sql.DB // the database's writer pool (SQLite allows one writer)
+	Maintenance Maintenance
+	Logger      *slog.Logger
+	// Register adds the application's workers (user-facing jobs).
+	Register func(*river.Workers)
+	// Poll is how often idle queues look for work (default 100ms: SQLite
+	// has no notifications).
+	Poll time.Duration
+}
+
+// Client is River on photofeed's database.
+type Client struct {
+	river *river.Client[*sql.Tx]
+}
+
+// New migrates River's tables and makes a client; Start runs it.
+func New(ctx context.Context, cfg Config) (*Client, error) {
+	driver := riversqlite.New(cfg.DB)
+	migrator, err := rivermigrate.New(driver, nil)
+	if err != nil {
+		return nil, fmt.Errorf("river migrator: %w", err)
+	}
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("river migrations: %w", err)
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 100 * time.Millisecond
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &cleanupWorker{m: cfg.Maintenance, log: cfg.Logger})
+	if cfg.Register != nil {
+		cfg.Register(workers)
+	}
+	var periodic []*river.PeriodicJob
+	for _, c := range []struct {
+		what  string
+		every time.Duration
+	}{{"idempotency_keys", 10 * time.Minute}, {"sessions", time.Hour}, {"outbox", 10 * time.Minute}, {"orphan_blobs", time.Hour}} {
+		args := cleanupArgs{What: c.what}
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(c.every),
+			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
+			&river.PeriodicJobOpts{ID: "cleanup_" + c.what, RunOnStart: true}))
+	}
+	rc, err := river.NewClient(driver, &river.Config{
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: 2},
+			QueueMaintenance:   {MaxWorkers: 1},
+		},
+		Workers:           workers,
+		PeriodicJobs:      periodic,
+		RetryPolicy:       RetryPolicy{Backoff: resilience.Backoff{Base: time.Second, Max: 10 * time.Minute}},
+		MaxAttempts:       8,
+		FetchPollInterval: cfg.Poll,
+		FetchCooldown:     cfg.Poll / 4,
+		Logger:            cfg.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("river client: %w", err)
+	}
+	return &Client{river: rc}, nil
+}
+
+// Run works jobs until ctx ends, then stops, letting running jobs finish
+// for a few seconds.
+func (c *Client) Run(ctx context.Context) error {
+	if err := c.river.Start(ctx); err != nil {
+		return fmt.Errorf("start river: %w", err)
+	}
+	<-ctx.Done()
+	stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return c.river.Stop(stop)
+}
+
+// InsertTx enqueues a job inside the caller's transaction: it runs only if
+// the transaction commits.
+func (c *Client) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) error {
+	_, err := c.river.InsertTx(ctx, tx, args, opts)
+	return err
+}
+
+// Job is a job as the admin API and CLI show it.
+type Job struct {
+	ID          int64           `json:"id,string"`
+	Kind        string          `json:"kind"`
+	Queue       string          `json:"queue"`
+	State       string          `json:"state"`
+	Attempt     int             `json:"attempt"`
+	MaxAttempts int             `json:"max_attempts"`
+	Args        json.RawMessage `json:"args"`
+	LastError   string          `json:"last_error,omitempty"`
+	CreatedAt   time.Time       `json:"created_at"`
+	FinalizedAt *time.Time      `json:"finalized_at,omitempty"`
+}
+
+var states = map[string]rivertype.JobState{
+	"available": rivertype.JobStateAvailable, "running": rivertype.JobStateRunning, "retryable": rivertype.JobStateRetryable,
+	"scheduled": rivertype.JobStateScheduled, "completed": rivertype.JobStateCompleted, "cancelled": rivertype.JobStateCancelled,
+	"discarded": rivertype.JobStateDiscarded,
+}
+
+// ErrState is returned for an unknown job state.
+var ErrState = &errkind.Error{Kind: errkind.Malformed, Message: "unknown job state",
+	Fields: map[string]string{"state": "must be available, running, retryable, scheduled, completed, cancelled or discarded"}}
+
+// ErrNotFound is returned for an unknown job id.
+var ErrNotFound = errkind.New(errkind.NotFound, "no such job")
+
+// List returns up to limit jobs in state, newest first. Discarded jobs are
+// the dead letters: they used up their attempts.
+func (c *Client) List(ctx context.Context, state string, limit int) ([]Job, error) {
+	st, ok := states[state]
+	if !ok {
+		return nil, ErrState
+	}
+	res, err := c.river.JobList(ctx, river.NewJobListParams().States(st).First(limit).OrderBy(river.JobListOrderByID, river.SortOrderDesc))
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	out := make([]Job, 0, len(res.Jobs))
+	for _, j := range res.Jobs {
+		v := Job{ID: j.ID, Kind: j.Kind, Queue: j.Queue, State: string(j.State), Attempt: j.Attempt, MaxAttempts: j.MaxAttempts,
+			Args: j.EncodedArgs, CreatedAt: j.CreatedAt, FinalizedAt: j.FinalizedAt}
+		if n := len(j.Errors); n > 0 {
+			v.LastError = j.Errors[n-1].Error
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// Retry puts a job back in line to run as soon as possible.
+func (c *Client) Retry(ctx context.Context, id int64) (Job, error) {
+	j, err := c.river.JobRetry(ctx, id)
+	if err != nil {
+		if errors.Is(err, rivertype.ErrNotFound) {
+			return Job{}, ErrNotFound
+		}
+		return Job{}, fmt.Errorf("retry job %d: %w", id, err)
+	}
+	return Job{ID: j.ID, Kind: j.Kind, Queue: j.Queue, State: string(j.State), Attempt: j.Attempt, MaxAttempts: j.MaxAttempts,
+		Args: j.EncodedArgs, CreatedAt: j.CreatedAt}, nil
+}

@@ -1,0 +1,127 @@
+package jobs_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/photofeed/photofeed/internal/jobs"
+	"github.com/photofeed/photofeed/internal/sqlite"
+)
+
+type flakyArgs struct{}
+
+func (flakyArgs) Kind() string { return "flaky" }
+
+type flakyWorker struct {
+	river.WorkerDefaults[flakyArgs]
+	fail *atomic.Bool
+	runs *atomic.Int32
+}
+
+func (w *flakyWorker) Work(ctx context.Context, job *river.Job[flakyArgs]) error {
+	w.runs.Add(1)
+	if w.fail.Load() {
+		return errors.New("the dependency is down")
+	}
+	return nil
+}
+
+type noMaintenance struct{}
+
+func (noMaintenance) DeleteExpiredIdempotencyKeys(context.Context, time.Time) (int, error) {
+	return 0, nil
+}
+func (noMaintenance) DeleteExpiredSessions(context.Context, time.Time) (int, error) { return 0, nil }
+func (noMaintenance) DeleteSentOutbox(context.Context, time.Time) (int, error)      { return 0, nil }
+func (noMaintenance) RemoveOrphanBlobs(context.Context, time.Time) (int, error)     { return 0, nil }
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A job that exhausts its attempts is discarded (a dead letter), listed as
+// such, and runs again when retried.
+func TestDeadLetterListAndRetry(t *testing.T) {
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "j.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var fail atomic.Bool
+	var runs atomic.Int32
+	fail.Store(true)
+	c, err := jobs.New(t.Context(), jobs.Config{DB: db.Writer(), Maintenance: noMaintenance{}, Poll: 10 * time.Millisecond,
+		Register: func(w *river.Workers) { river.AddWorker(w, &flakyWorker{fail: &fail, runs: &runs}) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- c.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	tx, err := db.Writer().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.InsertTx(ctx, tx, flakyArgs{}, &river.InsertOpts{MaxAttempts: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var dead []jobs.Job
+	waitFor(t, "the job discarded", func() bool {
+		dead, _ = c.List(ctx, "discarded", 10)
+		return len(dead) == 1
+	})
+	if dead[0].Kind != "flaky" || dead[0].LastError != "the dependency is down" || dead[0].Attempt != 1 {
+		t.Fatalf("dead letter %+v", dead[0])
+	}
+	fail.Store(false)
+	if _, err := c.Retry(ctx, dead[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the retried job completed", func() bool {
+		done, _ := c.List(ctx, "completed", 50)
+		for _, j := range done {
+			if j.ID == dead[0].ID {
+				return true
+			}
+		}
+		return false
+	})
+	if runs.Load() != 2 {
+		t.Fatalf("worker ran %d times, want 2", runs.Load())
+	}
+	if _, err := c.Retry(ctx, 999_999); !errors.Is(err, jobs.ErrNotFound) {
+		t.Fatalf("retry of an unknown job: %v", err)
+	}
+	if _, err := c.List(ctx, "exploded", 10); !errors.Is(err, jobs.ErrState) {
+		t.Fatalf("unknown state: %v", err)
+	}
+	// The periodic cleanups ran once on start, on the maintenance queue.
+	waitFor(t, "the periodic cleanups", func() bool {
+		list, _ := c.List(ctx, "completed", 50)
+		n := 0
+		for _, j := range list {
+			if j.Kind == "cleanup" && j.Queue == jobs.QueueMaintenance {
+				n++
+			}
+		}
+		return n == 4
+	})
+}
