@@ -31,6 +31,7 @@ type Config struct {
 	NATS            string        // --nats, PHOTOFEED_NATS; "" starts an embedded server
 	FanOutThreshold int           // --fanout-threshold, PHOTOFEED_FANOUT_THRESHOLD; default 10,000
 	TimelineCap     int           // --timeline-cap, PHOTOFEED_TIMELINE_CAP; default 800
+	UploadWait      time.Duration // --upload-wait, PHOTOFEED_UPLOAD_WAIT; default 2s
 }
 
 // byteSize is a flag value like 20MiB, 500KB or 1048576.
@@ -89,6 +90,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&c.NATS, "nats", "", "NATS server or cluster URLs, comma-separated (default: an embedded server, data in the data dir)")
 	fs.IntVar(&c.FanOutThreshold, "fanout-threshold", 10_000, "authors with more followers are merged into feeds at read time instead of fanned out")
 	fs.IntVar(&c.TimelineCap, "timeline-cap", 800, "entries kept per home timeline")
+	fs.DurationVar(&c.UploadWait, "upload-wait", 2*time.Second, `how long an upload's response waits for its thumbnails before answering "processing"`)
 	fs.StringVar(&c.RateLimits, "rate-limits", "", `rate-limit policy file (JSON), or "off" (default: built-in policies)`)
 
 	if err := fs.Parse(args); err != nil {
@@ -117,6 +119,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 
 func (c Config) validate() error {
 	switch {
+	case c.UploadWait < 0 || c.UploadWait > time.Minute:
+		return errors.New("--upload-wait must be from 0 to 1m")
 	case c.FanOutThreshold < 0:
 		return errors.New("--fanout-threshold must not be negative")
 	case c.TimelineCap < 20 || c.TimelineCap > 100_000:

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,8 @@ import (
 	"time"
 
 	"github.com/photofeed/photofeed/idempotency"
+	"github.com/riverqueue/river"
+
 	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/bleveindex"
 	"github.com/photofeed/photofeed/internal/blobstore"
@@ -70,6 +73,7 @@ type node struct {
 	handler    http.Handler
 	db         *sqlite.DB
 	feed       *feed.Service
+	posts      *posts.Service
 	jobs       *jobs.Client
 	log        *slog.Logger
 	closers    []func() error
@@ -138,6 +142,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		return nil, err
 	}
 	postSvc := posts.NewService(db.Posts(), blobs, authorDirectory{idSvc}, gen, posts.Config{MaxPixels: cfg.MaxPixels, Logger: log})
+	n.posts = postSvc
 	graphSvc := graph.NewService(db.Graph(), nil)
 	feedCfg := feed.Config{Threshold: cfg.FanOutThreshold, Cap: cfg.TimelineCap}
 	feedSvc := feed.NewService(db.Timelines(), db.Outbox(), postSvc, cursor.New(subkey(secret, "feed-cursor")), feedCfg)
@@ -153,10 +158,14 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	fanout := feed.NewFanOut(db.Timelines(), feedCfg)
 
 	jobClient, err := jobs.New(ctx, jobs.Config{DB: db.Writer(), Logger: log,
-		Maintenance: maintenance{db: db, posts: postSvc}})
+		Maintenance: maintenance{db: db, posts: postSvc},
+		Register:    func(w *river.Workers) { river.AddWorker(w, &thumbnailWorker{posts: postSvc}) }})
 	if err != nil {
 		return nil, err
 	}
+	db.OnProcessingPost(func(ctx context.Context, tx *sql.Tx, postID int64) error {
+		return jobClient.InsertTx(ctx, tx, thumbnailArgs{PostID: postID}, nil)
+	})
 	n.jobs = jobClient
 	n.background = append(n.background, func(ctx context.Context) {
 		if err := jobClient.Run(ctx); err != nil {
@@ -197,10 +206,12 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	api := httpapi.New(httpapi.Deps{
 		Identity: idSvc, Posts: postSvc, Graph: graphSvc, Feed: feedSvc, Search: searchSvc, Jobs: jobClient, Blobs: blobs,
 		Ready: db.Ping, Logger: log, MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL,
+		UploadWait: cfg.UploadWait,
 	})
 	ui, err := web.New(web.Deps{
 		Identity: idSvc, Posts: postSvc, Graph: graphSvc, Feed: feedSvc, Search: searchSvc, Logger: log,
 		MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL, CSRFKey: subkey(secret, "csrf"),
+		UploadWait: cfg.UploadWait,
 	})
 	if err != nil {
 		return nil, err

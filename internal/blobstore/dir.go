@@ -150,3 +150,13 @@ func (d *Dir) Walk(ctx context.Context, fn func(key string, modTime time.Time) e
 		return fn(e.Name(), info.ModTime())
 	})
 }
+
+// Get reads a whole blob.
+func (d *Dir) Get(ctx context.Context, key string) ([]byte, error) {
+	b, err := d.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	return io.ReadAll(b)
+}

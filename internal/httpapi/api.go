@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/photofeed/photofeed/internal/blobstore"
 	"github.com/photofeed/photofeed/internal/feed"
@@ -37,6 +38,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// MaxUploadBytes bounds a photo upload (default 20 MiB).
 	MaxUploadBytes int64
+	// UploadWait is how long an upload's response waits for its
+	// thumbnails before answering "processing" (default 0: no wait).
+	UploadWait time.Duration
 	// MediaBaseURL prefixes media URLs, e.g. a CDN origin; "" serves them
 	// from this host.
 	MediaBaseURL string

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"net/http"
+
+	"github.com/photofeed/photofeed/internal/blobstore"
 	"path"
 	"strings"
 )
@@ -13,6 +15,9 @@ var mediaTypes = map[string]string{".jpg": "image/jpeg", ".png": "image/png"}
 // ETag is the key itself.
 func (a *API) getMedia(w http.ResponseWriter, r *http.Request) error {
 	key := r.PathValue("key")
+	if _, ok := mediaTypes[path.Ext(key)]; !ok {
+		return blobstore.ErrNotFound // uploads awaiting processing still carry their metadata: never served
+	}
 	b, err := a.deps.Blobs.Open(r.Context(), key)
 	if err != nil {
 		return err

@@ -46,8 +46,13 @@ func object(props m, optional ...string) m {
 	return o
 }
 
+// nullable allows null besides s.
+func nullable(s m) m { return m{"oneOf": []m{s, {"type": "null"}}} }
+
 func schemas() m {
 	image2 := object(m{"url": str(), "width": integer(), "height": integer()})
+	status := m{"type": "string", "enum": []string{"processing", "ready", "failed"},
+		"description": "images are null until ready; a post enters feeds when ready"}
 	return m{
 		"Problem": object(m{
 			"type": str(), "title": str(), "status": integer(), "detail": str(), "instance": str(),
@@ -66,11 +71,11 @@ func schemas() m {
 		"UserV2": object(m{"id": idStr(), "username": str(), "display_name": str(),
 			"counts": object(m{"followers": integer(), "following": integer(), "posts": integer()}), "created_at": dateTime()}),
 		"PostV1": object(m{"id": idStr(), "author": ref("UserSummary"), "caption": str(), "created_at": dateTime(),
-			"like_count": integer(), "liked_by_me": boolean(),
-			"images": object(m{"thumb": str(), "large": str(), "original": str()})}),
+			"like_count": integer(), "liked_by_me": boolean(), "status": status,
+			"images": nullable(object(m{"thumb": str(), "large": str(), "original": str()}))}),
 		"PostV2": object(m{"id": idStr(), "caption": str(), "created_at": dateTime(), "like_count": integer(), "liked_by_me": boolean(),
-			"author": object(m{"id": idStr(), "username": str(), "display_name": str(), "profile": str()}),
-			"images": object(m{"thumb": image2, "large": image2, "original": image2})}),
+			"author": object(m{"id": idStr(), "username": str(), "display_name": str(), "profile": str()}), "status": status,
+			"images": nullable(object(m{"thumb": image2, "large": image2, "original": image2}))}),
 		"UserPage":   object(m{"items": arrayOf(ref("UserSummary")), "page": integer(), "limit": integer(), "total": integer()}),
 		"PostPageV1": object(m{"items": arrayOf(ref("PostV1")), "page": integer(), "limit": integer(), "total": integer()}),
 		"PostPageV2": object(m{"items": arrayOf(ref("PostV2")), "page": integer(), "limit": integer(), "total": integer()}),

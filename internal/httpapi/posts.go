@@ -26,6 +26,9 @@ func (a *API) createPost(w http.ResponseWriter, r *http.Request, uid int64) erro
 	if err != nil {
 		return err
 	}
+	if post, err = a.deps.Posts.WaitReady(r.Context(), post.ID, a.deps.UploadWait); err != nil {
+		return err
+	}
 	view, err := a.deps.Posts.ViewOne(r.Context(), uid, post)
 	if err != nil {
 		return err

@@ -39,7 +39,8 @@ type postJSON struct {
 	CreatedAt time.Time       `json:"created_at"`
 	LikeCount int64           `json:"like_count"`
 	LikedByMe bool            `json:"liked_by_me"`
-	Images    imagesJSON      `json:"images"`
+	Status    string          `json:"status"`
+	Images    *imagesJSON     `json:"images"` // null until the post is ready
 }
 
 type imagesJSON struct {
@@ -49,19 +50,23 @@ type imagesJSON struct {
 }
 
 func (a *API) toPost(v posts.View) postJSON {
-	return postJSON{
+	p := postJSON{
 		ID:        v.ID,
 		Author:    userSummaryJSON{ID: v.Author.ID, Username: v.Author.Username, DisplayName: v.Author.DisplayName},
 		Caption:   v.Caption,
 		CreatedAt: v.CreatedAt,
 		LikeCount: v.LikeCount,
 		LikedByMe: v.LikedByMe,
-		Images: imagesJSON{
+		Status:    string(v.Status),
+	}
+	if v.Status == posts.Ready {
+		p.Images = &imagesJSON{
 			Thumb:    a.mediaURL(v.Images.Thumb.Key),
 			Large:    a.mediaURL(v.Images.Large.Key),
 			Original: a.mediaURL(v.Images.Original.Key),
-		},
+		}
 	}
+	return p
 }
 
 func (a *API) mediaURL(key string) string { return a.deps.MediaBaseURL + "/media/" + key }

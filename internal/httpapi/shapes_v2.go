@@ -47,11 +47,14 @@ type postV2 struct {
 	CreatedAt time.Time `json:"created_at"`
 	LikeCount int64     `json:"like_count"`
 	LikedByMe bool      `json:"liked_by_me"`
-	Images    struct {
-		Thumb    imageV2 `json:"thumb"`
-		Large    imageV2 `json:"large"`
-		Original imageV2 `json:"original"`
-	} `json:"images"`
+	Status    string    `json:"status"`
+	Images    *imagesV2 `json:"images"` // null until the post is ready
+}
+
+type imagesV2 struct {
+	Thumb    imageV2 `json:"thumb"`
+	Large    imageV2 `json:"large"`
+	Original imageV2 `json:"original"`
 }
 
 // user shapes a profile for the request's version.
@@ -68,10 +71,12 @@ func (a *API) post(r *http.Request, v posts.View) any {
 	if apiVersion(r) == 1 {
 		return a.toPost(v)
 	}
-	p := postV2{ID: v.ID, Caption: v.Caption, CreatedAt: v.CreatedAt, LikeCount: v.LikeCount, LikedByMe: v.LikedByMe,
+	p := postV2{ID: v.ID, Caption: v.Caption, CreatedAt: v.CreatedAt, LikeCount: v.LikeCount, LikedByMe: v.LikedByMe, Status: string(v.Status),
 		Author: authorV2{ID: v.Author.ID, Username: v.Author.Username, DisplayName: v.Author.DisplayName,
 			Profile: "/v2/users/" + v.Author.Username}}
-	img := func(i posts.Image) imageV2 { return imageV2{URL: a.mediaURL(i.Key), Width: i.Width, Height: i.Height} }
-	p.Images.Thumb, p.Images.Large, p.Images.Original = img(v.Images.Thumb), img(v.Images.Large), img(v.Images.Original)
+	if v.Status == posts.Ready {
+		img := func(i posts.Image) imageV2 { return imageV2{URL: a.mediaURL(i.Key), Width: i.Width, Height: i.Height} }
+		p.Images = &imagesV2{Thumb: img(v.Images.Thumb), Large: img(v.Images.Large), Original: img(v.Images.Original)}
+	}
 	return p
 }

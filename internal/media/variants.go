@@ -30,6 +30,20 @@ type Variants struct {
 	Thumb, Large, Original Variant
 }
 
+// Validate checks data as Process would, decoding it fully (a truncated
+// or corrupt file fails here), without making variants: what an upload
+// must pass before it is accepted for processing later.
+func Validate(data []byte, maxPixels int64) (Header, error) {
+	hdr, err := Inspect(data, maxPixels)
+	if err != nil {
+		return Header{}, err
+	}
+	if _, _, err := image.Decode(bytes.NewReader(data)); err != nil {
+		return Header{}, ErrCorrupt
+	}
+	return hdr, nil
+}
+
 // Process checks data and renders its variants. maxPixels bounds the
 // decoded size; see Inspect.
 func Process(data []byte, maxPixels int64) (Variants, error) {

@@ -16,7 +16,19 @@ type Post struct {
 	CreatedAt time.Time
 	Images    Images
 	LikeCount int64
+	Status    Status
+	// UploadKey names the uploaded bytes while the post is processing.
+	UploadKey string
 }
+
+// Status is where a post's images stand.
+type Status string
+
+const (
+	Processing Status = "processing" // the upload is stored; variants are being made
+	Ready      Status = "ready"
+	Failed     Status = "failed" // the image could not be processed
+)
 
 // Image is one stored variant; Key names its blob.
 type Image struct {
@@ -36,7 +48,15 @@ func (im Images) Keys() []string {
 
 // Store is the persistence posts need.
 type Store interface {
+	// CreatePost stores a post; a processing post also gets its thumbnail
+	// job, in the same transaction.
 	CreatePost(ctx context.Context, p Post) error
+	// FinishPost records a processing post's variants and makes it ready,
+	// announcing it (PhotoPosted) in the same transaction; it reports false
+	// if the post is gone or no longer processing.
+	FinishPost(ctx context.Context, id int64, images Images) (bool, error)
+	// FailPost marks a processing post failed.
+	FailPost(ctx context.Context, id int64) error
 	Post(ctx context.Context, id int64) (Post, error)
 	// PostsByIDs returns the posts that exist, in no particular order.
 	PostsByIDs(ctx context.Context, ids []int64) ([]Post, error)
@@ -58,6 +78,7 @@ type Blobs interface {
 	// Put stores data under key; created is false if it was already there.
 	Put(ctx context.Context, key string, data []byte) (created bool, err error)
 	Delete(ctx context.Context, key string) error
+	Get(ctx context.Context, key string) ([]byte, error)
 	// Walk visits every blob, for finding orphans.
 	Walk(ctx context.Context, fn func(key string, modTime time.Time) error) error
 }

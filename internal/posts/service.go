@@ -58,44 +58,112 @@ func ValidateCaption(caption string) error {
 	return f.Err()
 }
 
-// Create stores the photo's variants and then the post. Blobs are written
-// first so a committed post never points at a missing file; if the post
-// cannot be saved, the blobs this call created are removed again.
+// Create accepts a photo: it is checked in full now (type, size, pixels,
+// a complete decode), so bad input is refused at once, and its variants are
+// made by a background job. The upload is stored before the post (a
+// committed post never points at a missing file) and removed again if the
+// post cannot be saved. The post enters feeds when its job finishes.
 func (s *Service) Create(ctx context.Context, authorID int64, caption string, photo []byte) (Post, error) {
 	if err := ValidateCaption(caption); err != nil {
 		return Post{}, err
 	}
-	v, err := media.Process(photo, s.maxPixels)
-	if err != nil {
+	if _, err := media.Validate(photo, s.maxPixels); err != nil {
 		return Post{}, fmt.Errorf("create post: %w", err)
 	}
 	id, err := s.ids.Next(ids.Shard(authorID))
 	if err != nil {
 		return Post{}, fmt.Errorf("create post: %w", err)
 	}
-	p := Post{ID: id, AuthorID: authorID, Caption: caption, CreatedAt: ids.Time(id)}
+	key := BlobKey(photo, "upload")
+	created, err := s.blobs.Put(ctx, key, photo)
+	if err != nil {
+		return Post{}, fmt.Errorf("create post: store upload: %w", err)
+	}
+	p := Post{ID: id, AuthorID: authorID, Caption: caption, CreatedAt: ids.Time(id), Status: Processing, UploadKey: key}
+	if err := s.store.CreatePost(ctx, p); err != nil {
+		if created {
+			s.removeUnused(context.WithoutCancel(ctx), []string{key})
+		}
+		return Post{}, fmt.Errorf("create post: %w", err)
+	}
+	return p, nil
+}
 
+// ErrUnprocessable marks an upload that passed validation but could not be
+// turned into variants: retrying will not help.
+var ErrUnprocessable = errors.New("the image could not be processed")
+
+// Finish makes a processing post's variants and makes it ready. It is the
+// thumbnail job's work, safe to run again: a post that is gone or already
+// ready is left alone.
+func (s *Service) Finish(ctx context.Context, postID int64) error {
+	p, err := s.store.Post(ctx, postID)
+	if errors.Is(err, ErrPostNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("finish post %d: %w", postID, err)
+	}
+	if p.Status != Processing {
+		return nil
+	}
+	photo, err := s.blobs.Get(ctx, p.UploadKey)
+	if err != nil {
+		return fmt.Errorf("finish post %d: read upload: %w", postID, err)
+	}
+	v, err := media.Process(photo, s.maxPixels)
+	if err != nil {
+		if ferr := s.store.FailPost(ctx, postID); ferr != nil {
+			return ferr
+		}
+		return fmt.Errorf("finish post %d: %w: %w", postID, ErrUnprocessable, err)
+	}
+	var im Images
 	var created []string
 	for _, x := range []struct {
 		dst *Image
 		v   media.Variant
-	}{{&p.Images.Thumb, v.Thumb}, {&p.Images.Large, v.Large}, {&p.Images.Original, v.Original}} {
+	}{{&im.Thumb, v.Thumb}, {&im.Large, v.Large}, {&im.Original, v.Original}} {
 		key := BlobKey(x.v.Data, x.v.Ext)
 		isNew, err := s.blobs.Put(ctx, key, x.v.Data)
 		if err != nil {
 			s.removeUnused(context.WithoutCancel(ctx), created)
-			return Post{}, fmt.Errorf("create post: store image: %w", err)
+			return fmt.Errorf("finish post %d: store image: %w", postID, err)
 		}
 		if isNew {
 			created = append(created, key)
 		}
 		*x.dst = Image{Key: key, Width: x.v.Width, Height: x.v.Height}
 	}
-	if err := s.store.CreatePost(ctx, p); err != nil {
+	finished, err := s.store.FinishPost(ctx, postID, im)
+	if err != nil {
 		s.removeUnused(context.WithoutCancel(ctx), created)
-		return Post{}, fmt.Errorf("create post: %w", err)
+		return fmt.Errorf("finish post %d: %w", postID, err)
 	}
-	return p, nil
+	if !finished {
+		s.removeUnused(context.WithoutCancel(ctx), created)
+		return nil
+	}
+	s.removeUnused(context.WithoutCancel(ctx), []string{p.UploadKey})
+	return nil
+}
+
+// WaitReady waits up to d for a processing post to be finished and returns
+// it as it then stands: small photos are usually ready before the upload's
+// response goes out.
+func (s *Service) WaitReady(ctx context.Context, id int64, d time.Duration) (Post, error) {
+	deadline := time.Now().Add(d)
+	for {
+		p, err := s.store.Post(ctx, id)
+		if err != nil || p.Status != Processing || !time.Now().Before(deadline) {
+			return p, err
+		}
+		select {
+		case <-ctx.Done():
+			return p, nil
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // BlobKey names data by its SHA-256, so a key's bytes never change and can
@@ -152,7 +220,7 @@ func (s *Service) Delete(ctx context.Context, id, authorID int64) error {
 	if err != nil {
 		return fmt.Errorf("delete post %d: %w", id, err)
 	}
-	s.removeUnused(context.WithoutCancel(ctx), p.Images.Keys())
+	s.removeUnused(context.WithoutCancel(ctx), p.Keys())
 	return nil
 }
 
@@ -187,6 +255,15 @@ func (s *Service) Unlike(ctx context.Context, postID, userID int64) error {
 }
 
 var errNoAuthor = errors.New("post author missing")
+
+// Keys lists the blob keys the post holds, the upload's included.
+func (p Post) Keys() []string {
+	keys := p.Images.Keys()
+	if p.UploadKey != "" {
+		keys = append(keys, p.UploadKey)
+	}
+	return keys
+}
 
 // RemoveOrphanBlobs deletes blobs no post references that are older than
 // olderThan: left by uploads that failed after storing them, or by a crash.

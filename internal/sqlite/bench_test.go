@@ -36,7 +36,7 @@ func seedFeed(b *testing.B, db *sqlite.DB, authors, each int) int64 {
 			id, _ := gen.Next(ids.Shard(author))
 			k := fmt.Sprintf("%x", id)
 			im := posts.Image{Key: k, Width: 1, Height: 1}
-			if err := db.Posts().CreatePost(ctx, posts.Post{ID: id, AuthorID: author, Caption: "c", CreatedAt: time.Now(),
+			if err := db.Posts().CreatePost(ctx, posts.Post{ID: id, AuthorID: author, Caption: "c", CreatedAt: time.Now(), Status: posts.Ready,
 				Images: posts.Images{Thumb: im, Large: im, Original: im}}); err != nil {
 				b.Fatal(err)
 			}

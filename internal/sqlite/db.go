@@ -33,7 +33,14 @@ type DB struct {
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
 
-	afterWrite func() // called after each committed write transaction
+	afterWrite   func() // called after each committed write transaction
+	onProcessing func(ctx context.Context, tx *sql.Tx, postID int64) error
+}
+
+// OnProcessingPost sets how a processing post's thumbnail job is enqueued,
+// inside the transaction that stores the post.
+func (db *DB) OnProcessingPost(fn func(ctx context.Context, tx *sql.Tx, postID int64) error) {
+	db.onProcessing = fn
 }
 
 // AfterWrite sets a function called after every committed write, such as

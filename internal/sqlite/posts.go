@@ -22,31 +22,46 @@ func (db *DB) Posts() *PostStore { return &PostStore{db} }
 func (s *PostStore) CreatePost(ctx context.Context, p posts.Post) error {
 	im := p.Images
 	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+		if p.Status == "" {
+			p.Status = posts.Ready
+		}
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO posts (id, author_id, caption, created_at,
-				thumb_key, thumb_w, thumb_h, large_key, large_w, large_h, original_key, original_w, original_h)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				thumb_key, thumb_w, thumb_h, large_key, large_w, large_h, original_key, original_w, original_h, status, upload_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			p.ID, p.AuthorID, p.Caption, ms(p.CreatedAt),
 			im.Thumb.Key, im.Thumb.Width, im.Thumb.Height,
 			im.Large.Key, im.Large.Width, im.Large.Height,
-			im.Original.Key, im.Original.Width, im.Original.Height)
+			im.Original.Key, im.Original.Width, im.Original.Height, p.Status, p.UploadKey)
 		if err != nil {
 			return fmt.Errorf("insert post: %w", err)
 		}
-		for _, k := range im.Keys() {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO post_blobs (blob_key, post_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, k, p.ID); err != nil {
-				return fmt.Errorf("insert post blob: %w", err)
-			}
+		keys := im.Keys()
+		if p.UploadKey != "" {
+			keys = append(keys, p.UploadKey)
 		}
-		if err := emit(ctx, tx, events.PhotoPosted, events.PhotoPostedV1{PostID: p.ID, AuthorID: p.AuthorID, Caption: p.Caption, CreatedAt: p.CreatedAt}); err != nil {
+		if err := linkBlobs(ctx, tx, p.ID, keys); err != nil {
 			return err
+		}
+		switch p.Status {
+		case posts.Ready:
+			if err := emit(ctx, tx, events.PhotoPosted, events.PhotoPostedV1{PostID: p.ID, AuthorID: p.AuthorID, Caption: p.Caption, CreatedAt: p.CreatedAt}); err != nil {
+				return err
+			}
+		case posts.Processing:
+			if s.db.onProcessing == nil {
+				return errors.New("insert post: no job queue for processing posts")
+			}
+			if err := s.db.onProcessing(ctx, tx, p.ID); err != nil {
+				return fmt.Errorf("enqueue thumbnails: %w", err)
+			}
 		}
 		return markCommitted(ctx, tx, fmt.Sprintf("post:%d", p.ID))
 	})
 }
 
 const postCols = `id, author_id, caption, created_at, thumb_key, thumb_w, thumb_h,
-	large_key, large_w, large_h, original_key, original_w, original_h, like_count`
+	large_key, large_w, large_h, original_key, original_w, original_h, like_count, status, upload_key`
 
 // postColsP is postCols qualified for joins, where the table is p.
 var postColsP = "p." + strings.ReplaceAll(strings.Join(strings.Fields(postCols), " "), ", ", ", p.")
@@ -58,7 +73,7 @@ func scanPost(row rowScanner) (posts.Post, error) {
 	err := row.Scan(&p.ID, &p.AuthorID, &p.Caption, &created,
 		&im.Thumb.Key, &im.Thumb.Width, &im.Thumb.Height,
 		&im.Large.Key, &im.Large.Width, &im.Large.Height,
-		&im.Original.Key, &im.Original.Width, &im.Original.Height, &p.LikeCount)
+		&im.Original.Key, &im.Original.Width, &im.Original.Height, &p.LikeCount, &p.Status, &p.UploadKey)
 	p.CreatedAt = fromMS(created)
 	return p, err
 }
@@ -204,4 +219,52 @@ func (s *PostStore) ImageInUse(ctx context.Context, key string) (bool, error) {
 		return false, fmt.Errorf("select blob use: %w", err)
 	}
 	return true, nil
+}
+
+func linkBlobs(ctx context.Context, tx *sql.Tx, postID int64, keys []string) error {
+	for _, k := range keys {
+		if k == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO post_blobs (blob_key, post_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, k, postID); err != nil {
+			return fmt.Errorf("insert post blob: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *PostStore) FinishPost(ctx context.Context, id int64, im posts.Images) (bool, error) {
+	finished := false
+	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
+		p, err := scanPost(tx.QueryRowContext(ctx, `SELECT `+postCols+` FROM posts WHERE id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && p.Status != posts.Processing) {
+			return nil // deleted meanwhile, or a replayed job
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE posts SET status = ?, upload_key = '',
+				thumb_key = ?, thumb_w = ?, thumb_h = ?, large_key = ?, large_w = ?, large_h = ?,
+				original_key = ?, original_w = ?, original_h = ?
+			WHERE id = ?`, posts.Ready,
+			im.Thumb.Key, im.Thumb.Width, im.Thumb.Height, im.Large.Key, im.Large.Width, im.Large.Height,
+			im.Original.Key, im.Original.Width, im.Original.Height, id); err != nil {
+			return fmt.Errorf("finish post: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM post_blobs WHERE post_id = ? AND blob_key = ?`, id, p.UploadKey); err != nil {
+			return err
+		}
+		if err := linkBlobs(ctx, tx, id, im.Keys()); err != nil {
+			return err
+		}
+		finished = true
+		return emit(ctx, tx, events.PhotoPosted, events.PhotoPostedV1{PostID: id, AuthorID: p.AuthorID, Caption: p.Caption, CreatedAt: p.CreatedAt})
+	})
+	return finished, err
+}
+
+func (s *PostStore) FailPost(ctx context.Context, id int64) error {
+	_, err := s.db.write.ExecContext(ctx, `UPDATE posts SET status = ? WHERE id = ? AND status = ?`, posts.Failed, id, posts.Processing)
+	return err
 }

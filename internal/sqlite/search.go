@@ -33,7 +33,7 @@ func (s *SearchSource) UsersAfter(ctx context.Context, afterID int64, limit int)
 }
 
 func (s *SearchSource) PostsAfter(ctx context.Context, afterID int64, limit int) ([]search.PostDoc, error) {
-	rows, err := s.db.query(ctx, `SELECT id, author_id, caption FROM posts WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
+	rows, err := s.db.query(ctx, `SELECT id, author_id, caption FROM posts WHERE id > ? AND status = 'ready' ORDER BY id LIMIT ?`, afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("posts for reindex: %w", err)
 	}

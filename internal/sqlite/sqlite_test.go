@@ -1,6 +1,8 @@
 package sqlite_test
 
 import (
+	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 	"time"
@@ -25,6 +27,7 @@ func openDB(t *testing.T) *sqlite.DB {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
 		db := openDB(t)
+		db.OnProcessingPost(func(context.Context, *sql.Tx, int64) error { return nil })
 		return storetest.Stores{Identity: db.Identity(), Posts: db.Posts(), Graph: db.Graph(), Timelines: db.Timelines()}
 	})
 }

@@ -52,7 +52,7 @@ func (s *TimelineStore) Rebuild(ctx context.Context, userID int64, threshold, ca
 		}
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO timelines (user_id, post_id, author_id)
-			SELECT ?1, id, author_id FROM posts WHERE author_id IN (`+followeesUpTo+`)
+			SELECT ?1, id, author_id FROM posts WHERE author_id IN (`+followeesUpTo+`) AND status = 'ready'
 			ORDER BY id DESC LIMIT ?3`, userID, threshold, capN)
 		if err != nil {
 			return fmt.Errorf("rebuild timeline: %w", err)
@@ -76,7 +76,7 @@ func (s *TimelineStore) RecentByAuthor(ctx context.Context, authorID, beforeID i
 	if beforeID <= 0 {
 		beforeID = math.MaxInt64
 	}
-	return (&GraphStore{s.db}).ids(ctx, `SELECT id FROM posts WHERE author_id = ? AND id < ? ORDER BY id DESC LIMIT ?`, authorID, beforeID, limit)
+	return (&GraphStore{s.db}).ids(ctx, `SELECT id FROM posts WHERE author_id = ? AND id < ? AND status = 'ready' ORDER BY id DESC LIMIT ?`, authorID, beforeID, limit)
 }
 
 // advance records the consumer's progress inside its transaction.
@@ -183,7 +183,7 @@ func (s *TimelineStore) Backfill(ctx context.Context, consumer string, seq, foll
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO timelines (user_id, post_id, author_id)
 			SELECT ?1, p.id, p.author_id FROM posts p
-			WHERE p.author_id = ?2
+			WHERE p.author_id = ?2 AND p.status = 'ready'
 			  AND EXISTS (SELECT 1 FROM timeline_state WHERE user_id = ?1)
 			  AND coalesce((SELECT followers FROM follow_counts WHERE user_id = ?2), 0) <= ?3
 			ORDER BY p.id DESC LIMIT ?4

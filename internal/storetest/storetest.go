@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"Sessions", testSessions},
 		{"Posts", testPosts},
 		{"Likes", testLikes},
+		{"Processing", testProcessing},
 		{"Follows", testFollows},
 		{"TimelineRebuild", testTimelineRebuild},
 		{"TimelineFanOut", testTimelineFanOut},
@@ -66,7 +67,7 @@ func (f *fixture) post(t *testing.T, author int64, caption string) posts.Post {
 	t.Helper()
 	id, _ := f.gen.Next(ids.Shard(author))
 	key := fmt.Sprintf("%x", id)
-	p := posts.Post{ID: id, AuthorID: author, Caption: caption, CreatedAt: ids.Time(id),
+	p := posts.Post{ID: id, AuthorID: author, Caption: caption, CreatedAt: ids.Time(id), Status: posts.Ready,
 		Images: posts.Images{
 			Thumb:    posts.Image{Key: key + "-t.jpg", Width: 320, Height: 240},
 			Large:    posts.Image{Key: key + "-l.jpg", Width: 1080, Height: 810},
@@ -397,5 +398,49 @@ func testTimelineFanOut(t *testing.T, f *fixture) {
 	}
 	if got, _, _ := f.Timelines.Timeline(f.ctx, reader.ID, 0, 1000); len(got) > 5+64 {
 		t.Fatalf("timeline holds %d entries, cap 5 (+64 slack)", len(got))
+	}
+}
+
+func testProcessing(t *testing.T, f *fixture) {
+	a := f.user(t, "quinn")
+	id, _ := f.gen.Next(ids.Shard(a.ID))
+	p := posts.Post{ID: id, AuthorID: a.ID, Caption: "slow", CreatedAt: ids.Time(id), Status: posts.Processing, UploadKey: "raw.upload"}
+	if err := f.Posts.CreatePost(f.ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := f.Posts.Post(f.ctx, id)
+	if got.Status != posts.Processing || got.UploadKey != "raw.upload" {
+		t.Fatalf("stored %+v", got)
+	}
+	if in, _ := f.Posts.ImageInUse(f.ctx, "raw.upload"); !in {
+		t.Fatal("the upload is not held while processing")
+	}
+	im := posts.Images{Thumb: posts.Image{Key: "t.jpg", Width: 1, Height: 1}, Large: posts.Image{Key: "l.jpg", Width: 2, Height: 2},
+		Original: posts.Image{Key: "o.jpg", Width: 3, Height: 3}}
+	if ok, err := f.Posts.FinishPost(f.ctx, id, im); err != nil || !ok {
+		t.Fatalf("FinishPost = %v, %v", ok, err)
+	}
+	got, _ = f.Posts.Post(f.ctx, id)
+	if got.Status != posts.Ready || got.Images != im || got.UploadKey != "" {
+		t.Fatalf("finished %+v", got)
+	}
+	if in, _ := f.Posts.ImageInUse(f.ctx, "raw.upload"); in {
+		t.Fatal("the upload is still held after finishing")
+	}
+	if ok, _ := f.Posts.FinishPost(f.ctx, id, im); ok {
+		t.Fatal("finishing twice reported work done")
+	}
+	if ok, err := f.Posts.FinishPost(f.ctx, 4242, im); ok || err != nil {
+		t.Fatalf("finishing a missing post: %v, %v", ok, err)
+	}
+	f.Posts.FailPost(f.ctx, id) // only processing posts fail
+	if got, _ := f.Posts.Post(f.ctx, id); got.Status != posts.Ready {
+		t.Fatalf("a ready post was failed: %s", got.Status)
+	}
+	id2, _ := f.gen.Next(ids.Shard(a.ID))
+	f.Posts.CreatePost(f.ctx, posts.Post{ID: id2, AuthorID: a.ID, CreatedAt: ids.Time(id2), Status: posts.Processing, UploadKey: "b.upload"})
+	f.Posts.FailPost(f.ctx, id2)
+	if got, _ := f.Posts.Post(f.ctx, id2); got.Status != posts.Failed {
+		t.Fatalf("FailPost left %s", got.Status)
 	}
 }

@@ -90,5 +90,6 @@ func (ui *UI) upload(w http.ResponseWriter, r *http.Request) {
 		ui.formError(w, r, "upload", "New post", caption, err)
 		return
 	}
+	ui.deps.Posts.WaitReady(r.Context(), p.ID, ui.deps.UploadWait)
 	http.Redirect(w, r, "/p/"+strconv.FormatInt(p.ID, 10), http.StatusSeeOther)
 }

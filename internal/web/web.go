@@ -41,6 +41,7 @@ type Deps struct {
 	MaxUploadBytes int64
 	MediaBaseURL   string
 	CSRFKey        []byte
+	UploadWait     time.Duration // how long an upload waits for its thumbnails
 }
 
 // UI serves the HTML pages.
