@@ -145,7 +145,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	n.posts = postSvc
 	graphSvc := graph.NewService(db.Graph(), nil)
 	feedCfg := feed.Config{Threshold: cfg.FanOutThreshold, Cap: cfg.TimelineCap}
-	feedSvc := feed.NewService(db.Timelines(), db.Outbox(), postSvc, cursor.New(subkey(secret, "feed-cursor")), feedCfg)
+	feedSvc := feed.NewService(db.Timelines(), postSvc, cursor.New(subkey(secret, "feed-cursor")), feedCfg)
 	n.feed = feedSvc
 
 	bus, err := natsbus.Open(ctx, natsbus.Config{URL: cfg.NATS, StoreDir: filepath.Join(cfg.DataDir, "nats"), Logger: log})

@@ -16,7 +16,7 @@ type FanOut struct {
 }
 
 func NewFanOut(store TimelineStore, cfg Config) *FanOut {
-	s := NewService(store, nil, nil, nil, cfg) // for the defaults
+	s := NewService(store, nil, nil, cfg) // for the defaults
 	return &FanOut{store: store, cfg: s.cfg}
 }
 

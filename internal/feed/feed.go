@@ -40,11 +40,9 @@ type TimelineStore interface {
 	RemoveAuthor(ctx context.Context, consumer string, seq, follower, followee int64) error
 	Advance(ctx context.Context, consumer string, seq int64) error
 	Offset(ctx context.Context, consumer string) (int64, error)
-}
-
-// Outbox says how far the write side has got.
-type Outbox interface {
-	Head(ctx context.Context) (int64, error)
+	// Lag returns how far the write side has got (the outbox head) and
+	// how far the consumer has, in one read.
+	Lag(ctx context.Context, consumer string) (head, offset int64, err error)
 }
 
 // PostLoader loads posts in the order asked.
@@ -77,7 +75,6 @@ const ConsumerName = "fanout"
 // Service pages through home feeds with signed cursors.
 type Service struct {
 	store  TimelineStore
-	outbox Outbox
 	posts  PostLoader
 	cursor *cursor.Codec
 	cfg    Config
@@ -87,7 +84,7 @@ type Service struct {
 	lastProgress time.Time
 }
 
-func NewService(store TimelineStore, outbox Outbox, posts PostLoader, cursor *cursor.Codec, cfg Config) *Service {
+func NewService(store TimelineStore, posts PostLoader, cursor *cursor.Codec, cfg Config) *Service {
 	if cfg.Threshold <= 0 {
 		cfg.Threshold = 10_000
 	}
@@ -100,7 +97,7 @@ func NewService(store TimelineStore, outbox Outbox, posts PostLoader, cursor *cu
 	if cfg.StalledAfter <= 0 {
 		cfg.StalledAfter = 2 * time.Second
 	}
-	return &Service{store: store, outbox: outbox, posts: posts, cursor: cursor, cfg: cfg, lastProgress: time.Now()}
+	return &Service{store: store, posts: posts, cursor: cursor, cfg: cfg, lastProgress: time.Now()}
 }
 
 // Config returns the effective configuration.
@@ -164,13 +161,9 @@ func (s *Service) Home(ctx context.Context, userID int64, after string, limit in
 // committed before this read, so a feed read after a write sees it. If the
 // fan-out is stalled (no progress for StalledAfter) it does not wait at all.
 func (s *Service) awaitFanOut(ctx context.Context) {
-	head, err := s.outbox.Head(ctx)
-	if err != nil {
-		return
-	}
 	deadline := time.Now().Add(s.cfg.FreshWait)
+	head, off, err := s.store.Lag(ctx, ConsumerName)
 	for {
-		off, err := s.store.Offset(ctx, ConsumerName)
 		if err != nil || off >= head {
 			s.progress(off)
 			return
@@ -179,6 +172,7 @@ func (s *Service) awaitFanOut(ctx context.Context) {
 			return
 		}
 		time.Sleep(2 * time.Millisecond)
+		off, err = s.store.Offset(ctx, ConsumerName) // the head to reach stays the one seen at the start
 	}
 }
 

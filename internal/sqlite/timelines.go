@@ -22,20 +22,24 @@ var _ feed.TimelineStore = (*TimelineStore)(nil)
 func (db *DB) Timelines() *TimelineStore { return &TimelineStore{db} }
 
 func (s *TimelineStore) Timeline(ctx context.Context, userID, beforeID int64, limit int) ([]int64, bool, error) {
+	if beforeID <= 0 {
+		beforeID = math.MaxInt64
+	}
+	ids, err := (&GraphStore{s.db}).ids(ctx, `SELECT post_id FROM timelines WHERE user_id = ? AND post_id < ? ORDER BY post_id DESC LIMIT ?`,
+		userID, beforeID, limit)
+	if err != nil || len(ids) > 0 {
+		return ids, err == nil, err
+	}
+	// No rows: an empty timeline, or none at all. Only then ask which.
 	var built int64
-	err := s.db.queryRow(ctx, `SELECT built_at FROM timeline_state WHERE user_id = ?`, userID).Scan(&built)
+	err = s.db.queryRow(ctx, `SELECT built_at FROM timeline_state WHERE user_id = ?`, userID).Scan(&built)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("timeline state: %w", err)
 	}
-	if beforeID <= 0 {
-		beforeID = math.MaxInt64
-	}
-	ids, err := (&GraphStore{s.db}).ids(ctx, `SELECT post_id FROM timelines WHERE user_id = ? AND post_id < ? ORDER BY post_id DESC LIMIT ?`,
-		userID, beforeID, limit)
-	return ids, true, err
+	return nil, true, nil
 }
 
 // followeesUpTo lists the accounts a user follows that have at most
@@ -85,6 +89,13 @@ func advance(ctx context.Context, tx *sql.Tx, consumer string, seq int64) error 
 		INSERT INTO consumer_offsets (name, seq) VALUES (?, ?)
 		ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq)`, consumer, seq)
 	return err
+}
+
+// Lag returns the outbox head and the consumer's offset in one read.
+func (s *TimelineStore) Lag(ctx context.Context, consumer string) (head, offset int64, err error) {
+	err = s.db.queryRow(ctx, `SELECT coalesce((SELECT max(seq) FROM outbox), 0),
+		coalesce((SELECT seq FROM consumer_offsets WHERE name = ?), 0)`, consumer).Scan(&head, &offset)
+	return head, offset, err
 }
 
 func (s *TimelineStore) Offset(ctx context.Context, consumer string) (int64, error) {
