@@ -27,8 +27,9 @@ type Message struct {
 type Store interface {
 	// Pending returns unsent messages in seq order.
 	Pending(ctx context.Context, limit int) ([]Message, error)
-	// MarkSent marks every message up to seq as sent.
-	MarkSent(ctx context.Context, upTo int64, at time.Time) error
+	// MarkSent marks exactly these messages sent. (Not "all up to a seq":
+	// on PostgreSQL a lower seq can commit after a higher one.)
+	MarkSent(ctx context.Context, seqs []int64, at time.Time) error
 }
 
 // Publisher puts a message on the bus and returns once the bus has it.
@@ -97,15 +98,15 @@ func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
 	if err != nil || len(batch) == 0 {
 		return 0, err
 	}
-	sent := int64(0)
+	sent := make([]int64, 0, len(batch))
 	for _, m := range batch {
 		if err := r.pub.Publish(ctx, m); err != nil {
-			if sent > 0 {
+			if len(sent) > 0 {
 				r.store.MarkSent(context.WithoutCancel(ctx), sent, time.Now())
 			}
 			return 0, fmt.Errorf("publish outbox %d: %w", m.Seq, err)
 		}
-		sent = m.Seq
+		sent = append(sent, m.Seq)
 	}
 	if err := r.store.MarkSent(ctx, sent, time.Now()); err != nil {
 		return 0, err

@@ -55,8 +55,8 @@ func (s *OutboxStore) Pending(ctx context.Context, limit int) ([]outbox.Message,
 	return out, rows.Err()
 }
 
-func (s *OutboxStore) MarkSent(ctx context.Context, upTo int64, at time.Time) error {
-	_, err := s.db.write.ExecContext(ctx, `UPDATE outbox SET sent_at = ? WHERE seq <= ? AND sent_at IS NULL`, ms(at), upTo)
+func (s *OutboxStore) MarkSent(ctx context.Context, seqs []int64, at time.Time) error {
+	_, err := s.db.write.ExecContext(ctx, `UPDATE outbox SET sent_at = ? WHERE seq IN (SELECT value FROM json_each(?))`, ms(at), idArray(seqs))
 	if err != nil {
 		return fmt.Errorf("mark outbox sent: %w", err)
 	}
