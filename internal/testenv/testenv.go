@@ -4,9 +4,16 @@
 package testenv
 
 import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
 	"os"
 	"os/exec"
 	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the database/sql driver "pgx"
 )
 
 // Required reports whether missing services must fail tests.
@@ -34,4 +41,41 @@ func Chromium(t testing.TB) string {
 	}
 	Missing(t, "Chromium (apt-get install chromium)")
 	return ""
+}
+
+// PostgresURL returns the URL of a fresh, empty database on the PostgreSQL
+// server at PHOTOFEED_TEST_POSTGRES (default the local one on
+// 127.0.0.1:5432, trust auth), dropped when the test ends; or skips.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	admin := os.Getenv("PHOTOFEED_TEST_POSTGRES")
+	if admin == "" {
+		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	db, err := sql.Open("pgx", admin)
+	if err == nil {
+		err = db.PingContext(context.Background())
+	}
+	if err != nil {
+		Missing(t, "PostgreSQL at "+admin+" ("+err.Error()+")")
+		return ""
+	}
+	defer db.Close()
+	var b [6]byte
+	rand.Read(b[:])
+	name := "photofeed_test_" + hex.EncodeToString(b[:])
+	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("pgx", admin)
+		if err != nil {
+			return
+		}
+		defer db.Close()
+		db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+	})
+	u, _ := url.Parse(admin)
+	u.Path = "/" + name
+	return u.String()
 }

@@ -1,0 +1,177 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"github.com/photofeed/photofeed/internal/events"
+	"strings"
+	"time"
+
+	"github.com/photofeed/photofeed/internal/identity"
+)
+
+// IdentityStore implements identity.Store.
+type IdentityStore struct{ db *DB }
+
+var _ identity.Store = (*IdentityStore)(nil)
+
+func (db *DB) Identity() *IdentityStore { return &IdentityStore{db} }
+
+func (s *IdentityStore) CreateUser(ctx context.Context, u identity.User, hash string) error {
+	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO users (id, username, display_name, password_hash, admin, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (username) DO NOTHING`,
+			u.ID, u.Username, u.DisplayName, hash, u.Admin, ms(u.CreatedAt))
+		if err != nil {
+			return fmt.Errorf("insert user: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return identity.ErrUsernameTaken
+		}
+		if err := emit(ctx, tx, events.UserRegistered, events.UserRegisteredV1{UserID: u.ID, Username: u.Username, DisplayName: u.DisplayName}); err != nil {
+			return err
+		}
+		return markCommitted(ctx, tx, "user:"+u.Username)
+	})
+}
+
+const userCols = `id, username, display_name, admin, created_at`
+
+// userColsU is userCols qualified for joins, where the table is u.
+var userColsU = "u." + strings.ReplaceAll(userCols, ", ", ", u.")
+
+func scanUser(row rowScanner) (identity.User, error) {
+	var u identity.User
+	var created int64
+	err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Admin, &created)
+	u.CreatedAt = fromMS(created)
+	return u, err
+}
+
+func (s *IdentityStore) UserByID(ctx context.Context, id int64) (identity.User, error) {
+	return s.oneUser(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id)
+}
+
+func (s *IdentityStore) UserByUsername(ctx context.Context, username string) (identity.User, error) {
+	return s.oneUser(ctx, `SELECT `+userCols+` FROM users WHERE username = $1`, username)
+}
+
+func (s *IdentityStore) oneUser(ctx context.Context, q string, arg any) (identity.User, error) {
+	u, err := scanUser(s.db.queryRow(ctx, q, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return identity.User{}, identity.ErrUserNotFound
+	}
+	if err != nil {
+		return identity.User{}, fmt.Errorf("select user: %w", err)
+	}
+	return u, nil
+}
+
+func (s *IdentityStore) UsersByIDs(ctx context.Context, idList []int64) ([]identity.User, error) {
+	if len(idList) == 0 {
+		return nil, nil
+	}
+	rows, err := s.db.query(ctx, `SELECT `+userColsU+` FROM users AS u WHERE u.id = ANY($1::bigint[])`, idList)
+	if err != nil {
+		return nil, fmt.Errorf("select users: %w", err)
+	}
+	defer rows.Close()
+	var out []identity.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan user: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+func (s *IdentityStore) PasswordHash(ctx context.Context, username string) (int64, string, error) {
+	var id int64
+	var hash string
+	err := s.db.queryRow(ctx, `SELECT id, password_hash FROM users WHERE username = $1`, username).Scan(&id, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", identity.ErrUserNotFound
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("select password: %w", err)
+	}
+	return id, hash, nil
+}
+
+func (s *IdentityStore) CreateSession(ctx context.Context, sess identity.Session) error {
+	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
+			sess.ID, sess.UserID, ms(sess.CreatedAt), ms(sess.ExpiresAt))
+		if err != nil {
+			return fmt.Errorf("insert session: %w", err)
+		}
+		// A session's token cannot be shown again, so it records no resource.
+		return markCommitted(ctx, tx, "")
+	})
+}
+
+func (s *IdentityStore) SessionByID(ctx context.Context, id int64) (identity.Session, error) {
+	var sess identity.Session
+	var created, expires int64
+	var revoked sql.NullInt64
+	err := s.db.queryRow(ctx, `SELECT id, user_id, created_at, expires_at, revoked_at FROM sessions WHERE id = $1`, id).
+		Scan(&sess.ID, &sess.UserID, &created, &expires, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return identity.Session{}, identity.ErrSessionNotFound
+	}
+	if err != nil {
+		return identity.Session{}, fmt.Errorf("select session: %w", err)
+	}
+	sess.CreatedAt, sess.ExpiresAt = fromMS(created), fromMS(expires)
+	if revoked.Valid {
+		t := fromMS(revoked.Int64)
+		sess.RevokedAt = &t
+	}
+	return sess, nil
+}
+
+func (s *IdentityStore) ExtendSession(ctx context.Context, id int64, expiresAt time.Time) error {
+	return s.updateSession(ctx, `UPDATE sessions SET expires_at = $1 WHERE id = $2 AND revoked_at IS NULL`, ms(expiresAt), id)
+}
+
+func (s *IdentityStore) RevokeSession(ctx context.Context, id int64, at time.Time) error {
+	return s.updateSession(ctx, `UPDATE sessions SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2`, ms(at), id)
+}
+
+func (s *IdentityStore) updateSession(ctx context.Context, q string, args ...any) error {
+	res, err := s.db.write.ExecContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("update session: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return identity.ErrSessionNotFound
+	}
+	return nil
+}
+
+// DeleteExpiredSessions removes sessions past their expiry.
+func (s *IdentityStore) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+	res, err := s.db.write.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, ms(now))
+	if err != nil {
+		return 0, fmt.Errorf("delete expired sessions: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// SetAdmin grants or withdraws the admin role.
+func (s *IdentityStore) SetAdmin(ctx context.Context, username string, admin bool) error {
+	res, err := s.db.write.ExecContext(ctx, `UPDATE users SET admin = $1 WHERE username = $2`, admin, username)
+	if err != nil {
+		return fmt.Errorf("set admin: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return identity.ErrUserNotFound
+	}
+	return nil
+}

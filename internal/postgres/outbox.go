@@ -1,0 +1,83 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/photofeed/photofeed/internal/events"
+	"github.com/photofeed/photofeed/internal/outbox"
+)
+
+// emit writes an event to the outbox inside the change's transaction: the
+// event exists if and only if the change committed.
+func emit(ctx context.Context, tx *sql.Tx, typ string, payload any) error {
+	e, err := events.New(typ, payload, time.Now())
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, subject, body, created_at) VALUES ($1, $2, $3, $4)`,
+		e.ID, e.Subject(), body, ms(e.OccurredAt)); err != nil {
+		return fmt.Errorf("outbox %s: %w", typ, err)
+	}
+	return nil
+}
+
+// OutboxStore implements outbox.Store.
+type OutboxStore struct{ db *DB }
+
+var _ outbox.Store = (*OutboxStore)(nil)
+
+func (db *DB) Outbox() *OutboxStore { return &OutboxStore{db} }
+
+func (s *OutboxStore) Pending(ctx context.Context, limit int) ([]outbox.Message, error) {
+	rows, err := s.db.query(ctx, `SELECT seq, id, subject, body, created_at FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("pending outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []outbox.Message
+	for rows.Next() {
+		var m outbox.Message
+		var created int64
+		if err := rows.Scan(&m.Seq, &m.ID, &m.Subject, &m.Body, &created); err != nil {
+			return nil, err
+		}
+		m.CreatedAt = fromMS(created)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+func (s *OutboxStore) MarkSent(ctx context.Context, seqs []int64, at time.Time) error {
+	_, err := s.db.write.ExecContext(ctx, `UPDATE outbox SET sent_at = $1 WHERE seq = ANY($2::bigint[])`, ms(at), seqs)
+	if err != nil {
+		return fmt.Errorf("mark outbox sent: %w", err)
+	}
+	return nil
+}
+
+// DeleteSent removes published events older than before.
+func (s *OutboxStore) DeleteSent(ctx context.Context, before time.Time) (int, error) {
+	res, err := s.db.write.ExecContext(ctx, `DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1`, ms(before))
+	if err != nil {
+		return 0, fmt.Errorf("delete sent outbox: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// Head is the seq of the newest event and when it was written (0 if none).
+func (s *OutboxStore) Head(ctx context.Context) (int64, error) {
+	var seq sql.NullInt64
+	if err := s.db.queryRow(ctx, `SELECT max(seq) FROM outbox`).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("outbox head: %w", err)
+	}
+	return seq.Int64, nil
+}

@@ -1,0 +1,225 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/photofeed/photofeed/internal/feed"
+)
+
+// TimelineStore implements feed.TimelineStore: the home-timeline read model
+// in a table, kept by the fan-out consumer. Every consumer write also
+// advances the consumer's offset in the same transaction, so replaying an
+// event changes nothing and readers can tell how far the model has got.
+type TimelineStore struct{ db *DB }
+
+var _ feed.TimelineStore = (*TimelineStore)(nil)
+
+func (db *DB) Timelines() *TimelineStore { return &TimelineStore{db} }
+
+func (s *TimelineStore) Timeline(ctx context.Context, userID, beforeID int64, limit int) ([]int64, bool, error) {
+	if beforeID <= 0 {
+		beforeID = math.MaxInt64
+	}
+	ids, err := (&GraphStore{s.db}).ids(ctx, `SELECT post_id FROM timelines WHERE user_id = $1 AND post_id < $2 ORDER BY post_id DESC LIMIT $3`,
+		userID, beforeID, limit)
+	if err != nil || len(ids) > 0 {
+		return ids, err == nil, err
+	}
+	// No rows: an empty timeline, or none at all. Only then ask which.
+	var built int64
+	err = s.db.queryRow(ctx, `SELECT built_at FROM timeline_state WHERE user_id = $1`, userID).Scan(&built)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("timeline state: %w", err)
+	}
+	return nil, true, nil
+}
+
+// followeesUpTo lists the accounts a user follows that have at most
+// threshold followers, and the user: whose posts belong in the timeline.
+const followeesUpTo = `
+	SELECT f.followee_id FROM follows f LEFT JOIN follow_counts c ON c.user_id = f.followee_id
+	WHERE f.follower_id = $1 AND coalesce(c.followers, 0) <= $2
+	UNION ALL SELECT $1::bigint`
+
+func (s *TimelineStore) Rebuild(ctx context.Context, userID int64, threshold, capN int) error {
+	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM timelines WHERE user_id = $1`, userID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO timelines (user_id, post_id, author_id)
+			SELECT $1::bigint, id, author_id FROM posts WHERE author_id IN (`+followeesUpTo+`) AND status = 'ready'
+			ORDER BY id DESC LIMIT $3`, userID, threshold, capN)
+		if err != nil {
+			return fmt.Errorf("rebuild timeline: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		_, err = tx.ExecContext(ctx, `
+			INSERT INTO timeline_state (user_id, built_at, entries) VALUES ($1, $2, $3)
+			ON CONFLICT (user_id) DO UPDATE SET built_at = excluded.built_at, entries = excluded.entries`,
+			userID, time.Now().UnixMilli(), n)
+		return err
+	})
+}
+
+func (s *TimelineStore) FollowedCelebrities(ctx context.Context, userID int64, threshold int) ([]int64, error) {
+	return (&GraphStore{s.db}).ids(ctx, `
+		SELECT c.user_id FROM follow_counts c JOIN follows f ON f.follower_id = $1 AND f.followee_id = c.user_id
+		WHERE c.followers > $2`, userID, threshold)
+}
+
+func (s *TimelineStore) RecentByAuthor(ctx context.Context, authorID, beforeID int64, limit int) ([]int64, error) {
+	if beforeID <= 0 {
+		beforeID = math.MaxInt64
+	}
+	return (&GraphStore{s.db}).ids(ctx, `SELECT id FROM posts WHERE author_id = $1 AND id < $2 AND status = 'ready' ORDER BY id DESC LIMIT $3`, authorID, beforeID, limit)
+}
+
+// advance records the consumer's progress inside its transaction.
+func advance(ctx context.Context, tx *sql.Tx, consumer string, seq int64) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO consumer_offsets (name, seq) VALUES ($1, $2)
+		ON CONFLICT (name) DO UPDATE SET seq = GREATEST(consumer_offsets.seq, excluded.seq)`, consumer, seq)
+	return err
+}
+
+// Lag returns the outbox head and the consumer's offset in one read.
+func (s *TimelineStore) Lag(ctx context.Context, consumer string) (head, offset int64, err error) {
+	err = s.db.queryRow(ctx, `SELECT coalesce((SELECT max(seq) FROM outbox), 0),
+		coalesce((SELECT seq FROM consumer_offsets WHERE name = $1), 0)`, consumer).Scan(&head, &offset)
+	return head, offset, err
+}
+
+func (s *TimelineStore) Offset(ctx context.Context, consumer string) (int64, error) {
+	var seq int64
+	err := s.db.queryRow(ctx, `SELECT seq FROM consumer_offsets WHERE name = $1`, consumer).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return seq, err
+}
+
+func (s *TimelineStore) Advance(ctx context.Context, consumer string, seq int64) error {
+	return s.db.inTx(ctx, func(tx *sql.Tx) error { return advance(ctx, tx, consumer, seq) })
+}
+
+// FanOut puts a post into the timelines that exist of its author and of
+// followers, unless the author has more than threshold followers (their
+// posts are merged in at read time instead). One statement covers all
+// followers; timelines that grew well past capN are trimmed back to it.
+func (s *TimelineStore) FanOut(ctx context.Context, consumer string, seq, postID, authorID int64, threshold, capN int) error {
+	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+		var followers int64
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce((SELECT followers FROM follow_counts WHERE user_id = $1), 0)`, authorID).Scan(&followers); err != nil {
+			return err
+		}
+		toFollowers := followers <= int64(threshold)
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO timelines (user_id, post_id, author_id)
+			SELECT user_id, $2::bigint, $1::bigint FROM timeline_state WHERE user_id = $1
+			UNION ALL
+			SELECT f.follower_id, $2::bigint, $1::bigint FROM follows f JOIN timeline_state s ON s.user_id = f.follower_id
+			WHERE f.followee_id = $1 AND $3::boolean
+			ON CONFLICT DO NOTHING`, authorID, postID, toFollowers)
+		if err != nil {
+			return fmt.Errorf("fan out post %d: %w", postID, err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 { // not a replay: count and trim
+			if _, err := tx.ExecContext(ctx, `UPDATE timeline_state SET entries = entries + 1 WHERE user_id = $1`, authorID); err != nil {
+				return err
+			}
+			if toFollowers {
+				if _, err := tx.ExecContext(ctx, `
+					UPDATE timeline_state SET entries = entries + 1
+					WHERE user_id IN (SELECT follower_id FROM follows WHERE followee_id = $1)`, authorID); err != nil {
+					return err
+				}
+			}
+			if err := s.trim(ctx, tx, capN); err != nil {
+				return err
+			}
+		}
+		return advance(ctx, tx, consumer, seq)
+	})
+}
+
+// trim cuts timelines that grew 64 past capN back to capN newest entries;
+// the slack makes trimming rare.
+func (s *TimelineStore) trim(ctx context.Context, tx *sql.Tx, capN int) error {
+	rows, err := tx.QueryContext(ctx, `SELECT user_id FROM timeline_state WHERE entries > $1`, capN+64)
+	if err != nil {
+		return err
+	}
+	var over []int64
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		over = append(over, id)
+	}
+	rows.Close()
+	for _, uid := range over {
+		if _, err := tx.ExecContext(ctx, `
+			DELETE FROM timelines WHERE user_id = $1 AND post_id < (
+				SELECT post_id FROM timelines WHERE user_id = $1 ORDER BY post_id DESC LIMIT 1 OFFSET $2::bigint - 1)`, uid, capN); err != nil {
+			return fmt.Errorf("trim timeline %d: %w", uid, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE timeline_state SET entries = (SELECT count(*) FROM timelines WHERE user_id = $1) WHERE user_id = $1`, uid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *TimelineStore) RemovePost(ctx context.Context, consumer string, seq, postID int64) error {
+	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM timelines WHERE post_id = $1`, postID); err != nil {
+			return fmt.Errorf("remove post %d from timelines: %w", postID, err)
+		}
+		return advance(ctx, tx, consumer, seq)
+	})
+}
+
+// Backfill adds a newly followed author's recent posts to the follower's
+// timeline, if it exists and the author is not merged at read time.
+func (s *TimelineStore) Backfill(ctx context.Context, consumer string, seq, follower, followee int64, threshold, capN int) error {
+	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO timelines (user_id, post_id, author_id)
+			SELECT $1::bigint, p.id, p.author_id FROM posts p
+			WHERE p.author_id = $2 AND p.status = 'ready'
+			  AND EXISTS (SELECT 1 FROM timeline_state WHERE user_id = $1)
+			  AND coalesce((SELECT followers FROM follow_counts WHERE user_id = $2), 0) <= $3
+			ORDER BY p.id DESC LIMIT $4
+			ON CONFLICT DO NOTHING`, follower, followee, threshold, capN)
+		if err != nil {
+			return fmt.Errorf("backfill: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE timeline_state SET entries = entries + $1 WHERE user_id = $2`, n, follower); err != nil {
+				return err
+			}
+			if err := s.trim(ctx, tx, capN); err != nil {
+				return err
+			}
+		}
+		return advance(ctx, tx, consumer, seq)
+	})
+}
+
+// RemoveAuthor takes an unfollowed author's posts out of the timeline.
+func (s *TimelineStore) RemoveAuthor(ctx context.Context, consumer string, seq, follower, followee int64) error {
+	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM timelines WHERE user_id = $1 AND author_id = $2`, follower, followee); err != nil {
+			return fmt.Errorf("remove author from timeline: %w", err)
+		}
+		return advance(ctx, tx, consumer, seq)
+	})
+}
