@@ -19,7 +19,12 @@ func TestAdminJobs(t *testing.T) {
 	var out bytes.Buffer
 	run := func(args ...string) error {
 		out.Reset()
-		return app.Run(context.Background(), append(args, "--data-dir", s.DataDir), func(string) string { return "" }, &out, &out)
+		return app.Run(context.Background(), append(args, "--data-dir", s.DataDir), func(k string) string {
+			if k == "PHOTOFEED_DB" {
+				return s.DB
+			}
+			return ""
+		}, &out, &out)
 	}
 	if err := run("users", "grant-admin", "root_user"); err != nil || !strings.Contains(out.String(), "admin=true") {
 		t.Fatalf("grant-admin: %v %s", err, out.String())

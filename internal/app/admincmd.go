@@ -6,20 +6,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strconv"
 	"text/tabwriter"
 
 	"github.com/photofeed/photofeed/internal/jobs"
-	"github.com/photofeed/photofeed/internal/sqlite"
 )
 
 // openForAdmin opens the database of the data dir named by args' --data-dir
 // (or PHOTOFEED_DATA_DIR), next to a running server if there is one.
-func openForAdmin(ctx context.Context, name string, args []string, getenv func(string) string, extra func(*flag.FlagSet)) (*sqlite.DB, []string, error) {
+func openForAdmin(ctx context.Context, name string, args []string, getenv func(string) string, extra func(*flag.FlagSet)) (*database, []string, error) {
 	fs := flag.NewFlagSet("photofeed "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	dataDir := fs.String("data-dir", "./data", "where the database lives")
+	dbURL := fs.String("db", "", "a postgres:// URL (default: the SQLite database in the data dir)")
 	if extra != nil {
 		extra(fs)
 	}
@@ -38,7 +37,10 @@ func openForAdmin(ctx context.Context, name string, args []string, getenv func(s
 	if v := getenv("PHOTOFEED_DATA_DIR"); v != "" && !flagSet(fs, "data-dir") {
 		*dataDir = v
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(*dataDir, "photofeed.db"))
+	if v := getenv("PHOTOFEED_DB"); v != "" && !flagSet(fs, "db") {
+		*dbURL = v
+	}
+	db, err := openDatabase(ctx, *dbURL, *dataDir)
 	return db, positional, err
 }
 
@@ -62,7 +64,7 @@ func jobsCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("jobs: %w", err)
 	}
 	defer db.Close()
-	client, err := jobs.New(ctx, jobs.Config{DB: db.Writer()})
+	client, err := jobs.New(ctx, jobs.Config{DB: db.Writer(), Dialect: db.dialect})
 	if err != nil {
 		return err
 	}

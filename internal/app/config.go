@@ -15,6 +15,7 @@ import (
 type Config struct {
 	Addr            string        // --addr, PHOTOFEED_ADDR; default :8080
 	DataDir         string        // --data-dir, PHOTOFEED_DATA_DIR; default ./data
+	DB              string        // --db, PHOTOFEED_DB; a postgres:// URL, default the embedded SQLite in the data dir
 	Secret          string        // --secret, PHOTOFEED_SECRET; default: generated into the data dir
 	MaxUploadBytes  int64         // --max-upload, PHOTOFEED_MAX_UPLOAD; default 20MiB
 	MaxPixels       int64         // --max-pixels, PHOTOFEED_MAX_PIXELS; default 50,000,000
@@ -75,6 +76,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Addr, "addr", ":8080", "listen address (host:port)")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "where the database and media live")
+	fs.StringVar(&c.DB, "db", "", "PostgreSQL URL, postgres://user@host:5432/db (default: embedded SQLite in the data dir)")
 	fs.StringVar(&c.Secret, "secret", "", "key for session tokens and cursors, ≥ 32 bytes; all instances need the same one (default: generated into the data dir)")
 	fs.Var(&maxUpload, "max-upload", "largest photo upload, e.g. 20MiB")
 	fs.Int64Var(&c.MaxPixels, "max-pixels", 50_000_000, "largest image, in pixels, checked before decoding")

@@ -12,17 +12,20 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/photofeed/photofeed/internal/app"
+	"github.com/photofeed/photofeed/internal/testenv"
 )
 
 // server is a photofeed started through app.Run, as main starts it.
 type server struct {
 	URL     string
 	DataDir string
+	DB      string // the --db URL, "" for SQLite
 	cancel  context.CancelFunc
 	done    chan error
 }
@@ -32,11 +35,17 @@ type server struct {
 func start(t *testing.T, extra ...string) *server {
 	t.Helper()
 	dir := t.TempDir()
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir,
-		"--argon2-memory", "64", "--argon2-time", "1", "--log-level", "error", "--rate-limits", "off"}, extra...)
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir,
+		"--argon2-memory", "64", "--argon2-time", "1", "--log-level", "error", "--rate-limits", "off"}
+	dbURL := ""
+	if os.Getenv("PHOTOFEED_TEST_DB") == "postgres" { // the suite again, on PostgreSQL
+		dbURL = testenv.PostgresURL(t)
+		args = append(args, "--db", dbURL)
+	}
+	args = append(args, extra...)
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	s := &server{DataDir: dir, cancel: cancel, done: make(chan error, 1)}
+	s := &server{DataDir: dir, DB: dbURL, cancel: cancel, done: make(chan error, 1)}
 	go func() {
 		s.done <- app.Run(ctx, args, func(string) string { return "" }, pw, io.Discard)
 		pw.Close()

@@ -9,13 +9,12 @@ import (
 
 	"github.com/photofeed/photofeed/internal/bleveindex"
 	"github.com/photofeed/photofeed/internal/search"
-	"github.com/photofeed/photofeed/internal/sqlite"
 )
 
 // reindex rebuilds the search index from the primary store: what a new
 // search node runs first, and the repair for an index that fell behind.
 func reindex(ctx context.Context, cfg Config, stdout io.Writer) error {
-	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "photofeed.db"))
+	db, err := openDatabase(ctx, cfg.DB, cfg.DataDir)
 	if err != nil {
 		return err
 	}

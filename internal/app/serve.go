@@ -39,7 +39,6 @@ import (
 	"github.com/photofeed/photofeed/internal/outbox"
 	"github.com/photofeed/photofeed/internal/posts"
 	"github.com/photofeed/photofeed/internal/search"
-	"github.com/photofeed/photofeed/internal/sqlite"
 	"github.com/photofeed/photofeed/internal/web"
 	"github.com/photofeed/photofeed/ratelimit"
 )
@@ -71,7 +70,7 @@ func subkey(secret []byte, purpose string) []byte {
 // closed when it stops.
 type node struct {
 	handler    http.Handler
-	db         *sqlite.DB
+	db         *database
 	feed       *feed.Service
 	posts      *posts.Service
 	jobs       *jobs.Client
@@ -118,7 +117,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "photofeed.db"))
+	db, err := openDatabase(ctx, cfg.DB, cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +156,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	db.AfterWrite(relay.Notify)
 	fanout := feed.NewFanOut(db.Timelines(), feedCfg)
 
-	jobClient, err := jobs.New(ctx, jobs.Config{DB: db.Writer(), Logger: log,
+	jobClient, err := jobs.New(ctx, jobs.Config{DB: db.Writer(), Dialect: db.dialect, Logger: log,
 		Maintenance: maintenance{db: db, posts: postSvc},
 		Register:    func(w *river.Workers) { river.AddWorker(w, &thumbnailWorker{posts: postSvc}) }})
 	if err != nil {
@@ -322,7 +321,7 @@ func requestScope(r *http.Request) string {
 
 // maintenance is what the periodic cleanup jobs clean.
 type maintenance struct {
-	db    *sqlite.DB
+	db    *database
 	posts *posts.Service
 }
 

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
@@ -84,6 +86,7 @@ func (w *cleanupWorker) Work(ctx context.Context, job *river.Job[cleanupArgs]) e
 // Config configures New.
 type Config struct {
 	DB          *sql.DB // the database's writer pool (SQLite allows one writer)
+	Dialect     string  // "sqlite" (default) or "postgres"
 	Maintenance Maintenance
 	Logger      *slog.Logger
 	// Register adds the application's workers (user-facing jobs).
@@ -100,7 +103,10 @@ type Client struct {
 
 // New migrates River's tables and makes a client; Start runs it.
 func New(ctx context.Context, cfg Config) (*Client, error) {
-	driver := riversqlite.New(cfg.DB)
+	var driver riverdriver.Driver[*sql.Tx] = riversqlite.New(cfg.DB)
+	if cfg.Dialect == "postgres" {
+		driver = riverdatabasesql.New(cfg.DB)
+	}
 	migrator, err := rivermigrate.New(driver, nil)
 	if err != nil {
 		return nil, fmt.Errorf("river migrator: %w", err)
