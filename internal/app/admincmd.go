@@ -40,7 +40,7 @@ func openForAdmin(ctx context.Context, name string, args []string, getenv func(s
 	if v := getenv("PHOTOFEED_DB"); v != "" && !flagSet(fs, "db") {
 		*dbURL = v
 	}
-	db, err := openDatabase(ctx, *dbURL, *dataDir)
+	db, err := openDatabase(ctx, *dbURL, *dataDir, nil, 0)
 	return db, positional, err
 }
 

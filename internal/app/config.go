@@ -16,6 +16,8 @@ type Config struct {
 	Addr            string        // --addr, PHOTOFEED_ADDR; default :8080
 	DataDir         string        // --data-dir, PHOTOFEED_DATA_DIR; default ./data
 	DB              string        // --db, PHOTOFEED_DB; a postgres:// URL, default the embedded SQLite in the data dir
+	DBReplicas      string        // --db-replicas, PHOTOFEED_DB_REPLICAS; comma-separated postgres:// URLs of read replicas
+	ReplicaMaxLag   time.Duration // --replica-max-lag, PHOTOFEED_REPLICA_MAX_LAG; default 5s
 	Secret          string        // --secret, PHOTOFEED_SECRET; default: generated into the data dir
 	MaxUploadBytes  int64         // --max-upload, PHOTOFEED_MAX_UPLOAD; default 20MiB
 	MaxPixels       int64         // --max-pixels, PHOTOFEED_MAX_PIXELS; default 50,000,000
@@ -77,6 +79,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&c.Addr, "addr", ":8080", "listen address (host:port)")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "where the database and media live")
 	fs.StringVar(&c.DB, "db", "", "PostgreSQL URL, postgres://user@host:5432/db (default: embedded SQLite in the data dir)")
+	fs.StringVar(&c.DBReplicas, "db-replicas", "", "comma-separated PostgreSQL URLs of streaming read replicas")
+	fs.DurationVar(&c.ReplicaMaxLag, "replica-max-lag", 5*time.Second, "a replica further behind than this takes no reads until it catches up")
 	fs.StringVar(&c.Secret, "secret", "", "key for session tokens and cursors, ≥ 32 bytes; all instances need the same one (default: generated into the data dir)")
 	fs.Var(&maxUpload, "max-upload", "largest photo upload, e.g. 20MiB")
 	fs.Int64Var(&c.MaxPixels, "max-pixels", 50_000_000, "largest image, in pixels, checked before decoding")
@@ -121,6 +125,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 
 func (c Config) validate() error {
 	switch {
+	case c.DBReplicas != "" && c.DB == "":
+		return errors.New("--db-replicas needs --db (a PostgreSQL primary)")
 	case c.UploadWait < 0 || c.UploadWait > time.Minute:
 		return errors.New("--upload-wait must be from 0 to 1m")
 	case c.FanOutThreshold < 0:

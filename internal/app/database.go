@@ -51,6 +51,8 @@ type database struct {
 	writer      *sql.DB
 
 	Ping             func(context.Context) error
+	Replicas         func() []postgres.ReplicaStatus // nil without replicas
+	Monitor          func(ctx context.Context)       // replica health checks; nil without replicas
 	Close            func() error
 	AfterWrite       func(func())
 	OnProcessingPost func(func(ctx context.Context, tx *sql.Tx, postID int64) error)
@@ -67,7 +69,7 @@ func (d *database) Writer() *sql.DB               { return d.writer }
 
 // openDatabase opens --db: a postgres:// URL, or (empty) the embedded
 // SQLite file in the data directory.
-func openDatabase(ctx context.Context, url, dataDir string) (*database, error) {
+func openDatabase(ctx context.Context, url, dataDir string, replicas []string, maxLag time.Duration) (*database, error) {
 	switch {
 	case url == "":
 		db, err := sqlite.Open(ctx, filepath.Join(dataDir, "photofeed.db"))
@@ -82,7 +84,17 @@ func openDatabase(ctx context.Context, url, dataDir string) (*database, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &database{dialect: "postgres", identity: db.Identity(), posts: db.Posts(), graph: db.Graph(), timelines: db.Timelines(),
+		var monitor func(context.Context)
+		var status func() []postgres.ReplicaStatus
+		if len(replicas) > 0 {
+			if err := db.AddReplicas(ctx, replicas, maxLag); err != nil {
+				db.Close()
+				return nil, err
+			}
+			monitor = func(ctx context.Context) { db.MonitorReplicas(ctx, 250*time.Millisecond) }
+			status = db.Replicas
+		}
+		return &database{dialect: "postgres", Monitor: monitor, Replicas: status, identity: db.Identity(), posts: db.Posts(), graph: db.Graph(), timelines: db.Timelines(),
 			idempotency: db.Idempotency(), outbox: db.Outbox(), search: db.SearchSource(), writer: db.Writer(),
 			Ping: db.Ping, Close: db.Close, AfterWrite: db.AfterWrite, OnProcessingPost: db.OnProcessingPost}, nil
 	}

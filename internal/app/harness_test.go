@@ -46,8 +46,13 @@ func start(t *testing.T, extra ...string) *server {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	s := &server{DataDir: dir, DB: dbURL, cancel: cancel, done: make(chan error, 1)}
+	var logs io.Writer = io.Discard
+	if os.Getenv("PHOTOFEED_TEST_LOG") != "" { // server logs on stderr, for debugging a test
+		logs = os.Stderr
+		args = append(args, "--log-level", "warn")
+	}
 	go func() {
-		s.done <- app.Run(ctx, args, func(string) string { return "" }, pw, io.Discard)
+		s.done <- app.Run(ctx, args, func(string) string { return "" }, pw, logs)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')

@@ -25,6 +25,7 @@ import (
 	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/bleveindex"
 	"github.com/photofeed/photofeed/internal/blobstore"
+	"github.com/photofeed/photofeed/internal/consistency"
 	"github.com/photofeed/photofeed/internal/cursor"
 	"github.com/photofeed/photofeed/internal/events"
 	"github.com/photofeed/photofeed/internal/feed"
@@ -117,12 +118,21 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	if err != nil {
 		return nil, err
 	}
-	db, err := openDatabase(ctx, cfg.DB, cfg.DataDir)
+	var replicas []string
+	for _, u := range strings.Split(cfg.DBReplicas, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			replicas = append(replicas, u)
+		}
+	}
+	db, err := openDatabase(ctx, cfg.DB, cfg.DataDir, replicas, cfg.ReplicaMaxLag)
 	if err != nil {
 		return nil, err
 	}
 	n.closers = append(n.closers, db.Close)
 	n.db = db
+	if db.Monitor != nil {
+		n.background = append(n.background, db.Monitor)
+	}
 	blobs, err := blobstore.OpenDir(filepath.Join(cfg.DataDir, "media"))
 	if err != nil {
 		return nil, err
@@ -204,7 +214,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 
 	api := httpapi.New(httpapi.Deps{
 		Identity: idSvc, Posts: postSvc, Graph: graphSvc, Feed: feedSvc, Search: searchSvc, Jobs: jobClient, Blobs: blobs,
-		Ready: db.Ping, Logger: log, MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL,
+		Ready: db.Ping, ReadyDetail: readyDetail(db), Logger: log, MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL,
 		UploadWait: cfg.UploadWait,
 	})
 	ui, err := web.New(web.Deps{
@@ -240,6 +250,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		}
 		h = httplimit.New(ratelimit.NewMemory(ratelimit.MemoryConfig{}), limits, log).Middleware(h)
 	}
+	h = consistency.Middleware(h)
 	h = httpauth.Middleware(idSvc, log, h)
 	h = http.NewCrossOriginProtection().Handler(h)
 	h = httpapi.Recover(log, h)
@@ -317,6 +328,14 @@ func requestScope(r *http.Request) string {
 		host = r.RemoteAddr
 	}
 	return "ip:" + host
+}
+
+// readyDetail reports the replicas' health in /readyz, when there are any.
+func readyDetail(db *database) func() any {
+	if db.Replicas == nil {
+		return nil
+	}
+	return func() any { return db.Replicas() }
 }
 
 // maintenance is what the periodic cleanup jobs clean.

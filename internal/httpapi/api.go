@@ -34,8 +34,10 @@ type Deps struct {
 	Jobs     Jobs
 	Blobs    BlobOpener
 	// Ready reports whether the stores answer; /readyz says 503 when not.
-	Ready  func(ctx context.Context) error
-	Logger *slog.Logger
+	Ready func(ctx context.Context) error
+	// ReadyDetail, if set, adds the replicas' state to /readyz.
+	ReadyDetail func() any
+	Logger      *slog.Logger
 	// MaxUploadBytes bounds a photo upload (default 20 MiB).
 	MaxUploadBytes int64
 	// UploadWait is how long an upload's response waits for its

@@ -25,5 +25,9 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "store": "ok"})
+	body := map[string]any{"status": "ok", "store": "ok"}
+	if a.deps.ReadyDetail != nil {
+		body["replicas"] = a.deps.ReadyDetail()
+	}
+	writeJSON(w, http.StatusOK, body)
 }

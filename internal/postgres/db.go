@@ -7,10 +7,13 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"slices"
 	"time"
+
+	"github.com/photofeed/photofeed/internal/consistency"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the database/sql driver "pgx"
 )
@@ -20,11 +23,13 @@ var migrations embed.FS
 
 // DB is an open photofeed database on PostgreSQL.
 type DB struct {
-	write *sql.DB // the primary
-	read  *sql.DB // reads; the primary too until replicas are configured
+	write *sql.DB // the primary; reads go to replicas when there are any (replicas.go)
 
 	afterWrite   func()
 	onProcessing func(ctx context.Context, tx *sql.Tx, postID int64) error
+
+	replicas []*replica
+	maxLag   time.Duration
 }
 
 // Open connects to url (postgres://...) and applies migrations.
@@ -40,7 +45,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect postgres: %w", err)
 	}
-	db := &DB{write: pool, read: pool}
+	db := &DB{write: pool}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -48,13 +53,25 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	return db, nil
 }
 
-func (db *DB) Close() error { return db.write.Close() }
+func (db *DB) Close() error {
+	for _, r := range db.replicas {
+		r.pool.Close()
+	}
+	return db.write.Close()
+}
 
 // Writer is the primary's pool, for River.
 func (db *DB) Writer() *sql.DB { return db.write }
 
-// Ping checks that the database answers a query.
-func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }
+// Ping checks that reads can be served: by the primary, or failing that by
+// a healthy replica (the instance still serves reads then).
+func (db *DB) Ping(ctx context.Context) error {
+	err := db.write.PingContext(ctx)
+	if err != nil && db.fallbackRead() != nil {
+		return nil
+	}
+	return err
+}
 
 // AfterWrite sets a function called after every committed write.
 func (db *DB) AfterWrite(fn func()) { db.afterWrite = fn }
@@ -103,17 +120,27 @@ func (db *DB) migrate(ctx context.Context) error {
 	})
 }
 
+// inTx runs fn in a transaction on the primary. After the commit it
+// records the primary's WAL position for the request's consistency token.
 func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return writeErr(err)
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
-		return err
+		return writeErr(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return err
+		return writeErr(err)
+	}
+	if t, ok := consistency.TrackerFrom(ctx); ok {
+		var lsn string
+		if err := db.write.QueryRowContext(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err == nil {
+			if l, err := consistency.ParseLSN(lsn); err == nil {
+				t.Observe(l)
+			}
+		}
 	}
 	if db.afterWrite != nil {
 		db.afterWrite()
@@ -121,13 +148,57 @@ func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return nil
 }
 
+func writeErr(err error) error {
+	if unreachable(err) {
+		return fmt.Errorf("%w: %w", ErrPrimaryDown, err)
+	}
+	return err
+}
+
+// query runs a read where pickRead says, falling back to a replica when
+// the primary cannot be reached.
 func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return db.read.QueryContext(ctx, q, args...)
+	pool, r := db.pickRead(ctx)
+	if r != nil {
+		r.inflight.Add(1)
+		defer r.inflight.Add(-1)
+	}
+	rows, err := pool.QueryContext(ctx, q, args...)
+	if err != nil && r == nil && unreachable(err) {
+		if fb := db.fallbackRead(); fb != nil {
+			return fb.pool.QueryContext(ctx, q, args...)
+		}
+	}
+	return rows, err
 }
 
 func (db *DB) queryRow(ctx context.Context, q string, args ...any) rowScanner {
-	return db.read.QueryRowContext(ctx, q, args...)
+	return rowFunc(func(dest ...any) error {
+		pool, r := db.pickRead(ctx)
+		if r != nil {
+			r.inflight.Add(1)
+			defer r.inflight.Add(-1)
+		}
+		err := pool.QueryRowContext(ctx, q, args...).Scan(dest...)
+		if errors.Is(err, sql.ErrNoRows) && r != nil {
+			// A replica may not have replayed a row that was just written
+			// (a session right after login): a miss asks the primary.
+			if perr := db.write.QueryRowContext(ctx, q, args...).Scan(dest...); !unreachable(perr) {
+				return perr
+			}
+		}
+		if err != nil && r == nil && unreachable(err) {
+			if fb := db.fallbackRead(); fb != nil {
+				return fb.pool.QueryRowContext(ctx, q, args...).Scan(dest...)
+			}
+		}
+		return err
+	})
 }
+
+type rowFunc func(dest ...any) error
+
+func (f rowFunc) Scan(dest ...any) error { return f(dest...) }
 
 type rowScanner interface{ Scan(...any) error }
 

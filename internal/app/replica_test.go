@@ -1,0 +1,88 @@
+package app_test
+
+import (
+	"database/sql"
+	"image/color"
+	"strings"
+	"testing"
+
+	"github.com/photofeed/photofeed/internal/consistency"
+	"github.com/photofeed/photofeed/internal/testenv"
+)
+
+// With a streaming replica: reads carrying the consistency token of a
+// write see it even while the replica lags (the primary answers); reads
+// without one may be stale; with the primary stopped, reads go on from the
+// replica and writes answer 503 with Retry-After.
+func TestReadReplicas(t *testing.T) {
+	cluster := testenv.StartPGCluster(t, 1)
+	s := start(t, "--db", cluster.PrimaryURL(), "--db-replicas", cluster.ReplicaURLs()[0])
+	c := s.client(t)
+	c.signup("alice")
+	c.post("before the pause")
+
+	var ready struct {
+		Replicas []struct {
+			Healthy bool
+			LagMS   int64 `json:"lag_ms"`
+		}
+	}
+	eventually(t, "the replica healthy in /readyz", func() bool {
+		c.do("GET", "/readyz", nil).json(t, &ready)
+		return len(ready.Replicas) == 1 && ready.Replicas[0].Healthy
+	})
+	// Reads go through a second client with the same login but no cookie
+	// jar: the browser cookie that carries the token would otherwise
+	// route every read after a write to a fresh enough server.
+	reader := s.client(t)
+	reader.token = c.token
+	count := func(token string) int {
+		var page struct{ Total int }
+		reader.do("GET", "/v1/users/alice/posts", nil, consistency.Header, token).json(t, &page)
+		return page.Total
+	}
+	eventually(t, "the replica caught up", func() bool { return count("") == 1 })
+
+	replica, err := sql.Open("pgx", cluster.ReplicaURLs()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer replica.Close()
+	if _, err := replica.Exec(`SELECT pg_wal_replay_pause()`); err != nil {
+		t.Fatal(err)
+	}
+	r := c.upload("/v1/posts", testJPEG(t, 30, 30, color.White), "during the pause")
+	token := r.Header.Get(consistency.Header)
+	if r.StatusCode != 201 || token == "" {
+		t.Fatalf("write: %d, token %q", r.StatusCode, token)
+	}
+	if got := count(token); got != 2 {
+		t.Fatalf("a read with the write's token saw %d posts, want 2 (read-your-writes)", got)
+	}
+	if got := count(""); got != 1 {
+		t.Fatalf("a read without a token saw %d posts; the paused replica should answer with 1", got)
+	}
+	if r := c.do("GET", "/v1/users/alice/posts", nil); !strings.Contains(string(r.Body), "during the pause") {
+		t.Fatal("the browser-style client (token in its cookie) did not see its own write")
+	}
+	if _, err := replica.Exec(`SELECT pg_wal_replay_resume()`); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the replica catching up after the pause", func() bool { return count("") == 2 })
+
+	cluster.StopPrimary()
+	if r := c.do("GET", "/v1/users/alice", nil); r.StatusCode != 200 {
+		t.Fatalf("profile read with the primary down: %d %s", r.StatusCode, r.Body)
+	}
+	if got := count(""); got != 2 {
+		t.Fatalf("with the primary down the replica shows %d posts, want the 2 acknowledged", got)
+	}
+	r = c.jsonReq("POST", "/v1/accounts", `{"username":"bob","password":"0123456789"}`)
+	r.problem(t, 503)
+	if r.Header.Get("Retry-After") == "" {
+		t.Fatal("503 without Retry-After")
+	}
+	if r := c.do("GET", "/readyz", nil); r.StatusCode != 200 || !strings.Contains(string(r.Body), `"healthy":true`) {
+		t.Fatalf("readyz with the primary down but the replica serving: %d %s", r.StatusCode, r.Body)
+	}
+}

@@ -1,0 +1,165 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/photofeed/photofeed/internal/consistency"
+	"github.com/photofeed/photofeed/internal/errkind"
+)
+
+// replica is a streaming replica that takes reads.
+type replica struct {
+	addr     string
+	pool     *sql.DB
+	inflight atomic.Int64
+	healthy  atomic.Bool
+	lsn      atomic.Uint64 // replay position at the last check
+	lag      atomic.Int64  // ns behind the primary at the last check
+}
+
+// ReplicaStatus is a replica as /readyz reports it.
+type ReplicaStatus struct {
+	Addr    string `json:"addr"`
+	Healthy bool   `json:"healthy"`
+	LagMS   int64  `json:"lag_ms"`
+}
+
+// ErrPrimaryDown is returned for a write while the primary is unreachable.
+var ErrPrimaryDown = errkind.New(errkind.Unavailable, "the database primary is unreachable; writes are paused, reads continue")
+
+// AddReplicas connects read replicas. Reads that may be stale go to the
+// healthy replica with the fewest reads in flight; a replica that fails or
+// lags more than maxLag is taken out until it recovers (MonitorReplicas).
+func (db *DB) AddReplicas(ctx context.Context, urls []string, maxLag time.Duration) error {
+	for _, u := range urls {
+		pool, err := sql.Open("pgx", u)
+		if err != nil {
+			return fmt.Errorf("replica: %w", err)
+		}
+		pool.SetMaxOpenConns(20)
+		r := &replica{addr: hostOf(u), pool: pool}
+		db.replicas = append(db.replicas, r)
+	}
+	db.maxLag = maxLag
+	db.checkReplicas(ctx)
+	return nil
+}
+
+func hostOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Host
+	}
+	return "replica"
+}
+
+// MonitorReplicas checks replay position and lag every interval until ctx
+// ends.
+func (db *DB) MonitorReplicas(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			db.checkReplicas(ctx)
+		}
+	}
+}
+
+func (db *DB) checkReplicas(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var primaryText string
+	primaryErr := db.write.QueryRowContext(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&primaryText)
+	primary, _ := consistency.ParseLSN(primaryText)
+	for _, r := range db.replicas {
+		var replay string
+		var behind float64
+		err := r.pool.QueryRowContext(ctx, `SELECT coalesce(pg_last_wal_replay_lsn()::text, '0/0'),
+			coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0)`).Scan(&replay, &behind)
+		lsn, perr := consistency.ParseLSN(replay)
+		if err != nil || perr != nil {
+			r.healthy.Store(false)
+			continue
+		}
+		r.lsn.Store(uint64(lsn))
+		if primaryErr != nil {
+			// No primary: nothing new to replay, so the replica is as fresh
+			// as it can be and keeps serving reads.
+			r.healthy.Store(true)
+			continue
+		}
+		lag := time.Duration(behind * float64(time.Second))
+		if lsn >= primary {
+			lag = 0 // caught up: the replay timestamp only says how long ago the last write was
+		}
+		r.lag.Store(int64(lag))
+		r.healthy.Store(lag <= db.maxLag)
+	}
+}
+
+// Replicas reports each replica's state.
+func (db *DB) Replicas() []ReplicaStatus {
+	out := make([]ReplicaStatus, 0, len(db.replicas))
+	for _, r := range db.replicas {
+		out = append(out, ReplicaStatus{Addr: r.addr, Healthy: r.healthy.Load(), LagMS: time.Duration(r.lag.Load()).Milliseconds()})
+	}
+	return out
+}
+
+// pickRead chooses where a read goes: a healthy replica that has replayed
+// up to the request's consistency token (any healthy one if it has none),
+// the least busy first; else the primary.
+func (db *DB) pickRead(ctx context.Context) (*sql.DB, *replica) {
+	token, hasToken := consistency.Token(ctx)
+	var best *replica
+	for _, r := range db.replicas {
+		if !r.healthy.Load() || (hasToken && consistency.LSN(r.lsn.Load()) < token) {
+			continue
+		}
+		if best == nil || r.inflight.Load() < best.inflight.Load() {
+			best = r
+		}
+	}
+	if best == nil {
+		return db.write, nil
+	}
+	return best.pool, best
+}
+
+// fallbackRead returns any healthy replica, for when the primary failed a
+// read: a possibly stale answer beats none.
+func (db *DB) fallbackRead() *replica {
+	for _, r := range db.replicas {
+		if r.healthy.Load() {
+			return r
+		}
+	}
+	return nil
+}
+
+// unreachable reports whether err means the server could not be reached
+// (as opposed to a query error).
+func unreachable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ne net.Error
+	var ce *pgconn.ConnectError
+	// A server killed mid-query shows up as an unexpected EOF on the
+	// connection it had.
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.As(err, &ne) || errors.As(err, &ce) || pgconn.SafeToRetry(err)
+}
