@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -161,5 +162,8 @@ func unreachable(err error) bool {
 	// A server killed mid-query shows up as an unexpected EOF on the
 	// connection it had.
 	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		// pgconn reports a connection closed under a query with an
+		// unexported error type whose text is all there is to match.
+		errors.Is(err, pgconn.ErrConnClosed) || strings.Contains(err.Error(), "conn closed") ||
 		errors.As(err, &ne) || errors.As(err, &ce) || pgconn.SafeToRetry(err)
 }
