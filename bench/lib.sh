@@ -8,12 +8,14 @@ trap cleanup EXIT
 
 wait_up() { for _ in $(seq 100); do curl -sf "$1" >/dev/null && return; sleep 0.1; done; echo "not up: $1" >&2; exit 1; }
 
-start_seeded() { # ADDR
+start_seeded() { # ADDR [photofeed flags...]
+	local addr=$1
+	shift
 	go build -o "$work/photofeed" ./cmd/photofeed
 	go build -o "$work/seed" ./bench/seed
-	"$work/photofeed" --addr "$1" --data-dir "$work/data" --log-level error --rate-limits off >/dev/null 2>&1 &
+	"$work/photofeed" --addr "$addr" --data-dir "$work/data-$addr" --log-level error --rate-limits off "$@" >/dev/null 2>&1 &
 	pids+=($!)
-	wait_up "http://$1/healthz"
+	wait_up "http://$addr/healthz"
 	# 50 followed authors × 10 posts each: the reader's feed spans 500 posts.
-	token=$("$work/seed" -url "http://$1" -authors 50 -posts 10)
+	token=$("$work/seed" -url "http://$addr" -authors 50 -posts 10)
 }

@@ -37,7 +37,9 @@ var _ outbox.Store = (*OutboxStore)(nil)
 func (db *DB) Outbox() *OutboxStore { return &OutboxStore{db} }
 
 func (s *OutboxStore) Pending(ctx context.Context, limit int) ([]outbox.Message, error) {
-	rows, err := s.db.query(ctx, `SELECT seq, id, subject, body, created_at FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1`, limit)
+	// The relay reads the primary: a replica would show rows it has just
+	// marked sent as unsent still, and they would go out again and again.
+	rows, err := s.db.write.QueryContext(ctx, `SELECT seq, id, subject, body, created_at FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("pending outbox: %w", err)
 	}
@@ -76,7 +78,7 @@ func (s *OutboxStore) DeleteSent(ctx context.Context, before time.Time) (int, er
 // Head is the seq of the newest event and when it was written (0 if none).
 func (s *OutboxStore) Head(ctx context.Context) (int64, error) {
 	var seq sql.NullInt64
-	if err := s.db.queryRow(ctx, `SELECT max(seq) FROM outbox`).Scan(&seq); err != nil {
+	if err := s.db.write.QueryRowContext(ctx, `SELECT max(seq) FROM outbox`).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("outbox head: %w", err)
 	}
 	return seq.Int64, nil
