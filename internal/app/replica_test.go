@@ -36,6 +36,10 @@ func TestReadReplicas(t *testing.T) {
 	// route every read after a write to a fresh enough server.
 	reader := s.client(t)
 	reader.token = c.token
+	if r := c.do("GET", "/metrics", nil); !strings.Contains(string(r.Body), "photofeed_db_replica_healthy{replica=") ||
+		!strings.Contains(string(r.Body), "photofeed_db_replica_lag_seconds{replica=") {
+		t.Fatalf("no replica metrics in /metrics:\n%.400s", r.Body)
+	}
 	count := func(token string) int {
 		var page struct{ Total int }
 		reader.do("GET", "/v1/users/alice/posts", nil, consistency.Header, token).json(t, &page)

@@ -226,6 +226,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		return nil, err
 	}
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metricsHandler(db))
 	api.Register(mux)
 	ui.Register(mux)
 

@@ -1,0 +1,56 @@
+package app
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/photofeed/photofeed/internal/postgres"
+)
+
+// replicaCollector reports each replica's lag and health at scrape time,
+// from the same checks that route reads.
+type replicaCollector struct {
+	status func() []postgres.ReplicaStatus
+	lag    *prometheus.Desc
+	health *prometheus.Desc
+}
+
+func newReplicaCollector(status func() []postgres.ReplicaStatus) *replicaCollector {
+	return &replicaCollector{
+		status: status,
+		lag: prometheus.NewDesc("photofeed_db_replica_lag_seconds",
+			"How far the read replica is behind the primary, as last checked.", []string{"replica"}, nil),
+		health: prometheus.NewDesc("photofeed_db_replica_healthy",
+			"1 if the replica takes reads (reachable and within --replica-max-lag).", []string{"replica"}, nil),
+	}
+}
+
+func (c *replicaCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.lag
+	ch <- c.health
+}
+
+func (c *replicaCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, r := range c.status() {
+		ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, float64(r.LagMS)/1000, r.Addr)
+		healthy := 0.0
+		if r.Healthy {
+			healthy = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.health, prometheus.GaugeValue, healthy, r.Addr)
+	}
+}
+
+// metricsHandler serves /metrics: the Go runtime, the process, and the
+// database replicas when there are any. Each node has its own registry.
+func metricsHandler(db *database) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if db.Replicas != nil {
+		reg.MustRegister(newReplicaCollector(db.Replicas))
+	}
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
