@@ -8,14 +8,9 @@ import (
 
 func (a *API) getFeed(w http.ResponseWriter, r *http.Request, uid int64) error {
 	q := r.URL.Query()
-	limit := 20
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 100 {
-			p := badRequest("bad limit", map[string]string{"limit": "must be an integer from 1 to 100"})
-			return &p
-		}
-		limit = n
+	limit, p := cursorLimit(r)
+	if p != nil {
+		return p
 	}
 	cursor := q.Get("cursor")
 	if _, set := q["cursor"]; set && cursor == "" {

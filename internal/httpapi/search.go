@@ -13,14 +13,9 @@ func (a *API) getSearch(w http.ResponseWriter, r *http.Request) error {
 		return search.ErrUnavailable
 	}
 	q := r.URL.Query()
-	limit := 20
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 100 {
-			p := badRequest("bad limit", map[string]string{"limit": "must be an integer from 1 to 100"})
-			return &p
-		}
-		limit = n
+	limit, p := cursorLimit(r)
+	if p != nil {
+		return p
 	}
 	kind := search.Kind(q.Get("type"))
 	if kind == "" {
