@@ -1,0 +1,170 @@
+// Package cache is a read-through cache for hot reads, with the three
+// protections the primer names:
+//
+//   - stampede: concurrent misses of one key cause one load (the others wait
+//     for it), and hot keys are refreshed early, with a probability that
+//     rises as expiry nears (XFetch), so they rarely expire under load;
+//   - penetration: a key the loader says does not exist is remembered as
+//     missing for a short TTL, so a flood of unknown ids costs one load per
+//     id per NegativeTTL, not one per request;
+//   - expiry waves: every TTL gets random jitter, so entries loaded together
+//     do not expire together.
+//
+// Entries are bounded (otter, S3-FIFO eviction). Invalidate drops a key
+// after a write. The package knows nothing of what it caches.
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+	"golang.org/x/sync/singleflight"
+)
+
+// ErrNotFound is what a loader returns for a key that does not exist; the
+// cache remembers it for NegativeTTL and returns it to callers.
+var ErrNotFound = errors.New("cache: not found")
+
+// Config configures New; zero values take the defaults.
+type Config struct {
+	MaxEntries  int              // default 100,000
+	TTL         time.Duration    // default 1 minute
+	NegativeTTL time.Duration    // default 5 seconds
+	Jitter      float64          // fraction of the TTL added at random, default 0.1
+	Beta        float64          // early refresh eagerness (XFetch β), default 1; 0 turns it off
+	Now         func() time.Time // default time.Now
+	Rand        func() float64   // in (0, 1]; default math/rand/v2
+}
+
+// Loader fetches a value on a miss.
+type Loader[K comparable, V any] func(ctx context.Context, key K) (V, error)
+
+type entry[V any] struct {
+	v       V
+	missing bool
+	expires time.Time
+	cost    time.Duration // how long the load took: XFetch's δ
+}
+
+// Cache is a read-through cache from K to V.
+type Cache[K comparable, V any] struct {
+	cfg   Config
+	load  Loader[K, V]
+	store *otter.Cache[K, entry[V]]
+	group singleflight.Group
+	keyOf func(K) string
+
+	mu    sync.Mutex
+	loads int64
+}
+
+// New makes a cache that loads with load.
+func New[K comparable, V any](cfg Config, load Loader[K, V]) *Cache[K, V] {
+	if cfg.MaxEntries <= 0 {
+		cfg.MaxEntries = 100_000
+	}
+	if cfg.TTL <= 0 {
+		cfg.TTL = time.Minute
+	}
+	if cfg.NegativeTTL <= 0 {
+		cfg.NegativeTTL = 5 * time.Second
+	}
+	if cfg.Jitter < 0 {
+		cfg.Jitter = 0
+	} else if cfg.Jitter == 0 {
+		cfg.Jitter = 0.1
+	}
+	if cfg.Beta < 0 {
+		cfg.Beta = 0
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = func() float64 { return 1 - rand.Float64() } // (0, 1]
+	}
+	return &Cache[K, V]{
+		cfg:   cfg,
+		load:  load,
+		store: otter.Must(&otter.Options[K, entry[V]]{MaximumSize: cfg.MaxEntries}),
+		keyOf: func(k K) string { return fmt.Sprint(k) },
+	}
+}
+
+// Loads is how many times the loader has run (for tests and metrics).
+func (c *Cache[K, V]) Loads() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.loads
+}
+
+// Get returns the value for key, loading it on a miss, an expired entry,
+// or an early refresh.
+func (c *Cache[K, V]) Get(ctx context.Context, key K) (V, error) {
+	now := c.cfg.Now()
+	if e, ok := c.store.GetIfPresent(key); ok && now.Before(e.expires) && !c.refreshEarly(e, now) {
+		if e.missing {
+			var zero V
+			return zero, ErrNotFound
+		}
+		return e.v, nil
+	}
+	res, err, _ := c.group.Do(c.keyOf(key), func() (any, error) {
+		start := c.cfg.Now()
+		v, err := c.load(ctx, key)
+		cost := c.cfg.Now().Sub(start)
+		c.mu.Lock()
+		c.loads++
+		c.mu.Unlock()
+		switch {
+		case errors.Is(err, ErrNotFound):
+			c.store.Set(key, entry[V]{missing: true, expires: c.expiry(c.cfg.NegativeTTL), cost: cost})
+			return v, ErrNotFound
+		case err != nil:
+			return v, err // failures are not cached: the next request tries again
+		}
+		c.store.Set(key, entry[V]{v: v, expires: c.expiry(c.cfg.TTL), cost: cost})
+		return v, nil
+	})
+	if err != nil {
+		var zero V
+		return zero, err
+	}
+	return res.(V), nil
+}
+
+// expiry is now + ttl + up to Jitter×ttl.
+func (c *Cache[K, V]) expiry(ttl time.Duration) time.Time {
+	extra := time.Duration(float64(ttl) * c.cfg.Jitter * (1 - c.cfg.Rand()))
+	return c.cfg.Now().Add(ttl + extra)
+}
+
+// refreshEarly is XFetch: refresh when now − δ·β·ln(rand) ≥ expiry, where
+// δ is what the last load cost. The closer to expiry and the dearer the
+// load, the likelier one request refreshes ahead of the rest.
+func (c *Cache[K, V]) refreshEarly(e entry[V], now time.Time) bool {
+	if c.cfg.Beta == 0 || e.missing || e.cost <= 0 {
+		return false
+	}
+	gap := -float64(e.cost) * c.cfg.Beta * math.Log(c.cfg.Rand())
+	return !now.Add(time.Duration(gap)).Before(e.expires)
+}
+
+// Set stores a value the caller already has (after a write, say).
+func (c *Cache[K, V]) Set(key K, v V) {
+	c.store.Set(key, entry[V]{v: v, expires: c.expiry(c.cfg.TTL)})
+}
+
+// Invalidate drops key; the next Get loads it again.
+func (c *Cache[K, V]) Invalidate(key K) {
+	c.store.Invalidate(key)
+}
+
+// Len is roughly how many entries are held.
+func (c *Cache[K, V]) Len() int { return c.store.EstimatedSize() }

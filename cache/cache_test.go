@@ -1,0 +1,152 @@
+package cache_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/photofeed/photofeed/cache"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time           { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// 1,000 concurrent requests for a cold key cause one load.
+func TestStampedeOneLoad(t *testing.T) {
+	release := make(chan struct{})
+	var loads atomic.Int32
+	c := cache.New(cache.Config{}, func(ctx context.Context, k int) (string, error) {
+		loads.Add(1)
+		<-release // the load is slow: everyone piles up behind it
+		return fmt.Sprint("value ", k), nil
+	})
+	var wg sync.WaitGroup
+	errs := make(chan error, 1000)
+	var started sync.WaitGroup
+	started.Add(1000)
+	for range 1000 {
+		wg.Go(func() {
+			started.Done()
+			v, err := c.Get(context.Background(), 7)
+			if err == nil && v != "value 7" {
+				err = fmt.Errorf("got %q", v)
+			}
+			errs <- err
+		})
+	}
+	started.Wait()
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := loads.Load(); n != 1 {
+		t.Fatalf("%d loads for one cold key, want 1", n)
+	}
+}
+
+// A flood of unknown ids costs one load per id per negative TTL.
+func TestPenetrationBounded(t *testing.T) {
+	clk := &clock{t: time.Unix(1_800_000_000, 0)}
+	var loads atomic.Int32
+	c := cache.New(cache.Config{NegativeTTL: 5 * time.Second, Now: clk.now}, func(ctx context.Context, k int) (string, error) {
+		loads.Add(1)
+		return "", cache.ErrNotFound
+	})
+	for i := range 10_000 {
+		if _, err := c.Get(context.Background(), i%100); !errors.Is(err, cache.ErrNotFound) {
+			t.Fatalf("unknown id: %v", err)
+		}
+	}
+	if n := loads.Load(); n != 100 {
+		t.Fatalf("%d loads for 10,000 requests over 100 unknown ids, want 100", n)
+	}
+	clk.advance(6 * time.Second) // past the negative TTL and its jitter
+	c.Get(context.Background(), 1)
+	if n := loads.Load(); n != 101 {
+		t.Fatalf("after the negative TTL: %d loads, want 101", n)
+	}
+}
+
+func TestExpiryJitterInvalidateAndErrors(t *testing.T) {
+	clk := &clock{t: time.Unix(1_800_000_000, 0)}
+	version := 0
+	fail := false
+	c := cache.New(cache.Config{TTL: time.Minute, Jitter: 0.5, Beta: -1, Now: clk.now, Rand: func() float64 { return 0.5 }},
+		func(ctx context.Context, k string) (int, error) {
+			if fail {
+				return 0, errors.New("database down")
+			}
+			version++
+			return version, nil
+		})
+	get := func() int {
+		v, err := c.Get(context.Background(), "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if get() != 1 {
+		t.Fatal("first load")
+	}
+	clk.advance(74 * time.Second) // TTL 60 s + jitter 0.5 × 60 s × 0.5 = 75 s
+	if get() != 1 {
+		t.Fatal("expired before its jittered TTL")
+	}
+	clk.advance(time.Second)
+	if get() != 2 {
+		t.Fatal("not reloaded at its jittered TTL")
+	}
+	c.Invalidate("k")
+	if get() != 3 {
+		t.Fatal("not reloaded after Invalidate")
+	}
+	c.Invalidate("k")
+	fail = true
+	if _, err := c.Get(context.Background(), "k"); err == nil {
+		t.Fatal("a failing load returned no error")
+	}
+	fail = false
+	if get() != 4 {
+		t.Fatal("a failed load was cached")
+	}
+}
+
+// XFetch: far from expiry nobody refreshes early; near it, with a costly
+// load, some request does.
+func TestEarlyRefresh(t *testing.T) {
+	clk := &clock{t: time.Unix(1_800_000_000, 0)}
+	r := 0.5
+	loads := 0
+	c := cache.New(cache.Config{TTL: 10 * time.Second, Jitter: -1, Beta: 1, Now: clk.now, Rand: func() float64 { return r }},
+		func(ctx context.Context, k string) (int, error) {
+			loads++
+			clk.advance(2 * time.Second) // the load itself takes 2 s: δ
+			return loads, nil
+		})
+	c.Get(context.Background(), "k") // loaded; expires 10 s after the load finished
+	for range 100 {
+		c.Get(context.Background(), "k")
+	}
+	if loads != 1 {
+		t.Fatalf("%d loads far from expiry, want 1", loads)
+	}
+	clk.advance(9 * time.Second) // 1 s before expiry: −δ·ln(0.5) ≈ 1.39 s ≥ 1 s
+	c.Get(context.Background(), "k")
+	if loads != 2 {
+		t.Fatalf("no early refresh 1 s before expiry with a 2 s load (loads %d)", loads)
+	}
+}
