@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/photofeed/photofeed/internal/consistency"
@@ -30,6 +31,7 @@ type DB struct {
 
 	replicas []*replica
 	maxLag   time.Duration
+	rebound  sync.Map // statement → statement with $n placeholders (conn.go)
 }
 
 // Open connects to url (postgres://...) and applies migrations.
@@ -172,7 +174,7 @@ func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 	return rows, err
 }
 
-func (db *DB) queryRow(ctx context.Context, q string, args ...any) rowScanner {
+func (db *DB) queryRow(ctx context.Context, q string, args ...any) interface{ Scan(...any) error } {
 	return rowFunc(func(dest ...any) error {
 		pool, r := db.pickRead(ctx)
 		if r != nil {
@@ -199,9 +201,3 @@ func (db *DB) queryRow(ctx context.Context, q string, args ...any) rowScanner {
 type rowFunc func(dest ...any) error
 
 func (f rowFunc) Scan(dest ...any) error { return f(dest...) }
-
-type rowScanner interface{ Scan(...any) error }
-
-func ms(t time.Time) int64 { return t.UnixMilli() }
-
-func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }

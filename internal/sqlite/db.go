@@ -200,10 +200,6 @@ func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return nil
 }
 
-func ms(t time.Time) int64 { return t.UnixMilli() }
-
-func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
-
 // idArray encodes ids as a JSON array for `IN (SELECT value FROM
 // json_each(?))`: one statement text for any number of ids, so it is
 // prepared once instead of once per list length.

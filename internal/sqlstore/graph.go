@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -13,17 +13,17 @@ import (
 )
 
 // GraphStore implements graph.Store.
-type GraphStore struct{ db *DB }
+type GraphStore struct{ db Conn }
 
 var _ graph.Store = (*GraphStore)(nil)
 
-func (db *DB) Graph() *GraphStore { return &GraphStore{db} }
+func NewGraphStore(db Conn) *GraphStore { return &GraphStore{db} }
 
 func (s *GraphStore) Follow(ctx context.Context, follower, followee int64, at time.Time) error {
-	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+	return s.db.InTx(ctx, func(tx Tx) error {
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO follows (follower_id, followee_id, created_at)
-			SELECT $1::bigint, $2::bigint, $3::bigint WHERE EXISTS (SELECT 1 FROM users WHERE id = $4)
+			SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT) WHERE EXISTS (SELECT 1 FROM users WHERE id = ?)
 			ON CONFLICT DO NOTHING`, follower, followee, ms(at), followee)
 		if err != nil {
 			return fmt.Errorf("insert follow: %w", err)
@@ -39,8 +39,8 @@ func (s *GraphStore) Follow(ctx context.Context, follower, followee int64, at ti
 }
 
 func (s *GraphStore) Unfollow(ctx context.Context, follower, followee int64) error {
-	return s.db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2`, follower, followee)
+	return s.db.InTx(ctx, func(tx Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM follows WHERE follower_id = ? AND followee_id = ?`, follower, followee)
 		if err != nil {
 			return fmt.Errorf("delete follow: %w", err)
 		}
@@ -54,23 +54,23 @@ func (s *GraphStore) Unfollow(ctx context.Context, follower, followee int64) err
 	})
 }
 
-func bumpCounts(ctx context.Context, tx *sql.Tx, follower, followee int64, d int) error {
+func bumpCounts(ctx context.Context, tx Tx, follower, followee int64, d int) error {
 	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO follow_counts (user_id, following) VALUES ($1, $2)
+		INSERT INTO follow_counts (user_id, following) VALUES (?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET following = follow_counts.following + excluded.following`, follower, d); err != nil {
 		return fmt.Errorf("count following: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO follow_counts (user_id, followers) VALUES ($1, $2)
+		INSERT INTO follow_counts (user_id, followers) VALUES (?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET followers = follow_counts.followers + excluded.followers`, followee, d); err != nil {
 		return fmt.Errorf("count followers: %w", err)
 	}
 	return nil
 }
 
-func userMustExist(ctx context.Context, tx *sql.Tx, id int64) error {
+func userMustExist(ctx context.Context, tx Tx, id int64) error {
 	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = $1`, id).Scan(&one)
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ?`, id).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return identity.ErrUserNotFound
 	}
@@ -79,7 +79,7 @@ func userMustExist(ctx context.Context, tx *sql.Tx, id int64) error {
 
 func (s *GraphStore) IsFollowing(ctx context.Context, follower, followee int64) (bool, error) {
 	var one int
-	err := s.db.queryRow(ctx, `SELECT 1 FROM follows WHERE follower_id = $1 AND followee_id = $2`, follower, followee).Scan(&one)
+	err := s.db.QueryRow(ctx, `SELECT 1 FROM follows WHERE follower_id = ? AND followee_id = ?`, follower, followee).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -91,7 +91,7 @@ func (s *GraphStore) IsFollowing(ctx context.Context, follower, followee int64) 
 
 func (s *GraphStore) Counts(ctx context.Context, userID int64) (graph.Counts, error) {
 	var c graph.Counts
-	err := s.db.queryRow(ctx, `SELECT followers, following FROM follow_counts WHERE user_id = $1`, userID).
+	err := s.db.QueryRow(ctx, `SELECT followers, following FROM follow_counts WHERE user_id = ?`, userID).
 		Scan(&c.Followers, &c.Following)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return graph.Counts{}, fmt.Errorf("select counts: %w", err)
@@ -100,17 +100,17 @@ func (s *GraphStore) Counts(ctx context.Context, userID int64) (graph.Counts, er
 }
 
 func (s *GraphStore) Followers(ctx context.Context, userID int64, offset, limit int) ([]int64, error) {
-	return s.ids(ctx, `SELECT follower_id FROM follows WHERE followee_id = $1
-		ORDER BY created_at DESC, follower_id DESC LIMIT $2 OFFSET $3`, userID, limit, offset)
+	return s.ids(ctx, `SELECT follower_id FROM follows WHERE followee_id = ?
+		ORDER BY created_at DESC, follower_id DESC LIMIT ? OFFSET ?`, userID, limit, offset)
 }
 
 func (s *GraphStore) Following(ctx context.Context, userID int64, offset, limit int) ([]int64, error) {
-	return s.ids(ctx, `SELECT followee_id FROM follows WHERE follower_id = $1
-		ORDER BY created_at DESC, followee_id DESC LIMIT $2 OFFSET $3`, userID, limit, offset)
+	return s.ids(ctx, `SELECT followee_id FROM follows WHERE follower_id = ?
+		ORDER BY created_at DESC, followee_id DESC LIMIT ? OFFSET ?`, userID, limit, offset)
 }
 
 func (s *GraphStore) ids(ctx context.Context, q string, args ...any) ([]int64, error) {
-	rows, err := s.db.query(ctx, q, args...)
+	rows, err := s.db.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("select follows: %w", err)
 	}

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 
 // emit writes an event to the outbox inside the change's transaction: the
 // event exists if and only if the change committed.
-func emit(ctx context.Context, tx *sql.Tx, typ string, payload any) error {
+func emit(ctx context.Context, tx Tx, typ string, payload any) error {
 	e, err := events.New(typ, payload, time.Now())
 	if err != nil {
 		return err
@@ -30,14 +30,16 @@ func emit(ctx context.Context, tx *sql.Tx, typ string, payload any) error {
 }
 
 // OutboxStore implements outbox.Store.
-type OutboxStore struct{ db *DB }
+type OutboxStore struct{ db Conn }
 
 var _ outbox.Store = (*OutboxStore)(nil)
 
-func (db *DB) Outbox() *OutboxStore { return &OutboxStore{db} }
+func NewOutboxStore(db Conn) *OutboxStore { return &OutboxStore{db} }
 
 func (s *OutboxStore) Pending(ctx context.Context, limit int) ([]outbox.Message, error) {
-	rows, err := s.db.query(ctx, `SELECT seq, id, subject, body, created_at FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?`, limit)
+	// The relay reads the primary: a replica could still show rows it has
+	// just marked sent as unsent, and they would go out again and again.
+	rows, err := s.db.QueryPrimary(ctx, `SELECT seq, id, subject, body, created_at FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("pending outbox: %w", err)
 	}
@@ -56,7 +58,7 @@ func (s *OutboxStore) Pending(ctx context.Context, limit int) ([]outbox.Message,
 }
 
 func (s *OutboxStore) MarkSent(ctx context.Context, seqs []int64, at time.Time) error {
-	_, err := s.db.write.ExecContext(ctx, `UPDATE outbox SET sent_at = ? WHERE seq IN (SELECT value FROM json_each(?))`, ms(at), idArray(seqs))
+	_, err := s.db.Exec(ctx, `UPDATE outbox SET sent_at = ? WHERE seq IN (`+s.db.IDList()+`)`, ms(at), s.db.IDs(seqs))
 	if err != nil {
 		return fmt.Errorf("mark outbox sent: %w", err)
 	}
@@ -65,7 +67,7 @@ func (s *OutboxStore) MarkSent(ctx context.Context, seqs []int64, at time.Time) 
 
 // DeleteSent removes published events older than before.
 func (s *OutboxStore) DeleteSent(ctx context.Context, before time.Time) (int, error) {
-	res, err := s.db.write.ExecContext(ctx, `DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?`, ms(before))
+	res, err := s.db.Exec(ctx, `DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?`, ms(before))
 	if err != nil {
 		return 0, fmt.Errorf("delete sent outbox: %w", err)
 	}
@@ -76,7 +78,7 @@ func (s *OutboxStore) DeleteSent(ctx context.Context, before time.Time) (int, er
 // Head is the seq of the newest event and when it was written (0 if none).
 func (s *OutboxStore) Head(ctx context.Context) (int64, error) {
 	var seq sql.NullInt64
-	if err := s.db.queryRow(ctx, `SELECT max(seq) FROM outbox`).Scan(&seq); err != nil {
+	if err := s.db.QueryRowPrimary(ctx, `SELECT max(seq) FROM outbox`).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("outbox head: %w", err)
 	}
 	return seq.Int64, nil

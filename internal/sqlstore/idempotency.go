@@ -1,10 +1,9 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -15,27 +14,32 @@ import (
 // IdempotencyStore implements idempotency.Store in the same database as the
 // writes it guards, so a write and its key's "committed" mark share one
 // transaction.
-type IdempotencyStore struct{ db *DB }
+type IdempotencyStore struct{ db Conn }
 
 var _ idempotency.Store = (*IdempotencyStore)(nil)
 
-func (db *DB) Idempotency() *IdempotencyStore { return &IdempotencyStore{db} }
+func NewIdempotencyStore(db Conn) *IdempotencyStore { return &IdempotencyStore{db} }
 
 func (s *IdempotencyStore) Claim(ctx context.Context, key, fp string, now time.Time, lockTimeout, ttl time.Duration) (*idempotency.Record, bool, error) {
 	var existing *idempotency.Record
 	claimed := false
-	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, func(tx Tx) error {
+		// Insert first: of concurrent claims exactly one inserts; the others
+		// then read (locked where the database needs it) the winner's record.
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO idempotency_keys (key, fingerprint, state, locked_at, expires_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (key) DO NOTHING`, key, fp, idempotency.InFlight, ms(now), ms(now.Add(ttl)))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			claimed = true
+			return nil
+		}
 		rec, err := scanRecord(tx.QueryRowContext(ctx, `
 			SELECT key, fingerprint, state, locked_at, expires_at, resource, status, header, body
-			FROM idempotency_keys WHERE key = ?`, key))
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			_, err = tx.ExecContext(ctx, `
-				INSERT INTO idempotency_keys (key, fingerprint, state, locked_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-				key, fp, idempotency.InFlight, ms(now), ms(now.Add(ttl)))
-			claimed = err == nil
-			return err
-		case err != nil:
+			FROM idempotency_keys WHERE key = ?`+s.db.ForUpdate(), key))
+		if err != nil {
 			return err
 		}
 		expired := !now.Before(rec.ExpiresAt)
@@ -57,7 +61,7 @@ func (s *IdempotencyStore) Claim(ctx context.Context, key, fp string, now time.T
 	return existing, claimed, nil
 }
 
-func scanRecord(row rowScanner) (*idempotency.Record, error) {
+func scanRecord(row RowScanner) (*idempotency.Record, error) {
 	var r idempotency.Record
 	var locked, expires int64
 	var status sql.NullInt64
@@ -83,7 +87,7 @@ func (s *IdempotencyStore) Complete(ctx context.Context, key string, resp idempo
 	if err != nil {
 		return err
 	}
-	res, err := s.db.write.ExecContext(ctx, `
+	res, err := s.db.Exec(ctx, `
 		UPDATE idempotency_keys SET state = ?, status = ?, header = ?, body = ?
 		WHERE key = ? AND state IN (?, ?)`,
 		idempotency.Done, resp.Status, string(h), resp.Body, key, idempotency.InFlight, idempotency.Committed)
@@ -97,12 +101,12 @@ func (s *IdempotencyStore) Complete(ctx context.Context, key string, resp idempo
 }
 
 func (s *IdempotencyStore) Release(ctx context.Context, key string) error {
-	_, err := s.db.write.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE key = ? AND state = ?`, key, idempotency.InFlight)
+	_, err := s.db.Exec(ctx, `DELETE FROM idempotency_keys WHERE key = ? AND state = ?`, key, idempotency.InFlight)
 	return err
 }
 
 func (s *IdempotencyStore) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
-	res, err := s.db.write.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE expires_at <= ?`, ms(now))
+	res, err := s.db.Exec(ctx, `DELETE FROM idempotency_keys WHERE expires_at <= ?`, ms(now))
 	if err != nil {
 		return 0, fmt.Errorf("delete expired idempotency keys: %w", err)
 	}
@@ -112,7 +116,7 @@ func (s *IdempotencyStore) DeleteExpired(ctx context.Context, now time.Time) (in
 
 // markCommitted records, inside a write's own transaction, that the
 // request running under an idempotency key has committed and what it made.
-func markCommitted(ctx context.Context, tx *sql.Tx, resource string) error {
+func markCommitted(ctx context.Context, tx Tx, resource string) error {
 	key, ok := idempotency.KeyFrom(ctx)
 	if !ok {
 		return nil

@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -13,22 +13,22 @@ import (
 )
 
 // PostStore implements posts.Store.
-type PostStore struct{ db *DB }
+type PostStore struct{ db Conn }
 
 var _ posts.Store = (*PostStore)(nil)
 
-func (db *DB) Posts() *PostStore { return &PostStore{db} }
+func NewPostStore(db Conn) *PostStore { return &PostStore{db} }
 
 func (s *PostStore) CreatePost(ctx context.Context, p posts.Post) error {
 	im := p.Images
-	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+	return s.db.InTx(ctx, func(tx Tx) error {
 		if p.Status == "" {
 			p.Status = posts.Ready
 		}
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO posts (id, author_id, caption, created_at,
 				thumb_key, thumb_w, thumb_h, large_key, large_w, large_h, original_key, original_w, original_h, status, upload_key)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			p.ID, p.AuthorID, p.Caption, ms(p.CreatedAt),
 			im.Thumb.Key, im.Thumb.Width, im.Thumb.Height,
 			im.Large.Key, im.Large.Width, im.Large.Height,
@@ -49,10 +49,7 @@ func (s *PostStore) CreatePost(ctx context.Context, p posts.Post) error {
 				return err
 			}
 		case posts.Processing:
-			if s.db.onProcessing == nil {
-				return errors.New("insert post: no job queue for processing posts")
-			}
-			if err := s.db.onProcessing(ctx, tx, p.ID); err != nil {
+			if err := s.db.OnProcessing(ctx, tx, p.ID); err != nil {
 				return fmt.Errorf("enqueue thumbnails: %w", err)
 			}
 		}
@@ -66,7 +63,7 @@ const postCols = `id, author_id, caption, created_at, thumb_key, thumb_w, thumb_
 // postColsP is postCols qualified for joins, where the table is p.
 var postColsP = "p." + strings.ReplaceAll(strings.Join(strings.Fields(postCols), " "), ", ", ", p.")
 
-func scanPost(row rowScanner) (posts.Post, error) {
+func scanPost(row RowScanner) (posts.Post, error) {
 	var p posts.Post
 	var created int64
 	im := &p.Images
@@ -79,7 +76,7 @@ func scanPost(row rowScanner) (posts.Post, error) {
 }
 
 func (s *PostStore) Post(ctx context.Context, id int64) (posts.Post, error) {
-	p, err := scanPost(s.db.queryRow(ctx, `SELECT `+postCols+` FROM posts WHERE id = $1`, id))
+	p, err := scanPost(s.db.QueryRow(ctx, `SELECT `+postCols+` FROM posts WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return posts.Post{}, posts.ErrPostNotFound
 	}
@@ -93,15 +90,15 @@ func (s *PostStore) PostsByIDs(ctx context.Context, idList []int64) ([]posts.Pos
 	if len(idList) == 0 {
 		return nil, nil
 	}
-	return s.list(ctx, `SELECT `+postColsP+` FROM posts AS p WHERE p.id = ANY($1::bigint[])`, idList)
+	return s.list(ctx, `SELECT `+postColsP+` FROM `+s.db.IDsJoin()+` posts AS p ON p.id = j.value`, s.db.IDs(idList))
 }
 
 func (s *PostStore) PostsByAuthor(ctx context.Context, authorID int64, offset, limit int) ([]posts.Post, error) {
-	return s.list(ctx, `SELECT `+postCols+` FROM posts WHERE author_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3`, authorID, limit, offset)
+	return s.list(ctx, `SELECT `+postCols+` FROM posts WHERE author_id = ? ORDER BY id DESC LIMIT ? OFFSET ?`, authorID, limit, offset)
 }
 
 func (s *PostStore) list(ctx context.Context, q string, args ...any) ([]posts.Post, error) {
-	rows, err := s.db.query(ctx, q, args...)
+	rows, err := s.db.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("select posts: %w", err)
 	}
@@ -119,7 +116,7 @@ func (s *PostStore) list(ctx context.Context, q string, args ...any) ([]posts.Po
 
 func (s *PostStore) CountByAuthor(ctx context.Context, authorID int64) (int64, error) {
 	var n int64
-	if err := s.db.queryRow(ctx, `SELECT count(*) FROM posts WHERE author_id = $1`, authorID).Scan(&n); err != nil {
+	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM posts WHERE author_id = ?`, authorID).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count posts: %w", err)
 	}
 	return n, nil
@@ -127,16 +124,16 @@ func (s *PostStore) CountByAuthor(ctx context.Context, authorID int64) (int64, e
 
 func (s *PostStore) DeletePost(ctx context.Context, id, authorID int64) (posts.Post, error) {
 	var p posts.Post
-	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, func(tx Tx) error {
 		var err error
-		p, err = scanPost(tx.QueryRowContext(ctx, `SELECT `+postCols+` FROM posts WHERE id = $1 AND author_id = $2`, id, authorID))
+		p, err = scanPost(tx.QueryRowContext(ctx, `SELECT `+postCols+` FROM posts WHERE id = ? AND author_id = ?`, id, authorID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return posts.ErrPostNotFound
 		}
 		if err != nil {
 			return fmt.Errorf("select post: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM posts WHERE id = $1`, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM posts WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("delete post: %w", err)
 		}
 		return emit(ctx, tx, events.PhotoDeleted, events.PhotoDeletedV1{PostID: id, AuthorID: authorID})
@@ -145,16 +142,16 @@ func (s *PostStore) DeletePost(ctx context.Context, id, authorID int64) (posts.P
 }
 
 func (s *PostStore) Like(ctx context.Context, postID, userID int64, at time.Time) error {
-	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+	return s.db.InTx(ctx, func(tx Tx) error {
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO likes (post_id, user_id, created_at)
-			SELECT $1::bigint, $2::bigint, $3::bigint WHERE EXISTS (SELECT 1 FROM posts WHERE id = $4)
+			SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT) WHERE EXISTS (SELECT 1 FROM posts WHERE id = ?)
 			ON CONFLICT DO NOTHING`, postID, userID, ms(at), postID)
 		if err != nil {
 			return fmt.Errorf("insert like: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
-			if _, err = tx.ExecContext(ctx, `UPDATE posts SET like_count = like_count + 1 WHERE id = $1`, postID); err != nil {
+			if _, err = tx.ExecContext(ctx, `UPDATE posts SET like_count = like_count + 1 WHERE id = ?`, postID); err != nil {
 				return err
 			}
 			return emit(ctx, tx, events.PostLiked, events.LikeV1{PostID: postID, UserID: userID})
@@ -164,13 +161,13 @@ func (s *PostStore) Like(ctx context.Context, postID, userID int64, at time.Time
 }
 
 func (s *PostStore) Unlike(ctx context.Context, postID, userID int64) error {
-	return s.db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM likes WHERE post_id = $1 AND user_id = $2`, postID, userID)
+	return s.db.InTx(ctx, func(tx Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM likes WHERE post_id = ? AND user_id = ?`, postID, userID)
 		if err != nil {
 			return fmt.Errorf("delete like: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
-			if _, err = tx.ExecContext(ctx, `UPDATE posts SET like_count = like_count - 1 WHERE id = $1`, postID); err != nil {
+			if _, err = tx.ExecContext(ctx, `UPDATE posts SET like_count = like_count - 1 WHERE id = ?`, postID); err != nil {
 				return err
 			}
 			return emit(ctx, tx, events.PostUnliked, events.LikeV1{PostID: postID, UserID: userID})
@@ -179,9 +176,9 @@ func (s *PostStore) Unlike(ctx context.Context, postID, userID int64) error {
 	})
 }
 
-func (s *PostStore) mustExist(ctx context.Context, tx *sql.Tx, postID int64) error {
+func (s *PostStore) mustExist(ctx context.Context, tx Tx, postID int64) error {
 	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM posts WHERE id = $1`, postID).Scan(&one)
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM posts WHERE id = ?`, postID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return posts.ErrPostNotFound
 	}
@@ -193,8 +190,8 @@ func (s *PostStore) LikedBy(ctx context.Context, userID int64, postIDs []int64) 
 	if len(postIDs) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.query(ctx, `SELECT post_id FROM likes WHERE user_id = $1 AND post_id = ANY($2::bigint[])`,
-		userID, postIDs)
+	rows, err := s.db.Query(ctx, `SELECT l.post_id FROM `+s.db.IDsJoin()+` likes AS l ON l.post_id = j.value AND l.user_id = ?`,
+		s.db.IDs(postIDs), userID)
 	if err != nil {
 		return nil, fmt.Errorf("select likes: %w", err)
 	}
@@ -211,7 +208,7 @@ func (s *PostStore) LikedBy(ctx context.Context, userID int64, postIDs []int64) 
 
 func (s *PostStore) ImageInUse(ctx context.Context, key string) (bool, error) {
 	var one int
-	err := s.db.queryRow(ctx, `SELECT 1 FROM post_blobs WHERE blob_key = $1 LIMIT 1`, key).Scan(&one)
+	err := s.db.QueryRow(ctx, `SELECT 1 FROM post_blobs WHERE blob_key = ? LIMIT 1`, key).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -221,12 +218,12 @@ func (s *PostStore) ImageInUse(ctx context.Context, key string) (bool, error) {
 	return true, nil
 }
 
-func linkBlobs(ctx context.Context, tx *sql.Tx, postID int64, keys []string) error {
+func linkBlobs(ctx context.Context, tx Tx, postID int64, keys []string) error {
 	for _, k := range keys {
 		if k == "" {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO post_blobs (blob_key, post_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, k, postID); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO post_blobs (blob_key, post_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, k, postID); err != nil {
 			return fmt.Errorf("insert post blob: %w", err)
 		}
 	}
@@ -235,8 +232,8 @@ func linkBlobs(ctx context.Context, tx *sql.Tx, postID int64, keys []string) err
 
 func (s *PostStore) FinishPost(ctx context.Context, id int64, im posts.Images) (bool, error) {
 	finished := false
-	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
-		p, err := scanPost(tx.QueryRowContext(ctx, `SELECT `+postCols+` FROM posts WHERE id = $1`, id))
+	err := s.db.InTx(ctx, func(tx Tx) error {
+		p, err := scanPost(tx.QueryRowContext(ctx, `SELECT `+postCols+` FROM posts WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && p.Status != posts.Processing) {
 			return nil // deleted meanwhile, or a replayed job
 		}
@@ -244,15 +241,15 @@ func (s *PostStore) FinishPost(ctx context.Context, id int64, im posts.Images) (
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `
-			UPDATE posts SET status = $1, upload_key = '',
-				thumb_key = $2, thumb_w = $3, thumb_h = $4, large_key = $5, large_w = $6, large_h = $7,
-				original_key = $8, original_w = $9, original_h = $10
-			WHERE id = $11`, posts.Ready,
+			UPDATE posts SET status = ?, upload_key = '',
+				thumb_key = ?, thumb_w = ?, thumb_h = ?, large_key = ?, large_w = ?, large_h = ?,
+				original_key = ?, original_w = ?, original_h = ?
+			WHERE id = ?`, posts.Ready,
 			im.Thumb.Key, im.Thumb.Width, im.Thumb.Height, im.Large.Key, im.Large.Width, im.Large.Height,
 			im.Original.Key, im.Original.Width, im.Original.Height, id); err != nil {
 			return fmt.Errorf("finish post: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM post_blobs WHERE post_id = $1 AND blob_key = $2`, id, p.UploadKey); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM post_blobs WHERE post_id = ? AND blob_key = ?`, id, p.UploadKey); err != nil {
 			return err
 		}
 		if err := linkBlobs(ctx, tx, id, im.Keys()); err != nil {
@@ -265,6 +262,6 @@ func (s *PostStore) FinishPost(ctx context.Context, id int64, im posts.Images) (
 }
 
 func (s *PostStore) FailPost(ctx context.Context, id int64) error {
-	_, err := s.db.write.ExecContext(ctx, `UPDATE posts SET status = $1 WHERE id = $2 AND status = $3`, posts.Failed, id, posts.Processing)
+	_, err := s.db.Exec(ctx, `UPDATE posts SET status = ? WHERE id = ? AND status = ?`, posts.Failed, id, posts.Processing)
 	return err
 }

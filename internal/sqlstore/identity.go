@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -13,14 +13,14 @@ import (
 )
 
 // IdentityStore implements identity.Store.
-type IdentityStore struct{ db *DB }
+type IdentityStore struct{ db Conn }
 
 var _ identity.Store = (*IdentityStore)(nil)
 
-func (db *DB) Identity() *IdentityStore { return &IdentityStore{db} }
+func NewIdentityStore(db Conn) *IdentityStore { return &IdentityStore{db} }
 
 func (s *IdentityStore) CreateUser(ctx context.Context, u identity.User, hash string) error {
-	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+	return s.db.InTx(ctx, func(tx Tx) error {
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO users (id, username, display_name, password_hash, admin, created_at)
 			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING`,
@@ -43,7 +43,7 @@ const userCols = `id, username, display_name, admin, created_at`
 // userColsU is userCols qualified for joins, where the table is u.
 var userColsU = "u." + strings.ReplaceAll(userCols, ", ", ", u.")
 
-func scanUser(row rowScanner) (identity.User, error) {
+func scanUser(row RowScanner) (identity.User, error) {
 	var u identity.User
 	var created int64
 	err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Admin, &created)
@@ -60,7 +60,7 @@ func (s *IdentityStore) UserByUsername(ctx context.Context, username string) (id
 }
 
 func (s *IdentityStore) oneUser(ctx context.Context, q string, arg any) (identity.User, error) {
-	u, err := scanUser(s.db.queryRow(ctx, q, arg))
+	u, err := scanUser(s.db.QueryRow(ctx, q, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return identity.User{}, identity.ErrUserNotFound
 	}
@@ -74,7 +74,7 @@ func (s *IdentityStore) UsersByIDs(ctx context.Context, idList []int64) ([]ident
 	if len(idList) == 0 {
 		return nil, nil
 	}
-	rows, err := s.db.query(ctx, `SELECT DISTINCT `+userColsU+` FROM json_each(?) AS j CROSS JOIN users AS u ON u.id = j.value`, idArray(idList))
+	rows, err := s.db.Query(ctx, `SELECT `+userColsU+` FROM `+s.db.IDsJoin()+` users AS u ON u.id = j.value`, s.db.IDs(idList))
 	if err != nil {
 		return nil, fmt.Errorf("select users: %w", err)
 	}
@@ -93,7 +93,7 @@ func (s *IdentityStore) UsersByIDs(ctx context.Context, idList []int64) ([]ident
 func (s *IdentityStore) PasswordHash(ctx context.Context, username string) (int64, string, error) {
 	var id int64
 	var hash string
-	err := s.db.queryRow(ctx, `SELECT id, password_hash FROM users WHERE username = ?`, username).Scan(&id, &hash)
+	err := s.db.QueryRow(ctx, `SELECT id, password_hash FROM users WHERE username = ?`, username).Scan(&id, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, "", identity.ErrUserNotFound
 	}
@@ -104,7 +104,7 @@ func (s *IdentityStore) PasswordHash(ctx context.Context, username string) (int6
 }
 
 func (s *IdentityStore) CreateSession(ctx context.Context, sess identity.Session) error {
-	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+	return s.db.InTx(ctx, func(tx Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
 			sess.ID, sess.UserID, ms(sess.CreatedAt), ms(sess.ExpiresAt))
 		if err != nil {
@@ -119,7 +119,7 @@ func (s *IdentityStore) SessionByID(ctx context.Context, id int64) (identity.Ses
 	var sess identity.Session
 	var created, expires int64
 	var revoked sql.NullInt64
-	err := s.db.queryRow(ctx, `SELECT id, user_id, created_at, expires_at, revoked_at FROM sessions WHERE id = ?`, id).
+	err := s.db.QueryRow(ctx, `SELECT id, user_id, created_at, expires_at, revoked_at FROM sessions WHERE id = ?`, id).
 		Scan(&sess.ID, &sess.UserID, &created, &expires, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return identity.Session{}, identity.ErrSessionNotFound
@@ -144,7 +144,7 @@ func (s *IdentityStore) RevokeSession(ctx context.Context, id int64, at time.Tim
 }
 
 func (s *IdentityStore) updateSession(ctx context.Context, q string, args ...any) error {
-	res, err := s.db.write.ExecContext(ctx, q, args...)
+	res, err := s.db.Exec(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("update session: %w", err)
 	}
@@ -156,7 +156,7 @@ func (s *IdentityStore) updateSession(ctx context.Context, q string, args ...any
 
 // DeleteExpiredSessions removes sessions past their expiry.
 func (s *IdentityStore) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
-	res, err := s.db.write.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, ms(now))
+	res, err := s.db.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, ms(now))
 	if err != nil {
 		return 0, fmt.Errorf("delete expired sessions: %w", err)
 	}
@@ -166,7 +166,7 @@ func (s *IdentityStore) DeleteExpiredSessions(ctx context.Context, now time.Time
 
 // SetAdmin grants or withdraws the admin role.
 func (s *IdentityStore) SetAdmin(ctx context.Context, username string, admin bool) error {
-	res, err := s.db.write.ExecContext(ctx, `UPDATE users SET admin = ? WHERE username = ?`, admin, username)
+	res, err := s.db.Exec(ctx, `UPDATE users SET admin = ? WHERE username = ?`, admin, username)
 	if err != nil {
 		return fmt.Errorf("set admin: %w", err)
 	}

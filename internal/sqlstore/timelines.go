@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -15,11 +15,11 @@ import (
 // in a table, kept by the fan-out consumer. Every consumer write also
 // advances the consumer's offset in the same transaction, so replaying an
 // event changes nothing and readers can tell how far the model has got.
-type TimelineStore struct{ db *DB }
+type TimelineStore struct{ db Conn }
 
 var _ feed.TimelineStore = (*TimelineStore)(nil)
 
-func (db *DB) Timelines() *TimelineStore { return &TimelineStore{db} }
+func NewTimelineStore(db Conn) *TimelineStore { return &TimelineStore{db} }
 
 func (s *TimelineStore) Timeline(ctx context.Context, userID, beforeID int64, limit int) ([]int64, bool, error) {
 	if beforeID <= 0 {
@@ -32,7 +32,7 @@ func (s *TimelineStore) Timeline(ctx context.Context, userID, beforeID int64, li
 	}
 	// No rows: an empty timeline, or none at all. Only then ask which.
 	var built int64
-	err = s.db.queryRow(ctx, `SELECT built_at FROM timeline_state WHERE user_id = ?`, userID).Scan(&built)
+	err = s.db.QueryRow(ctx, `SELECT built_at FROM timeline_state WHERE user_id = ?`, userID).Scan(&built)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -47,16 +47,16 @@ func (s *TimelineStore) Timeline(ctx context.Context, userID, beforeID int64, li
 const followeesUpTo = `
 	SELECT f.followee_id FROM follows f LEFT JOIN follow_counts c ON c.user_id = f.followee_id
 	WHERE f.follower_id = ?1 AND coalesce(c.followers, 0) <= ?2
-	UNION ALL SELECT ?1`
+	UNION ALL SELECT CAST(?1 AS BIGINT)`
 
 func (s *TimelineStore) Rebuild(ctx context.Context, userID int64, threshold, capN int) error {
-	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+	return s.db.InTx(ctx, func(tx Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM timelines WHERE user_id = ?`, userID); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO timelines (user_id, post_id, author_id)
-			SELECT ?1, id, author_id FROM posts WHERE author_id IN (`+followeesUpTo+`) AND status = 'ready'
+			SELECT CAST(?1 AS BIGINT), id, author_id FROM posts WHERE author_id IN (`+followeesUpTo+`) AND status = 'ready'
 			ORDER BY id DESC LIMIT ?3`, userID, threshold, capN)
 		if err != nil {
 			return fmt.Errorf("rebuild timeline: %w", err)
@@ -84,23 +84,23 @@ func (s *TimelineStore) RecentByAuthor(ctx context.Context, authorID, beforeID i
 }
 
 // advance records the consumer's progress inside its transaction.
-func advance(ctx context.Context, tx *sql.Tx, consumer string, seq int64) error {
+func advance(ctx context.Context, tx Tx, consumer string, seq int64) error {
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO consumer_offsets (name, seq) VALUES (?, ?)
-		ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq)`, consumer, seq)
+		ON CONFLICT (name) DO UPDATE SET seq = CASE WHEN excluded.seq > consumer_offsets.seq THEN excluded.seq ELSE consumer_offsets.seq END`, consumer, seq)
 	return err
 }
 
 // Lag returns the outbox head and the consumer's offset in one read.
 func (s *TimelineStore) Lag(ctx context.Context, consumer string) (head, offset int64, err error) {
-	err = s.db.queryRow(ctx, `SELECT coalesce((SELECT max(seq) FROM outbox), 0),
+	err = s.db.QueryRow(ctx, `SELECT coalesce((SELECT max(seq) FROM outbox), 0),
 		coalesce((SELECT seq FROM consumer_offsets WHERE name = ?), 0)`, consumer).Scan(&head, &offset)
 	return head, offset, err
 }
 
 func (s *TimelineStore) Offset(ctx context.Context, consumer string) (int64, error) {
 	var seq int64
-	err := s.db.queryRow(ctx, `SELECT seq FROM consumer_offsets WHERE name = ?`, consumer).Scan(&seq)
+	err := s.db.QueryRow(ctx, `SELECT seq FROM consumer_offsets WHERE name = ?`, consumer).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -108,7 +108,7 @@ func (s *TimelineStore) Offset(ctx context.Context, consumer string) (int64, err
 }
 
 func (s *TimelineStore) Advance(ctx context.Context, consumer string, seq int64) error {
-	return s.db.inTx(ctx, func(tx *sql.Tx) error { return advance(ctx, tx, consumer, seq) })
+	return s.db.InTx(ctx, func(tx Tx) error { return advance(ctx, tx, consumer, seq) })
 }
 
 // FanOut puts a post into the timelines that exist of its author and of
@@ -116,7 +116,7 @@ func (s *TimelineStore) Advance(ctx context.Context, consumer string, seq int64)
 // posts are merged in at read time instead). One statement covers all
 // followers; timelines that grew well past capN are trimmed back to it.
 func (s *TimelineStore) FanOut(ctx context.Context, consumer string, seq, postID, authorID int64, threshold, capN int) error {
-	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+	return s.db.InTx(ctx, func(tx Tx) error {
 		var followers int64
 		if err := tx.QueryRowContext(ctx, `SELECT coalesce((SELECT followers FROM follow_counts WHERE user_id = ?), 0)`, authorID).Scan(&followers); err != nil {
 			return err
@@ -124,10 +124,10 @@ func (s *TimelineStore) FanOut(ctx context.Context, consumer string, seq, postID
 		toFollowers := followers <= int64(threshold)
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO timelines (user_id, post_id, author_id)
-			SELECT user_id, ?2, ?1 FROM timeline_state WHERE user_id = ?1
+			SELECT user_id, CAST(?2 AS BIGINT), CAST(?1 AS BIGINT) FROM timeline_state WHERE user_id = ?1
 			UNION ALL
-			SELECT f.follower_id, ?2, ?1 FROM follows f JOIN timeline_state s ON s.user_id = f.follower_id
-			WHERE f.followee_id = ?1 AND ?3
+			SELECT f.follower_id, CAST(?2 AS BIGINT), CAST(?1 AS BIGINT) FROM follows f JOIN timeline_state s ON s.user_id = f.follower_id
+			WHERE f.followee_id = ?1 AND CAST(?3 AS BOOLEAN)
 			ON CONFLICT DO NOTHING`, authorID, postID, toFollowers)
 		if err != nil {
 			return fmt.Errorf("fan out post %d: %w", postID, err)
@@ -153,7 +153,7 @@ func (s *TimelineStore) FanOut(ctx context.Context, consumer string, seq, postID
 
 // trim cuts timelines that grew 64 past capN back to capN newest entries;
 // the slack makes trimming rare.
-func (s *TimelineStore) trim(ctx context.Context, tx *sql.Tx, capN int) error {
+func (s *TimelineStore) trim(ctx context.Context, tx Tx, capN int) error {
 	rows, err := tx.QueryContext(ctx, `SELECT user_id FROM timeline_state WHERE entries > ?`, capN+64)
 	if err != nil {
 		return err
@@ -168,7 +168,7 @@ func (s *TimelineStore) trim(ctx context.Context, tx *sql.Tx, capN int) error {
 	for _, uid := range over {
 		if _, err := tx.ExecContext(ctx, `
 			DELETE FROM timelines WHERE user_id = ?1 AND post_id < (
-				SELECT post_id FROM timelines WHERE user_id = ?1 ORDER BY post_id DESC LIMIT 1 OFFSET ?2 - 1)`, uid, capN); err != nil {
+				SELECT post_id FROM timelines WHERE user_id = ?1 ORDER BY post_id DESC LIMIT 1 OFFSET CAST(?2 AS BIGINT) - 1)`, uid, capN); err != nil {
 			return fmt.Errorf("trim timeline %d: %w", uid, err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE timeline_state SET entries = (SELECT count(*) FROM timelines WHERE user_id = ?1) WHERE user_id = ?1`, uid); err != nil {
@@ -179,7 +179,7 @@ func (s *TimelineStore) trim(ctx context.Context, tx *sql.Tx, capN int) error {
 }
 
 func (s *TimelineStore) RemovePost(ctx context.Context, consumer string, seq, postID int64) error {
-	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+	return s.db.InTx(ctx, func(tx Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM timelines WHERE post_id = ?`, postID); err != nil {
 			return fmt.Errorf("remove post %d from timelines: %w", postID, err)
 		}
@@ -190,10 +190,10 @@ func (s *TimelineStore) RemovePost(ctx context.Context, consumer string, seq, po
 // Backfill adds a newly followed author's recent posts to the follower's
 // timeline, if it exists and the author is not merged at read time.
 func (s *TimelineStore) Backfill(ctx context.Context, consumer string, seq, follower, followee int64, threshold, capN int) error {
-	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+	return s.db.InTx(ctx, func(tx Tx) error {
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO timelines (user_id, post_id, author_id)
-			SELECT ?1, p.id, p.author_id FROM posts p
+			SELECT CAST(?1 AS BIGINT), p.id, p.author_id FROM posts p
 			WHERE p.author_id = ?2 AND p.status = 'ready'
 			  AND EXISTS (SELECT 1 FROM timeline_state WHERE user_id = ?1)
 			  AND coalesce((SELECT followers FROM follow_counts WHERE user_id = ?2), 0) <= ?3
@@ -216,7 +216,7 @@ func (s *TimelineStore) Backfill(ctx context.Context, consumer string, seq, foll
 
 // RemoveAuthor takes an unfollowed author's posts out of the timeline.
 func (s *TimelineStore) RemoveAuthor(ctx context.Context, consumer string, seq, follower, followee int64) error {
-	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+	return s.db.InTx(ctx, func(tx Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM timelines WHERE user_id = ? AND author_id = ?`, follower, followee); err != nil {
 			return fmt.Errorf("remove author from timeline: %w", err)
 		}

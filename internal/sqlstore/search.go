@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -9,14 +9,14 @@ import (
 
 // SearchSource implements search.Source: users and posts in id order, for
 // rebuilding the search index from the primary store.
-type SearchSource struct{ db *DB }
+type SearchSource struct{ db Conn }
 
 var _ search.Source = (*SearchSource)(nil)
 
-func (db *DB) SearchSource() *SearchSource { return &SearchSource{db} }
+func NewSearchSource(db Conn) *SearchSource { return &SearchSource{db} }
 
 func (s *SearchSource) UsersAfter(ctx context.Context, afterID int64, limit int) ([]search.UserDoc, error) {
-	rows, err := s.db.query(ctx, `SELECT id, username, display_name FROM users WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
+	rows, err := s.db.Query(ctx, `SELECT id, username, display_name FROM users WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("users for reindex: %w", err)
 	}
@@ -33,7 +33,7 @@ func (s *SearchSource) UsersAfter(ctx context.Context, afterID int64, limit int)
 }
 
 func (s *SearchSource) PostsAfter(ctx context.Context, afterID int64, limit int) ([]search.PostDoc, error) {
-	rows, err := s.db.query(ctx, `SELECT id, author_id, caption FROM posts WHERE id > ? AND status = 'ready' ORDER BY id LIMIT ?`, afterID, limit)
+	rows, err := s.db.Query(ctx, `SELECT id, author_id, caption FROM posts WHERE id > ? AND status = 'ready' ORDER BY id LIMIT ?`, afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("posts for reindex: %w", err)
 	}

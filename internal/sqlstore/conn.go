@@ -1,0 +1,53 @@
+// Package sqlstore implements photofeed's store ports once, in SQL that
+// runs on both SQLite and PostgreSQL: statements use ? (or ?N) placeholders
+// and portable syntax (CAST, CASE, ON CONFLICT), and the few places where
+// the dialects differ are asked of the Conn. The sqlite and postgres
+// packages supply a Conn: connections, transactions, placeholders, where
+// reads go.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+)
+
+// Conn is a database as the stores use it.
+type Conn interface {
+	// InTx runs fn in a write transaction on the primary.
+	InTx(ctx context.Context, fn func(Tx) error) error
+	// Exec runs one write on the primary.
+	Exec(ctx context.Context, q string, args ...any) (sql.Result, error)
+	// Query and QueryRow read where stale data is acceptable (a replica,
+	// if any).
+	Query(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRow(ctx context.Context, q string, args ...any) RowScanner
+	// QueryPrimary and QueryRowPrimary read what must be current.
+	QueryPrimary(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowPrimary(ctx context.Context, q string, args ...any) RowScanner
+
+	// IDList is a subquery yielding the ids of one array argument, for
+	// "x IN (...)"; IDsJoin is a table expression of them, aliased j with
+	// a column value, followed by the join keyword that keeps it the outer
+	// loop; IDs encodes the argument for both.
+	IDList() string
+	IDsJoin() string
+	IDs(ids []int64) any
+	// ForUpdate is the row-lock suffix of a SELECT ("" where a write
+	// transaction already excludes other writers).
+	ForUpdate() string
+
+	// OnProcessing enqueues a processing post's thumbnail job in tx.
+	OnProcessing(ctx context.Context, tx Tx, postID int64) error
+}
+
+// Tx is a write transaction.
+type Tx interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+	// SQL is the transaction itself, for job queues that join it.
+	SQL() *sql.Tx
+}
+
+// RowScanner is a *sql.Row or anything that scans like one.
+type RowScanner interface{ Scan(...any) error }
