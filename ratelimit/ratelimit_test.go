@@ -30,11 +30,35 @@ type step struct {
 	reset     time.Duration
 }
 
+// backend is a Limiter implementation the shared tests run against, and
+// the finest time step it resolves.
+type backend struct {
+	name       string
+	resolution time.Duration
+	open       func(t *testing.T, now func() time.Time) ratelimit.Limiter
+}
+
+func backends() []backend {
+	return []backend{
+		{"memory", time.Nanosecond, func(t *testing.T, now func() time.Time) ratelimit.Limiter {
+			return ratelimit.NewMemory(ratelimit.MemoryConfig{Now: now})
+		}},
+		{"redis", time.Microsecond, openRedis},
+	}
+}
+
 func run(t *testing.T, l ratelimit.Limit, steps []step) {
+	t.Helper()
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) { runOn(t, b, l, steps) })
+	}
+}
+
+func runOn(t *testing.T, b backend, l ratelimit.Limit, steps []step) {
 	t.Helper()
 	c := newClock()
 	start := c.t
-	m := ratelimit.NewMemory(ratelimit.MemoryConfig{Now: c.now})
+	m := b.open(t, c.now)
 	for i, s := range steps {
 		c.t = start.Add(s.at)
 		d, err := m.AllowN(context.Background(), "k", l, s.n)
@@ -102,15 +126,23 @@ func TestSlidingWindowCounter(t *testing.T) {
 	run(t, l, steps)
 }
 
-// RetryAfter is exact: asking again after it is allowed, a nanosecond
-// before it is not.
+// RetryAfter is exact: asking again after it is allowed, one tick (a
+// nanosecond in memory, a microsecond in Redis) before it is not.
 func TestRetryAfterIsExact(t *testing.T) {
-	for _, alg := range []ratelimit.Algorithm{ratelimit.TokenBucket, ratelimit.SlidingWindowLog, ratelimit.SlidingWindowCounter} {
-		t.Run(string(alg), func(t *testing.T) {
+	for _, b := range backends() {
+		for _, alg := range []ratelimit.Algorithm{ratelimit.TokenBucket, ratelimit.SlidingWindowLog, ratelimit.SlidingWindowCounter} {
+			t.Run(b.name+"/"+string(alg), func(t *testing.T) { retryAfterExact(t, b, alg) })
+		}
+	}
+}
+
+func retryAfterExact(t *testing.T, b backend, alg ratelimit.Algorithm) {
+	{
+		{
 			l := ratelimit.Limit{Requests: 7, Window: 13 * sec, Algorithm: alg}
 			rng := rand.New(rand.NewPCG(1, 2))
 			c := newClock()
-			m := ratelimit.NewMemory(ratelimit.MemoryConfig{Now: c.now})
+			m := b.open(t, c.now)
 			checked := 0
 			for range 2000 {
 				c.advance(time.Duration(rng.IntN(800)) * time.Millisecond)
@@ -119,11 +151,11 @@ func TestRetryAfterIsExact(t *testing.T) {
 					continue
 				}
 				checked++
-				c.advance(d.RetryAfter - 1)
+				c.advance(d.RetryAfter - b.resolution)
 				if d2, _ := m.AllowN(context.Background(), "k", l, 0); d2.Allowed {
-					t.Fatalf("allowed 1ns before RetryAfter %s", d.RetryAfter)
+					t.Fatalf("allowed one tick before RetryAfter %s", d.RetryAfter)
 				}
-				c.advance(1)
+				c.advance(b.resolution)
 				if d2, _ := m.AllowN(context.Background(), "k", l, 0); !d2.Allowed {
 					t.Fatalf("still denied at RetryAfter %s: %+v", d.RetryAfter, d2)
 				}
@@ -131,14 +163,20 @@ func TestRetryAfterIsExact(t *testing.T) {
 			if checked < 50 {
 				t.Fatalf("only %d denials exercised", checked)
 			}
-		})
+		}
 	}
 }
 
 func TestConcurrentExactlyLimit(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) { concurrentExactlyLimit(t, b) })
+	}
+}
+
+func concurrentExactlyLimit(t *testing.T, b backend) {
 	for _, alg := range []ratelimit.Algorithm{ratelimit.TokenBucket, ratelimit.SlidingWindowLog, ratelimit.SlidingWindowCounter} {
 		c := newClock() // frozen: nothing refills or expires during the race
-		m := ratelimit.NewMemory(ratelimit.MemoryConfig{Now: c.now})
+		m := b.open(t, c.now)
 		l := ratelimit.Limit{Requests: 100, Window: time.Minute, Algorithm: alg}
 		var allowed atomic.Int64
 		var wg sync.WaitGroup
