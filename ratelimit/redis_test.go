@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,3 +58,33 @@ func TestRedisServerClockAndScriptReload(t *testing.T) {
 }
 
 func getenv(k string) string { return os.Getenv(k) }
+
+// BenchmarkRedisAllow: decisions per second against the local Redis from
+// many goroutines (go-redis pools the connections). bench/redis-limiter.sh
+// runs it beside redis-benchmark's bare EVALSHA of a trivial script.
+func BenchmarkRedisAllow(b *testing.B) {
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", PoolSize: 64})
+	if err := client.Ping(context.Background()).Err(); err != nil {
+		b.Skip("no Redis on 127.0.0.1:6379")
+	}
+	defer client.Close()
+	var p [6]byte
+	rand.Read(p[:])
+	l := ratelimit.NewRedis(client, "photofeed-bench:"+hex.EncodeToString(p[:])+":", nil)
+	for _, alg := range []ratelimit.Algorithm{ratelimit.TokenBucket, ratelimit.SlidingWindowLog, ratelimit.SlidingWindowCounter} {
+		limit := ratelimit.Limit{Requests: 1_000_000, Window: time.Minute, Algorithm: alg}
+		b.Run(string(alg), func(b *testing.B) {
+			b.SetParallelism(25) // 50 goroutines on 2 cores, like redis-benchmark -c 50
+			var n atomic.Int64
+			b.RunParallel(func(pb *testing.PB) {
+				key := "user:" + strconv.FormatInt(n.Add(1)%1000, 10)
+				for pb.Next() {
+					if _, err := l.AllowN(context.Background(), key, limit, 1); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
