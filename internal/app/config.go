@@ -35,6 +35,8 @@ type Config struct {
 	FanOutThreshold int           // --fanout-threshold, PHOTOFEED_FANOUT_THRESHOLD; default 10,000
 	TimelineCap     int           // --timeline-cap, PHOTOFEED_TIMELINE_CAP; default 800
 	UploadWait      time.Duration // --upload-wait, PHOTOFEED_UPLOAD_WAIT; default 2s
+	Redis           string        // --redis, PHOTOFEED_REDIS; redis:// URL for state shared by instances (rate limits)
+	LimitFallback   string        // --rate-limit-fallback, PHOTOFEED_RATE_LIMIT_FALLBACK; local or open, default local
 }
 
 // byteSize is a flag value like 20MiB, 500KB or 1048576.
@@ -97,6 +99,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.IntVar(&c.FanOutThreshold, "fanout-threshold", 10_000, "authors with more followers are merged into feeds at read time instead of fanned out")
 	fs.IntVar(&c.TimelineCap, "timeline-cap", 800, "entries kept per home timeline")
 	fs.DurationVar(&c.UploadWait, "upload-wait", 2*time.Second, `how long an upload's response waits for its thumbnails before answering "processing"`)
+	fs.StringVar(&c.Redis, "redis", "", "Redis URL (redis://host:6379/0) for rate limits shared by all instances (default: per-instance memory)")
+	fs.StringVar(&c.LimitFallback, "rate-limit-fallback", "local", "when Redis is unreachable: local (in-process limits) or open (no limits)")
 	fs.StringVar(&c.RateLimits, "rate-limits", "", `rate-limit policy file (JSON), or "off" (default: built-in policies)`)
 
 	if err := fs.Parse(args); err != nil {
@@ -127,6 +131,8 @@ func (c Config) validate() error {
 	switch {
 	case c.DBReplicas != "" && c.DB == "":
 		return errors.New("--db-replicas needs --db (a PostgreSQL primary)")
+	case c.LimitFallback != "local" && c.LimitFallback != "open":
+		return errors.New("--rate-limit-fallback must be local or open")
 	case c.UploadWait < 0 || c.UploadWait > time.Minute:
 		return errors.New("--upload-wait must be from 0 to 1m")
 	case c.FanOutThreshold < 0:

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/photofeed/photofeed/idempotency"
+	"github.com/redis/go-redis/v9"
 	"github.com/riverqueue/river"
 
 	"github.com/photofeed/photofeed/ids"
@@ -249,7 +250,22 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 				return nil, err
 			}
 		}
-		h = httplimit.New(ratelimit.NewMemory(ratelimit.MemoryConfig{}), limits, log).Middleware(h)
+		var limiter ratelimit.Limiter = ratelimit.NewMemory(ratelimit.MemoryConfig{})
+		if cfg.Redis != "" {
+			opts, err := redis.ParseURL(cfg.Redis)
+			if err != nil {
+				return nil, fmt.Errorf("--redis: %w", err)
+			}
+			client := redis.NewClient(opts)
+			n.closers = append(n.closers, client.Close)
+			limiter = ratelimit.NewFallback(ratelimit.NewRedis(client, "photofeed:ratelimit:", nil), limiter, ratelimit.FallbackConfig{
+				FailOpen: cfg.LimitFallback == "open",
+				OnStateChange: func(from, to string) {
+					log.Warn("shared rate limiter", "breaker", to, "was", from)
+				},
+			})
+		}
+		h = httplimit.New(limiter, limits, log).Middleware(h)
 	}
 	h = consistency.Middleware(h)
 	h = httpauth.Middleware(idSvc, log, h)
