@@ -62,7 +62,7 @@ Usage:
   photofeed jobs list [--state discarded] | jobs retry <id>
                               background jobs; discarded ones are the dead letters
   photofeed users grant-admin|revoke-admin <username>
-  photofeed plan [flags]      capacity plan: the seed's estimates, the nines, a sized deployment
+  photofeed plan [flags]      capacity plan: back-of-envelope estimates, the nines, a sized deployment
   photofeed version           print the version
   photofeed serve -h          list the serve flags
 

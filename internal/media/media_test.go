@@ -184,7 +184,7 @@ func FuzzProcess(f *testing.F) {
 	})
 }
 
-// photoLike returns a JPEG of about the seed's 500 KB average photo: a
+// photoLike returns a JPEG near the primer's 500 KB average photo: a
 // 2000×1500 image with enough texture not to compress away.
 func photoLike(tb testing.TB) []byte {
 	img := image.NewRGBA(image.Rect(0, 0, 2000, 1500))
