@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestAccountsAndSessions(t *testing.T) {
@@ -435,9 +434,9 @@ func TestGracefulShutdown(t *testing.T) {
 	br.ReadString('\n') // blank line after the interim response
 
 	s.cancel() // shutdown begins while the handler waits for the body
-	waitFor(t, func() bool {
+	eventually(t, "the listener closed", func() bool {
 		_, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
-		return err != nil // listener closed: shutdown is under way
+		return err != nil // shutdown is under way
 	})
 	conn.Write([]byte(body))
 	resp, err := http.ReadResponse(br, nil)
@@ -450,17 +449,5 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if err := s.stop(); err != nil {
 		t.Fatalf("run: %v", err)
-	}
-}
-
-// waitFor polls cond until it holds or a deadline passes.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met before the deadline")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
