@@ -9,16 +9,6 @@ import (
 	"github.com/photofeed/photofeed/internal/sqlstore"
 )
 
-// The stores are sqlstore's, on this database.
-
-func (db *DB) Identity() *sqlstore.IdentityStore       { return sqlstore.NewIdentityStore(conn{db}) }
-func (db *DB) Posts() *sqlstore.PostStore              { return sqlstore.NewPostStore(conn{db}) }
-func (db *DB) Graph() *sqlstore.GraphStore             { return sqlstore.NewGraphStore(conn{db}) }
-func (db *DB) Timelines() *sqlstore.TimelineStore      { return sqlstore.NewTimelineStore(conn{db}) }
-func (db *DB) Idempotency() *sqlstore.IdempotencyStore { return sqlstore.NewIdempotencyStore(conn{db}) }
-func (db *DB) Outbox() *sqlstore.OutboxStore           { return sqlstore.NewOutboxStore(conn{db}) }
-func (db *DB) SearchSource() *sqlstore.SearchSource    { return sqlstore.NewSearchSource(conn{db}) }
-
 // conn is sqlstore.Conn on PostgreSQL: writes on the primary, reads routed
 // to replicas (replicas.go), placeholders rewritten to $n.
 type conn struct{ db *DB }

@@ -9,6 +9,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/photofeed/photofeed/internal/sqlstore"
 	"io/fs"
 	"slices"
 	"sync"
@@ -24,6 +25,9 @@ var migrations embed.FS
 
 // DB is an open photofeed database on PostgreSQL.
 type DB struct {
+	// Stores offers every store port, in sqlstore's SQL, on this database.
+	sqlstore.Stores
+
 	write *sql.DB // the primary; reads go to replicas when there are any (replicas.go)
 
 	afterWrite   func()
@@ -48,6 +52,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("connect postgres: %w", err)
 	}
 	db := &DB{write: pool}
+	db.Stores = sqlstore.NewStores(conn{db})
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/photofeed/photofeed/internal/sqlstore"
 	"io/fs"
 	"net/url"
 	"runtime"
@@ -25,6 +26,9 @@ var migrations embed.FS
 
 // DB is an open photofeed database.
 type DB struct {
+	// Stores offers every store port, in sqlstore's SQL, on this database.
+	sqlstore.Stores
+
 	write *sql.DB // exactly one connection: SQLite has one writer at a time
 	read  *sql.DB
 
@@ -74,6 +78,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	read.SetMaxIdleConns(n)
 
 	db := &DB{write: write, read: read}
+	db.Stores = sqlstore.NewStores(conn{db})
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -51,3 +51,17 @@ type Tx interface {
 
 // RowScanner is a *sql.Row or anything that scans like one.
 type RowScanner interface{ Scan(...any) error }
+
+// Stores hands out every store on one Conn; adapters embed it, so each
+// database offers the same store methods.
+type Stores struct{ conn Conn }
+
+func NewStores(c Conn) Stores { return Stores{conn: c} }
+
+func (s Stores) Identity() *IdentityStore       { return NewIdentityStore(s.conn) }
+func (s Stores) Posts() *PostStore              { return NewPostStore(s.conn) }
+func (s Stores) Graph() *GraphStore             { return NewGraphStore(s.conn) }
+func (s Stores) Timelines() *TimelineStore      { return NewTimelineStore(s.conn) }
+func (s Stores) Idempotency() *IdempotencyStore { return NewIdempotencyStore(s.conn) }
+func (s Stores) Outbox() *OutboxStore           { return NewOutboxStore(s.conn) }
+func (s Stores) SearchSource() *SearchSource    { return NewSearchSource(s.conn) }
