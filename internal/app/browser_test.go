@@ -56,14 +56,28 @@ func TestBrowserSignupUploadFeed(t *testing.T) {
 		{"type caption", chromedp.SendKeys(chromedp.CSS(`textarea[name=caption]`), "Blue sky from a real browser")},
 		{"submit upload", chromedp.Click(chromedp.CSS(`main form button[type=submit]`))},
 		{"post page shows photo", chromedp.WaitVisible(chromedp.CSS(`article.post img`))},
-
-		{"open feed", chromedp.Navigate(s.URL + "/")},
-		{"feed shows photo", chromedp.WaitVisible(chromedp.CSS(`article.post img`))},
 	}
 	for _, st := range steps {
 		if err := chromedp.Do(ctx, st.do); err != nil {
 			t.Fatalf("browser step %q: %v", st.what, err)
 		}
+	}
+	// The feed is a read model kept by the fan-out: a read waits up to
+	// 500 ms for it, and on a slow machine (-race) the post may land later.
+	// Reload, as a person would, until it shows.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if err := chromedp.Do(ctx, chromedp.Navigate(s.URL+"/")); err != nil {
+			t.Fatalf("open feed: %v", err)
+		}
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("article.post img").length`))
+		if err == nil && n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the feed never showed the photo (%d images, %v)", n, err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	caption, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`article.post .caption`)))
 	if err != nil || !strings.Contains(caption, "Blue sky from a real browser") {
