@@ -37,6 +37,13 @@ type Config struct {
 	UploadWait      time.Duration // --upload-wait, PHOTOFEED_UPLOAD_WAIT; default 2s
 	Redis           string        // --redis, PHOTOFEED_REDIS; redis:// URL for state shared by instances (rate limits)
 	LimitFallback   string        // --rate-limit-fallback, PHOTOFEED_RATE_LIMIT_FALLBACK; local or open, default local
+	Blobs           string        // --blobs, PHOTOFEED_BLOBS; s3://bucket[/prefix]?region=&endpoint=&path_style=, default the data dir
+	BlobsCA         string        // --blobs-ca, PHOTOFEED_BLOBS_CA; PEM file of CAs trusted for the object store's TLS
+	MediaRedirect   time.Duration // --media-redirect, PHOTOFEED_MEDIA_REDIRECT; 0 serves media through the app
+
+	// getenv is the environment the config was read from, for adapters
+	// that take credentials from it (AWS_*).
+	getenv func(string) string
 }
 
 // byteSize is a flag value like 20MiB, 500KB or 1048576.
@@ -101,6 +108,9 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.DurationVar(&c.UploadWait, "upload-wait", 2*time.Second, `how long an upload's response waits for its thumbnails before answering "processing"`)
 	fs.StringVar(&c.Redis, "redis", "", "Redis URL (redis://host:6379/0) for rate limits shared by all instances (default: per-instance memory)")
 	fs.StringVar(&c.LimitFallback, "rate-limit-fallback", "local", "when Redis is unreachable: local (in-process limits) or open (no limits)")
+	fs.StringVar(&c.Blobs, "blobs", "", "object store for media: s3://bucket[/prefix]?region=...&endpoint=...&path_style=true (default: the data dir); credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the AWS default chain")
+	fs.StringVar(&c.BlobsCA, "blobs-ca", "", "PEM file of certificate authorities trusted for the object store (default: the system's)")
+	fs.DurationVar(&c.MediaRedirect, "media-redirect", 0, "with --blobs s3://, answer /media/ with a redirect to a presigned URL valid this long, e.g. 1h (default 0: serve through the app)")
 	fs.StringVar(&c.RateLimits, "rate-limits", "", `rate-limit policy file (JSON), or "off" (default: built-in policies)`)
 
 	if err := fs.Parse(args); err != nil {
@@ -124,6 +134,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 		return Config{}, err
 	}
 	c.MaxUploadBytes = int64(maxUpload)
+	c.getenv = getenv
 	return c, c.validate()
 }
 
@@ -131,6 +142,12 @@ func (c Config) validate() error {
 	switch {
 	case c.DBReplicas != "" && c.DB == "":
 		return errors.New("--db-replicas needs --db (a PostgreSQL primary)")
+	case c.Blobs != "" && !strings.HasPrefix(c.Blobs, "s3://"):
+		return errors.New("--blobs must be an s3:// URL, or empty for the data dir")
+	case c.MediaRedirect != 0 && c.Blobs == "":
+		return errors.New("--media-redirect needs --blobs s3://...")
+	case c.MediaRedirect < 0 || c.MediaRedirect > 7*24*time.Hour:
+		return errors.New("--media-redirect must be from 0 to 168h (S3's longest presigned URL)")
 	case c.LimitFallback != "local" && c.LimitFallback != "open":
 		return errors.New("--rate-limit-fallback must be local or open")
 	case c.UploadWait < 0 || c.UploadWait > time.Minute:

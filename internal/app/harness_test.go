@@ -34,6 +34,15 @@ type server struct {
 // waits until /healthz answers.
 func start(t *testing.T, extra ...string) *server {
 	t.Helper()
+	return startEnv(t, nil, extra...)
+}
+
+// startEnv is start with an environment (nil: empty) for the process.
+func startEnv(t *testing.T, getenv func(string) string, extra ...string) *server {
+	t.Helper()
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
 	dir := t.TempDir()
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir,
 		"--argon2-memory", "64", "--argon2-time", "1", "--log-level", "error", "--rate-limits", "off"}
@@ -52,7 +61,7 @@ func start(t *testing.T, extra ...string) *server {
 		args = append(args, "--log-level", "warn")
 	}
 	go func() {
-		s.done <- app.Run(ctx, args, func(string) string { return "" }, pw, logs)
+		s.done <- app.Run(ctx, args, getenv, pw, logs)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')

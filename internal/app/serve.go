@@ -25,7 +25,6 @@ import (
 
 	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/bleveindex"
-	"github.com/photofeed/photofeed/internal/blobstore"
 	"github.com/photofeed/photofeed/internal/consistency"
 	"github.com/photofeed/photofeed/internal/cursor"
 	"github.com/photofeed/photofeed/internal/events"
@@ -134,7 +133,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	if db.Monitor != nil {
 		n.background = append(n.background, db.Monitor)
 	}
-	blobs, err := blobstore.OpenDir(filepath.Join(cfg.DataDir, "media"))
+	blobs, err := openBlobs(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +213,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		})
 
 	api := httpapi.New(httpapi.Deps{
-		Identity: idSvc, Posts: postSvc, Graph: graphSvc, Feed: feedSvc, Search: searchSvc, Jobs: jobClient, Blobs: blobs,
+		Identity: idSvc, Posts: postSvc, Graph: graphSvc, Feed: feedSvc, Search: searchSvc, Jobs: jobClient, Blobs: blobs, MediaRedirect: blobs.redirect(cfg.MediaRedirect),
 		Ready: db.Ping, ReadyDetail: readyDetail(db), Logger: log, MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL,
 		UploadWait: cfg.UploadWait,
 	})

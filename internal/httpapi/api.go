@@ -33,6 +33,9 @@ type Deps struct {
 	Search   *search.Service // nil: search is unavailable (503)
 	Jobs     Jobs
 	Blobs    BlobOpener
+	// MediaRedirect, if set, makes /media/ answer with a redirect to the
+	// URL it returns (a presigned object-store URL) instead of the bytes.
+	MediaRedirect func(ctx context.Context, key string) (string, error)
 	// Ready reports whether the stores answer; /readyz says 503 when not.
 	Ready func(ctx context.Context) error
 	// ReadyDetail, if set, adds the replicas' state to /readyz.

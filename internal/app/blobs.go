@@ -1,0 +1,71 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/photofeed/photofeed/internal/blobstore"
+	"github.com/photofeed/photofeed/internal/s3store"
+)
+
+// blobBackend is where media bytes live, as the posts service and the
+// media route use it.
+type blobBackend interface {
+	Put(ctx context.Context, key string, data []byte) (bool, error)
+	Delete(ctx context.Context, key string) error
+	Get(ctx context.Context, key string) ([]byte, error)
+	Open(ctx context.Context, key string) (*blobstore.Blob, error)
+	Walk(ctx context.Context, fn func(key string, modTime time.Time) error) error
+}
+
+type blobs struct {
+	blobBackend
+	s3 *s3store.Store // nil for the data dir
+}
+
+// redirect returns how /media/ answers with a presigned URL, or nil to
+// serve bytes through the app.
+func (b blobs) redirect(ttl time.Duration) func(ctx context.Context, key string) (string, error) {
+	if b.s3 == nil || ttl <= 0 {
+		return nil
+	}
+	return func(ctx context.Context, key string) (string, error) { return b.s3.PresignGet(ctx, key, ttl) }
+}
+
+// openBlobs opens --blobs: an S3 bucket, or the media directory in the
+// data dir.
+func openBlobs(ctx context.Context, cfg Config) (blobs, error) {
+	if cfg.Blobs == "" {
+		d, err := blobstore.OpenDir(filepath.Join(cfg.DataDir, "media"))
+		return blobs{blobBackend: d}, err
+	}
+	var client *http.Client
+	if cfg.BlobsCA != "" {
+		pem, err := os.ReadFile(cfg.BlobsCA)
+		if err != nil {
+			return blobs{}, fmt.Errorf("--blobs-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return blobs{}, errors.New("--blobs-ca: no PEM certificates in " + cfg.BlobsCA)
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		tr.MaxIdleConnsPerHost = 64 // every media request is a store request
+		client = &http.Client{Transport: tr}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	s, err := s3store.Open(ctx, cfg.Blobs, s3store.Options{HTTPClient: client, Getenv: cfg.getenv})
+	if err != nil {
+		return blobs{}, err
+	}
+	return blobs{blobBackend: s, s3: s}, nil
+}

@@ -1,0 +1,87 @@
+package testenv
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+)
+
+// S3 is an in-process S3 server (gofakes3) behind TLS on a loopback port,
+// with one bucket, for as long as the test runs.
+type S3 struct {
+	// URL is the --blobs URL of the bucket.
+	URL string
+	// Endpoint is the server's https:// address.
+	Endpoint string
+	// Client trusts the server's certificate; CAFile holds that
+	// certificate in PEM for a process given a file instead.
+	Client *http.Client
+	CAFile string
+	// Parts counts multipart UploadPart requests.
+	Parts atomic.Int64
+	// Requests counts every request.
+	Requests atomic.Int64
+}
+
+// StartS3 starts the server, with the credentials the tests use in the
+// environment of the process (gofakes3 accepts any).
+func StartS3(t testing.TB) *S3 {
+	t.Helper()
+	backend := s3mem.New()
+	var b [4]byte
+	rand.Read(b[:])
+	bucket := "photofeed-" + hex.EncodeToString(b[:])
+	if err := backend.CreateBucket(bucket); err != nil {
+		t.Fatalf("create bucket: %v", err)
+	}
+	s := &S3{}
+	fake := gofakes3.New(backend, gofakes3.WithTimeSkewLimit(0)).Server()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.Requests.Add(1)
+		if r.Method == http.MethodPut && r.URL.Query().Has("partNumber") {
+			s.Parts.Add(1)
+		}
+		fake.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	s.Endpoint = srv.URL
+	s.Client = srv.Client()
+	s.URL = "s3://" + bucket + "/media?region=us-east-1&path_style=true&endpoint=" + srv.URL
+	s.CAFile = filepath.Join(t.TempDir(), "s3-ca.pem")
+	cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(s.CAFile, cert, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Env adds the credentials gofakes3 takes to getenv.
+func (s *S3) Env(getenv func(string) string) func(string) string {
+	return func(k string) string {
+		switch k {
+		case "AWS_ACCESS_KEY_ID":
+			return "photofeed-test"
+		case "AWS_SECRET_ACCESS_KEY":
+			return "photofeed-test-secret"
+		}
+		if getenv != nil {
+			return getenv(k)
+		}
+		return ""
+	}
+}
+
+// Bucket is the bucket's name.
+func (s *S3) Bucket() string {
+	return strings.TrimPrefix(s.URL[:strings.Index(s.URL, "/media")], "s3://")
+}
