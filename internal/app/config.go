@@ -40,6 +40,8 @@ type Config struct {
 	Blobs           string        // --blobs, PHOTOFEED_BLOBS; s3://bucket[/prefix]?region=&endpoint=&path_style=, default the data dir
 	BlobsCA         string        // --blobs-ca, PHOTOFEED_BLOBS_CA; PEM file of CAs trusted for the object store's TLS
 	MediaRedirect   time.Duration // --media-redirect, PHOTOFEED_MEDIA_REDIRECT; 0 serves media through the app
+	CDNPurgeURL     string        // --cdn-purge-url, PHOTOFEED_CDN_PURGE_URL; URL template with {path}; "" purges nothing
+	CDNPurgeMethod  string        // --cdn-purge-method, PHOTOFEED_CDN_PURGE_METHOD; default PURGE
 
 	// getenv is the environment the config was read from, for adapters
 	// that take credentials from it (AWS_*).
@@ -111,6 +113,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&c.Blobs, "blobs", "", "object store for media: s3://bucket[/prefix]?region=...&endpoint=...&path_style=true (default: the data dir); credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the AWS default chain")
 	fs.StringVar(&c.BlobsCA, "blobs-ca", "", "PEM file of certificate authorities trusted for the object store (default: the system's)")
 	fs.DurationVar(&c.MediaRedirect, "media-redirect", 0, "with --blobs s3://, answer /media/ with a redirect to a presigned URL valid this long, e.g. 1h (default 0: serve through the app)")
+	fs.StringVar(&c.CDNPurgeURL, "cdn-purge-url", "", "on a photo's deletion, purge its media from an edge cache at this URL, {path} being /media/<key>, e.g. http://cdn.internal{path}")
+	fs.StringVar(&c.CDNPurgeMethod, "cdn-purge-method", "PURGE", "HTTP method of the purge request (PURGE, POST, DELETE…)")
 	fs.StringVar(&c.RateLimits, "rate-limits", "", `rate-limit policy file (JSON), or "off" (default: built-in policies)`)
 
 	if err := fs.Parse(args); err != nil {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/bleveindex"
+	"github.com/photofeed/photofeed/internal/cdnpurge"
 	"github.com/photofeed/photofeed/internal/consistency"
 	"github.com/photofeed/photofeed/internal/cursor"
 	"github.com/photofeed/photofeed/internal/events"
@@ -197,6 +198,19 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 				func(ctx context.Context, d natsbus.Delivery) error { return indexer.Handle(ctx, d.Subject, d.Data) })
 			if err != nil {
 				log.ErrorContext(ctx, "search indexer stopped", "err", err)
+			}
+		})
+	}
+	if cfg.CDNPurgeURL != "" {
+		purger, err := cdnpurge.New(cfg.CDNPurgeURL, cfg.CDNPurgeMethod, nil)
+		if err != nil {
+			return nil, err
+		}
+		n.background = append(n.background, func(ctx context.Context) {
+			err := bus.Consume(ctx, natsbus.ConsumerConfig{Name: cdnpurge.ConsumerName, Subjects: cdnpurge.Subjects},
+				func(ctx context.Context, d natsbus.Delivery) error { return purger.Handle(ctx, d.Subject, d.Data) })
+			if err != nil {
+				log.ErrorContext(ctx, "CDN purger stopped", "err", err)
 			}
 		})
 	}

@@ -83,6 +83,9 @@ type PhotoPostedV1 struct {
 type PhotoDeletedV1 struct {
 	PostID   int64 `json:"post_id,string"`
 	AuthorID int64 `json:"author_id,string"`
+	// MediaKeys are the post's image keys, for edge caches to purge; some
+	// may still serve other posts (blobs are shared by content).
+	MediaKeys []string `json:"media_keys,omitempty"`
 }
 
 type FollowV1 struct { // UserFollowed and UserUnfollowed

@@ -136,7 +136,7 @@ func (s *PostStore) DeletePost(ctx context.Context, id, authorID int64) (posts.P
 		if _, err := tx.ExecContext(ctx, `DELETE FROM posts WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("delete post: %w", err)
 		}
-		return emit(ctx, tx, events.PhotoDeleted, events.PhotoDeletedV1{PostID: id, AuthorID: authorID})
+		return emit(ctx, tx, events.PhotoDeleted, events.PhotoDeletedV1{PostID: id, AuthorID: authorID, MediaKeys: p.Images.Keys()})
 	})
 	return p, err
 }
