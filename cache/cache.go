@@ -161,6 +161,22 @@ func (c *Cache[K, V]) Set(key K, v V) {
 	c.store.Set(key, entry[V]{v: v, expires: c.expiry(c.cfg.TTL)})
 }
 
+// SetMissing remembers key as not existing, for NegativeTTL.
+func (c *Cache[K, V]) SetMissing(key K) {
+	c.store.Set(key, entry[V]{missing: true, expires: c.expiry(c.cfg.NegativeTTL)})
+}
+
+// Lookup returns what is cached for key without loading: ok is false when
+// nothing fresh is held; missing is true for a remembered miss. Batch
+// readers use it to load only what is not held, in one query.
+func (c *Cache[K, V]) Lookup(key K) (v V, ok, missing bool) {
+	e, found := c.store.GetIfPresent(key)
+	if !found || !c.cfg.Now().Before(e.expires) {
+		return v, false, false
+	}
+	return e.v, true, e.missing
+}
+
 // Invalidate drops key; the next Get loads it again.
 func (c *Cache[K, V]) Invalidate(key K) {
 	c.store.Invalidate(key)

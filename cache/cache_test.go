@@ -150,3 +150,31 @@ func TestEarlyRefresh(t *testing.T) {
 		t.Fatalf("no early refresh 1 s before expiry with a 2 s load (loads %d)", loads)
 	}
 }
+
+func TestLookupAndSetMissing(t *testing.T) {
+	clk := &clock{t: time.Unix(1_800_000_000, 0)}
+	c := cache.New(cache.Config{TTL: time.Minute, NegativeTTL: 5 * time.Second, Now: clk.now},
+		func(ctx context.Context, k int) (string, error) { return "loaded", nil })
+	if _, ok, _ := c.Lookup(1); ok {
+		t.Fatal("Lookup of a cold key found something")
+	}
+	c.Set(1, "one")
+	c.SetMissing(2)
+	if v, ok, missing := c.Lookup(1); !ok || missing || v != "one" {
+		t.Fatalf("Lookup(1) = %q %v %v", v, ok, missing)
+	}
+	if _, ok, missing := c.Lookup(2); !ok || !missing {
+		t.Fatalf("Lookup(2) = %v %v, want a remembered miss", ok, missing)
+	}
+	if _, err := c.Get(context.Background(), 2); !errors.Is(err, cache.ErrNotFound) {
+		t.Fatalf("Get of a remembered miss: %v", err)
+	}
+	clk.advance(6 * time.Second)
+	if _, ok, _ := c.Lookup(2); ok {
+		t.Fatal("a miss outlived the negative TTL")
+	}
+	clk.advance(time.Minute)
+	if _, ok, _ := c.Lookup(1); ok {
+		t.Fatal("an entry outlived its TTL and jitter")
+	}
+}

@@ -14,6 +14,7 @@ import (
 // environment variable beside it; flags win over the environment.
 type Config struct {
 	Addr            string        // --addr, PHOTOFEED_ADDR; default :8080
+	Roles           string        // --roles, PHOTOFEED_ROLES; api, worker or both (default)
 	DataDir         string        // --data-dir, PHOTOFEED_DATA_DIR; default ./data
 	DB              string        // --db, PHOTOFEED_DB; a postgres:// URL, default the embedded SQLite in the data dir
 	DBReplicas      string        // --db-replicas, PHOTOFEED_DB_REPLICAS; comma-separated postgres:// URLs of read replicas
@@ -40,6 +41,7 @@ type Config struct {
 	Blobs           string        // --blobs, PHOTOFEED_BLOBS; s3://bucket[/prefix]?region=&endpoint=&path_style=, default the data dir
 	BlobsCA         string        // --blobs-ca, PHOTOFEED_BLOBS_CA; PEM file of CAs trusted for the object store's TLS
 	MediaRedirect   time.Duration // --media-redirect, PHOTOFEED_MEDIA_REDIRECT; 0 serves media through the app
+	CacheTTL        time.Duration // --cache-ttl, PHOTOFEED_CACHE_TTL; default 1m, 0 turns the caches off
 	CDNPurgeURL     string        // --cdn-purge-url, PHOTOFEED_CDN_PURGE_URL; URL template with {path}; "" purges nothing
 	CDNPurgeMethod  string        // --cdn-purge-method, PHOTOFEED_CDN_PURGE_METHOD; default PURGE
 
@@ -88,6 +90,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs := flag.NewFlagSet("photofeed serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Addr, "addr", ":8080", "listen address (host:port)")
+	fs.StringVar(&c.Roles, "roles", "api,worker", "what this process does: api (HTTP API and UI), worker (outbox relay, event consumers, jobs), or both")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "where the database and media live")
 	fs.StringVar(&c.DB, "db", "", "PostgreSQL URL, postgres://user@host:5432/db (default: embedded SQLite in the data dir)")
 	fs.StringVar(&c.DBReplicas, "db-replicas", "", "comma-separated PostgreSQL URLs of streaming read replicas")
@@ -113,6 +116,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&c.Blobs, "blobs", "", "object store for media: s3://bucket[/prefix]?region=...&endpoint=...&path_style=true (default: the data dir); credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the AWS default chain")
 	fs.StringVar(&c.BlobsCA, "blobs-ca", "", "PEM file of certificate authorities trusted for the object store (default: the system's)")
 	fs.DurationVar(&c.MediaRedirect, "media-redirect", 0, "with --blobs s3://, answer /media/ with a redirect to a presigned URL valid this long, e.g. 1h (default 0: serve through the app)")
+	fs.DurationVar(&c.CacheTTL, "cache-ttl", time.Minute, "how long sessions, profiles and posts stay cached (writes invalidate them on every instance at once); 0 turns the caches off")
 	fs.StringVar(&c.CDNPurgeURL, "cdn-purge-url", "", "on a photo's deletion, purge its media from an edge cache at this URL, {path} being /media/<key>, e.g. http://cdn.internal{path}")
 	fs.StringVar(&c.CDNPurgeMethod, "cdn-purge-method", "PURGE", "HTTP method of the purge request (PURGE, POST, DELETE…)")
 	fs.StringVar(&c.RateLimits, "rate-limits", "", `rate-limit policy file (JSON), or "off" (default: built-in policies)`)
@@ -152,6 +156,10 @@ func (c Config) validate() error {
 		return errors.New("--media-redirect needs --blobs s3://...")
 	case c.MediaRedirect < 0 || c.MediaRedirect > 7*24*time.Hour:
 		return errors.New("--media-redirect must be from 0 to 168h (S3's longest presigned URL)")
+	case !validRoles(c.Roles):
+		return errors.New("--roles must be api, worker, or api,worker")
+	case c.CacheTTL < 0 || c.CacheTTL > time.Hour:
+		return errors.New("--cache-ttl must be from 0 to 1h")
 	case c.LimitFallback != "local" && c.LimitFallback != "open":
 		return errors.New("--rate-limit-fallback must be local or open")
 	case c.UploadWait < 0 || c.UploadWait > time.Minute:
@@ -178,4 +186,26 @@ func (c Config) validate() error {
 		return errors.New("--argon2-time must be from 1 to 100")
 	}
 	return nil
+}
+
+func validRoles(roles string) bool {
+	n := 0
+	for _, r := range strings.Split(roles, ",") {
+		switch strings.TrimSpace(r) {
+		case "api", "worker":
+			n++
+		default:
+			return false
+		}
+	}
+	return n > 0
+}
+
+func (c Config) hasRole(role string) bool {
+	for _, r := range strings.Split(c.Roles, ",") {
+		if strings.TrimSpace(r) == role {
+			return true
+		}
+	}
+	return false
 }

@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -98,4 +99,26 @@ func loadSecret(cfg Config) ([]byte, error) {
 		return nil, fmt.Errorf("write secret: %w", err)
 	}
 	return b, nil
+}
+
+// loadNodeID returns this data directory's node id (made on first use):
+// what tells apart the per-node state of instances sharing a bus.
+func loadNodeID(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "node-id")
+	b, err := os.ReadFile(path)
+	if err == nil && len(b) == 16 {
+		return string(b), nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read node id: %w", err)
+	}
+	var raw [8]byte
+	if _, err := randRead(raw[:]); err != nil {
+		return "", fmt.Errorf("generate node id: %w", err)
+	}
+	id := hex.EncodeToString(raw[:])
+	if err := os.WriteFile(path, []byte(id), 0o644); err != nil {
+		return "", fmt.Errorf("write node id: %w", err)
+	}
+	return id, nil
 }

@@ -92,6 +92,14 @@ func (n *node) start(ctx context.Context) (stop func()) {
 	return func() { cancel(); wg.Wait() }
 }
 
+// work adds background work of the worker role: it runs only on nodes
+// with that role (shared work: one durable consumer, one job queue).
+func (n *node) work(cfg Config, fns ...func(ctx context.Context)) {
+	if cfg.hasRole("worker") {
+		n.background = append(n.background, fns...)
+	}
+}
+
 func (n *node) Close() error {
 	var errs []error
 	for i := len(n.closers) - 1; i >= 0; i-- {
@@ -114,6 +122,10 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	nodeID, err := loadNodeID(cfg.DataDir)
+	if err != nil {
+		return nil, err
 	}
 	secret, err := loadSecret(cfg)
 	if err != nil {
@@ -139,8 +151,33 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		return nil, err
 	}
 
+	bus, err := natsbus.Open(ctx, natsbus.Config{URL: cfg.NATS, StoreDir: filepath.Join(cfg.DataDir, "nats"), Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, bus.Close)
+
+	// Hot reads (sessions, profiles, posts) go through caches that every
+	// write invalidates on all instances, over the bus.
+	var identityStore identity.Store = db.Identity()
+	var postStore posts.Store = db.Posts()
+	if cfg.CacheTTL > 0 {
+		var again time.Duration
+		if db.Replicas != nil {
+			again = cfg.ReplicaMaxLag
+		}
+		iv := newInvalidations(bus, again, log)
+		stop, err := bus.Listen(invalidationSubject, iv.receive)
+		if err != nil {
+			return nil, err
+		}
+		n.closers = append(n.closers, func() error { stop(); return nil })
+		identityStore = newCachedIdentity(db.Identity(), iv, cfg.CacheTTL)
+		postStore = newCachedPosts(db.Posts(), iv, cfg.CacheTTL)
+	}
+
 	gen := ids.NewGenerator(nil)
-	idSvc, err := identity.NewService(db.Identity(), gen, identity.Config{
+	idSvc, err := identity.NewService(identityStore, gen, identity.Config{
 		SigningKey: subkey(secret, "session-token"),
 		SessionTTL: cfg.SessionTTL,
 		Shards:     cfg.LogicalShards,
@@ -151,18 +188,13 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	if err != nil {
 		return nil, err
 	}
-	postSvc := posts.NewService(db.Posts(), blobs, authorDirectory{idSvc}, gen, posts.Config{MaxPixels: cfg.MaxPixels, Logger: log})
+	postSvc := posts.NewService(postStore, blobs, authorDirectory{idSvc}, gen, posts.Config{MaxPixels: cfg.MaxPixels, Logger: log})
 	n.posts = postSvc
 	graphSvc := graph.NewService(db.Graph(), nil)
 	feedCfg := feed.Config{Threshold: cfg.FanOutThreshold, Cap: cfg.TimelineCap}
 	feedSvc := feed.NewService(db.Timelines(), postSvc, cursor.New(subkey(secret, "feed-cursor")), feedCfg)
 	n.feed = feedSvc
 
-	bus, err := natsbus.Open(ctx, natsbus.Config{URL: cfg.NATS, StoreDir: filepath.Join(cfg.DataDir, "nats"), Logger: log})
-	if err != nil {
-		return nil, err
-	}
-	n.closers = append(n.closers, bus.Close)
 	relay := outbox.NewRelay(db.Outbox(), bus, log)
 	db.AfterWrite(relay.Notify)
 	fanout := feed.NewFanOut(db.Timelines(), feedCfg)
@@ -177,7 +209,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		return jobClient.InsertTx(ctx, tx, thumbnailArgs{PostID: postID}, nil)
 	})
 	n.jobs = jobClient
-	n.background = append(n.background, func(ctx context.Context) {
+	n.work(cfg, func(ctx context.Context) {
 		if err := jobClient.Run(ctx); err != nil {
 			log.ErrorContext(ctx, "jobs stopped", "err", err)
 		}
@@ -187,14 +219,20 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	// answers 503, its consumer does not run (events wait in the stream),
 	// and the rest of photofeed is unaffected.
 	var searchSvc *search.Service
-	if idx, err := bleveindex.Open(filepath.Join(cfg.DataDir, "search.bleve")); err != nil {
+	if !cfg.hasRole("api") {
+		// a worker serves no searches
+	} else if idx, err := bleveindex.Open(filepath.Join(cfg.DataDir, "search.bleve")); err != nil {
 		log.WarnContext(ctx, "search unavailable", "err", err)
 	} else {
 		n.closers = append(n.closers, idx.Close)
 		searchSvc = search.NewService(idx, cursor.New(subkey(secret, "search-cursor")))
 		indexer := search.NewIndexer(idx)
 		n.background = append(n.background, func(ctx context.Context) {
-			err := bus.Consume(ctx, natsbus.ConsumerConfig{Name: search.ConsumerName, Subjects: search.Subjects},
+			// Every api node keeps its own index, so each reads every
+			// event: a consumer per node, removed a day after the node
+			// is gone.
+			err := bus.Consume(ctx, natsbus.ConsumerConfig{Name: search.ConsumerName + "-" + nodeID, Subjects: search.Subjects,
+				InactiveThreshold: 24 * time.Hour},
 				func(ctx context.Context, d natsbus.Delivery) error { return indexer.Handle(ctx, d.Subject, d.Data) })
 			if err != nil {
 				log.ErrorContext(ctx, "search indexer stopped", "err", err)
@@ -206,7 +244,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		if err != nil {
 			return nil, err
 		}
-		n.background = append(n.background, func(ctx context.Context) {
+		n.work(cfg, func(ctx context.Context) {
 			err := bus.Consume(ctx, natsbus.ConsumerConfig{Name: cdnpurge.ConsumerName, Subjects: cdnpurge.Subjects},
 				func(ctx context.Context, d natsbus.Delivery) error { return purger.Handle(ctx, d.Subject, d.Data) })
 			if err != nil {
@@ -214,7 +252,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 			}
 		})
 	}
-	n.background = append(n.background,
+	n.work(cfg,
 		relay.Run,
 		func(ctx context.Context) {
 			err := bus.Consume(ctx, natsbus.ConsumerConfig{Name: feed.ConsumerName, Subjects: []string{events.SubjectPrefix + ">"}},
@@ -241,8 +279,12 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metricsHandler(db))
-	api.Register(mux)
-	ui.Register(mux)
+	if cfg.hasRole("api") {
+		api.Register(mux)
+		ui.Register(mux)
+	} else {
+		api.RegisterHealth(mux) // a worker answers health checks and metrics only
+	}
 
 	routes := httpapi.NotFoundAndMethodProblems(mux, ui.NotFound())
 	var h http.Handler = idempotency.Middleware(idempotency.Config{

@@ -3,7 +3,15 @@ package httpapi
 import "net/http"
 
 // Register adds every API route to mux: the whole REST surface, in one place.
+// RegisterHealth adds /healthz and /readyz, which every role serves.
+func (a *API) RegisterHealth(mux *http.ServeMux) {
+	mux.Handle("GET /healthz", http.HandlerFunc(a.healthz))
+	mux.Handle("GET /readyz", http.HandlerFunc(a.readyz))
+}
+
+// Register adds the API's routes, health included.
 func (a *API) Register(mux *http.ServeMux) {
+	a.RegisterHealth(mux)
 	// Every resource is served in each API version; handlers shape their
 	// answers by the version in the path (see version.go).
 	for _, v := range []string{"/v1", "/v2"} {
@@ -34,8 +42,6 @@ func (a *API) Register(mux *http.ServeMux) {
 	}
 
 	mux.Handle("GET /media/{key}", a.handle(a.getMedia))
-	mux.Handle("GET /healthz", http.HandlerFunc(a.healthz))
-	mux.Handle("GET /readyz", http.HandlerFunc(a.readyz))
 	mux.Handle("GET /openapi.json", http.HandlerFunc(a.getOpenAPI))
 	mux.Handle("GET /problems/{slug}", http.HandlerFunc(a.getProblemDoc))
 }

@@ -41,7 +41,8 @@ type Config struct {
 	// MaxMemory and MaxStore bound the embedded server's JetStream; the
 	// server would otherwise size them from the host (gigabytes).
 	MaxMemory, MaxStore int64
-	// Replicas of the streams (1; 3 on a three-node cluster).
+	// Replicas of the streams; 0 picks 3 on a cluster of three or more
+	// nodes, else 1.
 	Replicas int
 	Logger   *slog.Logger
 }
@@ -66,7 +67,7 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 	if cfg.MaxStore <= 0 {
 		cfg.MaxStore = 1 << 30
 	}
-	if cfg.Replicas <= 0 {
+	if cfg.Replicas < 0 {
 		cfg.Replicas = 1
 	}
 	b := &Bus{log: cfg.Logger}
@@ -91,6 +92,9 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 	if err != nil {
 		b.Close()
 		return nil, fmt.Errorf("connect nats: %w", err)
+	}
+	if cfg.Replicas == 0 {
+		cfg.Replicas = replicasFor(b.nc)
 	}
 	if b.js, err = jetstream.New(b.nc); err != nil {
 		b.Close()
@@ -161,7 +165,12 @@ type ConsumerConfig struct {
 	// photofeed.deadletter.<Name> (default 5).
 	MaxDeliver int
 	Backoff    resilience.Backoff
+	// InactiveThreshold removes the consumer after this long without a
+	// subscriber (0: never): for per-node consumers of nodes that go away.
+	InactiveThreshold time.Duration
 }
+
+var createRetry = resilience.Backoff{Base: 100 * time.Millisecond, Max: 5 * time.Second}
 
 // Consume runs handle for each event until ctx ends; handle's error means
 // "try again later". Events are handled one at a time, in stream order.
@@ -169,16 +178,33 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, handle func(conte
 	if cfg.MaxDeliver <= 0 {
 		cfg.MaxDeliver = 5
 	}
-	cons, err := b.js.CreateOrUpdateConsumer(ctx, EventsStream, jetstream.ConsumerConfig{
-		Durable: cfg.Name, AckPolicy: jetstream.AckExplicitPolicy, FilterSubjects: cfg.Subjects,
-		// A message fetched but not handled when a worker stops is only
-		// redelivered after AckWait, and with one ack pending the stream
-		// waits that long: keep it short (a 10,000-follower fan-out takes
-		// ~0.3 s).
-		MaxDeliver: -1, AckWait: 5 * time.Second, MaxAckPending: 1,
-	})
-	if err != nil {
-		return fmt.Errorf("consumer %s: %w", cfg.Name, err)
+	// The consumer is made (or found) with retries: while a cluster
+	// elects a leader, or the server is briefly away, creation fails, and a
+	// consumer that gave up would leave its events unhandled for good.
+	var cons jetstream.Consumer
+	for attempt := 0; ; attempt++ {
+		var err error
+		cons, err = b.js.CreateOrUpdateConsumer(ctx, EventsStream, jetstream.ConsumerConfig{
+			Durable: cfg.Name, AckPolicy: jetstream.AckExplicitPolicy, FilterSubjects: cfg.Subjects,
+			// A message fetched but not handled when a worker stops is only
+			// redelivered after AckWait, and with one ack pending the stream
+			// waits that long: keep it short (a 10,000-follower fan-out takes
+			// ~0.3 s).
+			MaxDeliver: -1, AckWait: 5 * time.Second, MaxAckPending: 1,
+			InactiveThreshold: cfg.InactiveThreshold,
+		})
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		b.log.WarnContext(ctx, "cannot create consumer; retrying", "consumer", cfg.Name, "attempt", attempt+1, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(createRetry.Delay(attempt)):
+		}
 	}
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
 		md, err := msg.Metadata()
@@ -199,7 +225,11 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, handle func(conte
 			return
 		}
 		msg.Ack()
-	})
+	},
+		// Short pulls: after a node of a cluster fails (and the consumer's
+		// leader moves) a stale pull is replaced within seconds, not the
+		// 30 s default.
+		jetstream.PullExpiry(5*time.Second))
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", cfg.Name, err)
 	}
@@ -238,4 +268,44 @@ func (b *Bus) DeadLetters(ctx context.Context, consumer string) (uint64, error) 
 		return 0, err
 	}
 	return info.State.Subjects[deadSubject+consumer], nil
+}
+
+// Broadcast publishes data on a plain NATS subject to every instance
+// listening now: at most once, no stream, for messages whose loss only
+// costs freshness (cache invalidations; TTLs bound the rest).
+func (b *Bus) Broadcast(subject string, data []byte) error {
+	return b.nc.Publish(subject, data)
+}
+
+// Listen calls fn with every Broadcast on subject until stop is called.
+func (b *Bus) Listen(subject string, fn func(data []byte)) (stop func(), err error) {
+	sub, err := b.nc.Subscribe(subject, func(m *nats.Msg) { fn(m.Data) })
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", subject, err)
+	}
+	// The subscription is live once the server has it: flush, so a
+	// Broadcast right after Listen returns is not missed.
+	if err := b.nc.Flush(); err != nil {
+		sub.Unsubscribe()
+		return nil, fmt.Errorf("listen %s: %w", subject, err)
+	}
+	return func() { sub.Unsubscribe() }, nil
+}
+
+// replicasFor sizes streams to the cluster the connection sees: three
+// copies (a quorum survives one node) when there are three nodes or more.
+func replicasFor(nc *nats.Conn) int {
+	if len(nc.Servers()) >= 3 {
+		return 3
+	}
+	return 1
+}
+
+// StreamReplicas is how many copies the cluster keeps of the events stream.
+func (b *Bus) StreamReplicas(ctx context.Context) (int, error) {
+	s, err := b.js.Stream(ctx, EventsStream)
+	if err != nil {
+		return 0, fmt.Errorf("stream %s: %w", EventsStream, err)
+	}
+	return s.CachedInfo().Config.Replicas, nil
 }

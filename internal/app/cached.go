@@ -1,0 +1,309 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/photofeed/photofeed/cache"
+	"github.com/photofeed/photofeed/internal/consistency"
+	"github.com/photofeed/photofeed/internal/identity"
+	"github.com/photofeed/photofeed/internal/posts"
+)
+
+// invalidationSubject carries "<cache> <id>" from the instance that
+// changed something to every instance holding it.
+const invalidationSubject = "photofeed.cache.invalidate"
+
+type broadcaster interface {
+	Broadcast(subject string, data []byte) error
+}
+
+// invalidations drops changed entries here and, through the bus, on every
+// other instance, so none serves a deleted photo or a revoked session for
+// longer than a message takes. A lost message (the bus is down) leaves the
+// TTL as the bound.
+type invalidations struct {
+	bus broadcaster
+	log *slog.Logger
+	// again, if set, repeats every invalidation after this long: a reader
+	// that loaded from a lagging replica just before the change cannot keep
+	// the old value longer than the replica lag bound.
+	again time.Duration
+
+	mu     sync.Mutex
+	caches map[string]func(id int64)
+}
+
+func newInvalidations(bus broadcaster, again time.Duration, log *slog.Logger) *invalidations {
+	return &invalidations{bus: bus, again: again, log: log, caches: map[string]func(int64){}}
+}
+
+func (iv *invalidations) register(name string, drop func(id int64)) {
+	iv.mu.Lock()
+	iv.caches[name] = drop
+	iv.mu.Unlock()
+}
+
+// drop invalidates name/id here and everywhere.
+func (iv *invalidations) drop(name string, id int64) {
+	iv.local(name, id)
+	if err := iv.bus.Broadcast(invalidationSubject, []byte(name+" "+strconv.FormatInt(id, 10))); err != nil {
+		iv.log.Warn("cache invalidation not broadcast; other instances serve the old value until its TTL", "cache", name, "id", id, "err", err)
+	}
+}
+
+// receive handles a broadcast (its own included: dropping twice is free).
+func (iv *invalidations) receive(data []byte) {
+	name, idText, ok := strings.Cut(string(data), " ")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if !ok || err != nil {
+		iv.log.Warn("malformed cache invalidation", "message", string(data))
+		return
+	}
+	iv.local(name, id)
+}
+
+func (iv *invalidations) local(name string, id int64) {
+	iv.mu.Lock()
+	fn := iv.caches[name]
+	iv.mu.Unlock()
+	if fn == nil {
+		return
+	}
+	fn(id)
+	if iv.again > 0 {
+		time.AfterFunc(iv.again, func() { fn(id) })
+	}
+}
+
+// fresh reports whether the request wrote recently (it carries a
+// read-your-writes token): it reads past the cache, which may predate
+// its write on another instance.
+func fresh(ctx context.Context) bool {
+	_, ok := consistency.Token(ctx)
+	return ok
+}
+
+// byID is a read-through cache of T by id over a store's single and
+// batch reads, with notFound as the store's "no such" error.
+type byID[T any] struct {
+	c        *cache.Cache[int64, T]
+	one      func(ctx context.Context, id int64) (T, error)
+	many     func(ctx context.Context, ids []int64) ([]T, error)
+	idOf     func(T) int64
+	notFound error
+}
+
+func newByID[T any](name string, iv *invalidations, ttl time.Duration, notFound error,
+	one func(context.Context, int64) (T, error), many func(context.Context, []int64) ([]T, error), idOf func(T) int64) *byID[T] {
+	b := &byID[T]{one: one, many: many, idOf: idOf, notFound: notFound}
+	b.c = cache.New(cache.Config{TTL: ttl, NegativeTTL: min(ttl, 5*time.Second)}, func(ctx context.Context, id int64) (T, error) {
+		v, err := one(ctx, id)
+		if errors.Is(err, notFound) {
+			return v, cache.ErrNotFound
+		}
+		return v, err
+	})
+	iv.register(name, b.c.Invalidate)
+	return b
+}
+
+func (b *byID[T]) get(ctx context.Context, id int64) (T, error) {
+	if fresh(ctx) {
+		v, err := b.one(ctx, id)
+		if err == nil {
+			b.c.Set(id, v)
+		}
+		return v, err
+	}
+	v, err := b.c.Get(ctx, id)
+	if errors.Is(err, cache.ErrNotFound) {
+		return v, b.notFound
+	}
+	return v, err
+}
+
+// getMany serves what is cached and loads the rest in one batch read.
+func (b *byID[T]) getMany(ctx context.Context, ids []int64) ([]T, error) {
+	if fresh(ctx) {
+		return b.many(ctx, ids)
+	}
+	out := make([]T, 0, len(ids))
+	var misses []int64
+	for _, id := range ids {
+		v, ok, missing := b.c.Lookup(id)
+		switch {
+		case !ok:
+			misses = append(misses, id)
+		case !missing:
+			out = append(out, v)
+		}
+	}
+	if len(misses) == 0 {
+		return out, nil
+	}
+	loaded, err := b.many(ctx, misses)
+	if err != nil {
+		return nil, err
+	}
+	found := make(map[int64]bool, len(loaded))
+	for _, v := range loaded {
+		found[b.idOf(v)] = true
+		b.c.Set(b.idOf(v), v)
+	}
+	for _, id := range misses {
+		if !found[id] {
+			b.c.SetMissing(id)
+		}
+	}
+	return append(out, loaded...), nil
+}
+
+// cachedPosts caches post objects, the bulk of every feed and profile
+// page; every write to a post invalidates it everywhere.
+type cachedPosts struct {
+	posts.Store
+	byID *byID[posts.Post]
+	iv   *invalidations
+}
+
+func newCachedPosts(s posts.Store, iv *invalidations, ttl time.Duration) *cachedPosts {
+	return &cachedPosts{Store: s, iv: iv,
+		byID: newByID("post", iv, ttl, posts.ErrPostNotFound, s.Post, s.PostsByIDs, func(p posts.Post) int64 { return p.ID })}
+}
+
+func (c *cachedPosts) Post(ctx context.Context, id int64) (posts.Post, error) {
+	return c.byID.get(ctx, id)
+}
+
+func (c *cachedPosts) PostsByIDs(ctx context.Context, ids []int64) ([]posts.Post, error) {
+	return c.byID.getMany(ctx, ids)
+}
+
+func (c *cachedPosts) CreatePost(ctx context.Context, p posts.Post) error {
+	err := c.Store.CreatePost(ctx, p)
+	if err == nil {
+		c.iv.drop("post", p.ID)
+	}
+	return err
+}
+
+func (c *cachedPosts) DeletePost(ctx context.Context, id, authorID int64) (posts.Post, error) {
+	p, err := c.Store.DeletePost(ctx, id, authorID)
+	if err == nil {
+		c.iv.drop("post", id)
+	}
+	return p, err
+}
+
+func (c *cachedPosts) Like(ctx context.Context, postID, userID int64, at time.Time) error {
+	err := c.Store.Like(ctx, postID, userID, at)
+	if err == nil {
+		c.iv.drop("post", postID)
+	}
+	return err
+}
+
+func (c *cachedPosts) Unlike(ctx context.Context, postID, userID int64) error {
+	err := c.Store.Unlike(ctx, postID, userID)
+	if err == nil {
+		c.iv.drop("post", postID)
+	}
+	return err
+}
+
+func (c *cachedPosts) FinishPost(ctx context.Context, id int64, im posts.Images) (bool, error) {
+	ok, err := c.Store.FinishPost(ctx, id, im)
+	if err == nil {
+		c.iv.drop("post", id)
+	}
+	return ok, err
+}
+
+func (c *cachedPosts) FailPost(ctx context.Context, id int64) error {
+	err := c.Store.FailPost(ctx, id)
+	if err == nil {
+		c.iv.drop("post", id)
+	}
+	return err
+}
+
+// cachedIdentity caches sessions (read on every authenticated request)
+// and the authors shown beside posts (UsersByIDs); a revoked or extended
+// session is invalidated everywhere. A single user read (UserByID) is not
+// cached: it is how roles are checked, and a role changed from the command
+// line, which reaches no instance's cache, must hold at once.
+type cachedIdentity struct {
+	identityStore
+	sessions *byID[identity.Session]
+	users    *byID[identity.User]
+	iv       *invalidations
+}
+
+func newCachedIdentity(s identityStore, iv *invalidations, ttl time.Duration) *cachedIdentity {
+	noBatch := func(context.Context, []int64) ([]identity.Session, error) {
+		return nil, errors.New("sessions are read one at a time")
+	}
+	return &cachedIdentity{identityStore: s, iv: iv,
+		sessions: newByID("session", iv, ttl, identity.ErrSessionNotFound, s.SessionByID, noBatch, func(x identity.Session) int64 { return x.ID }),
+		users:    newByID("user", iv, ttl, identity.ErrUserNotFound, s.UserByID, s.UsersByIDs, func(u identity.User) int64 { return u.ID }),
+	}
+}
+
+func (c *cachedIdentity) SessionByID(ctx context.Context, id int64) (identity.Session, error) {
+	return c.sessions.get(ctx, id)
+}
+
+func (c *cachedIdentity) UsersByIDs(ctx context.Context, ids []int64) ([]identity.User, error) {
+	return c.users.getMany(ctx, ids)
+}
+
+func (c *cachedIdentity) CreateUser(ctx context.Context, u identity.User, hash string) error {
+	err := c.identityStore.CreateUser(ctx, u, hash)
+	if err == nil {
+		c.iv.drop("user", u.ID)
+	}
+	return err
+}
+
+func (c *cachedIdentity) CreateSession(ctx context.Context, s identity.Session) error {
+	err := c.identityStore.CreateSession(ctx, s)
+	if err == nil {
+		c.iv.drop("session", s.ID)
+	}
+	return err
+}
+
+func (c *cachedIdentity) ExtendSession(ctx context.Context, id int64, expiresAt time.Time) error {
+	err := c.identityStore.ExtendSession(ctx, id, expiresAt)
+	if err == nil {
+		c.iv.drop("session", id)
+	}
+	return err
+}
+
+func (c *cachedIdentity) RevokeSession(ctx context.Context, id int64, at time.Time) error {
+	err := c.identityStore.RevokeSession(ctx, id, at)
+	if err == nil {
+		c.iv.drop("session", id)
+	}
+	return err
+}
+
+func (c *cachedIdentity) SetAdmin(ctx context.Context, username string, admin bool) error {
+	if err := c.identityStore.SetAdmin(ctx, username, admin); err != nil {
+		return err
+	}
+	u, err := c.identityStore.UserByUsername(ctx, username)
+	if err != nil {
+		return fmt.Errorf("invalidate %s: %w", username, err)
+	}
+	c.iv.drop("user", u.ID)
+	return nil
+}
