@@ -1,0 +1,128 @@
+package app_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"image/color"
+	"mime/multipart"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/photofeed/photofeed/internal/testenv"
+)
+
+// Two api instances and a worker share one PostgreSQL, one Redis, one NATS
+// and one S3 bucket: a per-user limit holds across the instances, a keyed
+// POST replayed on the other instance gets the stored response, and a
+// photo deleted on one instance is gone from the other within a second,
+// though both cache posts.
+func TestTwoInstancesAndAWorker(t *testing.T) {
+	if c, err := net.Dial("tcp", "127.0.0.1:6379"); err != nil {
+		testenv.Missing(t, "Redis on 127.0.0.1:6379")
+	} else {
+		c.Close()
+	}
+	db := testenv.PostgresURL(t)
+	bus := testenv.StartNATS(t, 1)
+	store := testenv.StartS3(t)
+	var rnd [4]byte
+	rand.Read(rnd[:])
+	suffix := hex.EncodeToString(rnd[:]) // Redis outlives the test: names must be new
+	limits := limitsFile(t, `{"policies": {"authenticated": {"limit": 10, "window": "1m", "algorithm": "sliding_window_log"},
+		"anonymous": {"limit": 1000, "window": "1m"}, "signups": {"limit": 100, "window": "1m"}, "uploads": {"limit": 100, "window": "1m"}}}`)
+	shared := []string{"--db", db, "--redis", "redis://127.0.0.1:6379/0", "--nats", bus.URL(),
+		"--blobs", store.URL, "--blobs-ca", store.CAFile,
+		"--secret", "shared-secret-" + suffix + "-0123456789abcdef", "--rate-limits", limits}
+	env := store.Env(nil)
+	a := startEnv(t, env, append([]string{"--roles", "api"}, shared...)...)
+	b := startEnv(t, env, append([]string{"--roles", "api"}, shared...)...)
+	worker := startEnv(t, env, append([]string{"--roles", "worker"}, shared...)...)
+	if r := worker.client(t).do("GET", "/v1/me", nil); r.StatusCode != 404 {
+		t.Fatalf("the worker serves the API: GET /v1/me answered %d", r.StatusCode)
+	}
+
+	t.Run("limit holds across instances", func(t *testing.T) {
+		ca := a.client(t)
+		ca.signup("lim_" + suffix)
+		cb := b.client(t)
+		cb.token = ca.token
+		allowed := 0
+		for i := range 20 {
+			c := ca
+			if i%2 == 1 {
+				c = cb
+			}
+			switch r := c.do("GET", "/v1/me", nil); r.StatusCode {
+			case 200:
+				allowed++
+			case 429:
+			default:
+				t.Fatalf("request %d: %d %s", i, r.StatusCode, r.Body)
+			}
+		}
+		if allowed != 10 {
+			t.Fatalf("%d of 20 requests across two instances passed a limit of 10 a minute", allowed)
+		}
+	})
+
+	t.Run("keyed POST replays on the other instance", func(t *testing.T) {
+		ca := a.client(t)
+		ca.signup("idem_" + suffix)
+		cb := b.client(t)
+		cb.token = ca.token
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		fw, _ := mw.CreateFormFile("photo", "p.jpg")
+		fw.Write(testJPEG(t, 40, 30, color.RGBA{200, 10, 10, 255}))
+		mw.WriteField("caption", "once")
+		mw.Close()
+		key := `"post-` + suffix + `"`
+		first := ca.do("POST", "/v2/posts", bytes.NewReader(body.Bytes()), "Content-Type", mw.FormDataContentType(), "Idempotency-Key", key)
+		if first.StatusCode != 201 {
+			t.Fatalf("first POST: %d %s", first.StatusCode, first.Body)
+		}
+		again := cb.do("POST", "/v2/posts", bytes.NewReader(body.Bytes()), "Content-Type", mw.FormDataContentType(), "Idempotency-Key", key)
+		if again.StatusCode != 201 || again.Header.Get("Idempotent-Replayed") != "true" ||
+			again.Header.Get("Location") != first.Header.Get("Location") || !bytes.Equal(again.Body, first.Body) {
+			t.Fatalf("replay on B: %d replayed=%q Location %q (first %q)\n%s", again.StatusCode,
+				again.Header.Get("Idempotent-Replayed"), again.Header.Get("Location"), first.Header.Get("Location"), again.Body)
+		}
+	})
+
+	t.Run("delete is gone on both within a second", func(t *testing.T) {
+		alice := a.client(t)
+		alice.signup("alice_" + suffix)
+		p := alice.post("here, then gone")
+		reader := b.client(t)
+		eventually(t, "the post ready on B (thumbnails made by the worker)", func() bool {
+			var got post
+			r := reader.do("GET", "/v1/posts/"+p.ID, nil)
+			r.json(t, &got)
+			return r.StatusCode == 200 && got.Images.Large != ""
+		})
+		for range 3 { // B now serves it from its cache
+			if r := reader.do("GET", "/v1/posts/"+p.ID, nil); r.StatusCode != 200 {
+				t.Fatalf("GET on B: %d", r.StatusCode)
+			}
+		}
+		if r := alice.do("DELETE", "/v1/posts/"+p.ID, nil); r.StatusCode != 204 {
+			t.Fatalf("delete on A: %d %s", r.StatusCode, r.Body)
+		}
+		deleted := time.Now()
+		readerA := a.client(t) // anonymous: alice's own limit is 10 a minute
+		for {
+			ra := readerA.do("GET", "/v1/posts/"+p.ID, nil)
+			rb := reader.do("GET", "/v1/posts/"+p.ID, nil)
+			if ra.StatusCode == 404 && rb.StatusCode == 404 {
+				break
+			}
+			if time.Since(deleted) > time.Second {
+				t.Fatalf("a second after the delete: A answers %d, B answers %d", ra.StatusCode, rb.StatusCode)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Logf("gone on both instances %v after the delete", time.Since(deleted).Round(time.Millisecond))
+	})
+}
