@@ -7,8 +7,11 @@ import (
 	"image/color"
 	"mime/multipart"
 	"net"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/photofeed/photofeed/internal/testenv"
 )
@@ -88,6 +91,29 @@ func TestTwoInstancesAndAWorker(t *testing.T) {
 			again.Header.Get("Location") != first.Header.Get("Location") || !bytes.Equal(again.Body, first.Body) {
 			t.Fatalf("replay on B: %d replayed=%q Location %q (first %q)\n%s", again.StatusCode,
 				again.Header.Get("Idempotent-Replayed"), again.Header.Get("Location"), first.Header.Get("Location"), again.Body)
+		}
+	})
+
+	t.Run("home timelines live in Redis", func(t *testing.T) {
+		reader := a.client(t)
+		readerID := reader.signup("reader_" + suffix)
+		author := b.client(t)
+		author.signup("author_" + suffix)
+		if r := reader.do("PUT", "/v1/me/following/author_"+suffix, nil); r.StatusCode != 204 {
+			t.Fatalf("follow: %d %s", r.StatusCode, r.Body)
+		}
+		var feed struct{ Items []post }
+		reader.do("GET", "/v1/feed", nil).json(t, &feed) // builds the timeline
+		p := author.post("fanned out by the worker")
+		eventually(t, "the post in the reader's feed on the other instance", func() bool {
+			reader.do("GET", "/v1/feed", nil).json(t, &feed)
+			return len(feed.Items) == 1 && feed.Items[0].ID == p.ID
+		})
+		rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+		defer rdb.Close()
+		got, err := rdb.ZRange(t.Context(), "photofeed:tl:{"+readerID+"}", 0, -1).Result()
+		if err != nil || len(got) != 1 || strings.TrimLeft(got[0], "0") != p.ID {
+			t.Fatalf("the reader's timeline in Redis: %v %v, want [%s]", got, err, p.ID)
 		}
 	})
 

@@ -40,6 +40,7 @@ import (
 	"github.com/photofeed/photofeed/internal/natsbus"
 	"github.com/photofeed/photofeed/internal/outbox"
 	"github.com/photofeed/photofeed/internal/posts"
+	"github.com/photofeed/photofeed/internal/redisstore"
 	"github.com/photofeed/photofeed/internal/search"
 	"github.com/photofeed/photofeed/internal/web"
 	"github.com/photofeed/photofeed/ratelimit"
@@ -176,6 +177,27 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		postStore = newCachedPosts(db.Posts(), iv, cfg.CacheTTL)
 	}
 
+	// With --redis, the shared state lives there: rate limits, and the
+	// home timelines (the SQL read model stays the fallback).
+	var rdb *redis.Client
+	timelines := db.Timelines()
+	if cfg.Redis != "" {
+		opts, err := redis.ParseURL(cfg.Redis)
+		if err != nil {
+			return nil, fmt.Errorf("--redis: %w", err)
+		}
+		rdb = redis.NewClient(opts)
+		n.closers = append(n.closers, rdb.Close)
+		if wm, ok := timelines.(redisstore.WriteModel); ok {
+			timelines = redisstore.NewTimelines(wm, rdb, redisstore.TimelinesConfig{
+				Threshold: cfg.FanOutThreshold, Logger: log,
+				Guard: redisstore.GuardConfig{OnStateChange: func(name, from, to string) {
+					log.Warn("Redis circuit breaker", "for", name, "state", to, "was", from)
+				}},
+			})
+		}
+	}
+
 	gen := ids.NewGenerator(nil)
 	idSvc, err := identity.NewService(identityStore, gen, identity.Config{
 		SigningKey: subkey(secret, "session-token"),
@@ -192,12 +214,12 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	n.posts = postSvc
 	graphSvc := graph.NewService(db.Graph(), nil)
 	feedCfg := feed.Config{Threshold: cfg.FanOutThreshold, Cap: cfg.TimelineCap}
-	feedSvc := feed.NewService(db.Timelines(), postSvc, cursor.New(subkey(secret, "feed-cursor")), feedCfg)
+	feedSvc := feed.NewService(timelines, postSvc, cursor.New(subkey(secret, "feed-cursor")), feedCfg)
 	n.feed = feedSvc
 
 	relay := outbox.NewRelay(db.Outbox(), bus, log)
 	db.AfterWrite(relay.Notify)
-	fanout := feed.NewFanOut(db.Timelines(), feedCfg)
+	fanout := feed.NewFanOut(timelines, feedCfg)
 
 	jobClient, err := jobs.New(ctx, jobs.Config{DB: db.Writer(), Dialect: db.dialect, Logger: log,
 		Maintenance: maintenance{db: db, posts: postSvc},
@@ -306,13 +328,8 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 			}
 		}
 		var limiter ratelimit.Limiter = ratelimit.NewMemory(ratelimit.MemoryConfig{})
-		if cfg.Redis != "" {
-			opts, err := redis.ParseURL(cfg.Redis)
-			if err != nil {
-				return nil, fmt.Errorf("--redis: %w", err)
-			}
-			client := redis.NewClient(opts)
-			n.closers = append(n.closers, client.Close)
+		if rdb != nil {
+			client := rdb
 			limiter = ratelimit.NewFallback(ratelimit.NewRedis(client, "photofeed:ratelimit:", nil), limiter, ratelimit.FallbackConfig{
 				FailOpen: cfg.LimitFallback == "open",
 				OnStateChange: func(from, to string) {

@@ -66,4 +66,23 @@ func TestRateLimitWithRedisDown(t *testing.T) {
 	if got := strings.Join(codes, " "); got != "404 404 404 429 429" {
 		t.Fatalf("statuses %s, want the local limiter's 404 404 404 429 429", got)
 	}
+
+}
+
+// Timelines live in Redis too: without it the feed is read from the write
+// model, and a post still shows.
+func TestFeedWithRedisDown(t *testing.T) {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := l.Addr().String()
+	l.Close()
+	s := start(t, "--redis", "redis://"+dead+"/0")
+	me := s.client(t)
+	me.signup("alone")
+	p := me.post("mine")
+	var feed struct{ Items []post }
+	if r := me.do("GET", "/v1/feed", nil); r.StatusCode != 200 {
+		t.Fatalf("feed with Redis down: %d %s", r.StatusCode, r.Body)
+	} else if r.json(t, &feed); len(feed.Items) != 1 || feed.Items[0].ID != p.ID {
+		t.Fatalf("feed with Redis down: %s", r.Body)
+	}
 }

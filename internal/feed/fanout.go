@@ -34,7 +34,7 @@ func (f *FanOut) Handle(ctx context.Context, subject string, data []byte, seq in
 		if _, err := events.Decode(data, &p); err != nil {
 			return err
 		}
-		return f.store.RemovePost(ctx, ConsumerName, seq, p.PostID)
+		return f.store.RemovePost(ctx, ConsumerName, seq, p.PostID, p.AuthorID)
 	case events.UserFollowed:
 		var p events.FollowV1
 		if _, err := events.Decode(data, &p); err != nil {

@@ -35,7 +35,7 @@ type TimelineStore interface {
 	// The fan-out consumer's writes; each records seq as the consumer's
 	// offset in the same transaction and is idempotent.
 	FanOut(ctx context.Context, consumer string, seq, postID, authorID int64, threshold, capN int) error
-	RemovePost(ctx context.Context, consumer string, seq, postID int64) error
+	RemovePost(ctx context.Context, consumer string, seq, postID, authorID int64) error
 	Backfill(ctx context.Context, consumer string, seq, follower, followee int64, threshold, capN int) error
 	RemoveAuthor(ctx context.Context, consumer string, seq, follower, followee int64) error
 	Advance(ctx context.Context, consumer string, seq int64) error

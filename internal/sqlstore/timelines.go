@@ -178,7 +178,7 @@ func (s *TimelineStore) trim(ctx context.Context, tx Tx, capN int) error {
 	return nil
 }
 
-func (s *TimelineStore) RemovePost(ctx context.Context, consumer string, seq, postID int64) error {
+func (s *TimelineStore) RemovePost(ctx context.Context, consumer string, seq, postID, authorID int64) error {
 	return s.db.InTx(ctx, func(tx Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM timelines WHERE post_id = ?`, postID); err != nil {
 			return fmt.Errorf("remove post %d from timelines: %w", postID, err)
@@ -222,4 +222,54 @@ func (s *TimelineStore) RemoveAuthor(ctx context.Context, consumer string, seq, 
 		}
 		return advance(ctx, tx, consumer, seq)
 	})
+}
+
+// The write model seen as timelines, for a read model kept elsewhere
+// (Redis): what a timeline holds, and who a post fans out to.
+
+// WriteModelTimeline computes a page of userID's timeline from posts and
+// follows (fan-out on read): what a rebuild stores, and what is served
+// when the read model cannot be reached.
+func (s *TimelineStore) WriteModelTimeline(ctx context.Context, userID, beforeID int64, threshold, limit int) ([]int64, error) {
+	if beforeID <= 0 {
+		beforeID = math.MaxInt64
+	}
+	return s.primaryIDs(ctx, `
+		SELECT id FROM posts WHERE author_id IN (`+followeesUpTo+`) AND status = 'ready' AND id < ?3
+		ORDER BY id DESC LIMIT ?4`, userID, threshold, beforeID, limit)
+}
+
+// FanOutTargets lists the followers a post by authorID is written to:
+// all of them, or none when the author has more than threshold.
+func (s *TimelineStore) FanOutTargets(ctx context.Context, authorID int64, threshold int) ([]int64, error) {
+	return s.primaryIDs(ctx, `
+		SELECT follower_id FROM follows WHERE followee_id = ?1
+		AND coalesce((SELECT followers FROM follow_counts WHERE user_id = ?1), 0) <= ?2`, authorID, threshold)
+}
+
+// primaryIDs reads a column of ids from the primary: the fan-out must see
+// the follows committed before the event it handles.
+func (s *TimelineStore) primaryIDs(ctx context.Context, q string, args ...any) ([]int64, error) {
+	rows, err := s.db.QueryPrimary(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("select ids: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// ByAuthorAmong returns which of postIDs authorID wrote.
+func (s *TimelineStore) ByAuthorAmong(ctx context.Context, authorID int64, postIDs []int64) ([]int64, error) {
+	if len(postIDs) == 0 {
+		return nil, nil
+	}
+	return s.primaryIDs(ctx, `SELECT id FROM posts WHERE author_id = ? AND id IN (`+s.db.IDList()+`)`, authorID, s.db.IDs(postIDs))
 }

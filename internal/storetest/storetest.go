@@ -382,7 +382,7 @@ func testTimelineFanOut(t *testing.T, f *fixture) {
 	if got, _, _ := f.Timelines.Timeline(f.ctx, reader.ID, 0, 10); !slices.Equal(got, []int64{p2.ID, p.ID}) {
 		t.Fatalf("after backfill: %v", got)
 	}
-	f.Timelines.RemovePost(f.ctx, "fanout", 14, p.ID)
+	f.Timelines.RemovePost(f.ctx, "fanout", 14, p.ID, author.ID)
 	if got, _, _ := f.Timelines.Timeline(f.ctx, reader.ID, 0, 10); !slices.Equal(got, []int64{p2.ID}) {
 		t.Fatalf("after delete: %v", got)
 	}
