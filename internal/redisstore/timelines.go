@@ -297,4 +297,3 @@ func (t *Timelines) Offset(ctx context.Context, consumer string) (int64, error) 
 func (t *Timelines) Lag(ctx context.Context, consumer string) (int64, int64, error) {
 	return t.sql.Lag(ctx, consumer)
 }
-

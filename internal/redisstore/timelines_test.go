@@ -2,8 +2,8 @@ package redisstore_test
 
 import (
 	"context"
-	"database/sql"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"path/filepath"
 	"slices"
