@@ -10,12 +10,17 @@
 //   - expiry waves: every TTL gets random jitter, so entries loaded together
 //     do not expire together.
 //
-// Entries are bounded (otter, S3-FIFO eviction). Invalidate drops a key
-// after a write. The package knows nothing of what it caches.
+// Entries are bounded (otter, S3-FIFO eviction). An optional second level
+// (Remote: Redis, say) is shared by instances: a miss here asks it before
+// the loader, and what the loader finds is stored in both; a second level
+// that fails is skipped, never an error. Invalidate drops a key here;
+// Delete drops it from both levels. The package knows nothing of what it
+// caches.
 package cache
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -40,7 +45,23 @@ type Config struct {
 	Beta        float64          // early refresh eagerness (XFetch β), default 1; 0 turns it off
 	Now         func() time.Time // default time.Now
 	Rand        func() float64   // in (0, 1]; default math/rand/v2
+
+	// Remote is the optional shared second level; Name namespaces this
+	// cache's keys in it. Values travel as JSON.
+	Remote Remote
+	Name   string
 }
+
+// Remote is a shared second level. Get reports found=false for a miss;
+// errors (it is down, slow) make the cache skip it.
+type Remote interface {
+	Get(ctx context.Context, key string) (val []byte, found bool, err error)
+	Set(ctx context.Context, key string, val []byte, ttl time.Duration) error
+	Delete(ctx context.Context, key string) error
+}
+
+// remoteMissing is how a remembered miss is stored in the second level.
+var remoteMissing = []byte{0}
 
 // Loader fetches a value on a miss.
 type Loader[K comparable, V any] func(ctx context.Context, key K) (V, error)
@@ -116,6 +137,12 @@ func (c *Cache[K, V]) Get(ctx context.Context, key K) (V, error) {
 		return e.v, nil
 	}
 	res, err, _ := c.group.Do(c.keyOf(key), func() (any, error) {
+		if v, found, missing := c.fromRemote(ctx, key); found {
+			if missing {
+				return v, ErrNotFound
+			}
+			return v, nil
+		}
 		start := c.cfg.Now()
 		v, err := c.load(ctx, key)
 		cost := c.cfg.Now().Sub(start)
@@ -125,11 +152,15 @@ func (c *Cache[K, V]) Get(ctx context.Context, key K) (V, error) {
 		switch {
 		case errors.Is(err, ErrNotFound):
 			c.store.Set(key, entry[V]{missing: true, expires: c.expiry(c.cfg.NegativeTTL), cost: cost})
+			c.toRemote(ctx, key, remoteMissing, c.cfg.NegativeTTL)
 			return v, ErrNotFound
 		case err != nil:
 			return v, err // failures are not cached: the next request tries again
 		}
 		c.store.Set(key, entry[V]{v: v, expires: c.expiry(c.cfg.TTL), cost: cost})
+		if b, err := json.Marshal(v); err == nil {
+			c.toRemote(ctx, key, b, c.cfg.TTL)
+		}
 		return v, nil
 	})
 	if err != nil {
@@ -177,9 +208,49 @@ func (c *Cache[K, V]) Lookup(key K) (v V, ok, missing bool) {
 	return e.v, true, e.missing
 }
 
-// Invalidate drops key; the next Get loads it again.
+// Invalidate drops key here; the next Get loads it again (from the second
+// level, if it has it).
 func (c *Cache[K, V]) Invalidate(key K) {
 	c.store.Invalidate(key)
+}
+
+// Delete drops key from both levels: what the instance that changed the
+// value does (the others only Invalidate).
+func (c *Cache[K, V]) Delete(ctx context.Context, key K) {
+	c.store.Invalidate(key)
+	if c.cfg.Remote != nil {
+		c.cfg.Remote.Delete(ctx, c.remoteKey(key))
+	}
+}
+
+func (c *Cache[K, V]) remoteKey(key K) string { return c.cfg.Name + ":" + c.keyOf(key) }
+
+// fromRemote asks the second level; what it has is kept here too, for
+// the rest of the TTL (the remote entry's own age is not known: at most
+// one TTL more).
+func (c *Cache[K, V]) fromRemote(ctx context.Context, key K) (v V, found, missing bool) {
+	if c.cfg.Remote == nil {
+		return v, false, false
+	}
+	b, ok, err := c.cfg.Remote.Get(ctx, c.remoteKey(key))
+	if err != nil || !ok {
+		return v, false, false
+	}
+	if len(b) == 1 && b[0] == 0 {
+		c.store.Set(key, entry[V]{missing: true, expires: c.expiry(c.cfg.NegativeTTL)})
+		return v, true, true
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return v, false, false
+	}
+	c.store.Set(key, entry[V]{v: v, expires: c.expiry(c.cfg.TTL)})
+	return v, true, false
+}
+
+func (c *Cache[K, V]) toRemote(ctx context.Context, key K, b []byte, ttl time.Duration) {
+	if c.cfg.Remote != nil {
+		c.cfg.Remote.Set(ctx, c.remoteKey(key), b, ttl)
+	}
 }
 
 // Len is roughly how many entries are held.

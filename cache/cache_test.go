@@ -178,3 +178,77 @@ func TestLookupAndSetMissing(t *testing.T) {
 		t.Fatal("an entry outlived its TTL and jitter")
 	}
 }
+
+// mapRemote is a second level in memory; down makes it fail.
+type mapRemote struct {
+	mu   sync.Mutex
+	m    map[string][]byte
+	down bool
+}
+
+func (r *mapRemote) Get(_ context.Context, k string) ([]byte, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.down {
+		return nil, false, errors.New("down")
+	}
+	b, ok := r.m[k]
+	return b, ok, nil
+}
+
+func (r *mapRemote) Set(_ context.Context, k string, b []byte, _ time.Duration) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.down {
+		return errors.New("down")
+	}
+	r.m[k] = b
+	return nil
+}
+
+func (r *mapRemote) Delete(_ context.Context, k string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.m, k)
+	return nil
+}
+
+// Two instances share a second level: what one loads, the other reads
+// without loading; a Delete on one reaches the shared level; a failing
+// second level only costs loads.
+func TestSecondLevel(t *testing.T) {
+	remote := &mapRemote{m: map[string][]byte{}}
+	type user struct{ Name string }
+	var loads atomic.Int32
+	load := func(ctx context.Context, id int) (user, error) {
+		loads.Add(1)
+		if id == 0 {
+			return user{}, cache.ErrNotFound
+		}
+		return user{Name: fmt.Sprint("user ", id)}, nil
+	}
+	a := cache.New(cache.Config{Remote: remote, Name: "users"}, load)
+	b := cache.New(cache.Config{Remote: remote, Name: "users"}, load)
+	ctx := context.Background()
+	if v, err := a.Get(ctx, 1); err != nil || v.Name != "user 1" {
+		t.Fatal(v, err)
+	}
+	if v, err := b.Get(ctx, 1); err != nil || v.Name != "user 1" || loads.Load() != 1 {
+		t.Fatalf("second instance: %v %v after %d loads, want it from the shared level", v, err, loads.Load())
+	}
+	a.Get(ctx, 0)
+	if _, err := b.Get(ctx, 0); !errors.Is(err, cache.ErrNotFound) || loads.Load() != 2 {
+		t.Fatalf("a shared miss: %v after %d loads", err, loads.Load())
+	}
+	a.Delete(ctx, 1)
+	b.Invalidate(1) // what the bus tells the other instance
+	b.Get(ctx, 1)
+	if loads.Load() != 3 {
+		t.Fatalf("after Delete: %d loads, want the value loaded again", loads.Load())
+	}
+	remote.down = true
+	c := cache.New(cache.Config{Remote: remote, Name: "users"}, load)
+	if v, err := c.Get(ctx, 2); err != nil || v.Name != "user 2" {
+		t.Fatalf("with the second level down: %v %v", v, err)
+	}
+}

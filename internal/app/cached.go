@@ -37,21 +37,37 @@ type invalidations struct {
 	again time.Duration
 
 	mu     sync.Mutex
-	caches map[string]func(id int64)
+	caches map[string]registered
+}
+
+// registered is one cache: how to drop a key here, and from every level.
+type registered struct {
+	invalidate func(id int64)
+	delete     func(ctx context.Context, id int64)
 }
 
 func newInvalidations(bus broadcaster, again time.Duration, log *slog.Logger) *invalidations {
-	return &invalidations{bus: bus, again: again, log: log, caches: map[string]func(int64){}}
+	return &invalidations{bus: bus, again: again, log: log, caches: map[string]registered{}}
 }
 
-func (iv *invalidations) register(name string, drop func(id int64)) {
+func (iv *invalidations) register(name string, invalidate func(id int64), del func(ctx context.Context, id int64)) {
 	iv.mu.Lock()
-	iv.caches[name] = drop
+	iv.caches[name] = registered{invalidate, del}
 	iv.mu.Unlock()
 }
 
-// drop invalidates name/id here and everywhere.
-func (iv *invalidations) drop(name string, id int64) {
+// drop invalidates name/id here, in the shared level, and (by broadcast)
+// on every instance.
+func (iv *invalidations) drop(ctx context.Context, name string, id int64) {
+	iv.mu.Lock()
+	c, ok := iv.caches[name]
+	iv.mu.Unlock()
+	if ok {
+		c.delete(ctx, id)
+		if iv.again > 0 { // a reader of a lagging replica may have put the old value back
+			time.AfterFunc(iv.again, func() { c.delete(context.WithoutCancel(ctx), id) })
+		}
+	}
 	iv.local(name, id)
 	if err := iv.bus.Broadcast(invalidationSubject, []byte(name+" "+strconv.FormatInt(id, 10))); err != nil {
 		iv.log.Warn("cache invalidation not broadcast; other instances serve the old value until its TTL", "cache", name, "id", id, "err", err)
@@ -71,14 +87,14 @@ func (iv *invalidations) receive(data []byte) {
 
 func (iv *invalidations) local(name string, id int64) {
 	iv.mu.Lock()
-	fn := iv.caches[name]
+	c, ok := iv.caches[name]
 	iv.mu.Unlock()
-	if fn == nil {
+	if !ok {
 		return
 	}
-	fn(id)
+	c.invalidate(id)
 	if iv.again > 0 {
-		time.AfterFunc(iv.again, func() { fn(id) })
+		time.AfterFunc(iv.again, func() { c.invalidate(id) })
 	}
 }
 
@@ -100,17 +116,19 @@ type byID[T any] struct {
 	notFound error
 }
 
-func newByID[T any](name string, iv *invalidations, ttl time.Duration, notFound error,
+func newByID[T any](name string, iv *invalidations, cfg cache.Config, notFound error,
 	one func(context.Context, int64) (T, error), many func(context.Context, []int64) ([]T, error), idOf func(T) int64) *byID[T] {
 	b := &byID[T]{one: one, many: many, idOf: idOf, notFound: notFound}
-	b.c = cache.New(cache.Config{TTL: ttl, NegativeTTL: min(ttl, 5*time.Second)}, func(ctx context.Context, id int64) (T, error) {
+	cfg.Name = name
+	cfg.NegativeTTL = min(cfg.TTL, 5*time.Second)
+	b.c = cache.New(cfg, func(ctx context.Context, id int64) (T, error) {
 		v, err := one(ctx, id)
 		if errors.Is(err, notFound) {
 			return v, cache.ErrNotFound
 		}
 		return v, err
 	})
-	iv.register(name, b.c.Invalidate)
+	iv.register(name, b.c.Invalidate, b.c.Delete)
 	return b
 }
 
@@ -173,9 +191,9 @@ type cachedPosts struct {
 	iv   *invalidations
 }
 
-func newCachedPosts(s posts.Store, iv *invalidations, ttl time.Duration) *cachedPosts {
+func newCachedPosts(s posts.Store, iv *invalidations, cfg cache.Config) *cachedPosts {
 	return &cachedPosts{Store: s, iv: iv,
-		byID: newByID("post", iv, ttl, posts.ErrPostNotFound, s.Post, s.PostsByIDs, func(p posts.Post) int64 { return p.ID })}
+		byID: newByID("post", iv, cfg, posts.ErrPostNotFound, s.Post, s.PostsByIDs, func(p posts.Post) int64 { return p.ID })}
 }
 
 func (c *cachedPosts) Post(ctx context.Context, id int64) (posts.Post, error) {
@@ -189,7 +207,7 @@ func (c *cachedPosts) PostsByIDs(ctx context.Context, ids []int64) ([]posts.Post
 func (c *cachedPosts) CreatePost(ctx context.Context, p posts.Post) error {
 	err := c.Store.CreatePost(ctx, p)
 	if err == nil {
-		c.iv.drop("post", p.ID)
+		c.iv.drop(ctx, "post", p.ID)
 	}
 	return err
 }
@@ -197,7 +215,7 @@ func (c *cachedPosts) CreatePost(ctx context.Context, p posts.Post) error {
 func (c *cachedPosts) DeletePost(ctx context.Context, id, authorID int64) (posts.Post, error) {
 	p, err := c.Store.DeletePost(ctx, id, authorID)
 	if err == nil {
-		c.iv.drop("post", id)
+		c.iv.drop(ctx, "post", id)
 	}
 	return p, err
 }
@@ -205,7 +223,7 @@ func (c *cachedPosts) DeletePost(ctx context.Context, id, authorID int64) (posts
 func (c *cachedPosts) Like(ctx context.Context, postID, userID int64, at time.Time) error {
 	err := c.Store.Like(ctx, postID, userID, at)
 	if err == nil {
-		c.iv.drop("post", postID)
+		c.iv.drop(ctx, "post", postID)
 	}
 	return err
 }
@@ -213,7 +231,7 @@ func (c *cachedPosts) Like(ctx context.Context, postID, userID int64, at time.Ti
 func (c *cachedPosts) Unlike(ctx context.Context, postID, userID int64) error {
 	err := c.Store.Unlike(ctx, postID, userID)
 	if err == nil {
-		c.iv.drop("post", postID)
+		c.iv.drop(ctx, "post", postID)
 	}
 	return err
 }
@@ -221,7 +239,7 @@ func (c *cachedPosts) Unlike(ctx context.Context, postID, userID int64) error {
 func (c *cachedPosts) FinishPost(ctx context.Context, id int64, im posts.Images) (bool, error) {
 	ok, err := c.Store.FinishPost(ctx, id, im)
 	if err == nil {
-		c.iv.drop("post", id)
+		c.iv.drop(ctx, "post", id)
 	}
 	return ok, err
 }
@@ -229,7 +247,7 @@ func (c *cachedPosts) FinishPost(ctx context.Context, id int64, im posts.Images)
 func (c *cachedPosts) FailPost(ctx context.Context, id int64) error {
 	err := c.Store.FailPost(ctx, id)
 	if err == nil {
-		c.iv.drop("post", id)
+		c.iv.drop(ctx, "post", id)
 	}
 	return err
 }
@@ -246,13 +264,13 @@ type cachedIdentity struct {
 	iv       *invalidations
 }
 
-func newCachedIdentity(s identityStore, iv *invalidations, ttl time.Duration) *cachedIdentity {
+func newCachedIdentity(s identityStore, iv *invalidations, cfg cache.Config) *cachedIdentity {
 	noBatch := func(context.Context, []int64) ([]identity.Session, error) {
 		return nil, errors.New("sessions are read one at a time")
 	}
 	return &cachedIdentity{identityStore: s, iv: iv,
-		sessions: newByID("session", iv, ttl, identity.ErrSessionNotFound, s.SessionByID, noBatch, func(x identity.Session) int64 { return x.ID }),
-		users:    newByID("user", iv, ttl, identity.ErrUserNotFound, s.UserByID, s.UsersByIDs, func(u identity.User) int64 { return u.ID }),
+		sessions: newByID("session", iv, cfg, identity.ErrSessionNotFound, s.SessionByID, noBatch, func(x identity.Session) int64 { return x.ID }),
+		users:    newByID("user", iv, cfg, identity.ErrUserNotFound, s.UserByID, s.UsersByIDs, func(u identity.User) int64 { return u.ID }),
 	}
 }
 
@@ -267,7 +285,7 @@ func (c *cachedIdentity) UsersByIDs(ctx context.Context, ids []int64) ([]identit
 func (c *cachedIdentity) CreateUser(ctx context.Context, u identity.User, hash string) error {
 	err := c.identityStore.CreateUser(ctx, u, hash)
 	if err == nil {
-		c.iv.drop("user", u.ID)
+		c.iv.drop(ctx, "user", u.ID)
 	}
 	return err
 }
@@ -275,7 +293,7 @@ func (c *cachedIdentity) CreateUser(ctx context.Context, u identity.User, hash s
 func (c *cachedIdentity) CreateSession(ctx context.Context, s identity.Session) error {
 	err := c.identityStore.CreateSession(ctx, s)
 	if err == nil {
-		c.iv.drop("session", s.ID)
+		c.iv.drop(ctx, "session", s.ID)
 	}
 	return err
 }
@@ -283,7 +301,7 @@ func (c *cachedIdentity) CreateSession(ctx context.Context, s identity.Session) 
 func (c *cachedIdentity) ExtendSession(ctx context.Context, id int64, expiresAt time.Time) error {
 	err := c.identityStore.ExtendSession(ctx, id, expiresAt)
 	if err == nil {
-		c.iv.drop("session", id)
+		c.iv.drop(ctx, "session", id)
 	}
 	return err
 }
@@ -291,7 +309,7 @@ func (c *cachedIdentity) ExtendSession(ctx context.Context, id int64, expiresAt 
 func (c *cachedIdentity) RevokeSession(ctx context.Context, id int64, at time.Time) error {
 	err := c.identityStore.RevokeSession(ctx, id, at)
 	if err == nil {
-		c.iv.drop("session", id)
+		c.iv.drop(ctx, "session", id)
 	}
 	return err
 }
@@ -304,6 +322,6 @@ func (c *cachedIdentity) SetAdmin(ctx context.Context, username string, admin bo
 	if err != nil {
 		return fmt.Errorf("invalidate %s: %w", username, err)
 	}
-	c.iv.drop("user", u.ID)
+	c.iv.drop(ctx, "user", u.ID)
 	return nil
 }

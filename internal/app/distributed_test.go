@@ -133,6 +133,11 @@ func TestTwoInstancesAndAWorker(t *testing.T) {
 				t.Fatalf("GET on B: %d", r.StatusCode)
 			}
 		}
+		rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+		defer rdb.Close()
+		if n, err := rdb.Exists(t.Context(), "photofeed:cache:post:"+p.ID).Result(); err != nil || n != 1 {
+			t.Fatalf("the post in the shared cache level: %d %v", n, err)
+		}
 		if r := alice.do("DELETE", "/v1/posts/"+p.ID, nil); r.StatusCode != 204 {
 			t.Fatalf("delete on A: %d %s", r.StatusCode, r.Body)
 		}
@@ -150,5 +155,9 @@ func TestTwoInstancesAndAWorker(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		t.Logf("gone on both instances %v after the delete", time.Since(deleted).Round(time.Millisecond))
+		// The reads since put a remembered miss there (one byte), not the post.
+		if v, _ := rdb.Get(t.Context(), "photofeed:cache:post:"+p.ID).Result(); len(v) > 1 {
+			t.Fatalf("the deleted post is still in the shared cache level: %q", v)
+		}
 	})
 }

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/photofeed/photofeed/cache"
 	"github.com/photofeed/photofeed/idempotency"
 	"github.com/redis/go-redis/v9"
 	"github.com/riverqueue/river"
@@ -158,25 +159,6 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	}
 	n.closers = append(n.closers, bus.Close)
 
-	// Hot reads (sessions, profiles, posts) go through caches that every
-	// write invalidates on all instances, over the bus.
-	var identityStore identity.Store = db.Identity()
-	var postStore posts.Store = db.Posts()
-	if cfg.CacheTTL > 0 {
-		var again time.Duration
-		if db.Replicas != nil {
-			again = cfg.ReplicaMaxLag
-		}
-		iv := newInvalidations(bus, again, log)
-		stop, err := bus.Listen(invalidationSubject, iv.receive)
-		if err != nil {
-			return nil, err
-		}
-		n.closers = append(n.closers, func() error { stop(); return nil })
-		identityStore = newCachedIdentity(db.Identity(), iv, cfg.CacheTTL)
-		postStore = newCachedPosts(db.Posts(), iv, cfg.CacheTTL)
-	}
-
 	// With --redis, the shared state lives there: rate limits, and the
 	// home timelines (the SQL read model stays the fallback).
 	var rdb *redis.Client
@@ -196,6 +178,29 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 				}},
 			})
 		}
+	}
+
+	// Hot reads (sessions, profiles, posts) go through caches that every
+	// write invalidates on all instances, over the bus.
+	var identityStore identity.Store = db.Identity()
+	var postStore posts.Store = db.Posts()
+	if cfg.CacheTTL > 0 {
+		var again time.Duration
+		if db.Replicas != nil {
+			again = cfg.ReplicaMaxLag
+		}
+		iv := newInvalidations(bus, again, log)
+		stop, err := bus.Listen(invalidationSubject, iv.receive)
+		if err != nil {
+			return nil, err
+		}
+		n.closers = append(n.closers, func() error { stop(); return nil })
+		cc := cache.Config{TTL: cfg.CacheTTL}
+		if rdb != nil {
+			cc.Remote = redisstore.NewCacheRemote(rdb, "photofeed:cache:", redisstore.GuardConfig{})
+		}
+		identityStore = newCachedIdentity(db.Identity(), iv, cc)
+		postStore = newCachedPosts(db.Posts(), iv, cc)
 	}
 
 	gen := ids.NewGenerator(nil)
