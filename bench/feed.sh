@@ -3,16 +3,20 @@
 # net/http JSON handler marshalling the same document, in the same run, on
 # loopback. Prints both figures and their ratio.
 #
-#   bench/feed.sh [duration=10s] [connections=64]
+#   bench/feed.sh [duration=10s] [connections=64] [photofeed flags...]
+#
+# e.g. bench/feed.sh 10s 64 --cache-ttl 0 (no caches), or
+#      bench/feed.sh 10s 64 --redis redis://127.0.0.1:6379/0 (timelines in Redis)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10s}
 CONNS=${2:-64}
+shift $(($# < 2 ? $# : 2))
 PF_ADDR=127.0.0.1:18090
 BARE_ADDR=127.0.0.1:18091
 source bench/lib.sh
 go build -o "$work/barejson" ./bench/barejson
-start_seeded $PF_ADDR
+start_seeded $PF_ADDR "$@"
 curl -sf -H "Authorization: Bearer $token" "http://$PF_ADDR/v1/feed?limit=20" >"$work/sample.json"
 items=$(grep -o '"caption"' "$work/sample.json" | wc -l)
 echo "feed sample: $items items, $(wc -c <"$work/sample.json") bytes"

@@ -59,16 +59,23 @@ return {allowed and 1 or 0, math.floor((now - (tat - burst)) / interval), retry,
 `)
 
 // windowLogScript keeps one sorted-set member per request in the window.
+// Members are "<now>:<position>": within one microsecond the count only
+// grows (trimming at the same instant removes nothing more), so positions
+// never repeat, and no sequence key is needed. When it just added, the
+// newest entry is now: the reset needs no read.
 var windowLogScript = redis.NewScript(clock + `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local count = redis.call('ZCARD', KEYS[1])
 local allowed = count + need <= limit
+local reset = 0
 if allowed and n > 0 then
-  local seq = redis.call('INCRBY', KEYS[2], n)
-  for i = 1, n do redis.call('ZADD', KEYS[1], now, now .. ':' .. (seq - n + i)) end
+  for i = 1, n do redis.call('ZADD', KEYS[1], now, now .. ':' .. (count + i)) end
   count = count + n
   redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1)
-  redis.call('PEXPIRE', KEYS[2], math.ceil(window / 1000) + 1)
+  reset = window
+elseif count > 0 then
+  local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  reset = tonumber(newest[2]) + window - now
 end
 local retry = 0
 if not allowed then
@@ -77,11 +84,6 @@ if not allowed then
     local e = redis.call('ZRANGE', KEYS[1], k - 1, k - 1, 'WITHSCORES')
     retry = tonumber(e[2]) + window - now
   end
-end
-local reset = 0
-if count > 0 then
-  local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-  reset = tonumber(newest[2]) + window - now
 end
 return {allowed and 1 or 0, limit - count, retry, reset}
 `)
@@ -147,7 +149,7 @@ func (r *Redis) AllowN(ctx context.Context, key string, l Limit, n int) (Decisio
 	case TokenBucket:
 		script = tokenBucketScript
 	case SlidingWindowLog:
-		script, keys = windowLogScript, []string{k, k + ":seq"}
+		script, keys = windowLogScript, []string{k}
 	default:
 		script = windowCounterScript
 	}

@@ -71,6 +71,22 @@ func BenchmarkRedisAllow(b *testing.B) {
 	var p [6]byte
 	rand.Read(p[:])
 	l := ratelimit.NewRedis(client, "photofeed-bench:"+hex.EncodeToString(p[:])+":", nil)
+	// The same client's ceiling: EVALSHA of a script that does nothing.
+	b.Run("bare_evalsha", func(b *testing.B) {
+		sha, err := client.ScriptLoad(context.Background(), "return 1").Result()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetParallelism(25)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := client.EvalSha(context.Background(), sha, nil).Err(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
 	for _, alg := range []ratelimit.Algorithm{ratelimit.TokenBucket, ratelimit.SlidingWindowLog, ratelimit.SlidingWindowCounter} {
 		limit := ratelimit.Limit{Requests: 1_000_000, Window: time.Minute, Algorithm: alg}
 		b.Run(string(alg), func(b *testing.B) {
