@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -140,9 +141,9 @@ func (r *Redis) AllowN(ctx context.Context, key string, l Limit, n int) (Decisio
 	}
 	now := ""
 	if r.now != nil {
-		now = fmt.Sprint(r.now().UnixMicro())
+		now = strconv.FormatInt(r.now().UnixMicro(), 10)
 	}
-	k := r.prefix + string(l.Algorithm) + ":" + fmt.Sprint(l.Requests) + "/" + l.Window.String() + ":" + key
+	k := r.prefix + string(l.Algorithm) + ":" + strconv.Itoa(l.Requests) + "/" + strconv.FormatInt(l.Window.Microseconds(), 10) + ":" + key
 	var script *redis.Script
 	keys := []string{k}
 	switch l.Algorithm {

@@ -171,6 +171,12 @@ func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 		defer r.inflight.Add(-1)
 	}
 	rows, err := pool.QueryContext(ctx, q, args...)
+	if err != nil && r != nil && ctx.Err() == nil {
+		// The replica failed (starting up, a recovery conflict, gone):
+		// out until its next health check, and the primary answers.
+		r.healthy.Store(false)
+		return db.write.QueryContext(ctx, q, args...)
+	}
 	if err != nil && r == nil && unreachable(err) {
 		if fb := db.fallbackRead(); fb != nil {
 			return fb.pool.QueryContext(ctx, q, args...)
@@ -190,6 +196,11 @@ func (db *DB) queryRow(ctx context.Context, q string, args ...any) interface{ Sc
 		if errors.Is(err, sql.ErrNoRows) && r != nil {
 			// A replica may not have replayed a row that was just written
 			// (a session right after login): a miss asks the primary.
+			if perr := db.write.QueryRowContext(ctx, q, args...).Scan(dest...); !unreachable(perr) {
+				return perr
+			}
+		} else if err != nil && r != nil && ctx.Err() == nil {
+			r.healthy.Store(false) // failed: out until its next health check
 			if perr := db.write.QueryRowContext(ctx, q, args...).Scan(dest...); !unreachable(perr) {
 				return perr
 			}
