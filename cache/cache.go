@@ -23,9 +23,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/maypok86/otter/v2"
@@ -83,6 +85,13 @@ type Cache[K comparable, V any] struct {
 
 	mu    sync.Mutex
 	loads int64
+
+	// gens count invalidations per stripe of keys. A load notes its
+	// stripe's count before it reads and stores its result only if no
+	// invalidation came meanwhile: otherwise a load that read just before
+	// a write would put the old value back for a whole TTL.
+	gens [256]atomic.Uint64
+	seed maphash.Seed
 }
 
 // New makes a cache that loads with load.
@@ -115,6 +124,7 @@ func New[K comparable, V any](cfg Config, load Loader[K, V]) *Cache[K, V] {
 		load:  load,
 		store: otter.Must(&otter.Options[K, entry[V]]{MaximumSize: cfg.MaxEntries}),
 		keyOf: func(k K) string { return fmt.Sprint(k) },
+		seed:  maphash.MakeSeed(),
 	}
 }
 
@@ -137,7 +147,8 @@ func (c *Cache[K, V]) Get(ctx context.Context, key K) (V, error) {
 		return e.v, nil
 	}
 	res, err, _ := c.group.Do(c.keyOf(key), func() (any, error) {
-		if v, found, missing := c.fromRemote(ctx, key); found {
+		gen := c.Generation(key)
+		if v, found, missing := c.fromRemote(ctx, key, gen); found {
 			if missing {
 				return v, ErrNotFound
 			}
@@ -151,15 +162,17 @@ func (c *Cache[K, V]) Get(ctx context.Context, key K) (V, error) {
 		c.mu.Unlock()
 		switch {
 		case errors.Is(err, ErrNotFound):
-			c.store.Set(key, entry[V]{missing: true, expires: c.expiry(c.cfg.NegativeTTL), cost: cost})
-			c.toRemote(ctx, key, remoteMissing, c.cfg.NegativeTTL)
+			if c.setAt(key, entry[V]{missing: true, expires: c.expiry(c.cfg.NegativeTTL), cost: cost}, gen) {
+				c.toRemote(ctx, key, remoteMissing, c.cfg.NegativeTTL)
+			}
 			return v, ErrNotFound
 		case err != nil:
 			return v, err // failures are not cached: the next request tries again
 		}
-		c.store.Set(key, entry[V]{v: v, expires: c.expiry(c.cfg.TTL), cost: cost})
-		if b, err := json.Marshal(v); err == nil {
-			c.toRemote(ctx, key, b, c.cfg.TTL)
+		if c.setAt(key, entry[V]{v: v, expires: c.expiry(c.cfg.TTL), cost: cost}, gen) {
+			if b, err := json.Marshal(v); err == nil {
+				c.toRemote(ctx, key, b, c.cfg.TTL)
+			}
 		}
 		return v, nil
 	})
@@ -197,6 +210,39 @@ func (c *Cache[K, V]) SetMissing(key K) {
 	c.store.Set(key, entry[V]{missing: true, expires: c.expiry(c.cfg.NegativeTTL)})
 }
 
+// Generation is key's invalidation count, to pass to SetAt and
+// SetMissingAt by a caller that loads values itself.
+func (c *Cache[K, V]) Generation(key K) uint64 { return c.stripe(key).Load() }
+
+// SetAt stores v unless key was invalidated since gen was read; it
+// reports whether it stored.
+func (c *Cache[K, V]) SetAt(key K, v V, gen uint64) bool {
+	return c.setAt(key, entry[V]{v: v, expires: c.expiry(c.cfg.TTL)}, gen)
+}
+
+// SetMissingAt is SetMissing under the same condition.
+func (c *Cache[K, V]) SetMissingAt(key K, gen uint64) bool {
+	return c.setAt(key, entry[V]{missing: true, expires: c.expiry(c.cfg.NegativeTTL)}, gen)
+}
+
+func (c *Cache[K, V]) setAt(key K, e entry[V], gen uint64) bool {
+	st := c.stripe(key)
+	if st.Load() != gen {
+		return false
+	}
+	c.store.Set(key, e)
+	// An invalidation between the check and the store: undo.
+	if st.Load() != gen {
+		c.store.Invalidate(key)
+		return false
+	}
+	return true
+}
+
+func (c *Cache[K, V]) stripe(key K) *atomic.Uint64 {
+	return &c.gens[maphash.String(c.seed, c.keyOf(key))%uint64(len(c.gens))]
+}
+
 // Lookup returns what is cached for key without loading: ok is false when
 // nothing fresh is held; missing is true for a remembered miss. Batch
 // readers use it to load only what is not held, in one query.
@@ -211,13 +257,14 @@ func (c *Cache[K, V]) Lookup(key K) (v V, ok, missing bool) {
 // Invalidate drops key here; the next Get loads it again (from the second
 // level, if it has it).
 func (c *Cache[K, V]) Invalidate(key K) {
+	c.stripe(key).Add(1)
 	c.store.Invalidate(key)
 }
 
 // Delete drops key from both levels: what the instance that changed the
 // value does (the others only Invalidate).
 func (c *Cache[K, V]) Delete(ctx context.Context, key K) {
-	c.store.Invalidate(key)
+	c.Invalidate(key)
 	if c.cfg.Remote != nil {
 		c.cfg.Remote.Delete(ctx, c.remoteKey(key))
 	}
@@ -228,7 +275,7 @@ func (c *Cache[K, V]) remoteKey(key K) string { return c.cfg.Name + ":" + c.keyO
 // fromRemote asks the second level; what it has is kept here too, for
 // the rest of the TTL (the remote entry's own age is not known: at most
 // one TTL more).
-func (c *Cache[K, V]) fromRemote(ctx context.Context, key K) (v V, found, missing bool) {
+func (c *Cache[K, V]) fromRemote(ctx context.Context, key K, gen uint64) (v V, found, missing bool) {
 	if c.cfg.Remote == nil {
 		return v, false, false
 	}
@@ -237,13 +284,13 @@ func (c *Cache[K, V]) fromRemote(ctx context.Context, key K) (v V, found, missin
 		return v, false, false
 	}
 	if len(b) == 1 && b[0] == 0 {
-		c.store.Set(key, entry[V]{missing: true, expires: c.expiry(c.cfg.NegativeTTL)})
+		c.setAt(key, entry[V]{missing: true, expires: c.expiry(c.cfg.NegativeTTL)}, gen)
 		return v, true, true
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return v, false, false
 	}
-	c.store.Set(key, entry[V]{v: v, expires: c.expiry(c.cfg.TTL)})
+	c.setAt(key, entry[V]{v: v, expires: c.expiry(c.cfg.TTL)}, gen)
 	return v, true, false
 }
 

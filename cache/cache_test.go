@@ -252,3 +252,41 @@ func TestSecondLevel(t *testing.T) {
 		t.Fatalf("with the second level down: %v %v", v, err)
 	}
 }
+
+// A load that read before an invalidation does not put its old value
+// back: the next Get loads again.
+func TestInvalidationDuringLoad(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	var version atomic.Int32
+	c := cache.New(cache.Config{TTL: time.Minute}, func(ctx context.Context, k int) (int32, error) {
+		v := version.Load() // read the "database" first...
+		if v == 0 {
+			close(entered)
+			<-release // ...then stall while a write lands
+		}
+		return v, nil
+	})
+	done := make(chan int32)
+	go func() {
+		v, _ := c.Get(context.Background(), 1)
+		done <- v
+	}()
+	<-entered
+	version.Store(1) // the write
+	c.Invalidate(1)  // and its invalidation, while the load is in flight
+	close(release)
+	if v := <-done; v != 0 {
+		t.Fatalf("the in-flight load returned %d, want the 0 it read", v)
+	}
+	if v, ok, _ := c.Lookup(1); ok {
+		t.Fatalf("the stale load was cached: %d", v)
+	}
+	if v, _ := c.Get(context.Background(), 1); v != 1 {
+		t.Fatalf("after the invalidation Get = %d, want 1", v)
+	}
+	gen := c.Generation(2)
+	c.Invalidate(2)
+	if c.SetAt(2, 5, gen) {
+		t.Fatal("SetAt stored across an invalidation")
+	}
+}

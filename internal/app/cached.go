@@ -134,9 +134,10 @@ func newByID[T any](name string, iv *invalidations, cfg cache.Config, notFound e
 
 func (b *byID[T]) get(ctx context.Context, id int64) (T, error) {
 	if fresh(ctx) {
+		gen := b.c.Generation(id)
 		v, err := b.one(ctx, id)
 		if err == nil {
-			b.c.Set(id, v)
+			b.c.SetAt(id, v, gen)
 		}
 		return v, err
 	}
@@ -154,11 +155,13 @@ func (b *byID[T]) getMany(ctx context.Context, ids []int64) ([]T, error) {
 	}
 	out := make([]T, 0, len(ids))
 	var misses []int64
+	gens := map[int64]uint64{}
 	for _, id := range ids {
 		v, ok, missing := b.c.Lookup(id)
 		switch {
 		case !ok:
 			misses = append(misses, id)
+			gens[id] = b.c.Generation(id)
 		case !missing:
 			out = append(out, v)
 		}
@@ -172,12 +175,13 @@ func (b *byID[T]) getMany(ctx context.Context, ids []int64) ([]T, error) {
 	}
 	found := make(map[int64]bool, len(loaded))
 	for _, v := range loaded {
-		found[b.idOf(v)] = true
-		b.c.Set(b.idOf(v), v)
+		id := b.idOf(v)
+		found[id] = true
+		b.c.SetAt(id, v, gens[id])
 	}
 	for _, id := range misses {
 		if !found[id] {
-			b.c.SetMissing(id)
+			b.c.SetMissingAt(id, gens[id])
 		}
 	}
 	return append(out, loaded...), nil
