@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -20,6 +21,25 @@ import (
 	"github.com/photofeed/photofeed/internal/app"
 	"github.com/photofeed/photofeed/internal/testenv"
 )
+
+// replicaCluster is the primary and streaming replica every test shares
+// with PHOTOFEED_TEST_DB=postgres-replica (each test gets its own database).
+var replicaCluster *testenv.PGCluster
+
+func TestMain(m *testing.M) {
+	if os.Getenv("PHOTOFEED_TEST_DB") != "postgres-replica" {
+		os.Exit(m.Run())
+	}
+	c, err := testenv.NewPGCluster(1)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "PHOTOFEED_TEST_DB=postgres-replica:", err)
+		os.Exit(1)
+	}
+	replicaCluster = c
+	code := m.Run()
+	c.Close()
+	os.Exit(code)
+}
 
 // server is a photofeed started through app.Run, as main starts it.
 type server struct {
@@ -47,9 +67,14 @@ func startEnv(t *testing.T, getenv func(string) string, extra ...string) *server
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir,
 		"--argon2-memory", "64", "--argon2-time", "1", "--log-level", "error", "--rate-limits", "off"}
 	dbURL := ""
-	if os.Getenv("PHOTOFEED_TEST_DB") == "postgres" { // the suite again, on PostgreSQL
+	switch os.Getenv("PHOTOFEED_TEST_DB") {
+	case "postgres": // the suite again, on PostgreSQL
 		dbURL = testenv.PostgresURL(t)
 		args = append(args, "--db", dbURL)
+	case "postgres-replica": // and on a primary with a streaming replica
+		primary, replicas := replicaCluster.Database(t)
+		dbURL = primary
+		args = append(args, "--db", primary, "--db-replicas", strings.Join(replicas, ","))
 	}
 	args = append(args, extra...)
 	ctx, cancel := context.WithCancel(context.Background())

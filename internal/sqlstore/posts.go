@@ -206,9 +206,11 @@ func (s *PostStore) LikedBy(ctx context.Context, userID int64, postIDs []int64) 
 	return out, rows.Err()
 }
 
+// ImageInUse asks the primary: it decides whether bytes are deleted, and
+// a replica that has not replayed a new reference would say "unused".
 func (s *PostStore) ImageInUse(ctx context.Context, key string) (bool, error) {
 	var one int
-	err := s.db.QueryRow(ctx, `SELECT 1 FROM post_blobs WHERE blob_key = ? LIMIT 1`, key).Scan(&one)
+	err := s.db.QueryRowPrimary(ctx, `SELECT 1 FROM post_blobs WHERE blob_key = ? LIMIT 1`, key).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

@@ -1,6 +1,10 @@
 package testenv
 
 import (
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -10,13 +14,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // PGCluster is a throwaway PostgreSQL primary with streaming replicas on
-// free loopback ports, made with the installed binaries, removed when the
-// test ends.
+// free loopback ports, made with the installed binaries.
 type PGCluster struct {
-	t        testing.TB
+	t        testing.TB // set by StartPGCluster, for StopPrimary
 	bin, dir string
 	nodes    []pgNode // [0] is the primary
 }
@@ -53,12 +57,20 @@ func pgBin() string {
 }
 
 func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := anyFreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+func anyFreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // run runs a PostgreSQL binary, as the postgres user when we are root
@@ -79,19 +91,42 @@ func (c *PGCluster) run(name string, args ...string) error {
 	return nil
 }
 
-// StartPGCluster starts a primary and n streaming replicas, or skips when
-// the binaries are missing.
+// StartPGCluster starts a primary and n streaming replicas, removed when
+// the test ends, or skips when the binaries are missing.
 func StartPGCluster(t testing.TB, replicas int) *PGCluster {
 	t.Helper()
-	bin := pgBin()
-	if bin == "" {
+	if pgBin() == "" {
 		Missing(t, "PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup)")
 	}
-	dir, err := os.MkdirTemp("", "photofeed-pg-")
+	c, err := NewPGCluster(replicas)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &PGCluster{t: t, bin: bin, dir: dir}
+	c.t = t
+	t.Cleanup(c.Close)
+	return c
+}
+
+// ErrNoPGBinaries is NewPGCluster's error on a machine without them.
+var ErrNoPGBinaries = errors.New("PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup) not found")
+
+// NewPGCluster starts a primary and n streaming replicas for a caller
+// that is not a test (TestMain, say); Close removes them.
+func NewPGCluster(replicas int) (_ *PGCluster, err error) {
+	bin := pgBin()
+	if bin == "" {
+		return nil, ErrNoPGBinaries
+	}
+	dir, err := os.MkdirTemp("", "photofeed-pg-")
+	if err != nil {
+		return nil, err
+	}
+	c := &PGCluster{bin: bin, dir: dir}
+	defer func() {
+		if err != nil {
+			c.Close()
+		}
+	}()
 	if os.Geteuid() == 0 {
 		if u, err := user.Lookup("postgres"); err == nil {
 			uid, _ := strconv.Atoi(u.Uid)
@@ -99,27 +134,34 @@ func StartPGCluster(t testing.TB, replicas int) *PGCluster {
 			os.Chown(dir, uid, gid)
 		}
 	}
-	t.Cleanup(c.stopAll)
-	primary := pgNode{data: filepath.Join(dir, "primary"), port: freePort(t)}
+	port, err := anyFreePort()
+	if err != nil {
+		return nil, err
+	}
+	primary := pgNode{data: filepath.Join(dir, "primary"), port: port}
 	if err := c.run("initdb", "-D", primary.data, "--auth=trust", "-U", "postgres", "--no-sync"); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	c.nodes = append(c.nodes, primary)
 	if err := c.start(0, "-c", "wal_level=replica", "-c", "max_wal_senders=10", "-c", "fsync=off"); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	for i := range replicas {
-		r := pgNode{data: filepath.Join(dir, fmt.Sprint("replica", i)), port: freePort(t)}
+		port, err := anyFreePort()
+		if err != nil {
+			return nil, err
+		}
+		r := pgNode{data: filepath.Join(dir, fmt.Sprint("replica", i)), port: port}
 		if err := c.run("pg_basebackup", "-h", "127.0.0.1", "-p", strconv.Itoa(primary.port), "-U", "postgres",
 			"-D", r.data, "-R", "-X", "stream", "-c", "fast"); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		c.nodes = append(c.nodes, r)
 		if err := c.start(len(c.nodes)-1, "-c", "fsync=off"); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 	}
-	return c
+	return c, nil
 }
 
 func (c *PGCluster) start(i int, extra ...string) error {
@@ -136,9 +178,55 @@ func (c *PGCluster) StopPrimary() {
 	}
 }
 
-func (c *PGCluster) stopAll() {
+// Close stops every server and removes their data.
+func (c *PGCluster) Close() {
 	for i := len(c.nodes) - 1; i >= 0; i-- {
 		c.run("pg_ctl", "-D", c.nodes[i].data, "-m", "immediate", "stop")
 	}
 	os.RemoveAll(c.dir)
+}
+
+// Database makes a fresh database on the primary, waits until the
+// replicas have it too, and returns its URL on the primary and on each
+// replica; it is dropped when the test ends.
+func (c *PGCluster) Database(t testing.TB) (primary string, replicas []string) {
+	t.Helper()
+	db, err := sql.Open("pgx", c.PrimaryURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var b [6]byte
+	rand.Read(b[:])
+	name := "photofeed_test_" + hex.EncodeToString(b[:])
+	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		if db, err := sql.Open("pgx", c.PrimaryURL()); err == nil {
+			db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+			db.Close()
+		}
+	})
+	on := func(u string) string { return strings.Replace(u, "/postgres?", "/"+name+"?", 1) }
+	for _, r := range c.ReplicaURLs() {
+		rdb, err := sql.Open("pgx", r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var n int
+			if err := rdb.QueryRow(`SELECT count(*) FROM pg_database WHERE datname = $1`, name).Scan(&n); err == nil && n == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("database %s did not reach the replica %s", name, r)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		rdb.Close()
+		replicas = append(replicas, on(r))
+	}
+	return on(c.PrimaryURL()), replicas
 }
