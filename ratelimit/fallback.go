@@ -2,10 +2,9 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
 	"time"
 
-	"github.com/sony/gobreaker/v2"
+	"github.com/photofeed/photofeed/resilience"
 )
 
 // Fallback asks a shared limiter (Redis) and, when it cannot answer, a
@@ -21,9 +20,7 @@ import (
 type Fallback struct {
 	shared, local Limiter
 	failOpen      bool
-	timeout       time.Duration
-	slots         chan struct{}
-	breaker       *gobreaker.CircuitBreaker[Decision]
+	guard         *resilience.Guard
 }
 
 // FallbackConfig configures NewFallback; zero values take the defaults.
@@ -43,39 +40,24 @@ func NewFallback(shared, local Limiter, cfg FallbackConfig) *Fallback {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 50 * time.Millisecond
 	}
-	if cfg.MaxInFlight <= 0 {
-		cfg.MaxInFlight = 256
-	}
-	if cfg.OpenFor <= 0 {
-		cfg.OpenFor = 5 * time.Second
-	}
-	st := gobreaker.Settings{Name: "ratelimit", Timeout: cfg.OpenFor, MaxRequests: 1,
-		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 5 }}
+	gc := resilience.GuardConfig{Timeout: cfg.Timeout, MaxInFlight: cfg.MaxInFlight, OpenFor: cfg.OpenFor}
 	if cfg.OnStateChange != nil {
-		st.OnStateChange = func(_ string, from, to gobreaker.State) { cfg.OnStateChange(from.String(), to.String()) }
+		gc.OnStateChange = func(_, from, to string) { cfg.OnStateChange(from, to) }
 	}
-	return &Fallback{shared: shared, local: local, failOpen: cfg.FailOpen, timeout: cfg.Timeout,
-		slots: make(chan struct{}, cfg.MaxInFlight), breaker: gobreaker.NewCircuitBreaker[Decision](st)}
+	return &Fallback{shared: shared, local: local, failOpen: cfg.FailOpen, guard: resilience.NewGuard("ratelimit", gc)}
 }
 
 var _ Limiter = (*Fallback)(nil)
-
-var errBulkheadFull = errors.New("ratelimit: too many calls to the shared limiter in flight")
 
 func (f *Fallback) AllowN(ctx context.Context, key string, l Limit, n int) (Decision, error) {
 	if err := l.validate(); err != nil {
 		return Decision{}, err
 	}
-	d, err := f.breaker.Execute(func() (Decision, error) {
-		select {
-		case f.slots <- struct{}{}:
-			defer func() { <-f.slots }()
-		default:
-			return Decision{}, errBulkheadFull
-		}
-		ctx, cancel := context.WithTimeout(ctx, f.timeout)
-		defer cancel()
-		return f.shared.AllowN(ctx, key, l, n)
+	var d Decision
+	err := f.guard.Do(ctx, func(ctx context.Context) error {
+		var err error
+		d, err = f.shared.AllowN(ctx, key, l, n)
+		return err
 	})
 	if err == nil {
 		return d, nil

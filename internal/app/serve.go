@@ -45,6 +45,7 @@ import (
 	"github.com/photofeed/photofeed/internal/search"
 	"github.com/photofeed/photofeed/internal/web"
 	"github.com/photofeed/photofeed/ratelimit"
+	"github.com/photofeed/photofeed/resilience"
 )
 
 var randRead = rand.Read
@@ -173,7 +174,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		if wm, ok := timelines.(redisstore.WriteModel); ok {
 			timelines = redisstore.NewTimelines(wm, rdb, redisstore.TimelinesConfig{
 				Threshold: cfg.FanOutThreshold, Logger: log,
-				Guard: redisstore.GuardConfig{OnStateChange: func(name, from, to string) {
+				Guard: resilience.GuardConfig{OnStateChange: func(name, from, to string) {
 					log.Warn("Redis circuit breaker", "for", name, "state", to, "was", from)
 				}},
 			})
@@ -197,7 +198,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		n.closers = append(n.closers, func() error { stop(); return nil })
 		cc := cache.Config{TTL: cfg.CacheTTL}
 		if rdb != nil {
-			cc.Remote = redisstore.NewCacheRemote(rdb, "photofeed:cache:", redisstore.GuardConfig{})
+			cc.Remote = redisstore.NewCacheRemote(rdb, "photofeed:cache:", resilience.GuardConfig{})
 		}
 		identityStore = newCachedIdentity(db.Identity(), iv, cc)
 		postStore = newCachedPosts(db.Posts(), iv, cc)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/photofeed/photofeed/resilience"
 )
 
 // CacheRemote is the cache package's shared second level in Redis, behind
@@ -13,20 +15,20 @@ import (
 type CacheRemote struct {
 	rdb    redis.UniversalClient
 	prefix string
-	g      *guard
+	g      *resilience.Guard
 }
 
-func NewCacheRemote(rdb redis.UniversalClient, prefix string, cfg GuardConfig) *CacheRemote {
+func NewCacheRemote(rdb redis.UniversalClient, prefix string, cfg resilience.GuardConfig) *CacheRemote {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 50 * time.Millisecond // a cache that is slower than the database is no cache
 	}
-	return &CacheRemote{rdb: rdb, prefix: prefix, g: newGuard("cache", cfg)}
+	return &CacheRemote{rdb: rdb, prefix: prefix, g: resilience.NewGuard("cache", cfg)}
 }
 
 func (c *CacheRemote) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	var b []byte
 	found := false
-	err := c.g.do(ctx, func(ctx context.Context) error {
+	err := c.g.Do(ctx, func(ctx context.Context) error {
 		var err error
 		b, err = c.rdb.Get(ctx, c.prefix+key).Bytes()
 		if errors.Is(err, redis.Nil) {
@@ -39,9 +41,9 @@ func (c *CacheRemote) Get(ctx context.Context, key string) ([]byte, bool, error)
 }
 
 func (c *CacheRemote) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
-	return c.g.do(ctx, func(ctx context.Context) error { return c.rdb.Set(ctx, c.prefix+key, val, ttl).Err() })
+	return c.g.Do(ctx, func(ctx context.Context) error { return c.rdb.Set(ctx, c.prefix+key, val, ttl).Err() })
 }
 
 func (c *CacheRemote) Delete(ctx context.Context, key string) error {
-	return c.g.do(ctx, func(ctx context.Context) error { return c.rdb.Del(ctx, c.prefix+key).Err() })
+	return c.g.Do(ctx, func(ctx context.Context) error { return c.rdb.Del(ctx, c.prefix+key).Err() })
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/photofeed/photofeed/resilience"
+
 	"github.com/photofeed/photofeed/internal/feed"
 )
 
@@ -42,7 +44,7 @@ type Timelines struct {
 	prefix    string
 	ttl       time.Duration
 	threshold int
-	g         *guard
+	g         *resilience.Guard
 	log       *slog.Logger
 }
 
@@ -55,7 +57,7 @@ type TimelinesConfig struct {
 	// Threshold is the feed's fan-out threshold, for pages served from
 	// the write model.
 	Threshold int
-	Guard     GuardConfig
+	Guard     resilience.GuardConfig
 	Logger    *slog.Logger
 }
 
@@ -73,7 +75,7 @@ func NewTimelines(sql WriteModel, rdb redis.UniversalClient, cfg TimelinesConfig
 		cfg.Logger = slog.Default()
 	}
 	return &Timelines{sql: sql, rdb: rdb, prefix: cfg.Prefix, ttl: cfg.TTL, threshold: cfg.Threshold,
-		g: newGuard("timelines", cfg.Guard), log: cfg.Logger}
+		g: resilience.NewGuard("timelines", cfg.Guard), log: cfg.Logger}
 }
 
 // The set and its built marker share a hash tag: one cluster slot, so the
@@ -102,7 +104,7 @@ func (t *Timelines) Timeline(ctx context.Context, userID, beforeID int64, limit 
 	}
 	var out []int64
 	exists := false
-	err := t.g.do(ctx, func(ctx context.Context) error {
+	err := t.g.Do(ctx, func(ctx context.Context) error {
 		pipe := t.rdb.Pipeline()
 		members := pipe.ZRevRangeByLex(ctx, set, &redis.ZRangeBy{Min: "-", Max: max, Count: int64(limit)})
 		mark := pipe.Exists(ctx, built)
@@ -133,7 +135,7 @@ func (t *Timelines) Rebuild(ctx context.Context, userID int64, threshold, capN i
 		return fmt.Errorf("rebuild timeline: %w", err)
 	}
 	set, built := t.keys(userID)
-	err = t.g.do(ctx, func(ctx context.Context) error {
+	err = t.g.Do(ctx, func(ctx context.Context) error {
 		_, err := t.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.Del(ctx, set)
 			if len(ids) > 0 {
@@ -179,7 +181,7 @@ func (t *Timelines) addTo(ctx context.Context, users []int64, postIDs []int64, c
 func (t *Timelines) pipelined(ctx context.Context, users []int64, cmd func(context.Context, redis.Pipeliner, int64)) error {
 	for start := 0; start < len(users); start += 500 {
 		batch := users[start:min(start+500, len(users))]
-		err := t.g.do(ctx, func(ctx context.Context) error {
+		err := t.g.Do(ctx, func(ctx context.Context) error {
 			p := t.rdb.Pipeline()
 			for _, u := range batch {
 				cmd(ctx, p, u)
@@ -248,7 +250,7 @@ func (t *Timelines) Backfill(ctx context.Context, consumer string, seq, follower
 func (t *Timelines) RemoveAuthor(ctx context.Context, consumer string, seq, follower, followee int64) error {
 	set, _ := t.keys(follower)
 	var members []string
-	err := t.g.do(ctx, func(ctx context.Context) error {
+	err := t.g.Do(ctx, func(ctx context.Context) error {
 		var err error
 		members, err = t.rdb.ZRange(ctx, set, 0, -1).Result()
 		return err
@@ -271,7 +273,7 @@ func (t *Timelines) RemoveAuthor(ctx context.Context, consumer string, seq, foll
 		for i, id := range theirs {
 			ms[i] = member(id)
 		}
-		if err := t.g.do(ctx, func(ctx context.Context) error { return t.rdb.ZRem(ctx, set, ms...).Err() }); err != nil {
+		if err := t.g.Do(ctx, func(ctx context.Context) error { return t.rdb.ZRem(ctx, set, ms...).Err() }); err != nil {
 			return fmt.Errorf("timelines in Redis: %w", err)
 		}
 	}

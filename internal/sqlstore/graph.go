@@ -110,9 +110,13 @@ func (s *GraphStore) Following(ctx context.Context, userID int64, offset, limit 
 }
 
 func (s *GraphStore) ids(ctx context.Context, q string, args ...any) ([]int64, error) {
-	rows, err := s.db.Query(ctx, q, args...)
+	return scanIDs(s.db.Query(ctx, q, args...))
+}
+
+// scanIDs reads a one-column result of ids.
+func scanIDs(rows *sql.Rows, err error) ([]int64, error) {
 	if err != nil {
-		return nil, fmt.Errorf("select follows: %w", err)
+		return nil, fmt.Errorf("select ids: %w", err)
 	}
 	defer rows.Close()
 	var out []int64

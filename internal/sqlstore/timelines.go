@@ -250,20 +250,7 @@ func (s *TimelineStore) FanOutTargets(ctx context.Context, authorID int64, thres
 // primaryIDs reads a column of ids from the primary: the fan-out must see
 // the follows committed before the event it handles.
 func (s *TimelineStore) primaryIDs(ctx context.Context, q string, args ...any) ([]int64, error) {
-	rows, err := s.db.QueryPrimary(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("select ids: %w", err)
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return scanIDs(s.db.QueryPrimary(ctx, q, args...))
 }
 
 // ByAuthorAmong returns which of postIDs authorID wrote.

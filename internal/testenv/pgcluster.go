@@ -1,9 +1,7 @@
 package testenv
 
 import (
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -196,18 +194,7 @@ func (c *PGCluster) Database(t testing.TB) (primary string, replicas []string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var b [6]byte
-	rand.Read(b[:])
-	name := "photofeed_test_" + hex.EncodeToString(b[:])
-	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		if db, err := sql.Open("pgx", c.PrimaryURL()); err == nil {
-			db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-			db.Close()
-		}
-	})
+	name := freshDatabase(t, db, c.PrimaryURL())
 	on := func(u string) string { return strings.Replace(u, "/postgres?", "/"+name+"?", 1) }
 	for _, r := range c.ReplicaURLs() {
 		rdb, err := sql.Open("pgx", r)

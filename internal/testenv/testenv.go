@@ -61,6 +61,16 @@ func PostgresURL(t testing.TB) string {
 		return ""
 	}
 	defer db.Close()
+	name := freshDatabase(t, db, admin)
+	u, _ := url.Parse(admin)
+	u.Path = "/" + name
+	return u.String()
+}
+
+// freshDatabase creates an empty database through db, dropped (through
+// admin, by then db is closed) when the test ends, and returns its name.
+func freshDatabase(t testing.TB, db *sql.DB, admin string) string {
+	t.Helper()
 	var b [6]byte
 	rand.Read(b[:])
 	name := "photofeed_test_" + hex.EncodeToString(b[:])
@@ -68,14 +78,10 @@ func PostgresURL(t testing.TB) string {
 		t.Fatalf("create test database: %v", err)
 	}
 	t.Cleanup(func() {
-		db, err := sql.Open("pgx", admin)
-		if err != nil {
-			return
+		if db, err := sql.Open("pgx", admin); err == nil {
+			db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+			db.Close()
 		}
-		defer db.Close()
-		db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
 	})
-	u, _ := url.Parse(admin)
-	u.Path = "/" + name
-	return u.String()
+	return name
 }
