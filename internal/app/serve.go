@@ -153,6 +153,10 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Blobs == "" && !(cfg.hasRole("api") && cfg.hasRole("worker")) {
+		log.Warn("media are in this instance's data directory, which other instances cannot read: " +
+			"with api and worker roles in separate processes, use --blobs s3://...")
+	}
 
 	bus, err := natsbus.Open(ctx, natsbus.Config{URL: cfg.NATS, StoreDir: filepath.Join(cfg.DataDir, "nats"), Logger: log})
 	if err != nil {
