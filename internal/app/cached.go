@@ -12,6 +12,8 @@ import (
 
 	"github.com/photofeed/photofeed/cache"
 	"github.com/photofeed/photofeed/internal/consistency"
+	"github.com/photofeed/photofeed/internal/feed"
+	"github.com/photofeed/photofeed/internal/graph"
 	"github.com/photofeed/photofeed/internal/identity"
 	"github.com/photofeed/photofeed/internal/posts"
 )
@@ -328,4 +330,55 @@ func (c *cachedIdentity) SetAdmin(ctx context.Context, username string, admin bo
 	}
 	c.iv.drop(ctx, "user", u.ID)
 	return nil
+}
+
+// cachedCelebrities caches, per reader, the followed authors who are
+// merged into feeds at read time: a join every feed read would otherwise
+// run. A reader's own follow or unfollow drops their entry everywhere (see
+// cachedGraph); an author crossing the fan-out threshold shows within the
+// TTL.
+type cachedCelebrities struct {
+	feed.TimelineStore
+	threshold int // the deployment's; a call with another reads through
+	c         *cache.Cache[int64, []int64]
+}
+
+func newCachedCelebrities(s feed.TimelineStore, threshold int, iv *invalidations, cfg cache.Config) *cachedCelebrities {
+	cfg.Remote = nil // small and per reader: not worth a network hop
+	c := &cachedCelebrities{TimelineStore: s, threshold: threshold}
+	c.c = cache.New(cfg, func(ctx context.Context, user int64) ([]int64, error) {
+		return s.FollowedCelebrities(ctx, user, threshold)
+	})
+	iv.register("celebs", c.c.Invalidate, func(_ context.Context, user int64) { c.c.Invalidate(user) })
+	return c
+}
+
+func (c *cachedCelebrities) FollowedCelebrities(ctx context.Context, userID int64, threshold int) ([]int64, error) {
+	if fresh(ctx) || threshold != c.threshold {
+		return c.TimelineStore.FollowedCelebrities(ctx, userID, threshold)
+	}
+	return c.c.Get(ctx, userID)
+}
+
+// cachedGraph drops the follower's cached celebrities on every follow and
+// unfollow, on every instance.
+type cachedGraph struct {
+	graph.Store
+	iv *invalidations
+}
+
+func (g cachedGraph) Follow(ctx context.Context, follower, followee int64, at time.Time) error {
+	err := g.Store.Follow(ctx, follower, followee, at)
+	if err == nil {
+		g.iv.drop(ctx, "celebs", follower)
+	}
+	return err
+}
+
+func (g cachedGraph) Unfollow(ctx context.Context, follower, followee int64) error {
+	err := g.Store.Unfollow(ctx, follower, followee)
+	if err == nil {
+		g.iv.drop(ctx, "celebs", follower)
+	}
+	return err
 }

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/photofeed/photofeed/cache"
@@ -189,6 +190,8 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	// write invalidates on all instances, over the bus.
 	var identityStore identity.Store = db.Identity()
 	var postStore posts.Store = db.Posts()
+	var graphStore graph.Store = db.Graph()
+	readTimelines := timelines // what feed reads use; the fan-out writes to timelines
 	if cfg.CacheTTL > 0 {
 		var again time.Duration
 		if db.Replicas != nil {
@@ -206,6 +209,8 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		}
 		identityStore = newCachedIdentity(db.Identity(), iv, cc)
 		postStore = newCachedPosts(db.Posts(), iv, cc)
+		graphStore = cachedGraph{Store: db.Graph(), iv: iv}
+		readTimelines = newCachedCelebrities(timelines, cfg.FanOutThreshold, iv, cc)
 	}
 
 	gen := ids.NewGenerator(nil)
@@ -222,13 +227,15 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	}
 	postSvc := posts.NewService(postStore, blobs, authorDirectory{idSvc}, gen, posts.Config{MaxPixels: cfg.MaxPixels, Logger: log})
 	n.posts = postSvc
-	graphSvc := graph.NewService(db.Graph(), nil)
-	feedCfg := feed.Config{Threshold: cfg.FanOutThreshold, Cap: cfg.TimelineCap}
-	feedSvc := feed.NewService(timelines, postSvc, cursor.New(subkey(secret, "feed-cursor")), feedCfg)
+	graphSvc := graph.NewService(graphStore, nil)
+	var writes atomic.Uint64 // committed writes of this process, for the feed's freshness shortcut
+	feedCfg := feed.Config{Threshold: cfg.FanOutThreshold, Cap: cfg.TimelineCap,
+		Writes: writes.Load, MustCheck: fresh}
+	feedSvc := feed.NewService(readTimelines, postSvc, cursor.New(subkey(secret, "feed-cursor")), feedCfg)
 	n.feed = feedSvc
 
 	relay := outbox.NewRelay(db.Outbox(), bus, log)
-	db.AfterWrite(relay.Notify)
+	db.AfterWrite(func() { writes.Add(1); relay.Notify() })
 	fanout := feed.NewFanOut(timelines, feedCfg)
 
 	jobClient, err := jobs.New(ctx, jobs.Config{DB: db.Writer(), Dialect: db.dialect, Logger: log,

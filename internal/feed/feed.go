@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/photofeed/photofeed/internal/cursor"
@@ -67,6 +68,12 @@ type Config struct {
 	// the feed is then served as it stands, a little stale.
 	FreshWait    time.Duration
 	StalledAfter time.Duration
+	// Writes, if set, counts this process's committed writes. While it
+	// stands where it stood when the fan-out was last seen caught up, a
+	// read skips the check: nothing was written here since. MustCheck
+	// names the reads that check anyway (a writer on another instance).
+	Writes    func() uint64
+	MustCheck func(ctx context.Context) bool
 }
 
 // ConsumerName is the fan-out consumer's durable name and offset key.
@@ -82,6 +89,7 @@ type Service struct {
 	mu           sync.Mutex
 	lastOffset   int64
 	lastProgress time.Time
+	caughtUp     atomic.Uint64 // Writes()+1 when the fan-out was last seen caught up; 0: never
 }
 
 func NewService(store TimelineStore, posts PostLoader, cursor *cursor.Codec, cfg Config) *Service {
@@ -161,11 +169,21 @@ func (s *Service) Home(ctx context.Context, userID int64, after string, limit in
 // committed before this read, so a feed read after a write sees it. If the
 // fan-out is stalled (no progress for StalledAfter) it does not wait at all.
 func (s *Service) awaitFanOut(ctx context.Context) {
+	var writes uint64
+	if s.cfg.Writes != nil {
+		writes = s.cfg.Writes() // before the check: a write after it moves the count
+		if s.caughtUp.Load() == writes+1 && (s.cfg.MustCheck == nil || !s.cfg.MustCheck(ctx)) {
+			return
+		}
+	}
 	deadline := time.Now().Add(s.cfg.FreshWait)
 	head, off, err := s.store.Lag(ctx, ConsumerName)
 	for {
 		if err != nil || off >= head {
 			s.progress(off)
+			if err == nil && s.cfg.Writes != nil {
+				s.caughtUp.Store(writes + 1)
+			}
 			return
 		}
 		if s.progress(off) || time.Now().After(deadline) || ctx.Err() != nil {
