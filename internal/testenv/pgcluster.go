@@ -89,14 +89,15 @@ func (c *PGCluster) run(name string, args ...string) error {
 	return nil
 }
 
-// StartPGCluster starts a primary and n streaming replicas, removed when
-// the test ends, or skips when the binaries are missing.
-func StartPGCluster(t testing.TB, replicas int) *PGCluster {
+// StartPGCluster starts a primary (with settings, as NewPGCluster) and n
+// streaming replicas, removed when the test ends, or skips when the
+// binaries are missing.
+func StartPGCluster(t testing.TB, replicas int, settings ...string) *PGCluster {
 	t.Helper()
 	if pgBin() == "" {
 		Missing(t, "PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup)")
 	}
-	c, err := NewPGCluster(replicas)
+	c, err := NewPGCluster(replicas, settings...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,10 @@ var ErrNoPGBinaries = errors.New("PostgreSQL server binaries (initdb, pg_ctl, pg
 
 // NewPGCluster starts a primary and n streaming replicas for a caller
 // that is not a test (TestMain, say); Close removes them.
-func NewPGCluster(replicas int) (_ *PGCluster, err error) {
+//
+// settings are extra server settings for the primary, e.g.
+// "wal_level=logical" for a server that publishes.
+func NewPGCluster(replicas int, settings ...string) (_ *PGCluster, err error) {
 	bin := pgBin()
 	if bin == "" {
 		return nil, ErrNoPGBinaries
@@ -141,7 +145,11 @@ func NewPGCluster(replicas int) (_ *PGCluster, err error) {
 		return nil, err
 	}
 	c.nodes = append(c.nodes, primary)
-	if err := c.start(0, "-c", "wal_level=replica", "-c", "max_wal_senders=10", "-c", "fsync=off"); err != nil {
+	opts := []string{"-c", "wal_level=replica", "-c", "max_wal_senders=10", "-c", "fsync=off"}
+	for _, kv := range settings {
+		opts = append(opts, "-c", kv)
+	}
+	if err := c.start(0, opts...); err != nil {
 		return nil, err
 	}
 	for i := range replicas {

@@ -1,0 +1,297 @@
+// Package shardmove moves one logical shard, a PostgreSQL schema, from one
+// physical database to another while the application keeps writing to
+// it, with PostgreSQL's own logical replication doing the copying:
+//
+//  1. the schema's definition is copied (pg_dump --schema-only | psql);
+//  2. a publication of the schema on the source and a subscription on the
+//     target copy the rows and then stream every later change;
+//  3. once the target has caught up, writes to this shard only are fenced
+//     (the caller's Fence), the target is let replay the source's last
+//     position, the row counts of both sides are compared, and the
+//     caller's Switch points the shard map at the target;
+//  4. the fence is lifted (writes now go to the target), and the
+//     subscription, the publication and the source's copy are dropped.
+//
+// The pause writers see is step 3 alone: the final catch-up of a shard
+// that was already streaming and the counts, bounded by MaxPause. The source must run
+// with wal_level=logical. Shard tables must not depend on sequences
+// (logical replication does not carry sequence values); photofeed's ids
+// come from the id generator.
+package shardmove
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the database/sql driver "pgx"
+)
+
+// Move describes one shard move.
+type Move struct {
+	// Schema is the shard's schema, e.g. shard_0003.
+	Schema string
+	// SourceURL and TargetURL are postgres:// URLs of the two databases,
+	// for a role allowed to create publications and subscriptions.
+	SourceURL, TargetURL string
+	// SourceFromTarget is how the target's server reaches the source
+	// (libpq conninfo or URL); default SourceURL.
+	SourceFromTarget string
+	// Fence stops writes to the shard everywhere and returns once no
+	// write is in flight; release lets them through again.
+	Fence func(ctx context.Context) (release func(), err error)
+	// Switch records the target as the shard's home (the shard map).
+	Switch func(ctx context.Context) error
+	// MaxPause bounds the fenced catch-up (default 2s); past it the move
+	// is abandoned, writes resume on the source, and nothing is lost.
+	MaxPause time.Duration
+	// BinDir holds pg_dump and psql (default: found on PATH or in
+	// /usr/lib/postgresql/*/bin).
+	BinDir string
+}
+
+// Report is what a move took.
+type Report struct {
+	Rows       map[string]int64 // per table, equal on both sides
+	CopyAndRun time.Duration    // from the start to the fence
+	Pause      time.Duration    // writes fenced
+	Total      time.Duration
+}
+
+var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// ErrPauseTooLong is returned when the target did not catch up within
+// MaxPause of the fence; the source stays the shard's home.
+var ErrPauseTooLong = errors.New("shardmove: the target did not catch up within the pause bound")
+
+// Run moves the shard.
+func (m Move) Run(ctx context.Context) (rep Report, err error) {
+	start := time.Now()
+	if !schemaName.MatchString(m.Schema) {
+		return rep, fmt.Errorf("shardmove: bad schema name %q", m.Schema)
+	}
+	if m.MaxPause <= 0 {
+		m.MaxPause = 2 * time.Second
+	}
+	if m.SourceFromTarget == "" {
+		m.SourceFromTarget = m.SourceURL
+	}
+	src, err := sql.Open("pgx", m.SourceURL)
+	if err != nil {
+		return rep, err
+	}
+	defer src.Close()
+	dst, err := sql.Open("pgx", m.TargetURL)
+	if err != nil {
+		return rep, err
+	}
+	defer dst.Close()
+	name := "photofeed_move_" + m.Schema
+
+	if err := m.copySchema(ctx); err != nil {
+		return rep, err
+	}
+	if _, err := src.ExecContext(ctx, `CREATE PUBLICATION `+name+` FOR TABLES IN SCHEMA `+m.Schema); err != nil {
+		return rep, fmt.Errorf("shardmove: publication: %w", err)
+	}
+	cleanup := func() {
+		// Best effort, on a fresh context: the caller's may be done.
+		c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		dst.ExecContext(c, `DROP SUBSCRIPTION IF EXISTS `+name)
+		src.ExecContext(c, `DROP PUBLICATION IF EXISTS `+name)
+	}
+	defer func() {
+		if err != nil {
+			cleanup()
+			c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			dst.ExecContext(c, `DROP SCHEMA IF EXISTS `+m.Schema+` CASCADE`)
+		}
+	}()
+	if _, err := dst.ExecContext(ctx, `CREATE SUBSCRIPTION `+name+` CONNECTION '`+strings.ReplaceAll(m.SourceFromTarget, "'", "''")+
+		`' PUBLICATION `+name+` WITH (copy_data = true)`); err != nil {
+		return rep, fmt.Errorf("shardmove: subscription: %w", err)
+	}
+	if err := waitFor(ctx, 10*time.Minute, "the initial copy", func() (bool, error) {
+		var pending int
+		err := dst.QueryRowContext(ctx, `SELECT count(*) FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
+			WHERE s.subname = $1 AND r.srsubstate <> 'r'`, name).Scan(&pending)
+		return pending == 0, err
+	}); err != nil {
+		return rep, err
+	}
+	// Streaming: let it get close before fencing, so the pause is short.
+	if err := waitFor(ctx, 10*time.Minute, "the stream to catch up", func() (bool, error) {
+		behind, err := replicationLag(ctx, src, name)
+		return behind < 64<<10, err
+	}); err != nil {
+		return rep, err
+	}
+	rep.CopyAndRun = time.Since(start)
+
+	fenced := time.Now()
+	release, err := m.Fence(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("shardmove: fence: %w", err)
+	}
+	released := false
+	lift := func() {
+		if !released {
+			released = true
+			release()
+			rep.Pause = time.Since(fenced)
+		}
+	}
+	defer lift()
+	pauseCtx, cancel := context.WithTimeout(ctx, m.MaxPause)
+	defer cancel()
+	var last string
+	if err := src.QueryRowContext(pauseCtx, `SELECT pg_current_wal_lsn()::text`).Scan(&last); err != nil {
+		return rep, fmt.Errorf("shardmove: source position: %w", err)
+	}
+	for {
+		var done bool
+		err := src.QueryRowContext(pauseCtx, `SELECT confirmed_flush_lsn >= $2::pg_lsn FROM pg_replication_slots WHERE slot_name = $1`,
+			name, last).Scan(&done)
+		if err == nil && done {
+			break
+		}
+		if pauseCtx.Err() != nil {
+			return rep, ErrPauseTooLong
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Both sides hold the same rows now and nobody writes: compare them
+	// before anyone writes to the target.
+	if rep.Rows, err = m.compare(pauseCtx, src, dst); err != nil {
+		if pauseCtx.Err() != nil {
+			return rep, ErrPauseTooLong
+		}
+		return rep, err
+	}
+	if err := m.Switch(ctx); err != nil {
+		return rep, fmt.Errorf("shardmove: switch the shard map: %w", err)
+	}
+	lift()
+
+	// From here the target is the shard's home: stop replicating and drop
+	// the source's copy.
+	cleanup()
+	if _, err := src.ExecContext(ctx, `DROP SCHEMA `+m.Schema+` CASCADE`); err != nil {
+		return rep, fmt.Errorf("shardmove: drop the source copy: %w", err)
+	}
+	rep.Total = time.Since(start)
+	return rep, nil
+}
+
+// replicationLag is how many bytes of WAL the subscription's slot has not
+// confirmed.
+func replicationLag(ctx context.Context, src *sql.DB, slot string) (int64, error) {
+	var behind sql.NullInt64
+	err := src.QueryRowContext(ctx, `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint
+		FROM pg_replication_slots WHERE slot_name = $1`, slot).Scan(&behind)
+	if errors.Is(err, sql.ErrNoRows) || !behind.Valid {
+		return 1 << 62, nil // the slot is not there or has not started yet
+	}
+	return behind.Int64, err
+}
+
+// compare counts every table of the schema on both sides.
+func (m Move) compare(ctx context.Context, src, dst *sql.DB) (map[string]int64, error) {
+	rows, err := src.QueryContext(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY 1`, m.Schema)
+	if err != nil {
+		return nil, err
+	}
+	var tables []string
+	for rows.Next() {
+		var t string
+		rows.Scan(&t)
+		tables = append(tables, t)
+	}
+	rows.Close()
+	out := map[string]int64{}
+	for _, t := range tables {
+		q := `SELECT count(*) FROM ` + m.Schema + `.` + quoteIdent(t)
+		var a, b int64
+		if err := src.QueryRowContext(ctx, q).Scan(&a); err != nil {
+			return nil, err
+		}
+		if err := dst.QueryRowContext(ctx, q).Scan(&b); err != nil {
+			return nil, err
+		}
+		if a != b {
+			return nil, fmt.Errorf("shardmove: %s.%s has %d rows on the source and %d on the target", m.Schema, t, a, b)
+		}
+		out[t] = a
+	}
+	return out, nil
+}
+
+// copySchema creates the schema and its tables (no rows) on the target
+// with PostgreSQL's own tools.
+func (m Move) copySchema(ctx context.Context) error {
+	dump := exec.CommandContext(ctx, m.bin("pg_dump"), "--schema-only", "--no-owner", "--no-privileges",
+		"--no-publications", "--no-subscriptions", "--schema="+m.Schema, "--dbname="+m.SourceURL)
+	load := exec.CommandContext(ctx, m.bin("psql"), "--quiet", "--no-psqlrc", "--set=ON_ERROR_STOP=1", "--dbname="+m.TargetURL)
+	pipe, err := dump.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	load.Stdin = pipe
+	var dumpErr, loadErr strings.Builder
+	dump.Stderr, load.Stderr = &dumpErr, &loadErr
+	if err := dump.Start(); err != nil {
+		return fmt.Errorf("shardmove: pg_dump: %w", err)
+	}
+	if err := load.Run(); err != nil {
+		dump.Wait()
+		return fmt.Errorf("shardmove: load the schema: %w: %s", err, loadErr.String())
+	}
+	if err := dump.Wait(); err != nil {
+		return fmt.Errorf("shardmove: pg_dump: %w: %s", err, dumpErr.String())
+	}
+	return nil
+}
+
+func (m Move) bin(name string) string {
+	if m.BinDir != "" {
+		return filepath.Join(m.BinDir, name)
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	if found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/" + name); len(found) > 0 {
+		return found[len(found)-1]
+	}
+	return name
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+func waitFor(ctx context.Context, limit time.Duration, what string, done func() (bool, error)) error {
+	deadline := time.Now().Add(limit)
+	for {
+		ok, err := done()
+		if err != nil {
+			return fmt.Errorf("shardmove: waiting for %s: %w", what, err)
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("shardmove: %s took over %s", what, limit)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,191 @@
+package shardmove_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/photofeed/photofeed/internal/shardmove"
+	"github.com/photofeed/photofeed/internal/testenv"
+)
+
+// router is the application's side of a move in miniature: writers ask it
+// where the shard lives, and the fence holds them while the map switches.
+type router struct {
+	fence sync.RWMutex
+	home  atomic.Pointer[sql.DB]
+}
+
+func (r *router) write(ctx context.Context, q string, args ...any) error {
+	r.fence.RLock()
+	defer r.fence.RUnlock()
+	_, err := r.home.Load().ExecContext(ctx, q, args...)
+	return err
+}
+
+// A shard of 100,000 posts and 10,000 likes moves to another server while
+// two writers keep inserting into it: no write fails, the pause stays
+// under the bound, every row ends up on the target, the source's copy is
+// gone.
+func TestMoveUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two PostgreSQL servers and moves 110,000 rows")
+	}
+	source := testenv.StartPGCluster(t, 0, "wal_level=logical")
+	target := testenv.StartPGCluster(t, 0)
+	ctx := t.Context()
+	src, err := sql.Open("pgx", source.PrimaryURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := sql.Open("pgx", target.PrimaryURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	for _, q := range []string{
+		`CREATE SCHEMA shard_0003`,
+		`CREATE TABLE shard_0003.posts (id bigint PRIMARY KEY, author_id bigint NOT NULL, caption text NOT NULL)`,
+		`CREATE INDEX posts_author ON shard_0003.posts (author_id, id)`,
+		`CREATE TABLE shard_0003.likes (post_id bigint NOT NULL, user_id bigint NOT NULL, PRIMARY KEY (post_id, user_id))`,
+		`INSERT INTO shard_0003.posts SELECT g, g % 1000, 'caption ' || g FROM generate_series(1, 100000) g`,
+		`INSERT INTO shard_0003.likes SELECT g, g % 97 FROM generate_series(1, 10000) g`,
+	} {
+		if _, err := src.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+
+	r := &router{}
+	r.home.Store(src)
+	var nextID atomic.Int64
+	nextID.Store(1_000_000)
+	var writes, failures atomic.Int64
+	var slowest atomic.Int64 // ns
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				id := nextID.Add(1)
+				began := time.Now()
+				if err := r.write(ctx, `INSERT INTO shard_0003.posts VALUES ($1, 7, 'during the move')`, id); err != nil {
+					failures.Add(1)
+					t.Errorf("write %d: %v", id, err)
+					continue
+				}
+				writes.Add(1)
+				if d := int64(time.Since(began)); d > slowest.Load() {
+					slowest.Store(d)
+				}
+			}
+		})
+	}
+
+	rep, err := shardmove.Move{
+		Schema: "shard_0003", SourceURL: source.PrimaryURL(), TargetURL: target.PrimaryURL(),
+		Fence: func(context.Context) (func(), error) {
+			r.fence.Lock() // waits for writes in flight, holds new ones
+			return r.fence.Unlock, nil
+		},
+		Switch: func(context.Context) error { r.home.Store(dst); return nil },
+	}.Run(ctx)
+	if err != nil {
+		close(stop)
+		wg.Wait()
+		t.Fatal(err)
+	}
+	duringMove := writes.Load()
+	// A few more writes land on the new home.
+	for writes.Load() < duringMove+50 {
+		time.Sleep(time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+
+	if failures.Load() != 0 {
+		t.Fatalf("%d writes failed", failures.Load())
+	}
+	var onTarget int64
+	dst.QueryRow(`SELECT count(*) FROM shard_0003.posts`).Scan(&onTarget)
+	if want := 100_000 + writes.Load(); onTarget != want {
+		t.Fatalf("target holds %d posts, want %d (100,000 + %d written)", onTarget, want, writes.Load())
+	}
+	var likes int64
+	dst.QueryRow(`SELECT count(*) FROM shard_0003.likes`).Scan(&likes)
+	if likes != 10_000 || rep.Rows["likes"] != 10_000 {
+		t.Fatalf("likes: %d on the target, %d counted by the move", likes, rep.Rows["likes"])
+	}
+	var left int
+	src.QueryRow(`SELECT count(*) FROM pg_namespace WHERE nspname = 'shard_0003'`).Scan(&left)
+	if left != 0 {
+		t.Fatal("the source still has the shard's schema")
+	}
+	var slots int
+	src.QueryRow(`SELECT count(*) FROM pg_replication_slots`).Scan(&slots)
+	if slots != 0 {
+		t.Fatalf("%d replication slots left on the source", slots)
+	}
+	if rep.Pause > 2*time.Second || time.Duration(slowest.Load()) > 3*time.Second {
+		t.Fatalf("writes paused %v (slowest write %v), bound 2s", rep.Pause, time.Duration(slowest.Load()))
+	}
+	t.Logf("moved %d posts and %d likes in %v (copy and stream %v); writes paused %v, slowest write %v; %d writes during the move",
+		rep.Rows["posts"], rep.Rows["likes"], rep.Total.Round(time.Millisecond), rep.CopyAndRun.Round(time.Millisecond),
+		rep.Pause.Round(time.Millisecond), time.Duration(slowest.Load()).Round(time.Millisecond), duringMove)
+}
+
+// A fence that cannot be had leaves the shard where it was, replication
+// torn down, the target clean.
+func TestMoveAbandoned(t *testing.T) {
+	source := testenv.StartPGCluster(t, 0, "wal_level=logical")
+	target := testenv.StartPGCluster(t, 0)
+	ctx := t.Context()
+	src, _ := sql.Open("pgx", source.PrimaryURL())
+	defer src.Close()
+	dst, _ := sql.Open("pgx", target.PrimaryURL())
+	defer dst.Close()
+	for _, q := range []string{`CREATE SCHEMA shard_0001`, `CREATE TABLE shard_0001.t (id bigint PRIMARY KEY)`,
+		`INSERT INTO shard_0001.t SELECT generate_series(1, 100)`} {
+		if _, err := src.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	busy := errors.New("another move holds the fence")
+	_, err := shardmove.Move{Schema: "shard_0001", SourceURL: source.PrimaryURL(), TargetURL: target.PrimaryURL(),
+		Fence:  func(context.Context) (func(), error) { return nil, busy },
+		Switch: func(context.Context) error { t.Fatal("switched without a fence"); return nil },
+	}.Run(ctx)
+	if !errors.Is(err, busy) {
+		t.Fatalf("move: %v, want the fence's error", err)
+	}
+	var n int
+	src.QueryRow(`SELECT count(*) FROM shard_0001.t`).Scan(&n)
+	var pubs, slots, schemas int
+	src.QueryRow(`SELECT count(*) FROM pg_publication`).Scan(&pubs)
+	dst.QueryRow(`SELECT count(*) FROM pg_namespace WHERE nspname = 'shard_0001'`).Scan(&schemas)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		src.QueryRow(`SELECT count(*) FROM pg_replication_slots`).Scan(&slots)
+		if slots == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n != 100 || pubs != 0 || slots != 0 || schemas != 0 {
+		t.Fatalf("after an abandoned move: %d rows on the source, %d publications, %d slots, target schema present %v",
+			n, pubs, slots, schemas == 1)
+	}
+	if _, err := (shardmove.Move{Schema: "x; DROP TABLE y"}).Run(ctx); err == nil {
+		t.Fatal("a bad schema name was accepted")
+	}
+}
