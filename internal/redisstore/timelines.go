@@ -129,23 +129,16 @@ func (t *Timelines) Timeline(ctx context.Context, userID, beforeID int64, limit 
 	return out, exists, nil
 }
 
+// Rebuild empties the timeline and marks it built first, and only then
+// reads the write model: a post fanned out meanwhile is added to the set
+// (the fan-out sees the mark) and kept (the rebuild adds, it does not
+// replace). A post deleted meanwhile may be added back; feed reads load
+// posts by id and skip those that no longer exist.
 func (t *Timelines) Rebuild(ctx context.Context, userID int64, threshold, capN int) error {
-	ids, err := t.sql.WriteModelTimeline(ctx, userID, 0, threshold, capN)
-	if err != nil {
-		return fmt.Errorf("rebuild timeline: %w", err)
-	}
 	set, built := t.keys(userID)
-	err = t.g.Do(ctx, func(ctx context.Context) error {
+	err := t.g.Do(ctx, func(ctx context.Context) error {
 		_, err := t.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.Del(ctx, set)
-			if len(ids) > 0 {
-				zs := make([]redis.Z, len(ids))
-				for i, id := range ids {
-					zs[i] = redis.Z{Member: member(id)}
-				}
-				p.ZAdd(ctx, set, zs...)
-				p.Expire(ctx, set, t.ttl)
-			}
 			p.Set(ctx, built, 1, t.ttl)
 			return nil
 		})
@@ -154,6 +147,28 @@ func (t *Timelines) Rebuild(ctx context.Context, userID int64, threshold, capN i
 	if err != nil {
 		// The read that asked falls back to the write model; nothing fails.
 		t.log.WarnContext(ctx, "timeline not rebuilt: Redis unavailable", "user", userID, "err", err)
+		return nil
+	}
+	ids, err := t.sql.WriteModelTimeline(ctx, userID, 0, threshold, capN)
+	if err != nil {
+		t.g.Do(ctx, func(ctx context.Context) error { return t.rdb.Del(ctx, built).Err() }) // built again on the next read
+		return fmt.Errorf("rebuild timeline: %w", err)
+	}
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, capN)
+	for _, id := range ids {
+		args = append(args, member(id))
+	}
+	err = t.g.Do(ctx, func(ctx context.Context) error {
+		p := t.rdb.TxPipeline()
+		p.Eval(ctx, addScript, []string{set, built}, args...)
+		p.Expire(ctx, set, t.ttl)
+		_, err := p.Exec(ctx)
+		return err
+	})
+	if err != nil {
+		t.log.WarnContext(ctx, "timeline not rebuilt: Redis unavailable", "user", userID, "err", err)
+		t.g.Do(ctx, func(ctx context.Context) error { return t.rdb.Del(ctx, built).Err() })
 	}
 	return nil
 }

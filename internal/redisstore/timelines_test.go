@@ -96,3 +96,57 @@ func TestTimelinesWithoutRedis(t *testing.T) {
 		t.Fatalf("rebuild with Redis down: %v", err)
 	}
 }
+
+// fanOutDuringRebuild is the write model with a post committed and fanned
+// out between the rebuild's start and its read of the write model.
+type fanOutDuringRebuild struct {
+	redisstore.WriteModel
+	during func()
+}
+
+func (w *fanOutDuringRebuild) WriteModelTimeline(ctx context.Context, userID, beforeID int64, threshold, limit int) ([]int64, error) {
+	ids, err := w.WriteModel.WriteModelTimeline(ctx, userID, beforeID, threshold, limit)
+	if w.during != nil {
+		f := w.during
+		w.during = nil
+		f() // after the read: the read missed it, the fan-out must not
+	}
+	return ids, err
+}
+
+// A post fanned out while a timeline is being rebuilt is not lost.
+func TestRebuildKeepsAConcurrentFanOut(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { client.Close() })
+	db := openSQLite(t)
+	wm := &fanOutDuringRebuild{WriteModel: db.Timelines()}
+	tl := redisstore.NewTimelines(wm, client, redisstore.TimelinesConfig{})
+	ctx := t.Context()
+	gen := ids.NewGenerator(nil)
+	newUser := func(name string) int64 {
+		id, _ := gen.Next(ids.ShardForKey(name, 1024))
+		if err := db.Identity().CreateUser(ctx, identity.User{ID: id, Username: name, DisplayName: name, CreatedAt: time.Now()}, "x"); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	me, friend := newUser("reader"), newUser("friend")
+	db.Graph().Follow(ctx, me, friend, time.Now())
+	var late int64
+	wm.during = func() {
+		late, _ = gen.Next(ids.Shard(friend))
+		if err := db.Posts().CreatePost(ctx, posts.Post{ID: late, AuthorID: friend, Caption: "late", CreatedAt: time.Now(), Status: posts.Ready}); err != nil {
+			t.Fatal(err)
+		}
+		if err := tl.FanOut(ctx, "fanout", 1, late, friend, 10_000, 800); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tl.Rebuild(ctx, me, 10_000, 800); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := tl.Timeline(ctx, me, 0, 10); err != nil || !ok || !slices.Equal(got, []int64{late}) {
+		t.Fatalf("timeline after a fan-out during its rebuild: %v %v %v, want [%d]", got, ok, err, late)
+	}
+}

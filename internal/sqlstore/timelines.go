@@ -49,23 +49,34 @@ const followeesUpTo = `
 	WHERE f.follower_id = ?1 AND coalesce(c.followers, 0) <= ?2
 	UNION ALL SELECT CAST(?1 AS BIGINT)`
 
+// Rebuild first empties the timeline and marks it built, in its own
+// transaction, and only then fills it: a post fanned out in between finds
+// the mark and is inserted, and the fill adds to it (ON CONFLICT DO
+// NOTHING) instead of replacing it. In one transaction the fan-out would
+// not see the uncommitted mark and skip the timeline for good.
 func (s *TimelineStore) Rebuild(ctx context.Context, userID int64, threshold, capN int) error {
-	return s.db.InTx(ctx, func(tx Tx) error {
+	err := s.db.InTx(ctx, func(tx Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM timelines WHERE user_id = ?`, userID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO timeline_state (user_id, built_at, entries) VALUES (?, ?, 0)
+			ON CONFLICT (user_id) DO UPDATE SET built_at = excluded.built_at, entries = 0`,
+			userID, time.Now().UnixMilli())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("rebuild timeline: %w", err)
+	}
+	return s.db.InTx(ctx, func(tx Tx) error {
+		if _, err := tx.ExecContext(ctx, `
 			INSERT INTO timelines (user_id, post_id, author_id)
 			SELECT CAST(?1 AS BIGINT), id, author_id FROM posts WHERE author_id IN (`+followeesUpTo+`) AND status = 'ready'
-			ORDER BY id DESC LIMIT ?3`, userID, threshold, capN)
-		if err != nil {
+			ORDER BY id DESC LIMIT ?3
+			ON CONFLICT DO NOTHING`, userID, threshold, capN); err != nil {
 			return fmt.Errorf("rebuild timeline: %w", err)
 		}
-		n, _ := res.RowsAffected()
-		_, err = tx.ExecContext(ctx, `
-			INSERT INTO timeline_state (user_id, built_at, entries) VALUES (?, ?, ?)
-			ON CONFLICT (user_id) DO UPDATE SET built_at = excluded.built_at, entries = excluded.entries`,
-			userID, time.Now().UnixMilli(), n)
+		_, err := tx.ExecContext(ctx, `UPDATE timeline_state SET entries = (SELECT count(*) FROM timelines WHERE user_id = ?1) WHERE user_id = ?1`, userID)
 		return err
 	})
 }
