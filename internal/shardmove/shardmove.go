@@ -176,6 +176,14 @@ func (m Move) Run(ctx context.Context) (rep Report, err error) {
 		}
 		return rep, err
 	}
+	// A shard coming back to a database it once left: that database's
+	// record of its leaving goes, before anyone is sent there.
+	if err := EnsureMarkerTable(pauseCtx, dst); err != nil {
+		return rep, err
+	}
+	if _, err := dst.ExecContext(pauseCtx, `DELETE FROM `+MarkerTable+` WHERE schema_name = $1`, m.Schema); err != nil {
+		return rep, err
+	}
 	if err := m.Switch(ctx); err != nil {
 		return rep, fmt.Errorf("shardmove: switch the shard map: %w", err)
 	}

@@ -13,24 +13,11 @@ import (
 	"github.com/photofeed/photofeed/internal/testenv"
 )
 
-// router is the application's side of a move in miniature: writers ask it
-// where the shard lives, and the fence holds them while the map switches.
-type router struct {
-	fence sync.RWMutex
-	home  atomic.Pointer[sql.DB]
-}
-
-func (r *router) write(ctx context.Context, q string, args ...any) error {
-	r.fence.RLock()
-	defer r.fence.RUnlock()
-	_, err := r.home.Load().ExecContext(ctx, q, args...)
-	return err
-}
-
 // A shard of 100,000 posts and 10,000 likes moves to another server while
-// two writers keep inserting into it: no write fails, the pause stays
-// under the bound, every row ends up on the target, the source's copy is
-// gone.
+// two writers, each with its own stale routing, keep inserting into it:
+// the database-level fence holds them, the moved record redirects them,
+// no write fails or is lost, the pause stays under the bound, every row
+// ends up on the target, the source's copy is gone.
 func TestMoveUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts two PostgreSQL servers and moves 110,000 rows")
@@ -61,16 +48,23 @@ func TestMoveUnderLoad(t *testing.T) {
 		}
 	}
 
-	r := &router{}
-	r.home.Store(src)
+	// Each writer is an instance with its own view of the shard map,
+	// stale until a write tells it the shard has moved.
+	homes := map[string]*sql.DB{"source": src, "target": dst}
+	for _, db := range homes {
+		if err := shardmove.EnsureMarkerTable(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var nextID atomic.Int64
 	nextID.Store(1_000_000)
-	var writes, failures atomic.Int64
+	var writes, failures, redirects atomic.Int64
 	var slowest atomic.Int64 // ns
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Go(func() {
+			home := "source"
 			for {
 				select {
 				case <-stop:
@@ -79,12 +73,25 @@ func TestMoveUnderLoad(t *testing.T) {
 				}
 				id := nextID.Add(1)
 				began := time.Now()
-				if err := r.write(ctx, `INSERT INTO shard_0003.posts VALUES ($1, 7, 'during the move')`, id); err != nil {
-					failures.Add(1)
-					t.Errorf("write %d: %v", id, err)
-					continue
+				for { // until this row is written somewhere: none may be lost
+					err := shardmove.Write(ctx, homes[home], "shard_0003", func(tx *sql.Tx) error {
+						_, err := tx.ExecContext(ctx, `INSERT INTO shard_0003.posts VALUES ($1, 7, 'during the move')`, id)
+						return err
+					})
+					var moved *shardmove.MovedError
+					if errors.As(err, &moved) {
+						home = moved.Target
+						redirects.Add(1)
+						continue
+					}
+					if err != nil {
+						failures.Add(1)
+						t.Errorf("write %d: %v", id, err)
+					} else {
+						writes.Add(1)
+					}
+					break
 				}
-				writes.Add(1)
 				if d := int64(time.Since(began)); d > slowest.Load() {
 					slowest.Store(d)
 				}
@@ -92,13 +99,11 @@ func TestMoveUnderLoad(t *testing.T) {
 		})
 	}
 
+	fence := &shardmove.DBFence{DB: src, Schema: "shard_0003"}
 	rep, err := shardmove.Move{
 		Schema: "shard_0003", SourceURL: source.PrimaryURL(), TargetURL: target.PrimaryURL(),
-		Fence: func(context.Context) (func(), error) {
-			r.fence.Lock() // waits for writes in flight, holds new ones
-			return r.fence.Unlock, nil
-		},
-		Switch: func(context.Context) error { r.home.Store(dst); return nil },
+		Fence:  fence.Fence,
+		Switch: func(ctx context.Context) error { return fence.MarkMoved(ctx, "target") },
 	}.Run(ctx)
 	if err != nil {
 		close(stop)
@@ -115,6 +120,9 @@ func TestMoveUnderLoad(t *testing.T) {
 
 	if failures.Load() != 0 {
 		t.Fatalf("%d writes failed", failures.Load())
+	}
+	if redirects.Load() < 2 {
+		t.Fatalf("%d redirects: every writer should have been told the shard moved", redirects.Load())
 	}
 	var onTarget int64
 	dst.QueryRow(`SELECT count(*) FROM shard_0003.posts`).Scan(&onTarget)
