@@ -93,11 +93,13 @@ return {allowed and 1 or 0, limit - count, retry, reset}
 var windowCounterScript = redis.NewScript(clock + `
 local h = redis.call('HMGET', KEYS[1], 'start', 'cur', 'prev')
 local start, cur, prev = tonumber(h[1]), tonumber(h[2]) or 0, tonumber(h[3]) or 0
-if not start then start = now - (now % window) end
+local rolled = false
+if not start then start = now - (now % window); rolled = true end
 if now >= start + window then
   if now >= start + 2 * window then prev = 0 else prev = cur end
   cur = 0
   start = now - (now % window)
+  rolled = true
 end
 local function fits(c, p, e) return p * (1 - e / window) + c + need <= limit end
 local elapsed = now - start
@@ -127,8 +129,10 @@ if not allowed then
 end
 local reset = 0
 if cur > 0 then reset = start + 2 * window - now elseif prev > 0 then reset = start + window - now end
-redis.call('HSET', KEYS[1], 'start', start, 'cur', cur, 'prev', prev)
-redis.call('PEXPIRE', KEYS[1], math.ceil(2 * window / 1000) + 1)
+-- Write only what changed; the expiry only when a window starts: HSET
+-- keeps a key's TTL, and data older than two windows is never read.
+if rolled or (allowed and n > 0) then redis.call('HSET', KEYS[1], 'start', start, 'cur', cur, 'prev', prev) end
+if rolled then redis.call('PEXPIRE', KEYS[1], math.ceil(2 * window / 1000) + 1) end
 return {allowed and 1 or 0, remaining, retry, reset}
 `)
 

@@ -283,6 +283,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		if err != nil {
 			return nil, err
 		}
+		purger.Before = postSvc.RemoveIfUnused // the delete may not have removed the bytes yet
 		n.work(cfg, func(ctx context.Context) {
 			err := bus.Consume(ctx, natsbus.ConsumerConfig{Name: cdnpurge.ConsumerName, Subjects: cdnpurge.Subjects},
 				func(ctx context.Context, d natsbus.Delivery) error { return purger.Handle(ctx, d.Subject, d.Data) })

@@ -27,6 +27,10 @@ type Purger struct {
 	template string // URL with {path}, e.g. http://cdn.internal{path}
 	method   string
 	client   *http.Client
+	// Before, if set, runs for each key before its purge: the caller
+	// makes sure the bytes are gone, or an edge that refetches on the
+	// purge would cache them again.
+	Before func(ctx context.Context, key string) error
 }
 
 // New checks template, an http(s) URL containing {path} (replaced by the
@@ -65,6 +69,11 @@ func (p *Purger) Handle(ctx context.Context, subject string, data []byte) error 
 			continue
 		}
 		seen[key] = true
+		if p.Before != nil {
+			if err := p.Before(ctx, key); err != nil {
+				return fmt.Errorf("before purging %s: %w", key, err)
+			}
+		}
 		if err := p.Purge(ctx, "/media/"+url.PathEscape(key)); err != nil {
 			return err
 		}

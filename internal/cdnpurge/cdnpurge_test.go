@@ -3,6 +3,7 @@ package cdnpurge_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -69,4 +70,29 @@ func mustJSON(t *testing.T, e events.Event) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// Before runs for a key ahead of its purge, and its failure stops it.
+func TestBeforeRunsFirst(t *testing.T) {
+	var order []string
+	edge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		order = append(order, "purge "+r.URL.Path)
+	}))
+	defer edge.Close()
+	p, _ := cdnpurge.New(edge.URL+"{path}", "POST", nil)
+	p.Before = func(_ context.Context, key string) error {
+		order = append(order, "before "+key)
+		if key == "bad.jpg" {
+			return errors.New("store down")
+		}
+		return nil
+	}
+	e, _ := events.New(events.PhotoDeleted, events.PhotoDeletedV1{PostID: 1, AuthorID: 2, MediaKeys: []string{"one.jpg", "bad.jpg"}}, time.Now())
+	if err := p.Handle(context.Background(), e.Subject(), mustJSON(t, e)); err == nil {
+		t.Fatal("a failing Before did not fail the event")
+	}
+	want := []string{"before one.jpg", "purge /media/one.jpg", "before bad.jpg"}
+	if !slices.Equal(order, want) {
+		t.Fatalf("order %v, want %v", order, want)
+	}
 }

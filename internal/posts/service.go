@@ -187,6 +187,17 @@ func (s *Service) removeUnused(ctx context.Context, keys []string) {
 	}
 }
 
+// RemoveIfUnused deletes a blob if no post references it: what a deletion
+// does at once, again from the consumer that purges edge caches, so that
+// an edge refetching after the purge finds the bytes gone.
+func (s *Service) RemoveIfUnused(ctx context.Context, key string) error {
+	inUse, err := s.store.ImageInUse(ctx, key)
+	if err != nil || inUse {
+		return err
+	}
+	return s.blobs.Delete(ctx, key)
+}
+
 func (s *Service) Post(ctx context.Context, id int64) (Post, error) {
 	return s.store.Post(ctx, id)
 }
