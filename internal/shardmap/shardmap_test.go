@@ -1,0 +1,127 @@
+package shardmap_test
+
+import (
+	"context"
+	"database/sql"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/photofeed/photofeed/internal/shardmap"
+	"github.com/photofeed/photofeed/internal/testenv"
+)
+
+func TestInitLayout(t *testing.T) {
+	url := testenv.PostgresURL(t)
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := t.Context()
+	if err := shardmap.Init(ctx, db, 8, []string{"db0", "db1"}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := shardmap.Load(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"db0", "db0", "db0", "db0", "db1", "db1", "db1", "db1"}
+	for s, home := range want {
+		if m.Home(s) != home {
+			t.Fatalf("shard %d on %s, want %s (map %v)", s, m.Home(s), home, m.Homes)
+		}
+	}
+	if err := shardmap.Init(ctx, db, 8, []string{"other"}); err != nil {
+		t.Fatalf("Init of an existing map: %v", err)
+	}
+	if m2, _ := shardmap.Load(ctx, db); m2.Home(0) != "db0" || m2.Version != m.Version {
+		t.Fatal("Init changed an existing map")
+	}
+	if err := shardmap.Init(ctx, db, 16, []string{"db0"}); err == nil {
+		t.Fatal("a different shard count was accepted")
+	}
+	if _, err := shardmap.Set(ctx, db, 99, "db0"); err == nil {
+		t.Fatal("Set of a shard that does not exist succeeded")
+	}
+}
+
+// Every instance's watcher has a change within a second, by notification
+// (polling is set to a minute here), also after its connection was cut.
+func TestWatchersFollowChanges(t *testing.T) {
+	url := testenv.PostgresURL(t)
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := t.Context()
+	if err := shardmap.Init(ctx, db, 4, []string{"db0", "db1"}); err != nil {
+		t.Fatal(err)
+	}
+	var watchers []*shardmap.Watcher
+	for range 2 {
+		w, err := shardmap.NewWatcher(ctx, db, url, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Poll = time.Minute
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { w.Run(runCtx); close(done) }()
+		t.Cleanup(func() { stop(); <-done })
+		watchers = append(watchers, w)
+	}
+	waitListening := func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var n int
+			db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN ` + shardmap.Channel + `'`).Scan(&n)
+			if n == len(watchers) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d watchers listening", n, len(watchers))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	seen := func(shard int, home string) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for {
+			all := true
+			for _, w := range watchers {
+				if w.Current().Home(shard) != home {
+					all = false
+				}
+			}
+			if all {
+				return time.Since(start)
+			}
+			if time.Since(start) > time.Second {
+				t.Fatalf("shard %d: not on %s on every watcher within a second", shard, home)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	waitListening()
+	if _, err := shardmap.Set(ctx, db, 1, "db1"); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("a move seen by both watchers in %v", seen(1, "db1"))
+
+	// Cut the listening connections: the watchers reconnect, reload, and
+	// follow the next change too.
+	db.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN ` + shardmap.Channel + `'`)
+	if _, err := shardmap.Set(ctx, db, 2, "db1"); err != nil {
+		t.Fatal(err)
+	}
+	seen(2, "db1")
+	waitListening()
+	if _, err := shardmap.Set(ctx, db, 3, "db0"); err != nil {
+		t.Fatal(err)
+	}
+	seen(3, "db0")
+}
