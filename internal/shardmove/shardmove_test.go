@@ -9,15 +9,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/photofeed/photofeed/internal/shardmap"
 	"github.com/photofeed/photofeed/internal/shardmove"
 	"github.com/photofeed/photofeed/internal/testenv"
 )
 
 // A shard of 100,000 posts and 10,000 likes moves to another server while
-// two writers, each with its own stale routing, keep inserting into it:
-// the database-level fence holds them, the moved record redirects them,
-// no write fails or is lost, the pause stays under the bound, every row
-// ends up on the target, the source's copy is gone.
+// two writers, each routing by its own watcher of the shard map, keep
+// inserting into it: the database-level fence holds them, the switch
+// reaches both watchers by notification, no write fails or is lost, the
+// pause stays under the bound, every row ends up on the target, the
+// source's copy is gone.
 func TestMoveUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts two PostgreSQL servers and moves 110,000 rows")
@@ -48,9 +50,27 @@ func TestMoveUnderLoad(t *testing.T) {
 		}
 	}
 
-	// Each writer is an instance with its own view of the shard map,
-	// stale until a write tells it the shard has moved.
+	// Each writer is an instance with its own watcher of the shard map
+	// (kept in the source server's main database), routing every write by
+	// it; a write that reaches the old home is told the shard moved and
+	// waits for its watcher to say where.
 	homes := map[string]*sql.DB{"source": src, "target": dst}
+	if err := shardmap.Init(ctx, src, 8, []string{"source"}); err != nil {
+		t.Fatal(err)
+	}
+	var watchers []*shardmap.Watcher
+	for range 2 {
+		w, err := shardmap.NewWatcher(ctx, src, source.PrimaryURL(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Poll = time.Minute // notifications, not polling, must carry the change
+		runCtx, stopWatch := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { w.Run(runCtx); close(done) }()
+		t.Cleanup(func() { stopWatch(); <-done })
+		watchers = append(watchers, w)
+	}
 	for _, db := range homes {
 		if err := shardmove.EnsureMarkerTable(ctx, db); err != nil {
 			t.Fatal(err)
@@ -62,9 +82,9 @@ func TestMoveUnderLoad(t *testing.T) {
 	var slowest atomic.Int64 // ns
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for range 2 {
+	for i := range 2 {
+		watcher := watchers[i]
 		wg.Go(func() {
-			home := "source"
 			for {
 				select {
 				case <-stop:
@@ -74,14 +94,22 @@ func TestMoveUnderLoad(t *testing.T) {
 				id := nextID.Add(1)
 				began := time.Now()
 				for { // until this row is written somewhere: none may be lost
+					home := watcher.Current().Home(3)
 					err := shardmove.Write(ctx, homes[home], "shard_0003", func(tx *sql.Tx) error {
 						_, err := tx.ExecContext(ctx, `INSERT INTO shard_0003.posts VALUES ($1, 7, 'during the move')`, id)
 						return err
 					})
 					var moved *shardmove.MovedError
 					if errors.As(err, &moved) {
-						home = moved.Target
 						redirects.Add(1)
+						deadline := time.Now().Add(2 * time.Second)
+						for watcher.Current().Home(3) != moved.Target {
+							if time.Now().After(deadline) {
+								t.Errorf("the watcher did not learn of the move within 2s")
+								return
+							}
+							time.Sleep(time.Millisecond)
+						}
 						continue
 					}
 					if err != nil {
@@ -102,8 +130,14 @@ func TestMoveUnderLoad(t *testing.T) {
 	fence := &shardmove.DBFence{DB: src, Schema: "shard_0003"}
 	rep, err := shardmove.Move{
 		Schema: "shard_0003", SourceURL: source.PrimaryURL(), TargetURL: target.PrimaryURL(),
-		Fence:  fence.Fence,
-		Switch: func(ctx context.Context) error { return fence.MarkMoved(ctx, "target") },
+		Fence: fence.Fence,
+		Switch: func(ctx context.Context) error {
+			if err := fence.MarkMoved(ctx, "target"); err != nil {
+				return err
+			}
+			_, err := shardmap.Set(ctx, src, 3, "target")
+			return err
+		},
 	}.Run(ctx)
 	if err != nil {
 		close(stop)
@@ -121,8 +155,10 @@ func TestMoveUnderLoad(t *testing.T) {
 	if failures.Load() != 0 {
 		t.Fatalf("%d writes failed", failures.Load())
 	}
-	if redirects.Load() < 2 {
-		t.Fatalf("%d redirects: every writer should have been told the shard moved", redirects.Load())
+	for i, w := range watchers {
+		if w.Current().Home(3) != "target" {
+			t.Fatalf("watcher %d still maps shard 3 to %s", i, w.Current().Home(3))
+		}
 	}
 	var onTarget int64
 	dst.QueryRow(`SELECT count(*) FROM shard_0003.posts`).Scan(&onTarget)
@@ -147,9 +183,9 @@ func TestMoveUnderLoad(t *testing.T) {
 	if rep.Pause > 2*time.Second || time.Duration(slowest.Load()) > 3*time.Second {
 		t.Fatalf("writes paused %v (slowest write %v), bound 2s", rep.Pause, time.Duration(slowest.Load()))
 	}
-	t.Logf("moved %d posts and %d likes in %v (copy and stream %v); writes paused %v, slowest write %v; %d writes during the move",
+	t.Logf("moved %d posts and %d likes in %v (copy and stream %v); writes paused %v, slowest write %v; %d writes during the move, %d redirected",
 		rep.Rows["posts"], rep.Rows["likes"], rep.Total.Round(time.Millisecond), rep.CopyAndRun.Round(time.Millisecond),
-		rep.Pause.Round(time.Millisecond), time.Duration(slowest.Load()).Round(time.Millisecond), duringMove)
+		rep.Pause.Round(time.Millisecond), time.Duration(slowest.Load()).Round(time.Millisecond), duringMove, redirects.Load())
 }
 
 // A fence that cannot be had leaves the shard where it was, replication
