@@ -32,6 +32,15 @@ func openSQLite(t *testing.T) *sqlite.DB {
 	return db
 }
 
+func newUser(t *testing.T, db *sqlite.DB, gen *ids.Generator, name string) int64 {
+	t.Helper()
+	id, _ := gen.Next(ids.ShardForKey(name, 1024))
+	if err := db.Identity().CreateUser(t.Context(), identity.User{ID: id, Username: name, DisplayName: name, CreatedAt: time.Now()}, "x"); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 // The store suite, with timelines in Redis and the rest in SQLite.
 func TestTimelinesConformance(t *testing.T) {
 	srv := testenv.StartRedis(t)
@@ -56,14 +65,7 @@ func TestTimelinesWithoutRedis(t *testing.T) {
 	tl := redisstore.NewTimelines(db.Timelines(), client, redisstore.TimelinesConfig{})
 	ctx := t.Context()
 	gen := ids.NewGenerator(nil)
-	newUser := func(name string) int64 {
-		id, _ := gen.Next(ids.ShardForKey(name, 1024))
-		if err := db.Identity().CreateUser(ctx, identity.User{ID: id, Username: name, DisplayName: name, CreatedAt: time.Now()}, "x"); err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
-	me, friend := newUser("reader"), newUser("friend")
+	me, friend := newUser(t, db, gen, "reader"), newUser(t, db, gen, "friend")
 	if err := db.Graph().Follow(ctx, me, friend, time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -124,14 +126,7 @@ func TestRebuildKeepsAConcurrentFanOut(t *testing.T) {
 	tl := redisstore.NewTimelines(wm, client, redisstore.TimelinesConfig{})
 	ctx := t.Context()
 	gen := ids.NewGenerator(nil)
-	newUser := func(name string) int64 {
-		id, _ := gen.Next(ids.ShardForKey(name, 1024))
-		if err := db.Identity().CreateUser(ctx, identity.User{ID: id, Username: name, DisplayName: name, CreatedAt: time.Now()}, "x"); err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
-	me, friend := newUser("reader"), newUser("friend")
+	me, friend := newUser(t, db, gen, "reader"), newUser(t, db, gen, "friend")
 	db.Graph().Follow(ctx, me, friend, time.Now())
 	var late int64
 	wm.during = func() {

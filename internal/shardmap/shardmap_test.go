@@ -12,17 +12,24 @@ import (
 	"github.com/photofeed/photofeed/internal/testenv"
 )
 
-func TestInitLayout(t *testing.T) {
+// openMap makes a fresh database with n shards laid out over db0 and db1.
+func openMap(t *testing.T, n int) (*sql.DB, string) {
+	t.Helper()
 	url := testenv.PostgresURL(t)
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	ctx := t.Context()
-	if err := shardmap.Init(ctx, db, 8, []string{"db0", "db1"}); err != nil {
+	t.Cleanup(func() { db.Close() })
+	if err := shardmap.Init(t.Context(), db, n, []string{"db0", "db1"}); err != nil {
 		t.Fatal(err)
 	}
+	return db, url
+}
+
+func TestInitLayout(t *testing.T) {
+	db, _ := openMap(t, 8)
+	ctx := t.Context()
 	m, err := shardmap.Load(ctx, db)
 	if err != nil {
 		t.Fatal(err)
@@ -50,16 +57,8 @@ func TestInitLayout(t *testing.T) {
 // Every instance's watcher has a change within a second, by notification
 // (polling is set to a minute here), also after its connection was cut.
 func TestWatchersFollowChanges(t *testing.T) {
-	url := testenv.PostgresURL(t)
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, url := openMap(t, 4)
 	ctx := t.Context()
-	if err := shardmap.Init(ctx, db, 4, []string{"db0", "db1"}); err != nil {
-		t.Fatal(err)
-	}
 	var watchers []*shardmap.Watcher
 	for range 2 {
 		w, err := shardmap.NewWatcher(ctx, db, url, slog.New(slog.NewTextHandler(io.Discard, nil)))
