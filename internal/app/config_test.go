@@ -38,6 +38,13 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{[]string{"--logical-shards", "9000"}, nil, "--logical-shards"},
 		{[]string{"--log-format", "xml"}, nil, "--log-format"},
 		{nil, map[string]string{"PHOTOFEED_MAX_PIXELS": "many"}, "PHOTOFEED_MAX_PIXELS"},
+		{[]string{"--roles", "gateway"}, nil, "--roles"},
+		{[]string{"--roles", ""}, nil, "--roles"},
+		{[]string{"--cache-ttl", "2h"}, nil, "--cache-ttl"},
+		{[]string{"--blobs", "file:///tmp"}, nil, "--blobs"},
+		{[]string{"--media-redirect", "1h"}, nil, "--media-redirect"},
+		{[]string{"--blobs", "s3://b", "--media-redirect", "1000h"}, nil, "--media-redirect"},
+		{nil, map[string]string{"PHOTOFEED_ROLES": "api,db"}, "--roles"},
 		{[]string{"extra"}, nil, "unexpected argument"},
 		{[]string{"--no-such-flag"}, nil, "no-such-flag"},
 	}
