@@ -44,59 +44,62 @@ type invalidations struct {
 
 // registered is one cache: how to drop a key here, and from every level.
 type registered struct {
-	invalidate func(id int64)
-	delete     func(ctx context.Context, id int64)
+	invalidate func(key string)
+	delete     func(ctx context.Context, key string)
 }
 
 func newInvalidations(bus broadcaster, again time.Duration, log *slog.Logger) *invalidations {
 	return &invalidations{bus: bus, again: again, log: log, caches: map[string]registered{}}
 }
 
-func (iv *invalidations) register(name string, invalidate func(id int64), del func(ctx context.Context, id int64)) {
+func (iv *invalidations) register(name string, invalidate func(key string), del func(ctx context.Context, key string)) {
 	iv.mu.Lock()
 	iv.caches[name] = registered{invalidate, del}
 	iv.mu.Unlock()
 }
 
-// drop invalidates name/id here, in the shared level, and (by broadcast)
+// drop invalidates name/key here, in the shared level, and (by broadcast)
 // on every instance.
-func (iv *invalidations) drop(ctx context.Context, name string, id int64) {
+func (iv *invalidations) drop(ctx context.Context, name, key string) {
 	iv.mu.Lock()
 	c, ok := iv.caches[name]
 	iv.mu.Unlock()
 	if ok {
-		c.delete(ctx, id)
+		c.delete(ctx, key)
 		if iv.again > 0 { // a reader of a lagging replica may have put the old value back
-			time.AfterFunc(iv.again, func() { c.delete(context.WithoutCancel(ctx), id) })
+			time.AfterFunc(iv.again, func() { c.delete(context.WithoutCancel(ctx), key) })
 		}
 	}
-	iv.local(name, id)
-	if err := iv.bus.Broadcast(invalidationSubject, []byte(name+" "+strconv.FormatInt(id, 10))); err != nil {
-		iv.log.Warn("cache invalidation not broadcast; other instances serve the old value until its TTL", "cache", name, "id", id, "err", err)
+	iv.local(name, key)
+	if err := iv.bus.Broadcast(invalidationSubject, []byte(name+" "+key)); err != nil {
+		iv.log.Warn("cache invalidation not broadcast; other instances serve the old value until its TTL", "cache", name, "key", key, "err", err)
 	}
+}
+
+func (iv *invalidations) dropID(ctx context.Context, name string, id int64) {
+	iv.drop(ctx, name, strconv.FormatInt(id, 10))
 }
 
 // receive handles a broadcast (its own included: dropping twice is free).
 func (iv *invalidations) receive(data []byte) {
-	name, idText, ok := strings.Cut(string(data), " ")
-	id, err := strconv.ParseInt(idText, 10, 64)
-	if !ok || err != nil {
+	name, key, ok := strings.Cut(string(data), " ")
+	if !ok || key == "" {
 		iv.log.Warn("malformed cache invalidation", "message", string(data))
 		return
 	}
-	iv.local(name, id)
+	iv.local(name, key)
 }
 
-func (iv *invalidations) local(name string, id int64) {
+func (iv *invalidations) local(name, key string) {
 	iv.mu.Lock()
 	c, ok := iv.caches[name]
 	iv.mu.Unlock()
 	if !ok {
 		return
 	}
-	c.invalidate(id)
+	c.invalidate(key)
 	if iv.again > 0 {
-		time.AfterFunc(iv.again, func() { c.invalidate(id) })
+		time.AfterFunc(iv.again, func() { c.invalidate(key) })
 	}
 }
 
@@ -130,7 +133,15 @@ func newByID[T any](name string, iv *invalidations, cfg cache.Config, notFound e
 		}
 		return v, err
 	})
-	iv.register(name, b.c.Invalidate, b.c.Delete)
+	iv.register(name, func(key string) {
+		if id, err := strconv.ParseInt(key, 10, 64); err == nil {
+			b.c.Invalidate(id)
+		}
+	}, func(ctx context.Context, key string) {
+		if id, err := strconv.ParseInt(key, 10, 64); err == nil {
+			b.c.Delete(ctx, id)
+		}
+	})
 	return b
 }
 
@@ -213,7 +224,7 @@ func (c *cachedPosts) PostsByIDs(ctx context.Context, ids []int64) ([]posts.Post
 func (c *cachedPosts) CreatePost(ctx context.Context, p posts.Post) error {
 	err := c.Store.CreatePost(ctx, p)
 	if err == nil {
-		c.iv.drop(ctx, "post", p.ID)
+		c.iv.dropID(ctx, "post", p.ID)
 	}
 	return err
 }
@@ -221,7 +232,7 @@ func (c *cachedPosts) CreatePost(ctx context.Context, p posts.Post) error {
 func (c *cachedPosts) DeletePost(ctx context.Context, id, authorID int64) (posts.Post, error) {
 	p, err := c.Store.DeletePost(ctx, id, authorID)
 	if err == nil {
-		c.iv.drop(ctx, "post", id)
+		c.iv.dropID(ctx, "post", id)
 	}
 	return p, err
 }
@@ -229,7 +240,7 @@ func (c *cachedPosts) DeletePost(ctx context.Context, id, authorID int64) (posts
 func (c *cachedPosts) Like(ctx context.Context, postID, userID int64, at time.Time) error {
 	err := c.Store.Like(ctx, postID, userID, at)
 	if err == nil {
-		c.iv.drop(ctx, "post", postID)
+		c.iv.dropID(ctx, "post", postID)
 	}
 	return err
 }
@@ -237,7 +248,7 @@ func (c *cachedPosts) Like(ctx context.Context, postID, userID int64, at time.Ti
 func (c *cachedPosts) Unlike(ctx context.Context, postID, userID int64) error {
 	err := c.Store.Unlike(ctx, postID, userID)
 	if err == nil {
-		c.iv.drop(ctx, "post", postID)
+		c.iv.dropID(ctx, "post", postID)
 	}
 	return err
 }
@@ -245,7 +256,7 @@ func (c *cachedPosts) Unlike(ctx context.Context, postID, userID int64) error {
 func (c *cachedPosts) FinishPost(ctx context.Context, id int64, im posts.Images) (bool, error) {
 	ok, err := c.Store.FinishPost(ctx, id, im)
 	if err == nil {
-		c.iv.drop(ctx, "post", id)
+		c.iv.dropID(ctx, "post", id)
 	}
 	return ok, err
 }
@@ -253,7 +264,7 @@ func (c *cachedPosts) FinishPost(ctx context.Context, id int64, im posts.Images)
 func (c *cachedPosts) FailPost(ctx context.Context, id int64) error {
 	err := c.Store.FailPost(ctx, id)
 	if err == nil {
-		c.iv.drop(ctx, "post", id)
+		c.iv.dropID(ctx, "post", id)
 	}
 	return err
 }
@@ -267,6 +278,7 @@ type cachedIdentity struct {
 	identityStore
 	sessions *byID[identity.Session]
 	users    *byID[identity.User]
+	names    *cache.Cache[string, int64] // username → id: never changes once taken
 	iv       *invalidations
 }
 
@@ -274,10 +286,45 @@ func newCachedIdentity(s identityStore, iv *invalidations, cfg cache.Config) *ca
 	noBatch := func(context.Context, []int64) ([]identity.Session, error) {
 		return nil, errors.New("sessions are read one at a time")
 	}
-	return &cachedIdentity{identityStore: s, iv: iv,
+	names := cfg
+	names.Name, names.NegativeTTL = "username", min(cfg.TTL, 5*time.Second)
+	c := &cachedIdentity{identityStore: s, iv: iv,
+		names: cache.New(names, func(ctx context.Context, username string) (int64, error) {
+			u, err := s.UserByUsername(ctx, username)
+			if errors.Is(err, identity.ErrUserNotFound) {
+				return 0, cache.ErrNotFound // profile probes of unknown names: one load per name per 5 s
+			}
+			return u.ID, err
+		}),
 		sessions: newByID("session", iv, cfg, identity.ErrSessionNotFound, s.SessionByID, noBatch, func(x identity.Session) int64 { return x.ID }),
 		users:    newByID("user", iv, cfg, identity.ErrUserNotFound, s.UserByID, s.UsersByIDs, func(u identity.User) int64 { return u.ID }),
 	}
+	// A name remembered as free is forgotten when it is taken, everywhere.
+	iv.register("username", c.names.Invalidate, c.names.Delete)
+	return c
+}
+
+// UserByUsername is a profile read: the name resolves through the cache
+// (unknown names remembered for a few seconds), the user by id.
+func (c *cachedIdentity) UserByUsername(ctx context.Context, username string) (identity.User, error) {
+	if fresh(ctx) {
+		return c.identityStore.UserByUsername(ctx, username)
+	}
+	id, err := c.names.Get(ctx, username)
+	if errors.Is(err, cache.ErrNotFound) {
+		return identity.User{}, identity.ErrUserNotFound
+	}
+	if err != nil {
+		return identity.User{}, err
+	}
+	us, err := c.users.getMany(ctx, []int64{id})
+	if err != nil {
+		return identity.User{}, err
+	}
+	if len(us) == 0 {
+		return identity.User{}, identity.ErrUserNotFound
+	}
+	return us[0], nil
 }
 
 func (c *cachedIdentity) SessionByID(ctx context.Context, id int64) (identity.Session, error) {
@@ -291,7 +338,8 @@ func (c *cachedIdentity) UsersByIDs(ctx context.Context, ids []int64) ([]identit
 func (c *cachedIdentity) CreateUser(ctx context.Context, u identity.User, hash string) error {
 	err := c.identityStore.CreateUser(ctx, u, hash)
 	if err == nil {
-		c.iv.drop(ctx, "user", u.ID)
+		c.iv.dropID(ctx, "user", u.ID)
+		c.iv.drop(ctx, "username", u.Username)
 	}
 	return err
 }
@@ -299,7 +347,7 @@ func (c *cachedIdentity) CreateUser(ctx context.Context, u identity.User, hash s
 func (c *cachedIdentity) CreateSession(ctx context.Context, s identity.Session) error {
 	err := c.identityStore.CreateSession(ctx, s)
 	if err == nil {
-		c.iv.drop(ctx, "session", s.ID)
+		c.iv.dropID(ctx, "session", s.ID)
 	}
 	return err
 }
@@ -307,7 +355,7 @@ func (c *cachedIdentity) CreateSession(ctx context.Context, s identity.Session) 
 func (c *cachedIdentity) ExtendSession(ctx context.Context, id int64, expiresAt time.Time) error {
 	err := c.identityStore.ExtendSession(ctx, id, expiresAt)
 	if err == nil {
-		c.iv.drop(ctx, "session", id)
+		c.iv.dropID(ctx, "session", id)
 	}
 	return err
 }
@@ -315,7 +363,7 @@ func (c *cachedIdentity) ExtendSession(ctx context.Context, id int64, expiresAt 
 func (c *cachedIdentity) RevokeSession(ctx context.Context, id int64, at time.Time) error {
 	err := c.identityStore.RevokeSession(ctx, id, at)
 	if err == nil {
-		c.iv.drop(ctx, "session", id)
+		c.iv.dropID(ctx, "session", id)
 	}
 	return err
 }
@@ -328,7 +376,7 @@ func (c *cachedIdentity) SetAdmin(ctx context.Context, username string, admin bo
 	if err != nil {
 		return fmt.Errorf("invalidate %s: %w", username, err)
 	}
-	c.iv.drop(ctx, "user", u.ID)
+	c.iv.dropID(ctx, "user", u.ID)
 	return nil
 }
 
@@ -349,7 +397,12 @@ func newCachedCelebrities(s feed.TimelineStore, threshold int, iv *invalidations
 	c.c = cache.New(cfg, func(ctx context.Context, user int64) ([]int64, error) {
 		return s.FollowedCelebrities(ctx, user, threshold)
 	})
-	iv.register("celebs", c.c.Invalidate, func(_ context.Context, user int64) { c.c.Invalidate(user) })
+	drop := func(key string) {
+		if id, err := strconv.ParseInt(key, 10, 64); err == nil {
+			c.c.Invalidate(id)
+		}
+	}
+	iv.register("celebs", drop, func(_ context.Context, key string) { drop(key) })
 	return c
 }
 
@@ -370,7 +423,7 @@ type cachedGraph struct {
 func (g cachedGraph) Follow(ctx context.Context, follower, followee int64, at time.Time) error {
 	err := g.Store.Follow(ctx, follower, followee, at)
 	if err == nil {
-		g.iv.drop(ctx, "celebs", follower)
+		g.iv.dropID(ctx, "celebs", follower)
 	}
 	return err
 }
@@ -378,7 +431,7 @@ func (g cachedGraph) Follow(ctx context.Context, follower, followee int64, at ti
 func (g cachedGraph) Unfollow(ctx context.Context, follower, followee int64) error {
 	err := g.Store.Unfollow(ctx, follower, followee)
 	if err == nil {
-		g.iv.drop(ctx, "celebs", follower)
+		g.iv.dropID(ctx, "celebs", follower)
 	}
 	return err
 }

@@ -32,3 +32,22 @@ func TestFollowingAHighFollowerAuthorShowsAtOnce(t *testing.T) {
 		t.Fatalf("feed right after following the author: %+v, want their post", feed.Items)
 	}
 }
+
+// Profiles are cached and unknown names remembered as missing; a name
+// taken right after someone looked it up shows at once.
+func TestProfileOfANameJustTaken(t *testing.T) {
+	s := start(t)
+	visitor := s.client(t)
+	for range 3 {
+		visitor.do("GET", "/v1/users/newcomer", nil).problem(t, 404)
+	}
+	s.client(t).signup("newcomer")
+	var u struct{ Username string }
+	r := visitor.do("GET", "/v1/users/newcomer", nil)
+	if r.StatusCode != 200 {
+		t.Fatalf("profile right after signup: %d %s", r.StatusCode, r.Body)
+	}
+	if r.json(t, &u); u.Username != "newcomer" {
+		t.Fatalf("profile: %s", r.Body)
+	}
+}
