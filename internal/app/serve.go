@@ -20,7 +20,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/photofeed/photofeed/cache"
 	"github.com/photofeed/photofeed/idempotency"
 	"github.com/redis/go-redis/v9"
 	"github.com/riverqueue/river"
@@ -186,35 +185,13 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		}
 	}
 
-	// Hot reads (sessions, profiles, posts) go through caches that every
-	// write invalidates on all instances, over the bus.
-	var identityStore identity.Store = db.Identity()
-	var postStore posts.Store = db.Posts()
-	var graphStore graph.Store = db.Graph()
-	readTimelines := timelines // what feed reads use; the fan-out writes to timelines
-	if cfg.CacheTTL > 0 {
-		var again time.Duration
-		if db.Replicas != nil {
-			again = cfg.ReplicaMaxLag
-		}
-		iv := newInvalidations(bus, again, log)
-		stop, err := bus.Listen(invalidationSubject, iv.receive)
-		if err != nil {
-			return nil, err
-		}
-		n.closers = append(n.closers, func() error { stop(); return nil })
-		cc := cache.Config{TTL: cfg.CacheTTL}
-		if rdb != nil {
-			cc.Remote = redisstore.NewCacheRemote(rdb, "photofeed:cache:", resilience.GuardConfig{})
-		}
-		identityStore = newCachedIdentity(db.Identity(), iv, cc)
-		postStore = newCachedPosts(db.Posts(), iv, cc)
-		graphStore = cachedGraph{Store: db.Graph(), iv: iv}
-		readTimelines = newCachedCelebrities(timelines, cfg.FanOutThreshold, iv, cc)
+	stores, err := n.cachedStores(cfg, db, bus, rdb, timelines)
+	if err != nil {
+		return nil, err
 	}
 
 	gen := ids.NewGenerator(nil)
-	idSvc, err := identity.NewService(identityStore, gen, identity.Config{
+	idSvc, err := identity.NewService(stores.identity, gen, identity.Config{
 		SigningKey: subkey(secret, "session-token"),
 		SessionTTL: cfg.SessionTTL,
 		Shards:     cfg.LogicalShards,
@@ -225,13 +202,13 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	if err != nil {
 		return nil, err
 	}
-	postSvc := posts.NewService(postStore, blobs, authorDirectory{idSvc}, gen, posts.Config{MaxPixels: cfg.MaxPixels, Logger: log})
+	postSvc := posts.NewService(stores.posts, blobs, authorDirectory{idSvc}, gen, posts.Config{MaxPixels: cfg.MaxPixels, Logger: log})
 	n.posts = postSvc
-	graphSvc := graph.NewService(graphStore, nil)
+	graphSvc := graph.NewService(stores.graph, nil)
 	var writes atomic.Uint64 // committed writes of this process, for the feed's freshness shortcut
 	feedCfg := feed.Config{Threshold: cfg.FanOutThreshold, Cap: cfg.TimelineCap,
 		Writes: writes.Load, MustCheck: fresh}
-	feedSvc := feed.NewService(readTimelines, postSvc, cursor.New(subkey(secret, "feed-cursor")), feedCfg)
+	feedSvc := feed.NewService(stores.readTimelines, postSvc, cursor.New(subkey(secret, "feed-cursor")), feedCfg)
 	n.feed = feedSvc
 
 	relay := outbox.NewRelay(db.Outbox(), bus, log)
