@@ -12,17 +12,16 @@ import (
 	"time"
 
 	"github.com/photofeed/photofeed/internal/blobstore"
+	"github.com/photofeed/photofeed/internal/httpapi"
+	"github.com/photofeed/photofeed/internal/posts"
 	"github.com/photofeed/photofeed/internal/s3store"
 )
 
-// blobBackend is where media bytes live, as the posts service and the
-// media route use it.
+// blobBackend is where media bytes live: what the posts service writes
+// and the media route serves.
 type blobBackend interface {
-	Put(ctx context.Context, key string, data []byte) (bool, error)
-	Delete(ctx context.Context, key string) error
-	Get(ctx context.Context, key string) ([]byte, error)
-	Open(ctx context.Context, key string) (*blobstore.Blob, error)
-	Walk(ctx context.Context, fn func(key string, modTime time.Time) error) error
+	posts.Blobs
+	httpapi.BlobOpener
 }
 
 type blobs struct {

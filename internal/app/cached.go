@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -90,15 +89,7 @@ func newByID[T any](name string, iv *invalidations, cfg cache.Config, notFound e
 		}
 		return v, err
 	})
-	iv.register(name, func(key string) {
-		if id, err := strconv.ParseInt(key, 10, 64); err == nil {
-			b.c.Invalidate(id)
-		}
-	}, func(ctx context.Context, key string) {
-		if id, err := strconv.ParseInt(key, 10, 64); err == nil {
-			b.c.Delete(ctx, id)
-		}
-	})
+	iv.registerIDs(name, b.c.Invalidate, b.c.Delete)
 	return b
 }
 
@@ -125,13 +116,13 @@ func (b *byID[T]) getMany(ctx context.Context, ids []int64) ([]T, error) {
 	}
 	out := make([]T, 0, len(ids))
 	var misses []int64
-	gens := map[int64]uint64{}
+	var gens []uint64 // of misses[i], read before the load
 	for _, id := range ids {
 		v, ok, missing := b.c.Lookup(id)
 		switch {
 		case !ok:
 			misses = append(misses, id)
-			gens[id] = b.c.Generation(id)
+			gens = append(gens, b.c.Generation(id))
 		case !missing:
 			out = append(out, v)
 		}
@@ -143,16 +134,17 @@ func (b *byID[T]) getMany(ctx context.Context, ids []int64) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
-	found := make(map[int64]bool, len(loaded))
+	pending := make(map[int64]uint64, len(misses))
+	for i, id := range misses {
+		pending[id] = gens[i]
+	}
 	for _, v := range loaded {
 		id := b.idOf(v)
-		found[id] = true
-		b.c.SetAt(id, v, gens[id])
+		b.c.SetAt(id, v, pending[id])
+		delete(pending, id)
 	}
-	for _, id := range misses {
-		if !found[id] {
-			b.c.SetMissingAt(id, gens[id])
-		}
+	for id, gen := range pending { // asked for, not there
+		b.c.SetMissingAt(id, gen)
 	}
 	return append(out, loaded...), nil
 }
@@ -274,14 +266,7 @@ func (c *cachedIdentity) UserByUsername(ctx context.Context, username string) (i
 	if err != nil {
 		return identity.User{}, err
 	}
-	us, err := c.users.getMany(ctx, []int64{id})
-	if err != nil {
-		return identity.User{}, err
-	}
-	if len(us) == 0 {
-		return identity.User{}, identity.ErrUserNotFound
-	}
-	return us[0], nil
+	return c.users.get(ctx, id)
 }
 
 func (c *cachedIdentity) SessionByID(ctx context.Context, id int64) (identity.Session, error) {
@@ -354,12 +339,7 @@ func newCachedCelebrities(s feed.TimelineStore, threshold int, iv *invalidations
 	c.c = cache.New(cfg, func(ctx context.Context, user int64) ([]int64, error) {
 		return s.FollowedCelebrities(ctx, user, threshold)
 	})
-	drop := func(key string) {
-		if id, err := strconv.ParseInt(key, 10, 64); err == nil {
-			c.c.Invalidate(id)
-		}
-	}
-	iv.register("celebs", drop, func(_ context.Context, key string) { drop(key) })
+	iv.registerIDs("celebs", c.c.Invalidate, func(_ context.Context, user int64) { c.c.Invalidate(user) })
 	return c
 }
 

@@ -49,6 +49,19 @@ func (iv *invalidations) register(name string, invalidate func(key string), del 
 	iv.mu.Unlock()
 }
 
+// registerIDs registers a cache keyed by int64 ids.
+func (iv *invalidations) registerIDs(name string, invalidate func(id int64), del func(ctx context.Context, id int64)) {
+	iv.register(name, func(key string) {
+		if id, err := strconv.ParseInt(key, 10, 64); err == nil {
+			invalidate(id)
+		}
+	}, func(ctx context.Context, key string) {
+		if id, err := strconv.ParseInt(key, 10, 64); err == nil {
+			del(ctx, id)
+		}
+	})
+}
+
 // drop invalidates name/key here, in the shared level, and (by broadcast)
 // on every instance.
 func (iv *invalidations) drop(ctx context.Context, name, key string) {

@@ -154,14 +154,9 @@ func (t *Timelines) Rebuild(ctx context.Context, userID int64, threshold, capN i
 		t.g.Do(ctx, func(ctx context.Context) error { return t.rdb.Del(ctx, built).Err() }) // built again on the next read
 		return fmt.Errorf("rebuild timeline: %w", err)
 	}
-	args := make([]any, 0, len(ids)+1)
-	args = append(args, capN)
-	for _, id := range ids {
-		args = append(args, member(id))
-	}
 	err = t.g.Do(ctx, func(ctx context.Context) error {
 		p := t.rdb.TxPipeline()
-		p.Eval(ctx, addScript, []string{set, built}, args...)
+		p.Eval(ctx, addScript, []string{set, built}, addArgs(ids, capN)...)
 		p.Expire(ctx, set, t.ttl)
 		_, err := p.Exec(ctx)
 		return err
@@ -173,17 +168,23 @@ func (t *Timelines) Rebuild(ctx context.Context, userID int64, threshold, capN i
 	return nil
 }
 
+// addArgs are addScript's arguments: the cap, then the members.
+func addArgs(postIDs []int64, capN int) []any {
+	args := make([]any, 0, len(postIDs)+1)
+	args = append(args, capN)
+	for _, id := range postIDs {
+		args = append(args, member(id))
+	}
+	return args
+}
+
 // addTo adds posts to the built timelines among users, one pipelined
 // script call per user.
 func (t *Timelines) addTo(ctx context.Context, users []int64, postIDs []int64, capN int) error {
 	if len(postIDs) == 0 {
 		return nil
 	}
-	args := make([]any, 0, len(postIDs)+1)
-	args = append(args, capN)
-	for _, id := range postIDs {
-		args = append(args, member(id))
-	}
+	args := addArgs(postIDs, capN)
 	return t.pipelined(ctx, users, func(ctx context.Context, p redis.Pipeliner, user int64) {
 		set, built := t.keys(user)
 		// EVAL, not EVALSHA: a pipeline cannot reload a script a

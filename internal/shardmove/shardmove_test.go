@@ -146,7 +146,13 @@ func TestMoveUnderLoad(t *testing.T) {
 	}
 	duringMove := writes.Load()
 	// A few more writes land on the new home.
+	deadline := time.Now().Add(10 * time.Second)
 	for writes.Load() < duringMove+50 {
+		if time.Now().After(deadline) || failures.Load() > 0 {
+			close(stop)
+			wg.Wait()
+			t.Fatalf("no writes on the new home: %d in 10 s, %d failed", writes.Load()-duringMove, failures.Load())
+		}
 		time.Sleep(time.Millisecond)
 	}
 	close(stop)

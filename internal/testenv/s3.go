@@ -29,8 +29,6 @@ type S3 struct {
 	CAFile string
 	// Parts counts multipart UploadPart requests.
 	Parts atomic.Int64
-	// Requests counts every request.
-	Requests atomic.Int64
 }
 
 // StartS3 starts the server, with the credentials the tests use in the
@@ -47,7 +45,6 @@ func StartS3(t testing.TB) *S3 {
 	s := &S3{}
 	fake := gofakes3.New(backend, gofakes3.WithTimeSkewLimit(0)).Server()
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.Requests.Add(1)
 		if r.Method == http.MethodPut && r.URL.Query().Has("partNumber") {
 			s.Parts.Add(1)
 		}
