@@ -75,6 +75,15 @@ type entry[V any] struct {
 	cost    time.Duration // how long the load took: XFetch's δ
 }
 
+// value is what Get answers for the entry.
+func (e entry[V]) value() (V, error) {
+	if e.missing {
+		var zero V
+		return zero, ErrNotFound
+	}
+	return e.v, nil
+}
+
 // Cache is a read-through cache from K to V.
 type Cache[K comparable, V any] struct {
 	cfg   Config
@@ -139,14 +148,18 @@ func (c *Cache[K, V]) Loads() int64 {
 // or an early refresh.
 func (c *Cache[K, V]) Get(ctx context.Context, key K) (V, error) {
 	now := c.cfg.Now()
-	if e, ok := c.store.GetIfPresent(key); ok && now.Before(e.expires) && !c.refreshEarly(e, now) {
-		if e.missing {
-			var zero V
-			return zero, ErrNotFound
-		}
-		return e.v, nil
+	e, ok := c.store.GetIfPresent(key)
+	held := ok && now.Before(e.expires)
+	if held && !c.refreshEarly(e, now) {
+		return e.value()
 	}
 	res, err, _ := c.group.Do(c.keyOf(key), func() (any, error) {
+		// A load that finished between the miss above and here stored its
+		// value: take it rather than load again (an early refresh, which
+		// found a value, does load).
+		if e, ok := c.store.GetIfPresent(key); !held && ok && c.cfg.Now().Before(e.expires) {
+			return e.value()
+		}
 		gen := c.Generation(key)
 		if v, found, missing := c.fromRemote(ctx, key, gen); found {
 			if missing {

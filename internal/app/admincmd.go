@@ -19,6 +19,7 @@ func openForAdmin(ctx context.Context, name string, args []string, getenv func(s
 	fs.SetOutput(io.Discard)
 	dataDir := fs.String("data-dir", "./data", "where the database lives")
 	dbURL := fs.String("db", "", "a postgres:// URL (default: the SQLite database in the data dir)")
+	shards := fs.String("shards", "", "with --db: the file of databases holding shards")
 	if extra != nil {
 		extra(fs)
 	}
@@ -40,7 +41,10 @@ func openForAdmin(ctx context.Context, name string, args []string, getenv func(s
 	if v := getenv("PHOTOFEED_DB"); v != "" && !flagSet(fs, "db") {
 		*dbURL = v
 	}
-	db, err := openDatabase(ctx, *dbURL, *dataDir, nil, 0)
+	if v := getenv("PHOTOFEED_SHARDS"); v != "" && !flagSet(fs, "shards") {
+		*shards = v
+	}
+	db, err := openDatabase(ctx, dbConfig{URL: *dbURL, DataDir: *dataDir, ShardsFile: *shards, Shards: 1024})
 	return db, positional, err
 }
 

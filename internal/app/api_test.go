@@ -125,8 +125,13 @@ func TestUsersAndFollows(t *testing.T) {
 		FollowersCount int `json:"followers_count"`
 		FollowingCount int `json:"following_count"`
 	}
-	anon.do("GET", "/v1/users/bob", nil).json(t, &u)
-	if u.FollowersCount != 2 || u.FollowingCount != 0 {
+	// A follow is on the follower's shard at once; the followee's side
+	// follows within moments where their shards are on two databases.
+	eventually(t, "bob's two followers", func() bool {
+		anon.do("GET", "/v1/users/bob", nil).json(t, &u)
+		return u.FollowersCount == 2
+	})
+	if u.FollowingCount != 0 {
 		t.Fatalf("bob counts %+v", u)
 	}
 	anon.do("GET", "/v1/users/nobody", nil).problem(t, 404)
@@ -160,10 +165,10 @@ func TestUsersAndFollows(t *testing.T) {
 	if r := alice.do("DELETE", "/v1/me/following/bob", nil); r.StatusCode != 204 {
 		t.Fatalf("unfollow again: %d", r.StatusCode)
 	}
-	anon.do("GET", "/v1/users/bob", nil).json(t, &u)
-	if u.FollowersCount != 1 {
-		t.Fatalf("after unfollow bob has %d followers", u.FollowersCount)
-	}
+	eventually(t, "bob's one follower after the unfollow", func() bool {
+		anon.do("GET", "/v1/users/bob", nil).json(t, &u)
+		return u.FollowersCount == 1
+	})
 }
 
 func mediaFiles(t *testing.T, dir string) int {

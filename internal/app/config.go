@@ -24,6 +24,7 @@ type Config struct {
 	MaxPixels       int64         // --max-pixels, PHOTOFEED_MAX_PIXELS; default 50,000,000
 	SessionTTL      time.Duration // --session-ttl, PHOTOFEED_SESSION_TTL; default 24h
 	LogicalShards   int           // --logical-shards, PHOTOFEED_LOGICAL_SHARDS; default 1024
+	Shards          string        // --shards, PHOTOFEED_SHARDS; file listing the databases that hold shards
 	MediaBaseURL    string        // --media-url, PHOTOFEED_MEDIA_URL; default "" (this host)
 	ShutdownTimeout time.Duration // --shutdown-timeout, PHOTOFEED_SHUTDOWN_TIMEOUT; default 15s
 	LogLevel        string        // --log-level, PHOTOFEED_LOG_LEVEL; default info
@@ -99,7 +100,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.Var(&maxUpload, "max-upload", "largest photo upload, e.g. 20MiB")
 	fs.Int64Var(&c.MaxPixels, "max-pixels", 50_000_000, "largest image, in pixels, checked before decoding")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", 24*time.Hour, "how long a login lasts; the web UI renews it while in use")
-	fs.IntVar(&c.LogicalShards, "logical-shards", 1024, "logical shards users are spread over (fixed at cluster creation)")
+	fs.IntVar(&c.LogicalShards, "logical-shards", 1024, "logical shards users are spread over (fixed when the deployment is created; PostgreSQL keeps it in the shard map)")
+	fs.StringVar(&c.Shards, "shards", "", "with --db: file of the PostgreSQL databases holding the logical shards, one per line: name url [replica-url ...] (default: all on --db)")
 	fs.StringVar(&c.MediaBaseURL, "media-url", "", "origin media URLs point at, e.g. a CDN (default: this server)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests get to finish on shutdown")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
@@ -150,6 +152,8 @@ func (c Config) validate() error {
 	switch {
 	case c.DBReplicas != "" && c.DB == "":
 		return errors.New("--db-replicas needs --db (a PostgreSQL primary)")
+	case c.Shards != "" && c.DB == "":
+		return errors.New("--shards needs --db (the main PostgreSQL database)")
 	case c.Blobs != "" && !strings.HasPrefix(c.Blobs, "s3://"):
 		return errors.New("--blobs must be an s3:// URL, or empty for the data dir")
 	case c.MediaRedirect != 0 && c.Blobs == "":

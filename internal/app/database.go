@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -44,18 +45,31 @@ type database struct {
 	identity    identityStore
 	posts       posts.Store
 	graph       graph.Store
+	mirror      func(ctx context.Context, follower, followee int64) error
 	timelines   feed.TimelineStore
 	idempotency idempotencyStore
-	outbox      outboxStore
 	search      search.Source
-	writer      *sql.DB
+	// parts are the physical databases, the main one first: each has its
+	// own outbox and job queue, so a write commits its event and its job
+	// in its own transaction wherever its shard is.
+	parts []dbPart
+	// cluster is the PostgreSQL deployment (shard map, moves); nil on SQLite.
+	cluster *postgres.Cluster
+	shards  int // logical shards users are spread over
 
-	Ping             func(context.Context) error
-	Replicas         func() []postgres.ReplicaStatus // nil without replicas
-	Monitor          func(ctx context.Context)       // replica health checks; nil without replicas
-	Close            func() error
-	AfterWrite       func(func())
-	OnProcessingPost func(func(ctx context.Context, tx *sql.Tx, postID int64) error)
+	Ping     func(context.Context) error
+	Replicas func() []postgres.ReplicaStatus // nil without replicas
+	Monitor  func(ctx context.Context)       // replica health checks; nil without replicas
+	Close    func() error
+}
+
+// dbPart is one physical database as the node's background work sees it.
+type dbPart struct {
+	name             string // in the shard map; "" with one database
+	outbox           outboxStore
+	writer           *sql.DB
+	afterWrite       func(func())
+	onProcessingPost func(func(ctx context.Context, tx *sql.Tx, postID int64) error)
 }
 
 func (d *database) Identity() identityStore       { return d.identity }
@@ -63,42 +77,91 @@ func (d *database) Posts() posts.Store            { return d.posts }
 func (d *database) Graph() graph.Store            { return d.graph }
 func (d *database) Timelines() feed.TimelineStore { return d.timelines }
 func (d *database) Idempotency() idempotencyStore { return d.idempotency }
-func (d *database) Outbox() outboxStore           { return d.outbox }
 func (d *database) SearchSource() search.Source   { return d.search }
-func (d *database) Writer() *sql.DB               { return d.writer }
+func (d *database) Writer() *sql.DB               { return d.parts[0].writer }
+
+// OutboxHead is the newest event of every outbox, summed: what the
+// fan-out's summed offsets reach when it has caught up.
+func (d *database) OutboxHead(ctx context.Context) (int64, error) {
+	var sum int64
+	for _, p := range d.parts {
+		h, err := p.outbox.Head(ctx)
+		if err != nil {
+			return 0, err
+		}
+		sum += h
+	}
+	return sum, nil
+}
+
+// dbConfig is where the data is.
+type dbConfig struct {
+	URL, DataDir string
+	Replicas     []string
+	MaxLag       time.Duration
+	ShardsFile   string // --shards
+	Shards       int    // --logical-shards, for a new deployment
+}
+
+func databaseConfig(cfg Config) dbConfig {
+	var replicas []string
+	for _, u := range strings.Split(cfg.DBReplicas, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			replicas = append(replicas, u)
+		}
+	}
+	return dbConfig{URL: cfg.DB, DataDir: cfg.DataDir, Replicas: replicas, MaxLag: cfg.ReplicaMaxLag,
+		ShardsFile: cfg.Shards, Shards: cfg.LogicalShards}
+}
 
 // openDatabase opens --db: a postgres:// URL, or (empty) the embedded
 // SQLite file in the data directory.
-func openDatabase(ctx context.Context, url, dataDir string, replicas []string, maxLag time.Duration) (*database, error) {
+func openDatabase(ctx context.Context, c dbConfig) (*database, error) {
 	switch {
-	case url == "":
-		db, err := sqlite.Open(ctx, filepath.Join(dataDir, "photofeed.db"))
+	case c.URL == "":
+		db, err := sqlite.Open(ctx, filepath.Join(c.DataDir, "photofeed.db"))
 		if err != nil {
 			return nil, err
 		}
 		return &database{dialect: "sqlite", identity: db.Identity(), posts: db.Posts(), graph: db.Graph(), timelines: db.Timelines(),
-			idempotency: db.Idempotency(), outbox: db.Outbox(), search: db.SearchSource(), writer: db.Writer(),
-			Ping: db.Ping, Close: db.Close, AfterWrite: db.AfterWrite, OnProcessingPost: db.OnProcessingPost}, nil
-	case strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://"):
-		db, err := postgres.Open(ctx, url)
+			idempotency: db.Idempotency(), search: db.SearchSource(), shards: c.Shards,
+			parts: []dbPart{{outbox: db.Outboxes()[0], writer: db.Writer(), afterWrite: db.AfterWrite, onProcessingPost: db.OnProcessingPost}},
+			Ping:  db.Ping, Close: db.Close}, nil
+	case strings.HasPrefix(c.URL, "postgres://") || strings.HasPrefix(c.URL, "postgresql://"):
+		pc := postgres.Config{URL: c.URL, Replicas: c.Replicas, Shards: c.Shards, MaxLag: c.MaxLag}
+		if c.ShardsFile != "" {
+			f, err := os.Open(c.ShardsFile)
+			if err != nil {
+				return nil, fmt.Errorf("--shards: %w", err)
+			}
+			pc.Databases, err = parseShardsFile(f)
+			f.Close()
+			if err != nil {
+				return nil, fmt.Errorf("--shards %s: %w", c.ShardsFile, err)
+			}
+		}
+		cl, err := postgres.OpenCluster(ctx, pc)
 		if err != nil {
 			return nil, err
 		}
-		var monitor func(context.Context)
-		var status func() []postgres.ReplicaStatus
-		if len(replicas) > 0 {
-			if err := db.AddReplicas(ctx, replicas, maxLag); err != nil {
-				db.Close()
-				return nil, err
+		d := &database{dialect: "postgres", cluster: cl, mirror: cl.Graph().Mirror, identity: cl.Identity(), posts: cl.Posts(), graph: cl.Graph(), timelines: cl.Timelines(),
+			idempotency: cl.Idempotency(), search: cl.SearchSource(), shards: cl.Count(), Ping: cl.Ping, Close: cl.Close}
+		outboxes := cl.Outboxes()
+		for i, db := range cl.DBs() {
+			part := dbPart{name: cl.Names()[i], outbox: outboxes[i], writer: db.Writer(), afterWrite: db.AfterWrite, onProcessingPost: db.OnProcessingPost}
+			if db == cl.MainDB() {
+				d.parts = append([]dbPart{part}, d.parts...)
+			} else {
+				d.parts = append(d.parts, part)
 			}
-			monitor = func(ctx context.Context) { db.MonitorReplicas(ctx, 250*time.Millisecond) }
-			status = db.Replicas
 		}
-		return &database{dialect: "postgres", Monitor: monitor, Replicas: status, identity: db.Identity(), posts: db.Posts(), graph: db.Graph(), timelines: db.Timelines(),
-			idempotency: db.Idempotency(), outbox: db.Outbox(), search: db.SearchSource(), writer: db.Writer(),
-			Ping: db.Ping, Close: db.Close, AfterWrite: db.AfterWrite, OnProcessingPost: db.OnProcessingPost}, nil
+		if cl.HasReplicas() {
+			d.Monitor = func(ctx context.Context) { cl.MonitorReplicas(ctx, 250*time.Millisecond) }
+			d.Replicas = cl.Replicas
+		}
+		return d, nil
 	}
-	return nil, fmt.Errorf("--db: want a postgres:// URL, or nothing for the embedded SQLite database (got %q)", redact(url))
+	return nil, fmt.Errorf("--db: want a postgres:// URL, or nothing for the embedded SQLite database (got %q)", redact(c.URL))
 }
 
 // redact hides a password in a database URL.

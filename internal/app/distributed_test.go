@@ -35,7 +35,7 @@ func TestTwoInstancesAndAWorker(t *testing.T) {
 	suffix := hex.EncodeToString(rnd[:]) // Redis outlives the test: names must be new
 	limits := limitsFile(t, `{"policies": {"authenticated": {"limit": 10, "window": "1m", "algorithm": "sliding_window_log"},
 		"anonymous": {"limit": 1000, "window": "1m"}, "signups": {"limit": 100, "window": "1m"}, "uploads": {"limit": 100, "window": "1m"}}}`)
-	shared := []string{"--db", db, "--redis", "redis://127.0.0.1:6379/0", "--nats", bus.URL(),
+	shared := []string{"--db", db, "--logical-shards", "16", "--redis", "redis://127.0.0.1:6379/0", "--nats", bus.URL(),
 		"--blobs", store.URL, "--blobs-ca", store.CAFile,
 		"--secret", "shared-secret-" + suffix + "-0123456789abcdef", "--rate-limits", limits}
 	env := store.Env(nil)

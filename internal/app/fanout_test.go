@@ -65,7 +65,7 @@ func (w *world) caughtUp() {
 	w.tb.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		head, _ := w.n.db.Outbox().Head(context.Background())
+		head, _ := w.n.db.OutboxHead(context.Background())
 		off, _ := w.n.db.Timelines().Offset(context.Background(), feed.ConsumerName)
 		if off >= head {
 			return

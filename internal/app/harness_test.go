@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,11 +25,12 @@ import (
 )
 
 // replicaCluster is the primary and streaming replica every test shares
-// with PHOTOFEED_TEST_DB=postgres-replica (each test gets its own database).
+// with PHOTOFEED_TEST_DB=postgres-replica or postgres-shards (each test
+// gets its own databases).
 var replicaCluster *testenv.PGCluster
 
 func TestMain(m *testing.M) {
-	if os.Getenv("PHOTOFEED_TEST_DB") != "postgres-replica" {
+	if mode := os.Getenv("PHOTOFEED_TEST_DB"); mode != "postgres-replica" && mode != "postgres-shards" {
 		os.Exit(m.Run())
 	}
 	c, err := testenv.NewPGCluster(1)
@@ -67,14 +70,31 @@ func startEnv(t *testing.T, getenv func(string) string, extra ...string) *server
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir,
 		"--argon2-memory", "64", "--argon2-time", "1", "--log-level", "error", "--rate-limits", "off"}
 	dbURL := ""
-	switch os.Getenv("PHOTOFEED_TEST_DB") {
+	// On PostgreSQL, 16 logical shards: a new deployment's default 1,024
+	// schemas take half a minute to create, too long for every test.
+	mode := os.Getenv("PHOTOFEED_TEST_DB")
+	if slices.Contains(extra, "--db") {
+		mode = "" // the test brings its own database
+	}
+	switch mode {
 	case "postgres": // the suite again, on PostgreSQL
 		dbURL = testenv.PostgresURL(t)
-		args = append(args, "--db", dbURL)
+		args = append(args, "--db", dbURL, "--logical-shards", "16")
 	case "postgres-replica": // and on a primary with a streaming replica
 		primary, replicas := replicaCluster.Database(t)
 		dbURL = primary
-		args = append(args, "--db", primary, "--db-replicas", strings.Join(replicas, ","))
+		args = append(args, "--db", primary, "--db-replicas", strings.Join(replicas, ","), "--logical-shards", "16")
+	case "postgres-shards": // and with 4 shards on 2 databases, each with a replica
+		primary, replicas := replicaCluster.Database(t)
+		second, secondReplicas := replicaCluster.Database(t)
+		dbURL = primary
+		file := filepath.Join(t.TempDir(), "shards")
+		list := fmt.Sprintf("# name url replica-url\nfirst %s %s\nsecond %s %s\n",
+			primary, strings.Join(replicas, " "), second, strings.Join(secondReplicas, " "))
+		if err := os.WriteFile(file, []byte(list), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--db", primary, "--db-replicas", strings.Join(replicas, ","), "--shards", file, "--logical-shards", "4")
 	}
 	args = append(args, extra...)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -14,7 +14,7 @@ import (
 // reindex rebuilds the search index from the primary store: what a new
 // search node runs first, and the repair for an index that fell behind.
 func reindex(ctx context.Context, cfg Config, stdout io.Writer) error {
-	db, err := openDatabase(ctx, cfg.DB, cfg.DataDir, nil, 0)
+	db, err := openDatabase(ctx, databaseConfig(cfg))
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 // replica and writes answer 503 with Retry-After.
 func TestReadReplicas(t *testing.T) {
 	cluster := testenv.StartPGCluster(t, 1)
-	s := start(t, "--db", cluster.PrimaryURL(), "--db-replicas", cluster.ReplicaURLs()[0])
+	s := start(t, "--db", cluster.PrimaryURL(), "--logical-shards", "16", "--db-replicas", cluster.ReplicaURLs()[0])
 	c := s.client(t)
 	c.signup("alice")
 	c.post("before the pause")

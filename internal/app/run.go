@@ -45,6 +45,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return jobsCmd(ctx, rest, getenv, stdout)
 	case "users":
 		return usersCmd(ctx, rest, getenv, stdout)
+	case "shards":
+		return shardsCmd(ctx, rest, getenv, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "photofeed", version())
 		return nil
@@ -63,6 +65,9 @@ Usage:
   photofeed jobs list [--state discarded] | jobs retry <id>
                               background jobs; discarded ones are the dead letters
   photofeed users grant-admin|revoke-admin <username>
+  photofeed shards list       the shard map and each logical shard's rows (PostgreSQL)
+  photofeed shards move <shard> <database> [--max-pause 2s]
+                              move a logical shard to another database, online
   photofeed plan [flags]      capacity plan: back-of-envelope estimates, the nines, a sized deployment
   photofeed version           print the version
   photofeed serve -h          list the serve flags

@@ -134,13 +134,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	if err != nil {
 		return nil, err
 	}
-	var replicas []string
-	for _, u := range strings.Split(cfg.DBReplicas, ",") {
-		if u = strings.TrimSpace(u); u != "" {
-			replicas = append(replicas, u)
-		}
-	}
-	db, err := openDatabase(ctx, cfg.DB, cfg.DataDir, replicas, cfg.ReplicaMaxLag)
+	db, err := openDatabase(ctx, databaseConfig(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +188,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	idSvc, err := identity.NewService(stores.identity, gen, identity.Config{
 		SigningKey: subkey(secret, "session-token"),
 		SessionTTL: cfg.SessionTTL,
-		Shards:     cfg.LogicalShards,
+		Shards:     db.shards,
 		PasswordParams: identity.PasswordParams{
 			Time: uint32(cfg.Argon2Time), Memory: uint32(cfg.Argon2Memory), Threads: 1,
 		},
@@ -211,25 +205,38 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	feedSvc := feed.NewService(stores.readTimelines, postSvc, cursor.New(subkey(secret, "feed-cursor")), feedCfg)
 	n.feed = feedSvc
 
-	relay := outbox.NewRelay(db.Outbox(), bus, log)
-	db.AfterWrite(func() { writes.Add(1); relay.Notify() })
 	fanout := feed.NewFanOut(timelines, feedCfg)
+	fanout.Mirror = db.mirror
 
-	jobClient, err := jobs.New(ctx, jobs.Config{DB: db.Writer(), Dialect: db.dialect, Logger: log,
-		Maintenance: maintenance{db: db, posts: postSvc},
-		Register:    func(w *river.Workers) { river.AddWorker(w, &thumbnailWorker{posts: postSvc}) }})
-	if err != nil {
-		return nil, err
-	}
-	db.OnProcessingPost(func(ctx context.Context, tx *sql.Tx, postID int64) error {
-		return jobClient.InsertTx(ctx, tx, thumbnailArgs{PostID: postID}, nil)
-	})
-	n.jobs = jobClient
-	n.work(cfg, func(ctx context.Context) {
-		if err := jobClient.Run(ctx); err != nil {
-			log.ErrorContext(ctx, "jobs stopped", "err", err)
+	// Each database relays its own outbox and runs its own job queue (the
+	// jobs a write enqueues are in its transaction); the periodic cleanups
+	// run from the main database's queue and sweep them all.
+	var relays []*outbox.Relay
+	var jobClient *jobs.Client
+	for i, part := range db.parts {
+		relay := outbox.NewRelay(part.outbox, bus, log)
+		relay.Source = part.name
+		relays = append(relays, relay)
+		part.afterWrite(func() { writes.Add(1); relay.Notify() })
+		client, err := jobs.New(ctx, jobs.Config{DB: part.writer, Dialect: db.dialect, Logger: log,
+			Maintenance: maintenance{db: db, posts: postSvc}, NoPeriodic: i > 0,
+			Register: func(w *river.Workers) { river.AddWorker(w, &thumbnailWorker{posts: postSvc}) }})
+		if err != nil {
+			return nil, err
 		}
-	})
+		part.onProcessingPost(func(ctx context.Context, tx *sql.Tx, postID int64) error {
+			return client.InsertTx(ctx, tx, thumbnailArgs{PostID: postID}, nil)
+		})
+		n.work(cfg, relay.Run, func(ctx context.Context) {
+			if err := client.Run(ctx); err != nil {
+				log.ErrorContext(ctx, "jobs stopped", "database", part.name, "err", err)
+			}
+		})
+		if i == 0 {
+			jobClient = client
+		}
+	}
+	n.jobs = jobClient
 
 	// Search runs beside everything else: if its index cannot open, search
 	// answers 503, its consumer does not run (events wait in the stream),
@@ -270,11 +277,10 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		})
 	}
 	n.work(cfg,
-		relay.Run,
 		func(ctx context.Context) {
 			err := bus.Consume(ctx, natsbus.ConsumerConfig{Name: feed.ConsumerName, Subjects: []string{events.SubjectPrefix + ">"}},
 				func(ctx context.Context, d natsbus.Delivery) error {
-					return fanout.Handle(ctx, d.Subject, d.Data, d.OutboxSeq)
+					return fanout.Handle(ctx, d.Subject, d.Data, d.OutboxSource, d.OutboxSeq)
 				})
 			if err != nil {
 				log.ErrorContext(ctx, "fan-out consumer stopped", "err", err)
@@ -437,7 +443,15 @@ func (m maintenance) DeleteExpiredSessions(ctx context.Context, now time.Time) (
 }
 
 func (m maintenance) DeleteSentOutbox(ctx context.Context, before time.Time) (int, error) {
-	return m.db.Outbox().DeleteSent(ctx, before)
+	total := 0
+	for _, p := range m.db.parts {
+		n, err := p.outbox.DeleteSent(ctx, before)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 func (m maintenance) RemoveOrphanBlobs(ctx context.Context, olderThan time.Time) (int, error) {

@@ -23,7 +23,7 @@ func TestRateLimitSharedAcrossInstances(t *testing.T) {
 	rand.Read(b[:])
 	limits := limitsFile(t, `{"policies": {"authenticated": {"limit": 5, "window": "1m", "algorithm": "sliding_window_counter"},
 		"anonymous": {"limit": 1000, "window": "1m"}, "signups": {"limit": 100, "window": "1m"}}}`)
-	shared := []string{"--db", db, "--redis", "redis://127.0.0.1:6379/0", "--secret", "shared-secret-" + hex.EncodeToString(b[:]) + "-0123456789abcdef",
+	shared := []string{"--db", db, "--logical-shards", "16", "--redis", "redis://127.0.0.1:6379/0", "--secret", "shared-secret-" + hex.EncodeToString(b[:]) + "-0123456789abcdef",
 		"--rate-limits", limits}
 	a, bSrv := start(t, shared...), start(t, shared...)
 	ca := a.client(t)

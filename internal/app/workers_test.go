@@ -16,7 +16,7 @@ func TestTwoWorkers(t *testing.T) {
 	db := testenv.PostgresURL(t)
 	bus := testenv.StartNATS(t, 1)
 	store := testenv.StartS3(t) // the workers make thumbnails of what the api stored
-	shared := []string{"--db", db, "--nats", bus.URL(), "--blobs", store.URL, "--blobs-ca", store.CAFile,
+	shared := []string{"--db", db, "--logical-shards", "16", "--nats", bus.URL(), "--blobs", store.URL, "--blobs-ca", store.CAFile,
 		"--secret", "two-workers-secret-0123456789abcdef-0123"}
 	env := store.Env(nil)
 	api := startEnv(t, env, append([]string{"--roles", "api", "--upload-wait", "0"}, shared...)...)

@@ -13,6 +13,9 @@ import (
 type FanOut struct {
 	store TimelineStore
 	cfg   Config
+	// Mirror, if set, completes a follow on the followee's side first
+	// (where their shard is on another database).
+	Mirror func(ctx context.Context, follower, followee int64) error
 }
 
 func NewFanOut(store TimelineStore, cfg Config) *FanOut {
@@ -20,39 +23,63 @@ func NewFanOut(store TimelineStore, cfg Config) *FanOut {
 	return &FanOut{store: store, cfg: s.cfg}
 }
 
-// Handle applies one event published on subject; seq is its outbox seq.
-func (f *FanOut) Handle(ctx context.Context, subject string, data []byte, seq int64) error {
+// Handle applies one event published on subject; seq is its position in
+// the outbox of database source ("" where there is one database).
+func (f *FanOut) Handle(ctx context.Context, subject string, data []byte, source string, seq int64) error {
+	consumer := ConsumerName
+	if source != "" {
+		consumer += "@" + source // positions are per outbox
+	}
 	switch strings.TrimPrefix(subject, events.SubjectPrefix) {
 	case events.PhotoPosted:
 		var p events.PhotoPostedV1
 		if _, err := events.Decode(data, &p); err != nil {
 			return err
 		}
-		return f.store.FanOut(ctx, ConsumerName, seq, p.PostID, p.AuthorID, f.cfg.Threshold, f.cfg.Cap)
+		return f.store.FanOut(ctx, consumer, seq, p.PostID, p.AuthorID, f.cfg.Threshold, f.cfg.Cap)
 	case events.PhotoDeleted:
 		var p events.PhotoDeletedV1
 		if _, err := events.Decode(data, &p); err != nil {
 			return err
 		}
-		return f.store.RemovePost(ctx, ConsumerName, seq, p.PostID, p.AuthorID)
+		return f.store.RemovePost(ctx, consumer, seq, p.PostID, p.AuthorID)
 	case events.UserFollowed:
 		var p events.FollowV1
 		if _, err := events.Decode(data, &p); err != nil {
 			return err
 		}
-		return f.store.Backfill(ctx, ConsumerName, seq, p.FollowerID, p.FolloweeID, f.cfg.Threshold, f.cfg.Cap)
+		if err := f.mirror(ctx, p); err != nil {
+			return err
+		}
+		return f.store.Backfill(ctx, consumer, seq, p.FollowerID, p.FolloweeID, f.cfg.Threshold, f.cfg.Cap)
 	case events.UserUnfollowed:
 		var p events.FollowV1
 		if _, err := events.Decode(data, &p); err != nil {
 			return err
 		}
-		return f.store.RemoveAuthor(ctx, ConsumerName, seq, p.FollowerID, p.FolloweeID)
+		if err := f.mirror(ctx, p); err != nil {
+			return err
+		}
+		return f.store.RemoveAuthor(ctx, consumer, seq, p.FollowerID, p.FolloweeID)
 	default:
 		// Not the timelines' business, but the offset still moves, so
 		// readers waiting for "everything before my read" are not stuck.
-		if err := f.store.Advance(ctx, ConsumerName, seq); err != nil {
+		if err := f.store.Advance(ctx, consumer, seq); err != nil {
 			return fmt.Errorf("advance fan-out offset: %w", err)
 		}
 		return nil
 	}
+}
+
+// mirror brings the followee's side of a follow up to date before the
+// timelines change: a post fanned out after this event then finds the
+// follower, and one fanned out before it is found by the backfill.
+func (f *FanOut) mirror(ctx context.Context, p events.FollowV1) error {
+	if f.Mirror == nil {
+		return nil
+	}
+	if err := f.Mirror(ctx, p.FollowerID, p.FolloweeID); err != nil {
+		return fmt.Errorf("mirror follow: %w", err)
+	}
+	return nil
 }

@@ -91,6 +91,8 @@ type Config struct {
 	Logger      *slog.Logger
 	// Register adds the application's workers (user-facing jobs).
 	Register func(*river.Workers)
+	// NoPeriodic leaves the periodic cleanups to another database's queue.
+	NoPeriodic bool
 	// Poll is how often idle queues look for work (default 100ms: SQLite
 	// has no notifications).
 	Poll time.Duration
@@ -127,6 +129,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		what  string
 		every time.Duration
 	}{{"idempotency_keys", 10 * time.Minute}, {"sessions", time.Hour}, {"outbox", 10 * time.Minute}, {"orphan_blobs", time.Hour}} {
+		if cfg.NoPeriodic {
+			break
+		}
 		args := cleanupArgs{What: c.what}
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(c.every),
 			func() (river.JobArgs, *river.InsertOpts) { return args, nil },

@@ -29,6 +29,9 @@ const (
 	deadSubject      = "photofeed.deadletter."
 	// SeqHeader carries the outbox seq, so consumers can say how far they got.
 	SeqHeader = "Photofeed-Outbox-Seq"
+	// SourceHeader names the database whose outbox the seq is in, where
+	// there are several.
+	SourceHeader = "Photofeed-Outbox-Source"
 )
 
 // Config selects and sizes the bus.
@@ -141,6 +144,9 @@ func (b *Bus) Publish(ctx context.Context, m outbox.Message) error {
 	msg := nats.NewMsg(m.Subject)
 	msg.Data = m.Body
 	msg.Header.Set(SeqHeader, strconv.FormatInt(m.Seq, 10))
+	if m.Source != "" {
+		msg.Header.Set(SourceHeader, m.Source)
+	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	_, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(m.ID))
@@ -154,6 +160,7 @@ type Delivery struct {
 	Subject      string
 	Data         []byte
 	OutboxSeq    int64
+	OutboxSource string // the database of the outbox ("" with one)
 	NumDelivered uint64
 }
 
@@ -213,7 +220,8 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, handle func(conte
 			return
 		}
 		seq, _ := strconv.ParseInt(msg.Headers().Get(SeqHeader), 10, 64)
-		d := Delivery{Subject: msg.Subject(), Data: msg.Data(), OutboxSeq: seq, NumDelivered: md.NumDelivered}
+		d := Delivery{Subject: msg.Subject(), Data: msg.Data(), OutboxSeq: seq, OutboxSource: msg.Headers().Get(SourceHeader),
+			NumDelivered: md.NumDelivered}
 		if err := handle(ctx, d); err != nil {
 			if int(md.NumDelivered) >= cfg.MaxDeliver {
 				b.park(ctx, cfg.Name, msg, err)
@@ -247,6 +255,7 @@ func (b *Bus) park(ctx context.Context, consumer string, msg jetstream.Msg, caus
 	dead.Header.Set("Photofeed-Error", strings.ReplaceAll(cause.Error(), "\n", " "))
 	if seq := msg.Headers().Get(SeqHeader); seq != "" {
 		dead.Header.Set(SeqHeader, seq)
+		dead.Header.Set(SourceHeader, msg.Headers().Get(SourceHeader))
 	}
 	if _, err := b.js.PublishMsg(context.WithoutCancel(ctx), dead); err != nil {
 		b.log.ErrorContext(ctx, "parking event failed; it will be redelivered", "consumer", consumer, "err", err)

@@ -21,6 +21,9 @@ type Message struct {
 	Subject   string
 	Body      []byte
 	CreatedAt time.Time
+	// Source names the database of the outbox, where there are several
+	// (each numbers its own messages).
+	Source string
 }
 
 // Store is the outbox table.
@@ -46,6 +49,8 @@ type Relay struct {
 	backoff resilience.Backoff
 	// Poll is how often the relay looks without being woken (default 200ms).
 	Poll time.Duration
+	// Source is set on every message relayed (see Message).
+	Source string
 }
 
 func NewRelay(store Store, pub Publisher, log *slog.Logger) *Relay {
@@ -100,6 +105,7 @@ func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
 	}
 	sent := make([]int64, 0, len(batch))
 	for _, m := range batch {
+		m.Source = r.Source
 		if err := r.pub.Publish(ctx, m); err != nil {
 			if len(sent) > 0 {
 				r.store.MarkSent(context.WithoutCancel(ctx), sent, time.Now())

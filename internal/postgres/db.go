@@ -9,7 +9,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"github.com/photofeed/photofeed/internal/sqlstore"
 	"io/fs"
 	"slices"
 	"sync"
@@ -23,11 +22,9 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// DB is an open photofeed database on PostgreSQL.
+// DB is one physical photofeed database on PostgreSQL (a primary and its
+// replicas); a Cluster is the deployment's set of them.
 type DB struct {
-	// Stores offers every store port, in sqlstore's SQL, on this database.
-	sqlstore.Stores
-
 	write *sql.DB // the primary; reads go to replicas when there are any (replicas.go)
 
 	afterWrite   func()
@@ -52,7 +49,6 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("connect postgres: %w", err)
 	}
 	db := &DB{write: pool}
-	db.Stores = sqlstore.NewStores(conn{db})
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err

@@ -11,9 +11,10 @@ import (
 	"github.com/photofeed/photofeed/internal/testenv"
 )
 
-func openDB(t *testing.T) *postgres.DB {
+// openDB opens a deployment of 8 logical shards on one database.
+func openDB(t *testing.T) *postgres.Cluster {
 	t.Helper()
-	db, err := postgres.Open(t.Context(), testenv.PostgresURL(t))
+	db, err := postgres.OpenCluster(t.Context(), postgres.Config{URL: testenv.PostgresURL(t), Shards: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,9 +26,38 @@ func openDB(t *testing.T) *postgres.DB {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
 		db := openDB(t)
-		db.OnProcessingPost(func(context.Context, *sql.Tx, int64) error { return nil })
+		db.MainDB().OnProcessingPost(func(context.Context, *sql.Tx, int64) error { return nil })
 		return storetest.Stores{Identity: db.Identity(), Posts: db.Posts(), Graph: db.Graph(), Timelines: db.Timelines()}
 	})
+}
+
+// The suite again with the shards on two databases: every cross-shard
+// path (a follow's two sides, a feed's posts, a fan-out) crosses between
+// them for some of the suite's users.
+func TestConformanceTwoDatabases(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Stores {
+		db := openTwo(t)
+		for _, d := range db.DBs() {
+			d.OnProcessingPost(func(context.Context, *sql.Tx, int64) error { return nil })
+		}
+		return storetest.Stores{Identity: db.Identity(), Posts: db.Posts(), Graph: db.Graph(), Timelines: db.Timelines(), Mirror: db.Graph().Mirror}
+	})
+}
+
+// openTwo opens 8 logical shards on two databases, the main one not
+// holding any.
+func openTwo(t *testing.T) *postgres.Cluster {
+	t.Helper()
+	db, err := postgres.OpenCluster(t.Context(), postgres.Config{URL: testenv.PostgresURL(t), Shards: 8,
+		Databases: []postgres.Database{{Name: "a", URL: testenv.PostgresURL(t)}, {Name: "b", URL: testenv.PostgresURL(t)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if homes := db.Map().Homes; homes[0] != "a" || homes[7] != "b" {
+		t.Fatalf("map %v: want shards 0–3 on a, 4–7 on b", homes)
+	}
+	return db
 }
 
 func TestIdempotencyConformance(t *testing.T) {
@@ -40,7 +70,7 @@ func TestConcurrentMigrations(t *testing.T) {
 	errs := make(chan error, 4)
 	for range 4 {
 		go func() {
-			db, err := postgres.Open(t.Context(), url)
+			db, err := postgres.OpenCluster(t.Context(), postgres.Config{URL: url, Shards: 64})
 			if err == nil {
 				db.Close()
 			}

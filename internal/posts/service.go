@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -74,7 +76,7 @@ func (s *Service) Create(ctx context.Context, authorID int64, caption string, ph
 	if err != nil {
 		return Post{}, fmt.Errorf("create post: %w", err)
 	}
-	key := BlobKey(photo, "upload")
+	key := BlobKey(ids.Shard(id), photo, "upload")
 	created, err := s.blobs.Put(ctx, key, photo)
 	if err != nil {
 		return Post{}, fmt.Errorf("create post: store upload: %w", err)
@@ -124,7 +126,7 @@ func (s *Service) Finish(ctx context.Context, postID int64) error {
 		dst *Image
 		v   media.Variant
 	}{{&im.Thumb, v.Thumb}, {&im.Large, v.Large}, {&im.Original, v.Original}} {
-		key := BlobKey(x.v.Data, x.v.Ext)
+		key := BlobKey(ids.Shard(postID), x.v.Data, x.v.Ext)
 		isNew, err := s.blobs.Put(ctx, key, x.v.Data)
 		if err != nil {
 			s.removeUnused(context.WithoutCancel(ctx), created)
@@ -167,10 +169,25 @@ func (s *Service) WaitReady(ctx context.Context, id int64, d time.Duration) (Pos
 }
 
 // BlobKey names data by its SHA-256, so a key's bytes never change and can
-// be cached forever.
-func BlobKey(data []byte, ext string) string {
+// be cached forever, after the logical shard of the post that stores it:
+// identical photos are shared by posts of one shard only, so whether a
+// blob is still used is a question for one shard (see ShardOfKey).
+func BlobKey(shard int, data []byte, ext string) string {
 	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:]) + "." + ext
+	return fmt.Sprintf("%04d-%s.%s", shard, hex.EncodeToString(sum[:]), ext)
+}
+
+// ShardOfKey is the shard a BlobKey names (0 for a key without one).
+func ShardOfKey(key string) int {
+	dash := strings.IndexByte(key, '-')
+	if dash < 1 {
+		return 0
+	}
+	n, err := strconv.Atoi(key[:dash])
+	if err != nil || n < 0 || n >= ids.MaxShards {
+		return 0
+	}
+	return n
 }
 
 // removeUnused deletes blobs no post references. Content addressing means

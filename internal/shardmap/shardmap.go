@@ -64,10 +64,7 @@ func Init(ctx context.Context, db *sql.DB, n int, databases []string) error {
 		return err
 	}
 	if have > 0 {
-		if have != n {
-			return fmt.Errorf("shardmap: the deployment has %d shards, not %d (fixed when it was created)", have, n)
-		}
-		return tx.Commit()
+		return tx.Commit() // n was for a new deployment; the map says
 	}
 	for s := range n {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO photofeed_shard_map (shard, home) VALUES ($1, $2)`,
@@ -184,7 +181,7 @@ func (w *Watcher) listen(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, `LISTEN `+Channel); err != nil {
 		return err
 	}
-	w.reload(ctx) // a change made before LISTEN took effect
+	w.Refresh(ctx) // a change made before LISTEN took effect
 	for {
 		wait, cancel := context.WithTimeout(ctx, w.Poll)
 		n, err := conn.WaitForNotification(wait)
@@ -192,20 +189,24 @@ func (w *Watcher) listen(ctx context.Context) error {
 		switch {
 		case err == nil:
 			if v, perr := strconv.ParseInt(n.Payload, 10, 64); perr != nil || v > w.Current().Version {
-				w.reload(ctx)
+				w.Refresh(ctx)
 			}
 		case ctx.Err() != nil:
 			return nil
 		case errors.Is(err, context.DeadlineExceeded):
-			w.reload(ctx) // the timer: a lost notification costs one Poll
+			w.Refresh(ctx) // the timer: a lost notification costs one Poll
 		default:
 			return err
 		}
 	}
 }
 
-func (w *Watcher) reload(ctx context.Context) {
+// Refresh reads the map now, for a caller that knows it changed.
+func (w *Watcher) Refresh(ctx context.Context) {
 	m, err := Load(ctx, w.db)
+	if err != nil && ctx.Err() != nil {
+		return // shutting down
+	}
 	if err != nil {
 		w.log.WarnContext(ctx, "shard map: reload failed; keeping the one held", "err", err)
 		return

@@ -41,21 +41,31 @@ func Write(ctx context.Context, db *sql.DB, schema string, fn func(*sql.Tx) erro
 		return err
 	}
 	defer tx.Rollback()
+	if err := Enter(ctx, tx, schema); err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Enter begins a write to the shard in tx: it takes the shard's shared
+// lock, then (in a statement of its own, so it sees a marker written while
+// it waited) checks that the shard has not moved away.
+func Enter(ctx context.Context, tx *sql.Tx, schema string) error {
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock_shared(hashtext($1))`, schema); err != nil {
 		return fmt.Errorf("shard %s: lock: %w", schema, err)
 	}
 	var target string
-	err = tx.QueryRowContext(ctx, `SELECT target FROM `+MarkerTable+` WHERE schema_name = $1`, schema).Scan(&target)
+	err := tx.QueryRowContext(ctx, `SELECT target FROM `+MarkerTable+` WHERE schema_name = $1`, schema).Scan(&target)
 	switch {
 	case err == nil:
 		return &MovedError{Schema: schema, Target: target}
 	case !errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("shard %s: %w", schema, err)
 	}
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return nil
 }
 
 // DBFence fences one shard's writers on its source database, for

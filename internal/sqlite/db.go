@@ -9,6 +9,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/sqlstore"
 	"io/fs"
 	"net/url"
@@ -78,7 +79,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	read.SetMaxIdleConns(n)
 
 	db := &DB{write: write, read: read}
-	db.Stores = sqlstore.NewStores(conn{db})
+	// One file holds every logical shard, in the same tables.
+	db.Stores = sqlstore.NewStores(sqlstore.Single(conn{db}, ids.MaxShards))
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -52,16 +52,25 @@ type Tx interface {
 // RowScanner is a *sql.Row or anything that scans like one.
 type RowScanner interface{ Scan(...any) error }
 
-// Stores hands out every store on one Conn; adapters embed it, so each
-// database offers the same store methods.
-type Stores struct{ conn Conn }
+// Stores hands out every store on one set of shards; adapters embed it,
+// so each database offers the same store methods.
+type Stores struct{ sh Shards }
 
-func NewStores(c Conn) Stores { return Stores{conn: c} }
+func NewStores(sh Shards) Stores { return Stores{sh: sh} }
 
-func (s Stores) Identity() *IdentityStore       { return NewIdentityStore(s.conn) }
-func (s Stores) Posts() *PostStore              { return NewPostStore(s.conn) }
-func (s Stores) Graph() *GraphStore             { return NewGraphStore(s.conn) }
-func (s Stores) Timelines() *TimelineStore      { return NewTimelineStore(s.conn) }
-func (s Stores) Idempotency() *IdempotencyStore { return NewIdempotencyStore(s.conn) }
-func (s Stores) Outbox() *OutboxStore           { return NewOutboxStore(s.conn) }
-func (s Stores) SearchSource() *SearchSource    { return NewSearchSource(s.conn) }
+func (s Stores) Shards() Shards                 { return s.sh }
+func (s Stores) Identity() *IdentityStore       { return NewIdentityStore(s.sh.Main()) }
+func (s Stores) Posts() *PostStore              { return NewPostStore(s.sh) }
+func (s Stores) Graph() *GraphStore             { return NewGraphStore(s.sh) }
+func (s Stores) Timelines() *TimelineStore      { return NewTimelineStore(s.sh) }
+func (s Stores) Idempotency() *IdempotencyStore { return NewIdempotencyStore(s.sh) }
+func (s Stores) SearchSource() *SearchSource    { return NewSearchSource(s.sh) }
+
+// Outboxes is each database's outbox, in the order of Databases.
+func (s Stores) Outboxes() []*OutboxStore {
+	var out []*OutboxStore
+	for _, db := range s.sh.Databases() {
+		out = append(out, NewOutboxStore(db))
+	}
+	return out
+}

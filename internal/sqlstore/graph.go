@@ -5,72 +5,164 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/photofeed/photofeed/internal/events"
 	"time"
 
+	"github.com/photofeed/photofeed/ids"
+	"github.com/photofeed/photofeed/internal/events"
 	"github.com/photofeed/photofeed/internal/graph"
 	"github.com/photofeed/photofeed/internal/identity"
 )
 
-// GraphStore implements graph.Store.
-type GraphStore struct{ db Conn }
+// GraphStore implements graph.Store. A follow is stored on both users'
+// shards: the follower's row (their "following") is written with the
+// follow; the followee's copy (their "followers") and follower count in
+// the same transaction when both shards are on one database, and by
+// Mirror, an event consumer, when they are not. Users on the same shard
+// share one row.
+type GraphStore struct{ cluster }
 
 var _ graph.Store = (*GraphStore)(nil)
 
-func NewGraphStore(db Conn) *GraphStore { return &GraphStore{db} }
+func NewGraphStore(sh Shards) *GraphStore { return &GraphStore{cluster{sh}} }
 
 func (s *GraphStore) Follow(ctx context.Context, follower, followee int64, at time.Time) error {
-	return s.db.InTx(ctx, func(tx Tx) error {
-		res, err := tx.ExecContext(ctx, `
-			INSERT INTO follows (follower_id, followee_id, created_at)
-			SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT) WHERE EXISTS (SELECT 1 FROM users WHERE id = ?)
-			ON CONFLICT DO NOTHING`, follower, followee, ms(at), followee)
-		if err != nil {
-			return fmt.Errorf("insert follow: %w", err)
+	if err := s.userExists(ctx, followee); err != nil {
+		return err
+	}
+	return s.retry(ctx, func() error {
+		same := s.sameDB(follower, followee)
+		owners := []int64{follower}
+		if same {
+			owners = append(owners, followee)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return userMustExist(ctx, tx, followee)
-		}
-		if err := bumpCounts(ctx, tx, follower, followee, 1); err != nil {
-			return err
-		}
-		return emit(ctx, tx, events.UserFollowed, events.FollowV1{FollowerID: follower, FolloweeID: followee})
+		return s.writeOnce(ctx, owners, func(tx Tx) error {
+			added, err := s.addEdge(ctx, tx, ids.Shard(follower), follower, followee, at)
+			if err != nil || !added {
+				return err
+			}
+			if err := s.bump(ctx, tx, follower, "following", 1); err != nil {
+				return err
+			}
+			if same {
+				if ids.Shard(follower) != ids.Shard(followee) {
+					if _, err := s.addEdge(ctx, tx, ids.Shard(followee), follower, followee, at); err != nil {
+						return err
+					}
+				}
+				if err := s.bump(ctx, tx, followee, "followers", 1); err != nil {
+					return err
+				}
+			}
+			return emit(ctx, tx, events.UserFollowed, events.FollowV1{FollowerID: follower, FolloweeID: followee})
+		})
 	})
 }
 
 func (s *GraphStore) Unfollow(ctx context.Context, follower, followee int64) error {
-	return s.db.InTx(ctx, func(tx Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM follows WHERE follower_id = ? AND followee_id = ?`, follower, followee)
-		if err != nil {
-			return fmt.Errorf("delete follow: %w", err)
+	if err := s.userExists(ctx, followee); err != nil {
+		return err
+	}
+	return s.retry(ctx, func() error {
+		same := s.sameDB(follower, followee)
+		owners := []int64{follower}
+		if same {
+			owners = append(owners, followee)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return userMustExist(ctx, tx, followee)
-		}
-		if err := bumpCounts(ctx, tx, follower, followee, -1); err != nil {
-			return err
-		}
-		return emit(ctx, tx, events.UserUnfollowed, events.FollowV1{FollowerID: follower, FolloweeID: followee})
+		return s.writeOnce(ctx, owners, func(tx Tx) error {
+			removed, err := s.removeEdge(ctx, tx, ids.Shard(follower), follower, followee)
+			if err != nil || !removed {
+				return err
+			}
+			if err := s.bump(ctx, tx, follower, "following", -1); err != nil {
+				return err
+			}
+			if same {
+				if ids.Shard(follower) != ids.Shard(followee) {
+					if _, err := s.removeEdge(ctx, tx, ids.Shard(followee), follower, followee); err != nil {
+						return err
+					}
+				}
+				if err := s.bump(ctx, tx, followee, "followers", -1); err != nil {
+					return err
+				}
+			}
+			return emit(ctx, tx, events.UserUnfollowed, events.FollowV1{FollowerID: follower, FolloweeID: followee})
+		})
 	})
 }
 
-func bumpCounts(ctx context.Context, tx Tx, follower, followee int64, d int) error {
-	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO follow_counts (user_id, following) VALUES (?, ?)
-		ON CONFLICT (user_id) DO UPDATE SET following = follow_counts.following + excluded.following`, follower, d); err != nil {
-		return fmt.Errorf("count following: %w", err)
+// Mirror brings the followee's copy of a follow in line with the
+// follower's row, after a follow or unfollow between shards on different
+// databases. It reads the state rather than trusting the event, so a
+// replayed or late event cannot undo a newer change.
+func (s *GraphStore) Mirror(ctx context.Context, follower, followee int64) error {
+	if ids.Shard(follower) == ids.Shard(followee) {
+		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO follow_counts (user_id, followers) VALUES (?, ?)
-		ON CONFLICT (user_id) DO UPDATE SET followers = follow_counts.followers + excluded.followers`, followee, d); err != nil {
-		return fmt.Errorf("count followers: %w", err)
+	var exists bool
+	var at int64
+	err := s.read(ctx, follower, func(db Conn, n int) error {
+		err := db.QueryRowPrimary(ctx, s.q(n, `SELECT created_at FROM shard.follows WHERE follower_id = ? AND followee_id = ?`), follower, followee).Scan(&at)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		exists = err == nil
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("mirror follow: %w", err)
+	}
+	return s.write(ctx, []int64{followee}, func(tx Tx) error {
+		n := ids.Shard(followee)
+		var changed bool
+		var err error
+		d := 1
+		if exists {
+			changed, err = s.addEdge(ctx, tx, n, follower, followee, fromMS(at))
+		} else {
+			changed, err = s.removeEdge(ctx, tx, n, follower, followee)
+			d = -1
+		}
+		if err != nil || !changed {
+			return err
+		}
+		return s.bump(ctx, tx, followee, "followers", d)
+	})
+}
+
+func (s *GraphStore) addEdge(ctx context.Context, tx Tx, n int, follower, followee int64, at time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, s.q(n, `INSERT INTO shard.follows (follower_id, followee_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`),
+		follower, followee, ms(at))
+	if err != nil {
+		return false, fmt.Errorf("insert follow: %w", err)
+	}
+	added, _ := res.RowsAffected()
+	return added == 1, nil
+}
+
+func (s *GraphStore) removeEdge(ctx context.Context, tx Tx, n int, follower, followee int64) (bool, error) {
+	res, err := tx.ExecContext(ctx, s.q(n, `DELETE FROM shard.follows WHERE follower_id = ? AND followee_id = ?`), follower, followee)
+	if err != nil {
+		return false, fmt.Errorf("delete follow: %w", err)
+	}
+	removed, _ := res.RowsAffected()
+	return removed == 1, nil
+}
+
+// bump adds d to one of a user's counts, on the user's shard.
+func (s *GraphStore) bump(ctx context.Context, tx Tx, user int64, col string, d int) error {
+	if _, err := tx.ExecContext(ctx, s.q(ids.Shard(user), `
+		INSERT INTO shard.follow_counts (user_id, `+col+`) VALUES (?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET `+col+` = follow_counts.`+col+` + excluded.`+col), user, d); err != nil {
+		return fmt.Errorf("count %s: %w", col, err)
 	}
 	return nil
 }
 
-func userMustExist(ctx context.Context, tx Tx, id int64) error {
+// userExists asks the main database, where accounts are.
+func (s *GraphStore) userExists(ctx context.Context, id int64) error {
 	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ?`, id).Scan(&one)
+	err := s.sh.Main().QueryRowPrimary(ctx, `SELECT 1 FROM users WHERE id = ?`, id).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return identity.ErrUserNotFound
 	}
@@ -78,39 +170,62 @@ func userMustExist(ctx context.Context, tx Tx, id int64) error {
 }
 
 func (s *GraphStore) IsFollowing(ctx context.Context, follower, followee int64) (bool, error) {
-	var one int
-	err := s.db.QueryRow(ctx, `SELECT 1 FROM follows WHERE follower_id = ? AND followee_id = ?`, follower, followee).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
+	var found bool
+	err := s.read(ctx, follower, func(db Conn, n int) error {
+		var one int
+		err := db.QueryRow(ctx, s.q(n, `SELECT 1 FROM shard.follows WHERE follower_id = ? AND followee_id = ?`), follower, followee).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		found = err == nil
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("select follow: %w", err)
 	}
-	return true, nil
+	return found, nil
 }
 
 func (s *GraphStore) Counts(ctx context.Context, userID int64) (graph.Counts, error) {
 	var c graph.Counts
-	err := s.db.QueryRow(ctx, `SELECT followers, following FROM follow_counts WHERE user_id = ?`, userID).
-		Scan(&c.Followers, &c.Following)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	err := s.read(ctx, userID, func(db Conn, n int) error {
+		err := db.QueryRow(ctx, s.q(n, `SELECT followers, following FROM shard.follow_counts WHERE user_id = ?`), userID).
+			Scan(&c.Followers, &c.Following)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
 		return graph.Counts{}, fmt.Errorf("select counts: %w", err)
 	}
 	return c, nil
 }
 
 func (s *GraphStore) Followers(ctx context.Context, userID int64, offset, limit int) ([]int64, error) {
-	return s.ids(ctx, `SELECT follower_id FROM follows WHERE followee_id = ?
+	return s.idsOn(ctx, userID, false, `SELECT follower_id FROM shard.follows WHERE followee_id = ?
 		ORDER BY created_at DESC, follower_id DESC LIMIT ? OFFSET ?`, userID, limit, offset)
 }
 
 func (s *GraphStore) Following(ctx context.Context, userID int64, offset, limit int) ([]int64, error) {
-	return s.ids(ctx, `SELECT followee_id FROM follows WHERE follower_id = ?
+	return s.idsOn(ctx, userID, false, `SELECT followee_id FROM shard.follows WHERE follower_id = ?
 		ORDER BY created_at DESC, followee_id DESC LIMIT ? OFFSET ?`, userID, limit, offset)
 }
 
-func (s *GraphStore) ids(ctx context.Context, q string, args ...any) ([]int64, error) {
-	return scanIDs(s.db.Query(ctx, q, args...))
+// idsOn reads a column of ids from the shard of owner, from the primary
+// if primary is set.
+func (c cluster) idsOn(ctx context.Context, owner int64, primary bool, stmt string, args ...any) ([]int64, error) {
+	var out []int64
+	err := c.read(ctx, owner, func(db Conn, n int) error {
+		var err error
+		if primary {
+			out, err = scanIDs(db.QueryPrimary(ctx, c.q(n, stmt), args...))
+		} else {
+			out, err = scanIDs(db.Query(ctx, c.q(n, stmt), args...))
+		}
+		return err
+	})
+	return out, err
 }
 
 // scanIDs reads a one-column result of ids.

@@ -6,29 +6,48 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/photofeed/photofeed/idempotency"
+	"github.com/photofeed/photofeed/ids"
 )
 
 // IdempotencyStore implements idempotency.Store in the same database as the
 // writes it guards, so a write and its key's "committed" mark share one
-// transaction.
-type IdempotencyStore struct{ db Conn }
+// transaction: a key scoped to a user ("user:<id> ...") is kept on the
+// user's shard, where their writes go (and moves with it); any other key
+// in the main database, where accounts are created.
+type IdempotencyStore struct{ cluster }
 
 var _ idempotency.Store = (*IdempotencyStore)(nil)
 
-func NewIdempotencyStore(db Conn) *IdempotencyStore { return &IdempotencyStore{db} }
+func NewIdempotencyStore(sh Shards) *IdempotencyStore { return &IdempotencyStore{cluster{sh}} }
+
+// home is where key is kept: the database, and the prefix of its table.
+func (s *IdempotencyStore) home(key string) (Conn, string) {
+	if rest, ok := strings.CutPrefix(key, "user:"); ok {
+		idText, _, _ := strings.Cut(rest, " ")
+		if id, err := strconv.ParseInt(idText, 10, 64); err == nil && id > 0 {
+			n := ids.Shard(id) % s.sh.Count()
+			return s.sh.Databases()[s.sh.Home(n)], s.sh.Prefix(n)
+		}
+	}
+	return s.sh.Main(), ""
+}
 
 func (s *IdempotencyStore) Claim(ctx context.Context, key, fp string, now time.Time, lockTimeout, ttl time.Duration) (*idempotency.Record, bool, error) {
 	var existing *idempotency.Record
 	claimed := false
-	err := s.db.InTx(ctx, func(tx Tx) error {
+	db, prefix := s.home(key)
+	err := db.InTx(ctx, func(tx Tx) error {
 		// Insert first: of concurrent claims exactly one inserts; the others
 		// then read (locked where the database needs it) the winner's record.
-		res, err := tx.ExecContext(ctx, `
-			INSERT INTO idempotency_keys (key, fingerprint, state, locked_at, expires_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (key) DO NOTHING`, key, fp, idempotency.InFlight, ms(now), ms(now.Add(ttl)))
+		res, err := tx.ExecContext(ctx, qualify(`
+			INSERT INTO shard.idempotency_keys (key, fingerprint, state, locked_at, expires_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (key) DO NOTHING`, prefix), key, fp, idempotency.InFlight, ms(now), ms(now.Add(ttl)))
 		if err != nil {
 			return err
 		}
@@ -36,9 +55,9 @@ func (s *IdempotencyStore) Claim(ctx context.Context, key, fp string, now time.T
 			claimed = true
 			return nil
 		}
-		rec, err := scanRecord(tx.QueryRowContext(ctx, `
+		rec, err := scanRecord(tx.QueryRowContext(ctx, qualify(`
 			SELECT key, fingerprint, state, locked_at, expires_at, resource, status, header, body
-			FROM idempotency_keys WHERE key = ?`+s.db.ForUpdate(), key))
+			FROM shard.idempotency_keys WHERE key = ?`, prefix)+db.ForUpdate(), key))
 		if err != nil {
 			return err
 		}
@@ -48,10 +67,10 @@ func (s *IdempotencyStore) Claim(ctx context.Context, key, fp string, now time.T
 			existing = rec
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, `
-			UPDATE idempotency_keys SET fingerprint = ?, state = ?, locked_at = ?, expires_at = ?,
+		_, err = tx.ExecContext(ctx, qualify(`
+			UPDATE shard.idempotency_keys SET fingerprint = ?, state = ?, locked_at = ?, expires_at = ?,
 				resource = '', status = NULL, header = NULL, body = NULL
-			WHERE key = ?`, fp, idempotency.InFlight, ms(now), ms(now.Add(ttl)), key)
+			WHERE key = ?`, prefix), fp, idempotency.InFlight, ms(now), ms(now.Add(ttl)), key)
 		claimed = err == nil
 		return err
 	})
@@ -87,9 +106,10 @@ func (s *IdempotencyStore) Complete(ctx context.Context, key string, resp idempo
 	if err != nil {
 		return err
 	}
-	res, err := s.db.Exec(ctx, `
-		UPDATE idempotency_keys SET state = ?, status = ?, header = ?, body = ?
-		WHERE key = ? AND state IN (?, ?)`,
+	db, prefix := s.home(key)
+	res, err := db.Exec(ctx, qualify(`
+		UPDATE shard.idempotency_keys SET state = ?, status = ?, header = ?, body = ?
+		WHERE key = ? AND state IN (?, ?)`, prefix),
 		idempotency.Done, resp.Status, string(h), resp.Body, key, idempotency.InFlight, idempotency.Committed)
 	if err != nil {
 		return fmt.Errorf("complete idempotency key: %w", err)
@@ -101,27 +121,39 @@ func (s *IdempotencyStore) Complete(ctx context.Context, key string, resp idempo
 }
 
 func (s *IdempotencyStore) Release(ctx context.Context, key string) error {
-	_, err := s.db.Exec(ctx, `DELETE FROM idempotency_keys WHERE key = ? AND state = ?`, key, idempotency.InFlight)
+	db, prefix := s.home(key)
+	_, err := db.Exec(ctx, qualify(`DELETE FROM shard.idempotency_keys WHERE key = ? AND state = ?`, prefix), key, idempotency.InFlight)
 	return err
 }
 
 func (s *IdempotencyStore) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
-	res, err := s.db.Exec(ctx, `DELETE FROM idempotency_keys WHERE expires_at <= ?`, ms(now))
-	if err != nil {
-		return 0, fmt.Errorf("delete expired idempotency keys: %w", err)
+	total := 0
+	for h, db := range s.sh.Databases() {
+		prefixes := s.prefixesOf(h)
+		if db == s.sh.Main() && !slices.Contains(prefixes, "") {
+			prefixes = append(prefixes, "")
+		}
+		for _, prefix := range prefixes {
+			res, err := db.Exec(ctx, qualify(`DELETE FROM shard.idempotency_keys WHERE expires_at <= ?`, prefix), ms(now))
+			if err != nil {
+				return total, fmt.Errorf("delete expired idempotency keys: %w", err)
+			}
+			n, _ := res.RowsAffected()
+			total += int(n)
+		}
 	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
+	return total, nil
 }
 
 // markCommitted records, inside a write's own transaction, that the
-// request running under an idempotency key has committed and what it made.
-func markCommitted(ctx context.Context, tx Tx, resource string) error {
+// request running under an idempotency key has committed and what it made;
+// prefix names the shard the write and the key are on.
+func markCommitted(ctx context.Context, tx Tx, prefix, resource string) error {
 	key, ok := idempotency.KeyFrom(ctx)
 	if !ok {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET state = ?, resource = ? WHERE key = ? AND state = ?`,
+	_, err := tx.ExecContext(ctx, qualify(`UPDATE shard.idempotency_keys SET state = ?, resource = ? WHERE key = ? AND state = ?`, prefix),
 		idempotency.Committed, resource, key, idempotency.InFlight)
 	if err != nil {
 		return fmt.Errorf("mark idempotency key committed: %w", err)

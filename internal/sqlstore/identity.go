@@ -34,7 +34,7 @@ func (s *IdentityStore) CreateUser(ctx context.Context, u identity.User, hash st
 		if err := emit(ctx, tx, events.UserRegistered, events.UserRegisteredV1{UserID: u.ID, Username: u.Username, DisplayName: u.DisplayName}); err != nil {
 			return err
 		}
-		return markCommitted(ctx, tx, "user:"+u.Username)
+		return markCommitted(ctx, tx, "", "user:"+u.Username)
 	})
 }
 
@@ -111,7 +111,7 @@ func (s *IdentityStore) CreateSession(ctx context.Context, sess identity.Session
 			return fmt.Errorf("insert session: %w", err)
 		}
 		// A session's token cannot be shown again, so it records no resource.
-		return markCommitted(ctx, tx, "")
+		return markCommitted(ctx, tx, "", "")
 	})
 }
 

@@ -5,30 +5,35 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/photofeed/photofeed/internal/events"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/photofeed/photofeed/ids"
+	"github.com/photofeed/photofeed/internal/events"
 	"github.com/photofeed/photofeed/internal/posts"
 )
 
-// PostStore implements posts.Store.
-type PostStore struct{ db Conn }
+// PostStore implements posts.Store. A post lives on its author's shard
+// (its id names it), with its blob references and its likes, so a like and
+// the post's count change in one transaction.
+type PostStore struct{ cluster }
 
 var _ posts.Store = (*PostStore)(nil)
 
-func NewPostStore(db Conn) *PostStore { return &PostStore{db} }
+func NewPostStore(sh Shards) *PostStore { return &PostStore{cluster{sh}} }
 
 func (s *PostStore) CreatePost(ctx context.Context, p posts.Post) error {
 	im := p.Images
-	return s.db.InTx(ctx, func(tx Tx) error {
+	n := ids.Shard(p.ID)
+	return s.write(ctx, []int64{p.ID}, func(tx Tx) error {
 		if p.Status == "" {
 			p.Status = posts.Ready
 		}
-		_, err := tx.ExecContext(ctx, `
-			INSERT INTO posts (id, author_id, caption, created_at,
+		_, err := tx.ExecContext(ctx, s.q(n, `
+			INSERT INTO shard.posts (id, author_id, caption, created_at,
 				thumb_key, thumb_w, thumb_h, large_key, large_w, large_h, original_key, original_w, original_h, status, upload_key)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			p.ID, p.AuthorID, p.Caption, ms(p.CreatedAt),
 			im.Thumb.Key, im.Thumb.Width, im.Thumb.Height,
 			im.Large.Key, im.Large.Width, im.Large.Height,
@@ -40,7 +45,7 @@ func (s *PostStore) CreatePost(ctx context.Context, p posts.Post) error {
 		if p.UploadKey != "" {
 			keys = append(keys, p.UploadKey)
 		}
-		if err := linkBlobs(ctx, tx, p.ID, keys); err != nil {
+		if err := s.linkBlobs(ctx, tx, p.ID, keys); err != nil {
 			return err
 		}
 		switch p.Status {
@@ -49,11 +54,11 @@ func (s *PostStore) CreatePost(ctx context.Context, p posts.Post) error {
 				return err
 			}
 		case posts.Processing:
-			if err := s.db.OnProcessing(ctx, tx, p.ID); err != nil {
+			if err := s.sh.Databases()[s.sh.Home(n)].OnProcessing(ctx, tx, p.ID); err != nil {
 				return fmt.Errorf("enqueue thumbnails: %w", err)
 			}
 		}
-		return markCommitted(ctx, tx, fmt.Sprintf("post:%d", p.ID))
+		return markCommitted(ctx, tx, s.sh.Prefix(n), fmt.Sprintf("post:%d", p.ID))
 	})
 }
 
@@ -76,7 +81,12 @@ func scanPost(row RowScanner) (posts.Post, error) {
 }
 
 func (s *PostStore) Post(ctx context.Context, id int64) (posts.Post, error) {
-	p, err := scanPost(s.db.QueryRow(ctx, `SELECT `+postCols+` FROM posts WHERE id = ?`, id))
+	var p posts.Post
+	err := s.read(ctx, id, func(db Conn, n int) error {
+		var err error
+		p, err = scanPost(db.QueryRow(ctx, s.q(n, `SELECT `+postCols+` FROM shard.posts WHERE id = ?`), id))
+		return err
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return posts.Post{}, posts.ErrPostNotFound
 	}
@@ -90,15 +100,38 @@ func (s *PostStore) PostsByIDs(ctx context.Context, idList []int64) ([]posts.Pos
 	if len(idList) == 0 {
 		return nil, nil
 	}
-	return s.list(ctx, `SELECT `+postColsP+` FROM `+s.db.IDsJoin()+` posts AS p ON p.id = j.value`, s.db.IDs(idList))
+	var out []posts.Post
+	for _, g := range s.groups(idList) {
+		q, args := s.union(g, `SELECT `+postColsP+` FROM `+g.db.IDsJoin()+` shard.posts AS p ON p.id = j.value`,
+			func(_ int, ids []int64) []any { return []any{g.db.IDs(ids)} })
+		list, err := s.list(ctx, g.db, q, args...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, list...)
+	}
+	if len(out) > 1 {
+		order := make(map[int64]int, len(idList))
+		for i, id := range idList {
+			order[id] = i
+		}
+		slices.SortStableFunc(out, func(a, b posts.Post) int { return order[a.ID] - order[b.ID] })
+	}
+	return out, nil
 }
 
 func (s *PostStore) PostsByAuthor(ctx context.Context, authorID int64, offset, limit int) ([]posts.Post, error) {
-	return s.list(ctx, `SELECT `+postCols+` FROM posts WHERE author_id = ? ORDER BY id DESC LIMIT ? OFFSET ?`, authorID, limit, offset)
+	var out []posts.Post
+	err := s.read(ctx, authorID, func(db Conn, n int) error {
+		var err error
+		out, err = s.list(ctx, db, s.q(n, `SELECT `+postCols+` FROM shard.posts WHERE author_id = ? ORDER BY id DESC LIMIT ? OFFSET ?`), authorID, limit, offset)
+		return err
+	})
+	return out, err
 }
 
-func (s *PostStore) list(ctx context.Context, q string, args ...any) ([]posts.Post, error) {
-	rows, err := s.db.Query(ctx, q, args...)
+func (s *PostStore) list(ctx context.Context, db Conn, q string, args ...any) ([]posts.Post, error) {
+	rows, err := db.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("select posts: %w", err)
 	}
@@ -115,25 +148,29 @@ func (s *PostStore) list(ctx context.Context, q string, args ...any) ([]posts.Po
 }
 
 func (s *PostStore) CountByAuthor(ctx context.Context, authorID int64) (int64, error) {
-	var n int64
-	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM posts WHERE author_id = ?`, authorID).Scan(&n); err != nil {
+	var count int64
+	err := s.read(ctx, authorID, func(db Conn, n int) error {
+		return db.QueryRow(ctx, s.q(n, `SELECT count(*) FROM shard.posts WHERE author_id = ?`), authorID).Scan(&count)
+	})
+	if err != nil {
 		return 0, fmt.Errorf("count posts: %w", err)
 	}
-	return n, nil
+	return count, nil
 }
 
 func (s *PostStore) DeletePost(ctx context.Context, id, authorID int64) (posts.Post, error) {
 	var p posts.Post
-	err := s.db.InTx(ctx, func(tx Tx) error {
+	n := ids.Shard(id)
+	err := s.write(ctx, []int64{id}, func(tx Tx) error {
 		var err error
-		p, err = scanPost(tx.QueryRowContext(ctx, `SELECT `+postCols+` FROM posts WHERE id = ? AND author_id = ?`, id, authorID))
+		p, err = scanPost(tx.QueryRowContext(ctx, s.q(n, `SELECT `+postCols+` FROM shard.posts WHERE id = ? AND author_id = ?`), id, authorID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return posts.ErrPostNotFound
 		}
 		if err != nil {
 			return fmt.Errorf("select post: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM posts WHERE id = ?`, id); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(n, `DELETE FROM shard.posts WHERE id = ?`), id); err != nil {
 			return fmt.Errorf("delete post: %w", err)
 		}
 		return emit(ctx, tx, events.PhotoDeleted, events.PhotoDeletedV1{PostID: id, AuthorID: authorID, MediaKeys: p.Images.Keys()})
@@ -142,43 +179,45 @@ func (s *PostStore) DeletePost(ctx context.Context, id, authorID int64) (posts.P
 }
 
 func (s *PostStore) Like(ctx context.Context, postID, userID int64, at time.Time) error {
-	return s.db.InTx(ctx, func(tx Tx) error {
-		res, err := tx.ExecContext(ctx, `
-			INSERT INTO likes (post_id, user_id, created_at)
-			SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT) WHERE EXISTS (SELECT 1 FROM posts WHERE id = ?)
-			ON CONFLICT DO NOTHING`, postID, userID, ms(at), postID)
+	n := ids.Shard(postID)
+	return s.write(ctx, []int64{postID}, func(tx Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(n, `
+			INSERT INTO shard.likes (post_id, user_id, created_at)
+			SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT) WHERE EXISTS (SELECT 1 FROM shard.posts WHERE id = ?)
+			ON CONFLICT DO NOTHING`), postID, userID, ms(at), postID)
 		if err != nil {
 			return fmt.Errorf("insert like: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			if _, err = tx.ExecContext(ctx, `UPDATE posts SET like_count = like_count + 1 WHERE id = ?`, postID); err != nil {
+		if changed, _ := res.RowsAffected(); changed == 1 {
+			if _, err = tx.ExecContext(ctx, s.q(n, `UPDATE shard.posts SET like_count = like_count + 1 WHERE id = ?`), postID); err != nil {
 				return err
 			}
 			return emit(ctx, tx, events.PostLiked, events.LikeV1{PostID: postID, UserID: userID})
 		}
-		return s.mustExist(ctx, tx, postID)
+		return s.mustExist(ctx, tx, n, postID)
 	})
 }
 
 func (s *PostStore) Unlike(ctx context.Context, postID, userID int64) error {
-	return s.db.InTx(ctx, func(tx Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM likes WHERE post_id = ? AND user_id = ?`, postID, userID)
+	n := ids.Shard(postID)
+	return s.write(ctx, []int64{postID}, func(tx Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(n, `DELETE FROM shard.likes WHERE post_id = ? AND user_id = ?`), postID, userID)
 		if err != nil {
 			return fmt.Errorf("delete like: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			if _, err = tx.ExecContext(ctx, `UPDATE posts SET like_count = like_count - 1 WHERE id = ?`, postID); err != nil {
+		if changed, _ := res.RowsAffected(); changed == 1 {
+			if _, err = tx.ExecContext(ctx, s.q(n, `UPDATE shard.posts SET like_count = like_count - 1 WHERE id = ?`), postID); err != nil {
 				return err
 			}
 			return emit(ctx, tx, events.PostUnliked, events.LikeV1{PostID: postID, UserID: userID})
 		}
-		return s.mustExist(ctx, tx, postID)
+		return s.mustExist(ctx, tx, n, postID)
 	})
 }
 
-func (s *PostStore) mustExist(ctx context.Context, tx Tx, postID int64) error {
+func (s *PostStore) mustExist(ctx context.Context, tx Tx, n int, postID int64) error {
 	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM posts WHERE id = ?`, postID).Scan(&one)
+	err := tx.QueryRowContext(ctx, s.q(n, `SELECT 1 FROM shard.posts WHERE id = ?`), postID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return posts.ErrPostNotFound
 	}
@@ -190,42 +229,48 @@ func (s *PostStore) LikedBy(ctx context.Context, userID int64, postIDs []int64) 
 	if len(postIDs) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.Query(ctx, `SELECT l.post_id FROM `+s.db.IDsJoin()+` likes AS l ON l.post_id = j.value AND l.user_id = ?`,
-		s.db.IDs(postIDs), userID)
-	if err != nil {
-		return nil, fmt.Errorf("select likes: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
+	for _, g := range s.groups(postIDs) {
+		q, args := s.union(g, `SELECT l.post_id FROM `+g.db.IDsJoin()+` shard.likes AS l ON l.post_id = j.value AND l.user_id = ?`,
+			func(_ int, ids []int64) []any { return []any{g.db.IDs(ids), userID} })
+		liked, err := scanIDs(g.db.Query(ctx, q, args...))
+		if err != nil {
+			return nil, fmt.Errorf("select likes: %w", err)
 		}
-		out[id] = true
+		for _, id := range liked {
+			out[id] = true
+		}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ImageInUse asks the primary: it decides whether bytes are deleted, and
 // a replica that has not replayed a new reference would say "unused".
+// Keys name the shard of the posts that may share them (posts.BlobKey),
+// so one shard answers.
 func (s *PostStore) ImageInUse(ctx context.Context, key string) (bool, error) {
-	var one int
-	err := s.db.QueryRowPrimary(ctx, `SELECT 1 FROM post_blobs WHERE blob_key = ? LIMIT 1`, key).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
+	n := posts.ShardOfKey(key) % s.sh.Count()
+	var inUse bool
+	err := s.retry(ctx, func() error {
+		var one int
+		err := s.sh.Databases()[s.sh.Home(n)].QueryRowPrimary(ctx, s.q(n, `SELECT 1 FROM shard.post_blobs WHERE blob_key = ? LIMIT 1`), key).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		inUse = err == nil
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("select blob use: %w", err)
 	}
-	return true, nil
+	return inUse, nil
 }
 
-func linkBlobs(ctx context.Context, tx Tx, postID int64, keys []string) error {
+func (s *PostStore) linkBlobs(ctx context.Context, tx Tx, postID int64, keys []string) error {
 	for _, k := range keys {
 		if k == "" {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO post_blobs (blob_key, post_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, k, postID); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(ids.Shard(postID), `INSERT INTO shard.post_blobs (blob_key, post_id) VALUES (?, ?) ON CONFLICT DO NOTHING`), k, postID); err != nil {
 			return fmt.Errorf("insert post blob: %w", err)
 		}
 	}
@@ -234,27 +279,28 @@ func linkBlobs(ctx context.Context, tx Tx, postID int64, keys []string) error {
 
 func (s *PostStore) FinishPost(ctx context.Context, id int64, im posts.Images) (bool, error) {
 	finished := false
-	err := s.db.InTx(ctx, func(tx Tx) error {
-		p, err := scanPost(tx.QueryRowContext(ctx, `SELECT `+postCols+` FROM posts WHERE id = ?`, id))
+	n := ids.Shard(id)
+	err := s.write(ctx, []int64{id}, func(tx Tx) error {
+		p, err := scanPost(tx.QueryRowContext(ctx, s.q(n, `SELECT `+postCols+` FROM shard.posts WHERE id = ?`), id))
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && p.Status != posts.Processing) {
 			return nil // deleted meanwhile, or a replayed job
 		}
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE posts SET status = ?, upload_key = '',
+		if _, err := tx.ExecContext(ctx, s.q(n, `
+			UPDATE shard.posts SET status = ?, upload_key = '',
 				thumb_key = ?, thumb_w = ?, thumb_h = ?, large_key = ?, large_w = ?, large_h = ?,
 				original_key = ?, original_w = ?, original_h = ?
-			WHERE id = ?`, posts.Ready,
+			WHERE id = ?`), posts.Ready,
 			im.Thumb.Key, im.Thumb.Width, im.Thumb.Height, im.Large.Key, im.Large.Width, im.Large.Height,
 			im.Original.Key, im.Original.Width, im.Original.Height, id); err != nil {
 			return fmt.Errorf("finish post: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM post_blobs WHERE post_id = ? AND blob_key = ?`, id, p.UploadKey); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(n, `DELETE FROM shard.post_blobs WHERE post_id = ? AND blob_key = ?`), id, p.UploadKey); err != nil {
 			return err
 		}
-		if err := linkBlobs(ctx, tx, id, im.Keys()); err != nil {
+		if err := s.linkBlobs(ctx, tx, id, im.Keys()); err != nil {
 			return err
 		}
 		finished = true
@@ -264,6 +310,8 @@ func (s *PostStore) FinishPost(ctx context.Context, id int64, im posts.Images) (
 }
 
 func (s *PostStore) FailPost(ctx context.Context, id int64) error {
-	_, err := s.db.Exec(ctx, `UPDATE posts SET status = ? WHERE id = ? AND status = ?`, posts.Failed, id, posts.Processing)
-	return err
+	return s.write(ctx, []int64{id}, func(tx Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(ids.Shard(id), `UPDATE shard.posts SET status = ? WHERE id = ? AND status = ?`), posts.Failed, id, posts.Processing)
+		return err
+	})
 }

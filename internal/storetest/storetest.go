@@ -23,6 +23,10 @@ type Stores struct {
 	Posts     posts.Store
 	Graph     graph.Store
 	Timelines feed.TimelineStore
+	// Mirror, where a follow's two sides can be on different databases,
+	// completes the followee's side, as the event consumer does after
+	// each follow and unfollow.
+	Mirror func(ctx context.Context, follower, followee int64) error
 }
 
 // Run runs the suite; open must return empty stores for each call.
@@ -42,9 +46,33 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.fn(t, &fixture{Stores: open(t), ctx: t.Context(), gen: ids.NewGenerator(nil)})
+			f := &fixture{Stores: open(t), ctx: t.Context(), gen: ids.NewGenerator(nil)}
+			if f.Mirror != nil {
+				f.Graph = mirrored{f.Graph, f.Mirror}
+			}
+			tt.fn(t, f)
 		})
 	}
+}
+
+// mirrored runs the consumer's Mirror right after each follow change.
+type mirrored struct {
+	graph.Store
+	mirror func(ctx context.Context, follower, followee int64) error
+}
+
+func (m mirrored) Follow(ctx context.Context, follower, followee int64, at time.Time) error {
+	if err := m.Store.Follow(ctx, follower, followee, at); err != nil {
+		return err
+	}
+	return m.mirror(ctx, follower, followee)
+}
+
+func (m mirrored) Unfollow(ctx context.Context, follower, followee int64) error {
+	if err := m.Store.Unfollow(ctx, follower, followee); err != nil {
+		return err
+	}
+	return m.mirror(ctx, follower, followee)
 }
 
 type fixture struct {
@@ -63,15 +91,21 @@ func (f *fixture) user(t *testing.T, name string) identity.User {
 	return u
 }
 
+// sharedKey is a blob all of an author's posts in the suite use.
+func sharedKey(author int64) string {
+	return fmt.Sprintf("%04d-shared-original.jpg", ids.Shard(author))
+}
+
 func (f *fixture) post(t *testing.T, author int64, caption string) posts.Post {
 	t.Helper()
 	id, _ := f.gen.Next(ids.Shard(author))
-	key := fmt.Sprintf("%x", id)
+	// Blob keys name the shard whose posts may share them (posts.BlobKey).
+	key := fmt.Sprintf("%04d-%x", ids.Shard(id), id)
 	p := posts.Post{ID: id, AuthorID: author, Caption: caption, CreatedAt: ids.Time(id), Status: posts.Ready,
 		Images: posts.Images{
 			Thumb:    posts.Image{Key: key + "-t.jpg", Width: 320, Height: 240},
 			Large:    posts.Image{Key: key + "-l.jpg", Width: 1080, Height: 810},
-			Original: posts.Image{Key: "shared-original.jpg", Width: 2000, Height: 1500},
+			Original: posts.Image{Key: sharedKey(author), Width: 2000, Height: 1500},
 		}}
 	if err := f.Posts.CreatePost(f.ctx, p); err != nil {
 		t.Fatalf("create post: %v", err)
@@ -202,7 +236,7 @@ func testPosts(t *testing.T, f *fixture) {
 	if in, _ := f.Posts.ImageInUse(f.ctx, p1.Images.Thumb.Key); in {
 		t.Fatal("deleted post's own blob still in use")
 	}
-	if in, _ := f.Posts.ImageInUse(f.ctx, "shared-original.jpg"); !in {
+	if in, _ := f.Posts.ImageInUse(f.ctx, sharedKey(a.ID)); !in {
 		t.Fatal("blob shared with other posts reported unused")
 	}
 }
@@ -404,15 +438,16 @@ func testTimelineFanOut(t *testing.T, f *fixture) {
 func testProcessing(t *testing.T, f *fixture) {
 	a := f.user(t, "quinn")
 	id, _ := f.gen.Next(ids.Shard(a.ID))
-	p := posts.Post{ID: id, AuthorID: a.ID, Caption: "slow", CreatedAt: ids.Time(id), Status: posts.Processing, UploadKey: "raw.upload"}
+	upload := fmt.Sprintf("%04d-raw.upload", ids.Shard(id))
+	p := posts.Post{ID: id, AuthorID: a.ID, Caption: "slow", CreatedAt: ids.Time(id), Status: posts.Processing, UploadKey: upload}
 	if err := f.Posts.CreatePost(f.ctx, p); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := f.Posts.Post(f.ctx, id)
-	if got.Status != posts.Processing || got.UploadKey != "raw.upload" {
+	if got.Status != posts.Processing || got.UploadKey != upload {
 		t.Fatalf("stored %+v", got)
 	}
-	if in, _ := f.Posts.ImageInUse(f.ctx, "raw.upload"); !in {
+	if in, _ := f.Posts.ImageInUse(f.ctx, upload); !in {
 		t.Fatal("the upload is not held while processing")
 	}
 	im := posts.Images{Thumb: posts.Image{Key: "t.jpg", Width: 1, Height: 1}, Large: posts.Image{Key: "l.jpg", Width: 2, Height: 2},
@@ -424,7 +459,7 @@ func testProcessing(t *testing.T, f *fixture) {
 	if got.Status != posts.Ready || got.Images != im || got.UploadKey != "" {
 		t.Fatalf("finished %+v", got)
 	}
-	if in, _ := f.Posts.ImageInUse(f.ctx, "raw.upload"); in {
+	if in, _ := f.Posts.ImageInUse(f.ctx, upload); in {
 		t.Fatal("the upload is still held after finishing")
 	}
 	if ok, _ := f.Posts.FinishPost(f.ctx, id, im); ok {

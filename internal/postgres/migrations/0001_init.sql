@@ -1,4 +1,9 @@
--- photofeed on PostgreSQL. Times are milliseconds since the Unix epoch in
+-- photofeed on PostgreSQL: what every physical database holds in its
+-- public schema. Accounts and sessions are used on the main database only;
+-- the outbox, consumer positions and idempotency keys of requests not made
+-- by a signed-in user are per database, so a write commits its event in its
+-- own transaction wherever its shard is. A shard's own tables are in its
+-- schema (shard/schema.sql). Times are milliseconds since the Unix epoch in
 -- bigint columns, as in the SQLite adapter.
 
 CREATE TABLE users (
@@ -18,57 +23,6 @@ CREATE TABLE sessions (
     revoked_at bigint
 );
 CREATE INDEX sessions_expires_at ON sessions (expires_at);
-
-CREATE TABLE posts (
-    id           bigint  PRIMARY KEY,
-    author_id    bigint  NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    caption      text    NOT NULL,
-    created_at   bigint  NOT NULL,
-    thumb_key    text    NOT NULL,
-    thumb_w      integer NOT NULL,
-    thumb_h      integer NOT NULL,
-    large_key    text    NOT NULL,
-    large_w      integer NOT NULL,
-    large_h      integer NOT NULL,
-    original_key text    NOT NULL,
-    original_w   integer NOT NULL,
-    original_h   integer NOT NULL,
-    like_count   bigint  NOT NULL DEFAULT 0,
-    status       text    NOT NULL DEFAULT 'ready',
-    upload_key   text    NOT NULL DEFAULT ''
-);
-CREATE INDEX posts_author_id ON posts (author_id, id);
-
-CREATE TABLE post_blobs (
-    blob_key text   NOT NULL,
-    post_id  bigint NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
-    PRIMARY KEY (blob_key, post_id)
-);
-CREATE INDEX post_blobs_post_id ON post_blobs (post_id);
-
-CREATE TABLE follows (
-    follower_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    followee_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    created_at  bigint NOT NULL,
-    PRIMARY KEY (follower_id, followee_id)
-);
-CREATE INDEX follows_followee ON follows (followee_id, created_at, follower_id);
-CREATE INDEX follows_follower_recent ON follows (follower_id, created_at, followee_id);
-
-CREATE TABLE follow_counts (
-    user_id   bigint PRIMARY KEY,
-    followers bigint NOT NULL DEFAULT 0,
-    following bigint NOT NULL DEFAULT 0
-);
-CREATE INDEX follow_counts_followers ON follow_counts (followers);
-
-CREATE TABLE likes (
-    post_id    bigint NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
-    user_id    bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    created_at bigint NOT NULL,
-    PRIMARY KEY (post_id, user_id)
-);
-CREATE INDEX likes_user_id ON likes (user_id, post_id);
 
 CREATE TABLE idempotency_keys (
     key         text    PRIMARY KEY,
@@ -93,23 +47,10 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_unsent ON outbox (seq) WHERE sent_at IS NULL;
 
-CREATE TABLE timelines (
-    user_id   bigint NOT NULL,
-    post_id   bigint NOT NULL,
-    author_id bigint NOT NULL,
-    PRIMARY KEY (user_id, post_id)
-);
-CREATE INDEX timelines_post ON timelines (post_id);
-CREATE INDEX timelines_author ON timelines (user_id, author_id);
-
-CREATE TABLE timeline_state (
-    user_id  bigint PRIMARY KEY,
-    built_at bigint NOT NULL,
-    entries  bigint NOT NULL DEFAULT 0
-);
-CREATE INDEX timeline_state_entries ON timeline_state (entries);
-
 CREATE TABLE consumer_offsets (
     name text   PRIMARY KEY,
     seq  bigint NOT NULL
 );
+
+-- Shards that left this database, and where to (see internal/shardmove).
+CREATE TABLE photofeed_moved_shards (schema_name text PRIMARY KEY, target text NOT NULL);
