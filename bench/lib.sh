@@ -6,7 +6,8 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-wait_up() { for _ in $(seq 100); do curl -sf "$1" >/dev/null && return; sleep 0.1; done; echo "not up: $1" >&2; exit 1; }
+# A new PostgreSQL deployment creates its 1,024 shard schemas first (~30 s).
+wait_up() { for _ in $(seq 900); do curl -sf "$1" >/dev/null && return; sleep 0.1; done; echo "not up: $1" >&2; exit 1; }
 
 start_seeded() { # ADDR [photofeed flags...]
 	local addr=$1
@@ -17,5 +18,5 @@ start_seeded() { # ADDR [photofeed flags...]
 	pids+=($!)
 	wait_up "http://$addr/healthz"
 	# 50 followed authors × 10 posts each: the reader's feed spans 500 posts.
-	token=$("$work/seed" -url "http://$addr" -authors 50 -posts 10)
+	token=$("$work/seed" -url "http://$addr" -authors 50 -posts 10 -photo "$work/upload.body")
 }

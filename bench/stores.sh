@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Feed reads and like writes on the three stores, in one run: embedded
-# SQLite, PostgreSQL (the local server), and PostgreSQL with a streaming
-# replica (a throwaway primary + replica made with the installed binaries,
-# as the postgres user). wrk -t2 -c64 for each; replica lag sampled from
-# /readyz during the write load.
+# Feed reads, like writes and post writes on the stores, in one run:
+# embedded SQLite, PostgreSQL (the local server), PostgreSQL with a
+# streaming replica (a throwaway primary + replica made with the installed
+# binaries, as the postgres user), and the same with the logical shards on
+# two databases. wrk -t2 -c64 for each; replica lag sampled from /readyz
+# during the like writes. A post write answers once its thumbnails are made
+# (the default --upload-wait), so it measures the whole upload path; each
+# instance stops before the next starts.
 #
 #   bench/stores.sh [duration=10s]
 set -euo pipefail
@@ -54,7 +57,19 @@ LUA
 	kill $sampler 2>/dev/null || true
 	local lag
 	lag=$(sort -n "$work/lag-$addr" | awk '{a[NR]=$1} END {if (NR) printf "max %d ms, median %d ms", a[NR], a[int((NR+1)/2)]; else print "-"}')
-	echo "$name: feed reads $reads rps, like writes $writes rps, replica lag under writes: $lag"
+	cat >"$work/post-$addr.lua" <<LUA
+local f = io.open("$work/upload.body", "rb")
+wrk.body = f:read("*a")
+f:close()
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer $token"
+wrk.headers["Content-Type"] = "multipart/form-data; boundary=photofeedbenchboundary"
+LUA
+	local posts
+	posts=$(wrk -t2 -c64 -d"$DUR" -s "$work/post-$addr.lua" "http://$addr/v1/posts" | awk '/Non-2xx/ {bad=1} /Requests\/sec/ {r=$2} END {printf "%.0f%s", r, bad ? " (with errors!)" : ""}')
+	kill "${pids[-1]}" 2>/dev/null || true # its thumbnail backlog must not load the next run
+	wait "${pids[-1]}" 2>/dev/null || true
+	echo "$name: feed reads $reads rps, like writes $writes rps, post writes $posts rps, replica lag under like writes: $lag"
 }
 
 start_seeded 127.0.0.1:18101
@@ -64,3 +79,9 @@ measure "postgres" 127.0.0.1:18102
 start_seeded 127.0.0.1:18103 --db "postgres://postgres@127.0.0.1:$P1/postgres?sslmode=disable" \
 	--db-replicas "postgres://postgres@127.0.0.1:$P2/postgres?sslmode=disable"
 measure "postgres+replica" 127.0.0.1:18103
+# The 1,024 shards on two databases of the same primary (and replica).
+as_pg "$BIN/psql -h 127.0.0.1 -p $P1 -qc 'CREATE DATABASE main' -c 'CREATE DATABASE one' -c 'CREATE DATABASE two'"
+url() { echo "postgres://postgres@127.0.0.1:$1/$2?sslmode=disable"; }
+printf 'one %s %s\ntwo %s %s\n' "$(url $P1 one)" "$(url $P2 one)" "$(url $P1 two)" "$(url $P2 two)" >"$work/shards"
+start_seeded 127.0.0.1:18104 --db "$(url $P1 main)" --db-replicas "$(url $P2 main)" --shards "$work/shards"
+measure "postgres+replica, shards on 2 databases" 127.0.0.1:18104

@@ -23,7 +23,13 @@ func main() {
 	base := flag.String("url", "http://127.0.0.1:8080", "photofeed base URL")
 	authors := flag.Int("authors", 50, "authors the reader follows")
 	posts := flag.Int("posts", 10, "photos per author")
+	sample := flag.String("photo", "", "also write a sample upload body (multipart/form-data, boundary "+boundary+") to this file, for load tests")
 	flag.Parse()
+	if *sample != "" {
+		if err := os.WriteFile(*sample, uploadBody("#bench upload", photo(7, 7)), 0o644); err != nil {
+			log.Fatal(err)
+		}
+	}
 	reader := account(*base, "reader")
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 4)
@@ -51,14 +57,22 @@ func account(base, name string) string {
 	return s.Token
 }
 
+// boundary is fixed so a load tool can send a body written once.
+const boundary = "photofeedbenchboundary"
+
 func upload(base, token, caption string, img []byte) {
+	call(base, "POST", "/v1/posts", token, "multipart/form-data; boundary="+boundary, uploadBody(caption, img), http.StatusCreated)
+}
+
+func uploadBody(caption string, img []byte) []byte {
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
+	mw.SetBoundary(boundary)
 	fw, _ := mw.CreateFormFile("photo", "p.jpg")
 	fw.Write(img)
 	mw.WriteField("caption", caption)
 	mw.Close()
-	call(base, "POST", "/v1/posts", token, mw.FormDataContentType(), b.Bytes(), http.StatusCreated)
+	return b.Bytes()
 }
 
 func photo(a, p int) []byte {

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"database/sql"
 	"fmt"
 	"image/color"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +21,35 @@ import (
 	"github.com/photofeed/photofeed/internal/app"
 	"github.com/photofeed/photofeed/internal/testenv"
 )
+
+// seedShard fills shard 0 with PHOTOFEED_MOVE_ROWS old posts by author
+// (and a like for every tenth), to measure a move of a big shard:
+//
+//	PHOTOFEED_MOVE_ROWS=100000 go test ./internal/app -run TestShardMoveUnderLoad -v
+func seedShard(t *testing.T, url, author string) int64 {
+	n, _ := strconv.Atoi(os.Getenv("PHOTOFEED_MOVE_ROWS"))
+	if n <= 0 {
+		return 0
+	}
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// Ids of shard 0 from the id clock's first seconds: older than any
+	// post the test makes.
+	if _, err := db.Exec(`INSERT INTO shard_0000.posts (id, author_id, caption, created_at, thumb_key, thumb_w, thumb_h,
+			large_key, large_w, large_h, original_key, original_w, original_h)
+		SELECT i << 10, $1, 'seeded ' || i, 0, '0000-t.jpg', 1, 1, '0000-l.jpg', 1, 1, '0000-o.jpg', 1, 1
+		FROM generate_series(1, $2) AS i`, author, n); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO shard_0000.likes (post_id, user_id, created_at)
+		SELECT i << 10, $1, 0 FROM generate_series(10, $2, 10) AS i`, author, n); err != nil {
+		t.Fatal(err)
+	}
+	return int64(n)
+}
 
 // A logical shard moved with `photofeed shards move` while a running
 // instance keeps writing to it (posts, likes of them, follows): no write
@@ -55,7 +86,7 @@ func TestShardMoveUnderLoad(t *testing.T) {
 	}
 	writer := s.client(t)
 	writerName := name(0, "writer")
-	writer.signup(writerName)
+	writerID := writer.signup(writerName)
 	liker := s.client(t)
 	liker.signup(name(3, "liker"))
 	var others []string
@@ -65,6 +96,7 @@ func TestShardMoveUnderLoad(t *testing.T) {
 		others = append(others, n)
 	}
 	first := writer.post("before the move")
+	seeded := seedShard(t, mainURL, writerID)
 	if list := admin("shards", "list"); !strings.Contains(list, "a: 2 shards") || !strings.Contains(list, "b: 2 shards") {
 		t.Fatalf("shards list before the move:\n%s", list)
 	}
@@ -166,7 +198,7 @@ func TestShardMoveUnderLoad(t *testing.T) {
 	}
 	var page struct{ Total int64 }
 	writer.do("GET", "/v1/users/"+writerName+"/posts", nil).json(t, &page)
-	if want := posted.Load() + 1; page.Total != want {
+	if want := posted.Load() + 1 + seeded; page.Total != want {
 		t.Fatalf("the writer has %d posts, %d were acknowledged", page.Total, want)
 	}
 	t.Logf("move took %v under load (%s); %d posts acknowledged, none failed; slowest write %v",

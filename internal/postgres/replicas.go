@@ -48,7 +48,11 @@ func (db *DB) AddReplicas(ctx context.Context, urls []string, maxLag time.Durati
 		if err != nil {
 			return fmt.Errorf("replica: %w", err)
 		}
+		// As many idle as open: database/sql keeps 2 by default, and
+		// under load every other read would open (fork) a new backend.
 		pool.SetMaxOpenConns(20)
+		pool.SetMaxIdleConns(20)
+		pool.SetConnMaxIdleTime(5 * time.Minute)
 		r := &replica{addr: hostOf(u), pool: pool}
 		db.replicas = append(db.replicas, r)
 	}
