@@ -26,39 +26,23 @@ var _ graph.Store = (*GraphStore)(nil)
 func NewGraphStore(sh Shards) *GraphStore { return &GraphStore{cluster{sh}} }
 
 func (s *GraphStore) Follow(ctx context.Context, follower, followee int64, at time.Time) error {
-	if err := s.userExists(ctx, followee); err != nil {
-		return err
-	}
-	return s.retry(ctx, func() error {
-		same := s.sameDB(follower, followee)
-		owners := []int64{follower}
-		if same {
-			owners = append(owners, followee)
-		}
-		return s.writeOnce(ctx, owners, func(tx Tx) error {
-			added, err := s.addEdge(ctx, tx, ids.Shard(follower), follower, followee, at)
-			if err != nil || !added {
-				return err
-			}
-			if err := s.bump(ctx, tx, follower, "following", 1); err != nil {
-				return err
-			}
-			if same {
-				if ids.Shard(follower) != ids.Shard(followee) {
-					if _, err := s.addEdge(ctx, tx, ids.Shard(followee), follower, followee, at); err != nil {
-						return err
-					}
-				}
-				if err := s.bump(ctx, tx, followee, "followers", 1); err != nil {
-					return err
-				}
-			}
-			return emit(ctx, tx, events.UserFollowed, events.FollowV1{FollowerID: follower, FolloweeID: followee})
-		})
+	return s.change(ctx, follower, followee, 1, events.UserFollowed, func(tx Tx, n int) (bool, error) {
+		return s.addEdge(ctx, tx, n, follower, followee, at)
 	})
 }
 
 func (s *GraphStore) Unfollow(ctx context.Context, follower, followee int64) error {
+	return s.change(ctx, follower, followee, -1, events.UserUnfollowed, func(tx Tx, n int) (bool, error) {
+		return s.removeEdge(ctx, tx, n, follower, followee)
+	})
+}
+
+// change applies a follow (d = 1) or unfollow (d = -1): edge adds or
+// removes the row on a shard and reports whether it changed anything. The
+// follower's side always changes in the transaction; the followee's too
+// when their shard is on the same database (else Mirror does it later).
+// Repeating a change is a no-op.
+func (s *GraphStore) change(ctx context.Context, follower, followee int64, d int, event string, edge func(tx Tx, n int) (bool, error)) error {
 	if err := s.userExists(ctx, followee); err != nil {
 		return err
 	}
@@ -69,24 +53,24 @@ func (s *GraphStore) Unfollow(ctx context.Context, follower, followee int64) err
 			owners = append(owners, followee)
 		}
 		return s.writeOnce(ctx, owners, func(tx Tx) error {
-			removed, err := s.removeEdge(ctx, tx, ids.Shard(follower), follower, followee)
-			if err != nil || !removed {
+			changed, err := edge(tx, ids.Shard(follower))
+			if err != nil || !changed {
 				return err
 			}
-			if err := s.bump(ctx, tx, follower, "following", -1); err != nil {
+			if err := s.bump(ctx, tx, follower, "following", d); err != nil {
 				return err
 			}
 			if same {
 				if ids.Shard(follower) != ids.Shard(followee) {
-					if _, err := s.removeEdge(ctx, tx, ids.Shard(followee), follower, followee); err != nil {
+					if _, err := edge(tx, ids.Shard(followee)); err != nil {
 						return err
 					}
 				}
-				if err := s.bump(ctx, tx, followee, "followers", -1); err != nil {
+				if err := s.bump(ctx, tx, followee, "followers", d); err != nil {
 					return err
 				}
 			}
-			return emit(ctx, tx, events.UserUnfollowed, events.FollowV1{FollowerID: follower, FolloweeID: followee})
+			return emit(ctx, tx, event, events.FollowV1{FollowerID: follower, FolloweeID: followee})
 		})
 	})
 }
