@@ -63,7 +63,7 @@ func (n *node) cachedStores(cfg Config, db *database, bus *natsbus.Bus, rdb *red
 // read-your-writes token): it reads past the cache, which may predate
 // its write on another instance.
 func fresh(ctx context.Context) bool {
-	_, ok := consistency.Token(ctx)
+	_, ok := consistency.TokenFrom(ctx)
 	return ok
 }
 

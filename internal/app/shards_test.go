@@ -19,6 +19,7 @@ import (
 
 	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/app"
+	"github.com/photofeed/photofeed/internal/consistency"
 	"github.com/photofeed/photofeed/internal/testenv"
 )
 
@@ -77,13 +78,7 @@ func TestShardMoveUnderLoad(t *testing.T) {
 
 	// Users named so that the writer is on shard 0 (database a, moving to
 	// b) and the others elsewhere.
-	name := func(shard int, prefix string) string {
-		for i := 0; ; i++ {
-			if n := fmt.Sprintf("%s%d", prefix, i); ids.ShardForKey(n, 4) == shard {
-				return n
-			}
-		}
-	}
+	name := func(shard int, prefix string) string { return nameOnShard(shard, 4, prefix) }
 	writer := s.client(t)
 	writerName := name(0, "writer")
 	writerID := writer.signup(writerName)
@@ -203,4 +198,80 @@ func TestShardMoveUnderLoad(t *testing.T) {
 	}
 	t.Logf("move took %v under load (%s); %d posts acknowledged, none failed; slowest write %v",
 		took.Round(time.Millisecond), strings.TrimSpace(out), posted.Load(), time.Duration(slowest.Load()).Round(time.Millisecond))
+}
+
+// nameOnShard is a username, starting with prefix, whose user lands on
+// shard of count.
+func nameOnShard(shard, count int, prefix string) string {
+	for i := 0; ; i++ {
+		if n := fmt.Sprintf("%s%d", prefix, i); ids.ShardForKey(n, count) == shard {
+			return n
+		}
+	}
+}
+
+// Shards on two servers, each with a replica whose replay is paused: the
+// consistency token carries a position per database, and a request that
+// writes adds its positions to the token it came with, so a client that
+// wrote to both servers reads both of its writes, though neither replica
+// has them.
+func TestReadYourWritesAcrossServers(t *testing.T) {
+	one := testenv.StartPGCluster(t, 1)
+	two := testenv.StartPGCluster(t, 1)
+	mainURL, mainReplicas := one.Database(t)
+	otherURL, otherReplicas := two.Database(t)
+	shardsFile := filepath.Join(t.TempDir(), "shards")
+	list := "a " + mainURL + " " + mainReplicas[0] + "\nb " + otherURL + " " + otherReplicas[0] + "\n"
+	if err := os.WriteFile(shardsFile, []byte(list), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, "--db", mainURL, "--db-replicas", mainReplicas[0], "--shards", shardsFile, "--logical-shards", "4")
+	x, y := s.client(t), s.client(t)
+	xName := nameOnShard(0, 4, "reader") // on database a
+	x.signup(xName)
+	y.signup(nameOnShard(3, 4, "author")) // on database b
+	yPost := y.post("on the other server")
+
+	var ready struct{ Replicas []struct{ Healthy bool } }
+	eventually(t, "both replicas healthy", func() bool {
+		x.do("GET", "/readyz", nil).json(t, &ready)
+		return len(ready.Replicas) == 2 && ready.Replicas[0].Healthy && ready.Replicas[1].Healthy
+	})
+	for _, r := range []string{mainReplicas[0], otherReplicas[0]} {
+		db, err := sql.Open("pgx", r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.Exec(`SELECT pg_wal_replay_pause()`); err != nil {
+			t.Fatal(err)
+		}
+		defer db.Exec(`SELECT pg_wal_replay_resume()`)
+	}
+
+	posted := x.upload("/v1/posts", testJPEG(t, 30, 30, color.White), "on this server")
+	first := posted.Header.Get(consistency.Header)
+	liked := x.do("PUT", "/v1/posts/"+yPost.ID+"/like", nil, consistency.Header, first)
+	token := liked.Header.Get(consistency.Header)
+	if posted.StatusCode != 201 || liked.StatusCode != 204 || !strings.Contains(token, "a:") || !strings.Contains(token, "b:") {
+		t.Fatalf("post %d (token %q), like %d (token %q): want a token with both databases", posted.StatusCode, first, liked.StatusCode, token)
+	}
+
+	reader := &client{t: t, base: s.URL, token: x.token, http: http.DefaultClient} // no cookie jar: the header alone
+	count := func(token string) int {
+		var page struct{ Total int }
+		reader.do("GET", "/v1/users/"+xName+"/posts", nil, consistency.Header, token).json(t, &page)
+		return page.Total
+	}
+	if got := count(token); got != 1 {
+		t.Fatalf("with the token, %s's posts on database a: %d, want 1", xName, got)
+	}
+	var p post
+	reader.do("GET", "/v1/posts/"+yPost.ID, nil, consistency.Header, token).json(t, &p)
+	if !p.LikedByMe || p.LikeCount != 1 {
+		t.Fatalf("with the token, the like on database b: liked %v, count %d", p.LikedByMe, p.LikeCount)
+	}
+	if got := count(""); got != 0 {
+		t.Fatalf("without a token the paused replica answered %d posts; want the stale 0 (else this test proves nothing)", got)
+	}
 }

@@ -1,15 +1,20 @@
 // Package consistency gives read-your-writes over asynchronous replicas.
-// After a write, the client receives a consistency token: the database's
-// write-ahead-log position (LSN) at the commit. Sent back with a later
-// read (the X-Consistency-Token header, or a cookie for browsers), it lets
-// the store serve the read from a replica that has replayed that far, or
-// from the primary if none has.
+// After a write, the client receives a consistency token: the write-ahead-
+// log position (LSN) at the commit of each database the request wrote to.
+// Sent back with a later read (the X-Consistency-Token header, or a cookie
+// for browsers), it lets the store serve the read from a replica that has
+// replayed that far, or from the primary if none has.
+//
+// A token is "LSN" where there is one database, or "name:LSN.name:LSN"
+// with several (each database's positions are its own server's); the
+// separators need no quoting in a cookie.
 package consistency
 
 import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,37 +45,129 @@ func ParseLSN(s string) (LSN, error) {
 
 func (l LSN) String() string { return fmt.Sprintf("%X/%X", uint64(l)>>32, uint64(l)&0xFFFFFFFF) }
 
+// Token is the position each database must have reached for a read to
+// see the writes it stands for; the key "" is the only database.
+type Token map[string]LSN
+
+// For is the position a read of database db must see, if any: its own, or
+// the position of a token from a single-database deployment.
+func (t Token) For(db string) (LSN, bool) {
+	if l, ok := t[db]; ok {
+		return l, true
+	}
+	l, ok := t[""]
+	return l, ok
+}
+
+// String is the token's text form (ParseToken reads it).
+func (t Token) String() string {
+	names := make([]string, 0, len(t))
+	for name := range t {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	for i, name := range names {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		if name != "" {
+			b.WriteString(name + ":")
+		}
+		b.WriteString(t[name].String())
+	}
+	return b.String()
+}
+
+// maxTokenParts bounds what a client can make the server parse.
+const maxTokenParts = 64
+
+// ParseToken reads a token's text form.
+func ParseToken(s string) (Token, error) {
+	parts := strings.Split(s, ".")
+	if len(parts) > maxTokenParts {
+		return nil, fmt.Errorf("token of %d parts: at most %d", len(parts), maxTokenParts)
+	}
+	t := Token{}
+	for _, p := range parts {
+		name, pos, named := strings.Cut(p, ":")
+		if !named {
+			name, pos = "", p
+		} else if !validName(name) {
+			return nil, fmt.Errorf("bad database name in token %q", p)
+		}
+		l, err := ParseLSN(pos)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := t[name]; dup {
+			return nil, fmt.Errorf("database %q twice in token", name)
+		}
+		t[name] = l
+	}
+	return t, nil
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 type tokenKey struct{}
 type trackerKey struct{}
 
-// WithToken marks ctx as needing data at least as new as lsn.
-func WithToken(ctx context.Context, lsn LSN) context.Context {
-	return context.WithValue(ctx, tokenKey{}, lsn)
+// WithToken marks ctx as needing data at least as new as t.
+func WithToken(ctx context.Context, t Token) context.Context {
+	return context.WithValue(ctx, tokenKey{}, t)
 }
 
-// Token returns the position a read must see, if any.
-func Token(ctx context.Context) (LSN, bool) {
-	l, ok := ctx.Value(tokenKey{}).(LSN)
-	return l, ok
+// TokenFrom returns the positions a read must see, if any.
+func TokenFrom(ctx context.Context) (Token, bool) {
+	t, ok := ctx.Value(tokenKey{}).(Token)
+	return t, ok
 }
 
 // Tracker collects the positions of a request's writes.
 type Tracker struct {
 	mu  sync.Mutex
-	lsn LSN
+	pos Token
 }
 
-// Observe records a write's position.
-func (t *Tracker) Observe(l LSN) {
+// Observe records a write's position in database db ("" where there is
+// one).
+func (t *Tracker) Observe(db string, l LSN) {
 	t.mu.Lock()
-	t.lsn = max(t.lsn, l)
+	if t.pos == nil {
+		t.pos = Token{}
+	}
+	t.pos[db] = max(t.pos[db], l)
 	t.mu.Unlock()
 }
 
-func (t *Tracker) LSN() LSN {
+// Token is what the request's writes need a read to see, on top of the
+// token it came with (so a client writing to one database, then another,
+// keeps seeing the first).
+func (t *Tracker) Token(came Token) Token {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.lsn
+	if len(t.pos) == 0 {
+		return nil
+	}
+	out := Token{}
+	for db, l := range came {
+		out[db] = l
+	}
+	for db, l := range t.pos {
+		out[db] = max(out[db], l)
+	}
+	return out
 }
 
 // TrackerFrom returns the request's tracker, if any.
@@ -91,27 +188,32 @@ func Middleware(next http.Handler) http.Handler {
 				raw = c.Value
 			}
 		}
-		if l, err := ParseLSN(raw); err == nil {
-			ctx = WithToken(ctx, l)
+		var came Token
+		if raw != "" {
+			if tok, err := ParseToken(raw); err == nil { // a bad token is no token
+				came = tok
+				ctx = WithToken(ctx, tok)
+			}
 		}
 		t := &Tracker{}
 		ctx = context.WithValue(ctx, trackerKey{}, t)
-		next.ServeHTTP(&tokenWriter{ResponseWriter: w, t: t}, r.WithContext(ctx))
+		next.ServeHTTP(&tokenWriter{ResponseWriter: w, t: t, came: came}, r.WithContext(ctx))
 	})
 }
 
 type tokenWriter struct {
 	http.ResponseWriter
 	t     *Tracker
+	came  Token
 	wrote bool
 }
 
 func (w *tokenWriter) WriteHeader(code int) {
 	if !w.wrote {
 		w.wrote = true
-		if l := w.t.LSN(); l != 0 {
-			w.Header().Set(Header, l.String())
-			http.SetCookie(w, &http.Cookie{Name: Cookie, Value: l.String(), Path: "/", MaxAge: int((30 * time.Second).Seconds()),
+		if tok := w.t.Token(w.came); tok != nil {
+			w.Header().Set(Header, tok.String())
+			http.SetCookie(w, &http.Cookie{Name: Cookie, Value: tok.String(), Path: "/", MaxAge: int((30 * time.Second).Seconds()),
 				HttpOnly: true, SameSite: http.SameSiteLaxMode})
 		}
 	}

@@ -110,7 +110,9 @@ func OpenCluster(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	}
 	for _, d := range dbs {
 		db := main
-		if d.URL != cfg.URL {
+		if d.URL == cfg.URL {
+			main.name = d.Name
+		} else {
 			if db, err = Open(ctx, d.URL); err != nil {
 				return nil, fmt.Errorf("database %s: %w", d.Name, err)
 			}
@@ -119,6 +121,7 @@ func OpenCluster(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 					return nil, fmt.Errorf("database %s: %w", d.Name, err)
 				}
 			}
+			db.name = d.Name
 		}
 		c.dbs = append(c.dbs, db)
 		c.conns = append(c.conns, conn{db})
@@ -137,6 +140,7 @@ func OpenCluster(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 		c.dbs = append(c.dbs, main)
 		c.conns = append(c.conns, conn{main})
 		c.names = append(c.names, MainName)
+		main.name = MainName
 		c.urls = append(c.urls, cfg.URL)
 	}
 	if c.watcher, err = shardmap.NewWatcher(ctx, main.write, cfg.URL, cfg.Logger); err != nil {

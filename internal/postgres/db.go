@@ -25,6 +25,7 @@ var migrations embed.FS
 // DB is one physical photofeed database on PostgreSQL (a primary and its
 // replicas); a Cluster is the deployment's set of them.
 type DB struct {
+	name  string  // in the shard map, for consistency tokens; "" alone
 	write *sql.DB // the primary; reads go to replicas when there are any (replicas.go)
 
 	afterWrite   func()
@@ -141,7 +142,7 @@ func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		var lsn string
 		if err := db.write.QueryRowContext(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err == nil {
 			if l, err := consistency.ParseLSN(lsn); err == nil {
-				t.Observe(l)
+				t.Observe(db.name, l)
 			}
 		}
 	}
