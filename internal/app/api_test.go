@@ -462,3 +462,14 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("run: %v", err)
 	}
 }
+
+// /metrics answers in every deployment, also where databases share a
+// replica server (PHOTOFEED_TEST_DB=postgres-shards): each series names
+// its database.
+func TestMetricsAnswer(t *testing.T) {
+	s := start(t)
+	r := s.client(t).do("GET", "/metrics", nil)
+	if r.StatusCode != 200 || !strings.Contains(string(r.Body), "go_goroutines") {
+		t.Fatalf("/metrics: %d\n%.600s", r.StatusCode, r.Body)
+	}
+}

@@ -22,9 +22,9 @@ func newReplicaCollector(status func() []postgres.ReplicaStatus) *replicaCollect
 	return &replicaCollector{
 		status: status,
 		lag: prometheus.NewDesc("photofeed_db_replica_lag_seconds",
-			"How far the read replica is behind the primary, as last checked.", []string{"replica"}, nil),
+			"How far the read replica is behind the primary, as last checked.", []string{"database", "replica"}, nil),
 		health: prometheus.NewDesc("photofeed_db_replica_healthy",
-			"1 if the replica takes reads (reachable and within --replica-max-lag).", []string{"replica"}, nil),
+			"1 if the replica takes reads (reachable and within --replica-max-lag).", []string{"database", "replica"}, nil),
 	}
 }
 
@@ -35,12 +35,12 @@ func (c *replicaCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *replicaCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, r := range c.status() {
-		ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, float64(r.LagMS)/1000, r.Addr)
+		ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, float64(r.LagMS)/1000, r.Database, r.Addr)
 		healthy := 0.0
 		if r.Healthy {
 			healthy = 1
 		}
-		ch <- prometheus.MustNewConstMetric(c.health, prometheus.GaugeValue, healthy, r.Addr)
+		ch <- prometheus.MustNewConstMetric(c.health, prometheus.GaugeValue, healthy, r.Database, r.Addr)
 	}
 }
 

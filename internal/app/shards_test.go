@@ -237,6 +237,11 @@ func TestReadYourWritesAcrossServers(t *testing.T) {
 		x.do("GET", "/readyz", nil).json(t, &ready)
 		return len(ready.Replicas) == 2 && ready.Replicas[0].Healthy && ready.Replicas[1].Healthy
 	})
+	m := x.do("GET", "/metrics", nil)
+	if m.StatusCode != 200 || !strings.Contains(string(m.Body), `photofeed_db_replica_lag_seconds{database="a"`) ||
+		!strings.Contains(string(m.Body), `photofeed_db_replica_lag_seconds{database="b"`) {
+		t.Fatalf("/metrics: %d, want the lag of each database's replica:\n%.600s", m.StatusCode, m.Body)
+	}
 	for _, r := range []string{mainReplicas[0], otherReplicas[0]} {
 		db, err := sql.Open("pgx", r)
 		if err != nil {

@@ -82,7 +82,7 @@ func schemas() m {
 		"FeedV1":     object(m{"items": arrayOf(ref("PostV1")), "next_cursor": str()}, "next_cursor"),
 		"FeedV2":     object(m{"items": arrayOf(ref("PostV2")), "next_cursor": str()}, "next_cursor"),
 		"Health": object(m{"status": str(), "store": str(),
-			"replicas": arrayOf(object(m{"addr": str(), "healthy": boolean(), "lag_ms": integer()}))}, "store", "replicas"),
+			"replicas": arrayOf(object(m{"database": str(), "addr": str(), "healthy": boolean(), "lag_ms": integer()}))}, "store", "replicas"),
 		"Job": object(m{"id": idStr(), "kind": str(), "queue": str(), "state": str(), "attempt": integer(), "max_attempts": integer(),
 			"args": m{}, "last_error": str(), "created_at": dateTime(), "finalized_at": dateTime()}, "last_error", "finalized_at"),
 		"JobList":  object(m{"items": arrayOf(ref("Job"))}),

@@ -27,13 +27,22 @@ type replica struct {
 	healthy  atomic.Bool
 	lsn      atomic.Uint64 // replay position at the last check
 	lag      atomic.Int64  // ns behind the primary at the last check
+
+	// The oldest primary position seen that the replica has not replayed
+	// yet, and when it was seen (checkReplicas only): the lag is how long
+	// ago that was.
+	target   consistency.LSN
+	targetAt time.Time
 }
 
 // ReplicaStatus is a replica as /readyz reports it.
 type ReplicaStatus struct {
-	Addr    string `json:"addr"`
-	Healthy bool   `json:"healthy"`
-	LagMS   int64  `json:"lag_ms"`
+	// Database names the database in the shard map: databases of one
+	// server share its replicas' addresses.
+	Database string `json:"database"`
+	Addr     string `json:"addr"`
+	Healthy  bool   `json:"healthy"`
+	LagMS    int64  `json:"lag_ms"`
 }
 
 // ErrPrimaryDown is returned for a write while the primary is unreachable.
@@ -91,9 +100,7 @@ func (db *DB) checkReplicas(ctx context.Context) {
 	primary, _ := consistency.ParseLSN(primaryText)
 	for _, r := range db.replicas {
 		var replay string
-		var behind float64
-		err := r.pool.QueryRowContext(ctx, `SELECT coalesce(pg_last_wal_replay_lsn()::text, '0/0'),
-			coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0)`).Scan(&replay, &behind)
+		err := r.pool.QueryRowContext(ctx, `SELECT coalesce(pg_last_wal_replay_lsn()::text, '0/0')`).Scan(&replay)
 		lsn, perr := consistency.ParseLSN(replay)
 		if err != nil || perr != nil {
 			r.healthy.Store(false)
@@ -106,9 +113,18 @@ func (db *DB) checkReplicas(ctx context.Context) {
 			r.healthy.Store(true)
 			continue
 		}
-		lag := time.Duration(behind * float64(time.Second))
-		if lsn >= primary {
-			lag = 0 // caught up: the replay timestamp only says how long ago the last write was
+		// Not "now − the last replayed commit's time": after a quiet spell
+		// that says the replica is minutes behind as soon as one new write
+		// is in flight. The lag is how long the replica has owed the oldest
+		// position it has not replayed, to within a check.
+		var lag time.Duration
+		switch now := time.Now(); {
+		case lsn >= primary:
+			r.target = 0
+		case r.target == 0 || lsn >= r.target:
+			r.target, r.targetAt = primary, now
+		default:
+			lag = now.Sub(r.targetAt)
 		}
 		r.lag.Store(int64(lag))
 		r.healthy.Store(lag <= db.maxLag)
@@ -119,7 +135,7 @@ func (db *DB) checkReplicas(ctx context.Context) {
 func (db *DB) Replicas() []ReplicaStatus {
 	out := make([]ReplicaStatus, 0, len(db.replicas))
 	for _, r := range db.replicas {
-		out = append(out, ReplicaStatus{Addr: r.addr, Healthy: r.healthy.Load(), LagMS: time.Duration(r.lag.Load()).Milliseconds()})
+		out = append(out, ReplicaStatus{Database: db.name, Addr: r.addr, Healthy: r.healthy.Load(), LagMS: time.Duration(r.lag.Load()).Milliseconds()})
 	}
 	return out
 }

@@ -76,7 +76,11 @@ func (s *Service) Create(ctx context.Context, authorID int64, caption string, ph
 	if err != nil {
 		return Post{}, fmt.Errorf("create post: %w", err)
 	}
-	key := BlobKey(ids.Shard(id), photo, "upload")
+	// The upload is the post's own, not content-addressed like the
+	// variants: it lives only until the variants are made, and a shared one
+	// could be removed by another post finishing while this one still
+	// needs it.
+	key := fmt.Sprintf("%04d-%d.upload", ids.Shard(id), id)
 	created, err := s.blobs.Put(ctx, key, photo)
 	if err != nil {
 		return Post{}, fmt.Errorf("create post: store upload: %w", err)
