@@ -64,6 +64,13 @@ func (conn) IDsJoin() string     { return `unnest(CAST(? AS BIGINT[])) AS j(valu
 func (conn) IDs(ids []int64) any { return ids }
 func (conn) ForUpdate() string   { return " FOR UPDATE" }
 
+func (conn) LockKey(shared bool) string {
+	if shared {
+		return `SELECT pg_advisory_xact_lock_shared(hashtext(?))`
+	}
+	return `SELECT pg_advisory_xact_lock(hashtext(?))`
+}
+
 func (c conn) OnProcessing(ctx context.Context, t sqlstore.Tx, postID int64) error {
 	if c.db.onProcessing == nil {
 		return errors.New("no job queue for processing posts")

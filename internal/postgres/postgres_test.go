@@ -4,8 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"testing"
+	"time"
 
 	"github.com/photofeed/photofeed/idempotency"
+	"github.com/photofeed/photofeed/ids"
+	"github.com/photofeed/photofeed/internal/identity"
+	"github.com/photofeed/photofeed/internal/posts"
 	"github.com/photofeed/photofeed/internal/postgres"
 	"github.com/photofeed/photofeed/internal/storetest"
 	"github.com/photofeed/photofeed/internal/testenv"
@@ -81,5 +85,71 @@ func TestConcurrentMigrations(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// A post referencing a blob waits while a deletion of that blob is between
+// its check and its delete, so the deletion cannot remove bytes a post has
+// just taken (the post's writer puts them again once its reference is in).
+func TestReferenceWaitsForBlobDeletion(t *testing.T) {
+	db := openDB(t)
+	db.MainDB().OnProcessingPost(func(context.Context, *sql.Tx, int64) error { return nil })
+	ctx := t.Context()
+	gen := ids.NewGenerator(nil)
+	author, _ := gen.Next(3)
+	if err := db.Identity().CreateUser(ctx, identity.User{ID: author, Username: "ann", DisplayName: "Ann", CreatedAt: time.Now()}, "hash"); err != nil {
+		t.Fatal(err)
+	}
+	key := "0003-shared.jpg"
+	inDelete, release := make(chan struct{}), make(chan struct{})
+	deleted := make(chan bool)
+	go func() {
+		ok, _ := db.Posts().DeleteIfUnused(ctx, key, func(context.Context) error {
+			close(inDelete)
+			<-release
+			return nil
+		})
+		deleted <- ok
+	}()
+	<-inDelete
+	created := make(chan error)
+	go func() {
+		id, _ := gen.Next(3)
+		im := posts.Image{Key: key, Width: 1, Height: 1}
+		created <- db.Posts().CreatePost(ctx, posts.Post{ID: id, AuthorID: author, CreatedAt: ids.Time(id), Status: posts.Ready,
+			Images: posts.Images{Thumb: im, Large: im, Original: im}})
+	}()
+	// The post's transaction shows up waiting for the blob's lock.
+	admin, err := sql.Open("pgx", db.URLs()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		admin.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'`).Scan(&waiting)
+		if waiting == 1 {
+			break
+		}
+		select {
+		case err := <-created:
+			t.Fatalf("the post was stored (%v) while the blob's deletion was under way", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the post never waited for the blob's lock")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(release)
+	if !<-deleted {
+		t.Fatal("the deletion did not run")
+	}
+	if err := <-created; err != nil {
+		t.Fatal(err)
+	}
+	if in, _ := db.Posts().ImageInUse(ctx, key); !in {
+		t.Fatal("the post's reference is missing")
 	}
 }

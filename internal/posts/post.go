@@ -71,6 +71,9 @@ type Store interface {
 	LikedBy(ctx context.Context, userID int64, postIDs []int64) (map[int64]bool, error)
 	// ImageInUse reports whether any post references the blob key.
 	ImageInUse(ctx context.Context, key string) (bool, error)
+	// DeleteIfUnused runs del if no post references key, holding off new
+	// references to key until del returns, and reports whether it ran.
+	DeleteIfUnused(ctx context.Context, key string, del func(context.Context) error) (bool, error)
 }
 
 // Blobs is where image bytes go.

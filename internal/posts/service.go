@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -150,6 +151,22 @@ func (s *Service) Finish(ctx context.Context, postID int64) error {
 		s.removeUnused(context.WithoutCancel(ctx), created)
 		return nil
 	}
+	// A variant that was already there (another post of the same photo)
+	// may have been deleted, by that post's deletion, between our Put and
+	// our reference: the store makes the deletion's check and delete one
+	// step that our reference waits for, so once it is committed, putting
+	// the bytes again is enough.
+	for _, x := range []struct {
+		key  string
+		data []byte
+	}{{im.Thumb.Key, v.Thumb.Data}, {im.Large.Key, v.Large.Data}, {im.Original.Key, v.Original.Data}} {
+		if slices.Contains(created, x.key) {
+			continue
+		}
+		if _, err := s.blobs.Put(ctx, x.key, x.data); err != nil {
+			return fmt.Errorf("finish post %d: store image again: %w", postID, err)
+		}
+	}
 	s.removeUnused(context.WithoutCancel(ctx), []string{p.UploadKey})
 	return nil
 }
@@ -195,14 +212,11 @@ func ShardOfKey(key string) int {
 }
 
 // removeUnused deletes blobs no post references. Content addressing means
-// two posts can share a blob, so each is checked before it goes.
+// two posts can share a blob, so each is checked before it goes, and the
+// store holds new references off until the bytes are gone (see Finish).
 func (s *Service) removeUnused(ctx context.Context, keys []string) {
 	for _, k := range keys {
-		inUse, err := s.store.ImageInUse(ctx, k)
-		if err == nil && !inUse {
-			err = s.blobs.Delete(ctx, k)
-		}
-		if err != nil {
+		if err := s.RemoveIfUnused(ctx, k); err != nil {
 			s.log.WarnContext(ctx, "blob left behind", "key", k, "err", err)
 		}
 	}
@@ -212,11 +226,8 @@ func (s *Service) removeUnused(ctx context.Context, keys []string) {
 // does at once, again from the consumer that purges edge caches, so that
 // an edge refetching after the purge finds the bytes gone.
 func (s *Service) RemoveIfUnused(ctx context.Context, key string) error {
-	inUse, err := s.store.ImageInUse(ctx, key)
-	if err != nil || inUse {
-		return err
-	}
-	return s.blobs.Delete(ctx, key)
+	_, err := s.store.DeleteIfUnused(ctx, key, func(ctx context.Context) error { return s.blobs.Delete(ctx, key) })
+	return err
 }
 
 func (s *Service) Post(ctx context.Context, id int64) (Post, error) {
@@ -317,13 +328,14 @@ func (s *Service) RemoveOrphanBlobs(ctx context.Context, olderThan time.Time) (i
 	}
 	removed := 0
 	for _, k := range orphans {
-		if inUse, err := s.store.ImageInUse(ctx, k); err != nil || inUse { // a post took it meanwhile
-			continue
-		}
-		if err := s.blobs.Delete(ctx, k); err != nil {
+		// A post may have taken it meanwhile: checked again, under the lock.
+		deleted, err := s.store.DeleteIfUnused(ctx, k, func(ctx context.Context) error { return s.blobs.Delete(ctx, k) })
+		if err != nil {
 			return removed, err
 		}
-		removed++
+		if deleted {
+			removed++
+		}
 	}
 	return removed, nil
 }

@@ -49,6 +49,7 @@ func (conn) IDList() string      { return `SELECT value FROM json_each(?)` }
 func (conn) IDsJoin() string     { return `json_each(?) AS j CROSS JOIN` }
 func (conn) IDs(ids []int64) any { return idArray(ids) }
 func (conn) ForUpdate() string   { return "" } // the write transaction is exclusive already
+func (conn) LockKey(bool) string { return "" }
 
 func (c conn) OnProcessing(ctx context.Context, t sqlstore.Tx, postID int64) error {
 	if c.db.onProcessing == nil {

@@ -35,6 +35,10 @@ type Conn interface {
 	// ForUpdate is the row-lock suffix of a SELECT ("" where a write
 	// transaction already excludes other writers).
 	ForUpdate() string
+	// LockKey is a statement taking a lock on the text of its one argument
+	// until the transaction ends, shared or exclusive ("" where a write
+	// transaction already excludes other writers).
+	LockKey(shared bool) string
 
 	// OnProcessing enqueues a processing post's thumbnail job in tx.
 	OnProcessing(ctx context.Context, tx Tx, postID int64) error

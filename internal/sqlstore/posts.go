@@ -265,10 +265,57 @@ func (s *PostStore) ImageInUse(ctx context.Context, key string) (bool, error) {
 	return inUse, nil
 }
 
+// DeleteIfUnused checks and deletes under an exclusive lock on the key,
+// which every new reference takes shared (linkBlobs): a reference either
+// commits before the check (and is seen) or waits until the bytes are gone
+// (and its writer puts them again).
+func (s *PostStore) DeleteIfUnused(ctx context.Context, key string, del func(context.Context) error) (bool, error) {
+	n := posts.ShardOfKey(key) % s.sh.Count()
+	deleted := false
+	err := s.retry(ctx, func() error {
+		deleted = false
+		return s.writeShards(ctx, []int{n}, func(tx Tx) error {
+			if err := s.lockKey(ctx, tx, n, key, false); err != nil {
+				return err
+			}
+			var one int
+			err := tx.QueryRowContext(ctx, s.q(n, `SELECT 1 FROM shard.post_blobs WHERE blob_key = ? LIMIT 1`), key).Scan(&one)
+			if err == nil {
+				return nil // in use
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if err := del(ctx); err != nil {
+				return err
+			}
+			deleted = true
+			return nil
+		})
+	})
+	if err != nil {
+		return false, fmt.Errorf("delete unused blob %s: %w", key, err)
+	}
+	return deleted, nil
+}
+
+// lockKey locks a blob key in tx, on shard n's database.
+func (s *PostStore) lockKey(ctx context.Context, tx Tx, n int, key string, shared bool) error {
+	stmt := s.sh.Databases()[s.sh.Home(n)].LockKey(shared)
+	if stmt == "" {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, stmt, "blob:"+key)
+	return err
+}
+
 func (s *PostStore) linkBlobs(ctx context.Context, tx Tx, postID int64, keys []string) error {
 	for _, k := range keys {
 		if k == "" {
 			continue
+		}
+		if err := s.lockKey(ctx, tx, ids.Shard(postID), k, true); err != nil {
+			return fmt.Errorf("lock blob %s: %w", k, err)
 		}
 		if _, err := tx.ExecContext(ctx, s.q(ids.Shard(postID), `INSERT INTO shard.post_blobs (blob_key, post_id) VALUES (?, ?) ON CONFLICT DO NOTHING`), k, postID); err != nil {
 			return fmt.Errorf("insert post blob: %w", err)

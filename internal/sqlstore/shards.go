@@ -124,6 +124,12 @@ func (c cluster) writeOnce(ctx context.Context, owners []int64, fn func(tx Tx) e
 	for _, id := range owners {
 		shards = append(shards, ids.Shard(id))
 	}
+	return c.writeShards(ctx, shards, fn)
+}
+
+// writeShards is writeOnce for shards by number.
+func (c cluster) writeShards(ctx context.Context, shards []int, fn func(tx Tx) error) error {
+	shards = slices.Clone(shards)
 	slices.Sort(shards)
 	shards = slices.Compact(shards)
 	home := c.sh.Home(shards[0])
