@@ -9,8 +9,8 @@ import (
 	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/identity"
-	"github.com/photofeed/photofeed/internal/posts"
 	"github.com/photofeed/photofeed/internal/postgres"
+	"github.com/photofeed/photofeed/internal/posts"
 	"github.com/photofeed/photofeed/internal/storetest"
 	"github.com/photofeed/photofeed/internal/testenv"
 )
