@@ -54,45 +54,59 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-// jobsCmd is `photofeed jobs list|retry`: the dead letters from the shell.
+// jobsCmd is `photofeed jobs list|retry`: the dead letters from the shell,
+// from every database's queue.
 func jobsCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	const usage = "usage: photofeed jobs list [--state discarded] [--limit 50] | photofeed jobs retry <id> [--database name]"
 	if len(args) == 0 {
-		return errors.New("usage: photofeed jobs list [--state discarded] [--limit 50] | photofeed jobs retry <id>")
+		return errors.New(usage)
 	}
-	state, limit := "discarded", 50
+	state, limit, database := "discarded", 50, ""
 	db, rest, err := openForAdmin(ctx, "jobs "+args[0], args[1:], getenv, func(fs *flag.FlagSet) {
 		fs.StringVar(&state, "state", "discarded", "job state")
 		fs.IntVar(&limit, "limit", 50, "at most this many")
+		fs.StringVar(&database, "database", "", "the job's database, as listed (default: the main one)")
 	})
 	if err != nil {
 		return fmt.Errorf("jobs: %w", err)
 	}
 	defer db.Close()
-	client, err := jobs.New(ctx, jobs.Config{DB: db.Writer(), Dialect: db.dialect})
-	if err != nil {
-		return err
+	queues := &jobs.Set{}
+	for _, p := range db.parts {
+		client, err := jobs.New(ctx, jobs.Config{DB: p.writer, Dialect: db.dialect})
+		if err != nil {
+			return err
+		}
+		queues.Add(p.name, client)
 	}
 	switch args[0] {
 	case "list":
-		list, err := client.List(ctx, state, limit)
+		list, err := queues.List(ctx, state, limit)
 		if err != nil {
 			return fmt.Errorf("jobs list: %w", err)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		several := len(db.parts) > 1
+		if several {
+			fmt.Fprint(tw, "DATABASE\t")
+		}
 		fmt.Fprintln(tw, "ID\tKIND\tQUEUE\tSTATE\tATTEMPTS\tLAST ERROR")
 		for _, j := range list {
+			if several {
+				fmt.Fprintf(tw, "%s\t", j.Database)
+			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d/%d\t%s\n", j.ID, j.Kind, j.Queue, j.State, j.Attempt, j.MaxAttempts, j.LastError)
 		}
 		return tw.Flush()
 	case "retry":
 		if len(rest) != 1 {
-			return errors.New("usage: photofeed jobs retry <id>")
+			return errors.New(usage)
 		}
 		id, err := strconv.ParseInt(rest[0], 10, 64)
 		if err != nil {
 			return fmt.Errorf("jobs retry: %q is not a job id", rest[0])
 		}
-		j, err := client.Retry(ctx, id)
+		j, err := queues.Retry(ctx, database, id)
 		if err != nil {
 			return fmt.Errorf("jobs retry: %w", err)
 		}

@@ -62,8 +62,8 @@ const usage = `photofeed: a self-hostable photo-sharing service
 Usage:
   photofeed [serve] [flags]   run the service (all roles, embedded engines)
   photofeed reindex [flags]   rebuild the search index from the database (server stopped)
-  photofeed jobs list [--state discarded] | jobs retry <id>
-                              background jobs; discarded ones are the dead letters
+  photofeed jobs list [--state discarded] | jobs retry <id> [--database name]
+                              background jobs of every database; discarded ones are the dead letters
   photofeed users grant-admin|revoke-admin <username>
   photofeed shards list       the shard map and each logical shard's rows (PostgreSQL)
   photofeed shards move <shard> <database> [--max-pause 2s]

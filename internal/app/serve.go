@@ -78,7 +78,6 @@ type node struct {
 	db         *database
 	feed       *feed.Service
 	posts      *posts.Service
-	jobs       *jobs.Client
 	log        *slog.Logger
 	closers    []func() error
 	background []func(ctx context.Context) // periodic work, run until ctx ends
@@ -211,12 +210,10 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	// Each database relays its own outbox and runs its own job queue (the
 	// jobs a write enqueues are in its transaction); the periodic cleanups
 	// run from the main database's queue and sweep them all.
-	var relays []*outbox.Relay
-	var jobClient *jobs.Client
+	queues := &jobs.Set{}
 	for i, part := range db.parts {
 		relay := outbox.NewRelay(part.outbox, bus, log)
 		relay.Source = part.name
-		relays = append(relays, relay)
 		part.afterWrite(func() { writes.Add(1); relay.Notify() })
 		client, err := jobs.New(ctx, jobs.Config{DB: part.writer, Dialect: db.dialect, Logger: log,
 			Maintenance: maintenance{db: db, posts: postSvc}, NoPeriodic: i > 0,
@@ -232,11 +229,8 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 				log.ErrorContext(ctx, "jobs stopped", "database", part.name, "err", err)
 			}
 		})
-		if i == 0 {
-			jobClient = client
-		}
+		queues.Add(part.name, client)
 	}
-	n.jobs = jobClient
 
 	// Search runs beside everything else: if its index cannot open, search
 	// answers 503, its consumer does not run (events wait in the stream),
@@ -288,7 +282,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		})
 
 	api := httpapi.New(httpapi.Deps{
-		Identity: idSvc, Posts: postSvc, Graph: graphSvc, Feed: feedSvc, Search: searchSvc, Jobs: jobClient, Blobs: blobs, MediaRedirect: blobs.redirect(cfg.MediaRedirect),
+		Identity: idSvc, Posts: postSvc, Graph: graphSvc, Feed: feedSvc, Search: searchSvc, Jobs: queues, Blobs: blobs, MediaRedirect: blobs.redirect(cfg.MediaRedirect),
 		Ready: db.Ping, ReadyDetail: readyDetail(db), Logger: log, MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL,
 		UploadWait: cfg.UploadWait,
 	})

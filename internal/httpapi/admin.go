@@ -12,7 +12,8 @@ import (
 // Jobs is the task scheduler as administrators see it.
 type Jobs interface {
 	List(ctx context.Context, state string, limit int) ([]jobs.Job, error)
-	Retry(ctx context.Context, id int64) (jobs.Job, error)
+	// Retry runs job id of database ("": the main one) again.
+	Retry(ctx context.Context, database string, id int64) (jobs.Job, error)
 }
 
 var errNotAdmin = errkind.New(errkind.Forbidden, "this needs the admin role")
@@ -64,7 +65,7 @@ func (a *API) retryJob(w http.ResponseWriter, r *http.Request, _ int64) error {
 	if p != nil {
 		return p
 	}
-	j, err := a.deps.Jobs.Retry(r.Context(), id)
+	j, err := a.deps.Jobs.Retry(r.Context(), r.URL.Query().Get("database"), id)
 	if err != nil {
 		return err
 	}

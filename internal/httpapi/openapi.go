@@ -83,8 +83,8 @@ func schemas() m {
 		"FeedV2":     object(m{"items": arrayOf(ref("PostV2")), "next_cursor": str()}, "next_cursor"),
 		"Health": object(m{"status": str(), "store": str(),
 			"replicas": arrayOf(object(m{"database": str(), "addr": str(), "healthy": boolean(), "lag_ms": integer()}))}, "store", "replicas"),
-		"Job": object(m{"id": idStr(), "kind": str(), "queue": str(), "state": str(), "attempt": integer(), "max_attempts": integer(),
-			"args": m{}, "last_error": str(), "created_at": dateTime(), "finalized_at": dateTime()}, "last_error", "finalized_at"),
+		"Job": object(m{"id": idStr(), "database": str(), "kind": str(), "queue": str(), "state": str(), "attempt": integer(), "max_attempts": integer(),
+			"args": m{}, "last_error": str(), "created_at": dateTime(), "finalized_at": dateTime()}, "last_error", "finalized_at", "database"),
 		"JobList":  object(m{"items": arrayOf(ref("Job"))}),
 		"SearchV1": object(m{"items": m{"type": "array", "items": m{"oneOf": []m{ref("UserSummary"), ref("PostV1")}}}, "next_cursor": str()}, "next_cursor"),
 		"SearchV2": object(m{"items": m{"type": "array", "items": m{"oneOf": []m{ref("UserSummary"), ref("PostV2")}}}, "next_cursor": str()}, "next_cursor"),
@@ -153,7 +153,8 @@ func operations() []operation {
 		{method: "GET", path: "/admin/jobs", summary: "Background jobs by state (admin); discarded jobs are the dead letters", auth: true, params: []m{
 			query("state", m{"type": "string", "default": "discarded"}, "available, running, retryable, scheduled, completed, cancelled or discarded"),
 			query("limit", m{"type": "integer", "minimum": 1, "maximum": 500, "default": 50}, "at most this many")}, status: 200, result: "JobList"},
-		{method: "POST", path: "/admin/jobs/{id}/retry", summary: "Run a job again (admin)", auth: true, params: []m{postID, idemKey}, status: 200, result: "Job"},
+		{method: "POST", path: "/admin/jobs/{id}/retry", summary: "Run a job again (admin)", auth: true, params: []m{postID, idemKey,
+			query("database", str(), "the job's database, as listed (default: the main one)")}, status: 200, result: "Job"},
 	}
 }
 

@@ -187,6 +187,9 @@ type Job struct {
 	LastError   string          `json:"last_error,omitempty"`
 	CreatedAt   time.Time       `json:"created_at"`
 	FinalizedAt *time.Time      `json:"finalized_at,omitempty"`
+	// Database names the database whose queue holds the job, where there
+	// are several (ids are per database).
+	Database string `json:"database,omitempty"`
 }
 
 var states = map[string]rivertype.JobState{

@@ -125,3 +125,62 @@ func TestDeadLetterListAndRetry(t *testing.T) {
 		return n == 4
 	})
 }
+
+// Two databases' queues as one: a list merges them and names each job's
+// database; a retry goes to the database named, where the id is the job's.
+func TestSetListsAndRetriesPerDatabase(t *testing.T) {
+	set := &jobs.Set{}
+	var fail atomic.Bool
+	var runs atomic.Int32
+	fail.Store(true)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	for _, name := range []string{"one", "two"} {
+		db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), name+".db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		c, err := jobs.New(t.Context(), jobs.Config{DB: db.Writer(), Maintenance: noMaintenance{}, Poll: 10 * time.Millisecond, NoPeriodic: true,
+			Register: func(w *river.Workers) { river.AddWorker(w, &flakyWorker{fail: &fail, runs: &runs}) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error)
+		go func() { done <- c.Run(ctx) }()
+		defer func() { cancel(); <-done }()
+		tx, err := db.Writer().BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.InsertTx(ctx, tx, flakyArgs{}, &river.InsertOpts{MaxAttempts: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		set.Add(name, c)
+	}
+	var dead []jobs.Job
+	waitFor(t, "both jobs discarded", func() bool {
+		dead, _ = set.List(ctx, "discarded", 10)
+		return len(dead) == 2
+	})
+	if dead[0].ID != dead[1].ID || dead[0].Database == dead[1].Database {
+		t.Fatalf("want the same id in two databases: %+v", dead)
+	}
+	fail.Store(false)
+	if j, err := set.Retry(ctx, "two", dead[0].ID); err != nil || j.Database != "two" {
+		t.Fatalf("retry in two: %+v, %v", j, err)
+	}
+	waitFor(t, "the job of two completed", func() bool {
+		done, _ := set.List(ctx, "completed", 10)
+		return len(done) == 1 && done[0].Database == "two"
+	})
+	if still, _ := set.List(ctx, "discarded", 10); len(still) != 1 || still[0].Database != "one" {
+		t.Fatalf("still discarded: %+v", still)
+	}
+	if _, err := set.Retry(ctx, "three", 1); !errors.Is(err, jobs.ErrDatabase) {
+		t.Fatalf("retry in an unknown database: %v", err)
+	}
+}
