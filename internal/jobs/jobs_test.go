@@ -52,6 +52,22 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// insertFlaky enqueues one flaky job of a single attempt, as a write's
+// transaction would.
+func insertFlaky(t *testing.T, ctx context.Context, db *sqlite.DB, c *jobs.Client) {
+	t.Helper()
+	tx, err := db.Writer().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.InsertTx(ctx, tx, flakyArgs{}, &river.InsertOpts{MaxAttempts: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // A job that exhausts its attempts is discarded (a dead letter), listed as
 // such, and runs again when retried.
 func TestDeadLetterListAndRetry(t *testing.T) {
@@ -73,16 +89,7 @@ func TestDeadLetterListAndRetry(t *testing.T) {
 	go func() { done <- c.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 
-	tx, err := db.Writer().BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.InsertTx(ctx, tx, flakyArgs{}, &river.InsertOpts{MaxAttempts: 1}); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	insertFlaky(t, ctx, db, c)
 	var dead []jobs.Job
 	waitFor(t, "the job discarded", func() bool {
 		dead, _ = c.List(ctx, "discarded", 10)
@@ -149,16 +156,7 @@ func TestSetListsAndRetriesPerDatabase(t *testing.T) {
 		done := make(chan error)
 		go func() { done <- c.Run(ctx) }()
 		defer func() { cancel(); <-done }()
-		tx, err := db.Writer().BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.InsertTx(ctx, tx, flakyArgs{}, &river.InsertOpts{MaxAttempts: 1}); err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Commit(); err != nil {
-			t.Fatal(err)
-		}
+		insertFlaky(t, ctx, db, c)
 		set.Add(name, c)
 	}
 	var dead []jobs.Job
