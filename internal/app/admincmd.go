@@ -44,7 +44,7 @@ func openForAdmin(ctx context.Context, name string, args []string, getenv func(s
 	if v := getenv("PHOTOFEED_SHARDS"); v != "" && !flagSet(fs, "shards") {
 		*shards = v
 	}
-	db, err := openDatabase(ctx, dbConfig{URL: *dbURL, DataDir: *dataDir, ShardsFile: *shards, Shards: 1024})
+	db, err := openDatabase(ctx, dbConfig{URL: *dbURL, DataDir: *dataDir, ShardsFile: *shards, Shards: 1024, Existing: true})
 	return db, positional, err
 }
 

@@ -101,6 +101,7 @@ type dbConfig struct {
 	MaxLag       time.Duration
 	ShardsFile   string // --shards
 	Shards       int    // --logical-shards, for a new deployment
+	Existing     bool   // administration: never lay out a new deployment
 }
 
 func databaseConfig(cfg Config) dbConfig {
@@ -128,7 +129,7 @@ func openDatabase(ctx context.Context, c dbConfig) (*database, error) {
 			parts: []dbPart{{outbox: db.Outboxes()[0], writer: db.Writer(), afterWrite: db.AfterWrite, onProcessingPost: db.OnProcessingPost}},
 			Ping:  db.Ping, Close: db.Close}, nil
 	case strings.HasPrefix(c.URL, "postgres://") || strings.HasPrefix(c.URL, "postgresql://"):
-		pc := postgres.Config{URL: c.URL, Replicas: c.Replicas, Shards: c.Shards, MaxLag: c.MaxLag}
+		pc := postgres.Config{URL: c.URL, Replicas: c.Replicas, Shards: c.Shards, MaxLag: c.MaxLag, Existing: c.Existing}
 		if c.ShardsFile != "" {
 			f, err := os.Open(c.ShardsFile)
 			if err != nil {

@@ -280,3 +280,26 @@ func TestReadYourWritesAcrossServers(t *testing.T) {
 		t.Fatalf("without a token the paused replica answered %d posts; want the stale 0 (else this test proves nothing)", got)
 	}
 }
+
+// An administration command pointed at a database photofeed has not laid
+// out says so and leaves it as it was: it never creates a deployment.
+func TestAdminRefusesAnEmptyDatabase(t *testing.T) {
+	url := testenv.PostgresURL(t)
+	for _, args := range [][]string{{"shards", "list"}, {"jobs", "list"}, {"users", "grant-admin", "ann"}} {
+		err := app.Run(t.Context(), append(args, "--db", url), func(string) string { return "" }, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "no photofeed deployment") {
+			t.Fatalf("photofeed %s on an empty database: %v", strings.Join(args, " "), err)
+		}
+	}
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var tables, schemas int
+	db.QueryRow(`SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`).Scan(&tables)
+	db.QueryRow(`SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'shard\_%'`).Scan(&schemas)
+	if tables != 0 || schemas != 0 {
+		t.Fatalf("the empty database now has %d tables and %d shard schemas", tables, schemas)
+	}
+}

@@ -41,7 +41,14 @@ type Config struct {
 	// MaxLag takes a replica out of reads (default 5s).
 	MaxLag time.Duration
 	Logger *slog.Logger
+	// Existing refuses a database that holds no deployment yet instead
+	// of laying one out: for administration commands.
+	Existing bool
 }
+
+// ErrNoDeployment is OpenCluster's answer, with Existing, for a database
+// that photofeed has not laid out.
+var ErrNoDeployment = errors.New("no photofeed deployment in this database (photofeed serve lays one out)")
 
 // Database is one physical database of a deployment.
 type Database struct {
@@ -87,6 +94,11 @@ func OpenCluster(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Existing {
+		if err := deploymentExists(ctx, cfg.URL); err != nil {
+			return nil, err
+		}
 	}
 	c := &Cluster{log: cfg.Logger, done: make(chan struct{})}
 	defer func() {
@@ -394,4 +406,22 @@ func (c *Cluster) ShardRows(ctx context.Context, n int) ([]int64, error) {
 		return nil, fmt.Errorf("count shard %d: %w", n, err)
 	}
 	return out, nil
+}
+
+// deploymentExists checks, without changing anything, that url holds a
+// deployment's shard map.
+func deploymentExists(ctx context.Context, url string) error {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var exists bool
+	if err := db.QueryRowContext(ctx, `SELECT to_regclass('public.photofeed_shard_map') IS NOT NULL`).Scan(&exists); err != nil {
+		return fmt.Errorf("connect postgres: %w", err)
+	}
+	if !exists {
+		return ErrNoDeployment
+	}
+	return nil
 }
