@@ -52,9 +52,7 @@ func TestReadReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer replica.Close()
-	if _, err := replica.Exec(`SELECT pg_wal_replay_pause()`); err != nil {
-		t.Fatal(err)
-	}
+	pauseReplay(t, replica)
 	r := c.upload("/v1/posts", testJPEG(t, 30, 30, color.White), "during the pause")
 	token := r.Header.Get(consistency.Header)
 	if r.StatusCode != 201 || token == "" {
@@ -89,4 +87,19 @@ func TestReadReplicas(t *testing.T) {
 	if r := c.do("GET", "/readyz", nil); r.StatusCode != 200 || !strings.Contains(string(r.Body), `"healthy":true`) {
 		t.Fatalf("readyz with the primary down but the replica serving: %d %s", r.StatusCode, r.Body)
 	}
+}
+
+// pauseReplay stops a replica's replay and waits until it has stopped: a
+// pause is only requested at first, and a write right after the request
+// could still be replayed.
+func pauseReplay(t *testing.T, replica *sql.DB) {
+	t.Helper()
+	if _, err := replica.Exec(`SELECT pg_wal_replay_pause()`); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the replica's replay paused", func() bool {
+		var state string
+		replica.QueryRow(`SELECT pg_get_wal_replay_pause_state()`).Scan(&state)
+		return state == "paused"
+	})
 }

@@ -248,9 +248,7 @@ func TestReadYourWritesAcrossServers(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		if _, err := db.Exec(`SELECT pg_wal_replay_pause()`); err != nil {
-			t.Fatal(err)
-		}
+		pauseReplay(t, db)
 		defer db.Exec(`SELECT pg_wal_replay_resume()`)
 	}
 
