@@ -78,21 +78,6 @@ func (d *database) Graph() graph.Store            { return d.graph }
 func (d *database) Timelines() feed.TimelineStore { return d.timelines }
 func (d *database) Idempotency() idempotencyStore { return d.idempotency }
 func (d *database) SearchSource() search.Source   { return d.search }
-func (d *database) Writer() *sql.DB               { return d.parts[0].writer }
-
-// OutboxHead is the newest event of every outbox, summed: what the
-// fan-out's summed offsets reach when it has caught up.
-func (d *database) OutboxHead(ctx context.Context) (int64, error) {
-	var sum int64
-	for _, p := range d.parts {
-		h, err := p.outbox.Head(ctx)
-		if err != nil {
-			return 0, err
-		}
-		sum += h
-	}
-	return sum, nil
-}
 
 // dbConfig is where the data is.
 type dbConfig struct {

@@ -63,17 +63,18 @@ type Database struct {
 type Cluster struct {
 	sqlstore.Stores
 
-	main    *DB
-	dbs     []*DB
-	conns   []sqlstore.Conn
-	names   []string
-	urls    []string
-	count   int
-	watcher *shardmap.Watcher
-	routes  atomic.Pointer[routes]
-	log     *slog.Logger
-	stop    context.CancelFunc
-	done    chan struct{}
+	main     *DB
+	dbs      []*DB
+	conns    []sqlstore.Conn
+	names    []string
+	urls     []string
+	count    int
+	prefixes []string // "shard_0007." by shard
+	watcher  *shardmap.Watcher
+	routes   atomic.Pointer[routes]
+	log      *slog.Logger
+	stop     context.CancelFunc
+	done     chan struct{}
 }
 
 // routes is one version of the map, as indexes into dbs.
@@ -159,6 +160,9 @@ func OpenCluster(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 		return nil, err
 	}
 	c.count = c.watcher.Current().Shards()
+	for n := range c.count { // every statement on a shard names its schema: made once
+		c.prefixes = append(c.prefixes, SchemaName(n)+".")
+	}
 	r := c.current()
 	for i, db := range c.dbs {
 		var mine []int
@@ -250,10 +254,10 @@ func (c *Cluster) Databases() []sqlstore.Conn { return c.conns }
 func (c *Cluster) Names() []string            { return c.names }
 func (c *Cluster) Count() int                 { return c.count }
 func (c *Cluster) Home(n int) int             { return c.current().home[n%c.count] }
-func (c *Cluster) Prefix(n int) string        { return SchemaName(n%c.count) + "." }
+func (c *Cluster) Prefix(n int) string        { return c.prefixes[n%c.count] }
 
 func (c *Cluster) Fence(ctx context.Context, tx sqlstore.Tx, n int) error {
-	return shardmove.Enter(ctx, tx.SQL(), SchemaName(n%c.count))
+	return shardmove.Enter(ctx, tx.SQL(), strings.TrimSuffix(c.Prefix(n), "."))
 }
 
 // Moved waits, for a write turned away by a move's marker, until the map

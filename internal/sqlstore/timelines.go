@@ -92,7 +92,7 @@ func (s *TimelineStore) Rebuild(ctx context.Context, userID int64, threshold, ca
 }
 
 // insertEntries adds entries to userID's timeline, a few hundred rows a
-// statement, and reports how many were new.
+// statement; entries already there are left alone.
 func (s *TimelineStore) insertEntries(ctx context.Context, tx Tx, userID int64, entries []entry) error {
 	for chunk := range slices.Chunk(entries, 200) {
 		args := make([]any, 0, 3*len(chunk))
