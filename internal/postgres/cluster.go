@@ -270,18 +270,15 @@ func (c *Cluster) Moved(ctx context.Context, err error) bool {
 		if _, serr := fmt.Sscanf(moved.Schema, "shard_%d", &n); serr != nil {
 			return false
 		}
-		deadline := time.Now().Add(5 * time.Second)
-		for c.names[c.Home(n)] != moved.Target {
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			c.watcher.Refresh(ctx)
+			if c.names[c.Home(n)] == moved.Target {
+				return true
+			}
 			if time.Now().After(deadline) || ctx.Err() != nil {
 				return false
 			}
-			c.watcher.Refresh(ctx)
-			if c.names[c.Home(n)] == moved.Target {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
 		}
-		return true
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && (pe.Code == "42P01" || pe.Code == "3F000") && strings.Contains(pe.Message, "shard_") {
