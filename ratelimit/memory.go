@@ -93,7 +93,7 @@ func (m *Memory) AllowN(_ context.Context, key string, l Limit, n int) (Decision
 func (m *Memory) decide(sh *memShard, key string, l Limit, n int, now int64) Decision {
 	st := sh.keys[key]
 	if st == nil || st.alg != l.Algorithm || st.window != int64(l.Window) {
-		if n == 0 { // a look at an unknown key: a fresh quota
+		if n <= 0 { // a look at, or a refund to, an unknown key: a fresh quota
 			return Decision{Allowed: true, Remaining: l.Requests}
 		}
 		if len(sh.keys) >= m.perShard {
@@ -157,6 +157,11 @@ func (st *state) tokenBucket(l Limit, now int64, n int) Decision {
 	interval := st.window / int64(l.Requests)
 	burst := interval * int64(l.Requests)
 	tat := max(st.start, now) // st.start holds the tat
+	if n < 0 {
+		tat = max(now, tat+int64(n)*interval)
+		st.start = tat
+		return Decision{Allowed: true, Remaining: int((now - (tat - burst)) / interval), Reset: time.Duration(tat - now)}
+	}
 	need := int64(max(n, 1))
 	allowAt := tat + need*interval - burst
 	d := Decision{Allowed: now >= allowAt}
@@ -178,8 +183,11 @@ func (st *state) windowLog(l Limit, now int64, n int) Decision {
 		st.head = (st.head + 1) % len(st.log)
 		st.n--
 	}
+	if n < 0 {
+		st.n = max(0, st.n+n) // the newest entries go
+	}
 	need := max(n, 1)
-	d := Decision{Allowed: st.n+need <= l.Requests}
+	d := Decision{Allowed: n < 0 || st.n+need <= l.Requests}
 	if d.Allowed && n > 0 {
 		for range n {
 			st.log[(st.head+st.n)%len(st.log)] = now
@@ -214,8 +222,13 @@ func (st *state) windowCounter(l Limit, now int64, n int) Decision {
 		st.cur = 0
 		st.start = now - now%w
 	}
+	if n < 0 {
+		back := min(-n, st.cur)
+		st.cur -= back
+		st.prev = max(0, st.prev-(-n-back)) // reserved just before the window rolled
+	}
 	need := max(n, 1)
-	d := Decision{Allowed: st.fits(l.Requests, need, now-st.start)}
+	d := Decision{Allowed: n < 0 || st.fits(l.Requests, need, now-st.start)}
 	if d.Allowed && n > 0 {
 		st.cur += n
 	}

@@ -65,8 +65,11 @@ type Decision struct {
 }
 
 // Limiter decides for a key. AllowN with n = 0 only looks: Allowed then says
-// whether one more request would pass, and nothing is consumed. The context
-// and error are for backends that cross a network.
+// whether one more request would pass, and nothing is consumed. AllowN with
+// n < 0 gives back -n requests taken earlier (the newest ones), for callers
+// that reserve a request before knowing whether it counts: it is always
+// allowed and never leaves more than a whole quota. The context and error
+// are for backends that cross a network.
 type Limiter interface {
 	AllowN(ctx context.Context, key string, l Limit, n int) (Decision, error)
 }

@@ -316,3 +316,47 @@ func (a *arrivals) Pop() any {
 	a.keys = a.keys[:len(a.keys)-1]
 	return k
 }
+
+// A refund (n < 0) gives back the newest requests: a caller that reserved
+// before knowing whether a request counts can undo the reservation, and
+// the quota never grows past whole.
+func TestRefund(t *testing.T) {
+	for _, b := range backends() {
+		for _, alg := range []ratelimit.Algorithm{ratelimit.TokenBucket, ratelimit.SlidingWindowLog, ratelimit.SlidingWindowCounter} {
+			t.Run(b.name+"/"+string(alg), func(t *testing.T) {
+				c := newClock()
+				m := b.open(t, c.now)
+				l := ratelimit.Limit{Requests: 3, Window: time.Minute, Algorithm: alg}
+				ctx := context.Background()
+				for range 3 {
+					m.AllowN(ctx, "k", l, 1)
+				}
+				for i, s := range []struct {
+					n         int
+					allowed   bool
+					remaining int
+				}{
+					{1, false, 0},
+					{-1, true, 1},
+					{1, true, 0},
+					{1, false, 0},
+					{-5, true, 3}, // more than was taken: whole, not more
+					{0, true, 3},
+					{-1, true, 3}, // a refund to an unknown key changes nothing
+				} {
+					key := "k"
+					if i == 6 {
+						key = "unknown"
+					}
+					d, err := m.AllowN(ctx, key, l, s.n)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if d.Allowed != s.allowed || d.Remaining != s.remaining {
+						t.Fatalf("step %d n=%d: %+v, want allowed %v remaining %d", i, s.n, d, s.allowed, s.remaining)
+					}
+				}
+			})
+		}
+	}
+}

@@ -48,6 +48,11 @@ local interval = math.floor(window / limit)
 local burst = interval * limit
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
+if n < 0 then
+  tat = math.max(now, tat + n * interval)
+  redis.call('SET', KEYS[1], tat, 'PX', math.ceil((tat - now) / 1000) + 1)
+  return {1, math.floor((now - (tat - burst)) / interval), 0, tat - now}
+end
 local allow_at = tat + need * interval - burst
 local allowed = now >= allow_at
 if allowed and n > 0 then
@@ -66,8 +71,9 @@ return {allowed and 1 or 0, math.floor((now - (tat - burst)) / interval), retry,
 // newest entry is now: the reset needs no read.
 var windowLogScript = redis.NewScript(clock + `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if n < 0 then redis.call('ZPOPMAX', KEYS[1], -n) end
 local count = redis.call('ZCARD', KEYS[1])
-local allowed = count + need <= limit
+local allowed = n < 0 or count + need <= limit
 local reset = 0
 if allowed and n > 0 then
   for i = 1, n do redis.call('ZADD', KEYS[1], now, now .. ':' .. (count + i)) end
@@ -102,8 +108,15 @@ if now >= start + window then
   rolled = true
 end
 local function fits(c, p, e) return p * (1 - e / window) + c + need <= limit end
+local refunded = false
+if n < 0 and cur + prev > 0 then
+  local back = math.min(-n, cur)
+  cur = cur - back
+  prev = math.max(0, prev - (-n - back))
+  refunded = true
+end
 local elapsed = now - start
-local allowed = fits(cur, prev, elapsed)
+local allowed = n < 0 or fits(cur, prev, elapsed)
 if allowed and n > 0 then cur = cur + n end
 local remaining = math.max(0, math.floor(limit - (prev * (1 - elapsed / window) + cur) + 1e-9))
 local retry = 0
@@ -131,7 +144,7 @@ local reset = 0
 if cur > 0 then reset = start + 2 * window - now elseif prev > 0 then reset = start + window - now end
 -- Write only what changed; the expiry only when a window starts: HSET
 -- keeps a key's TTL, and data older than two windows is never read.
-if rolled or (allowed and n > 0) then redis.call('HSET', KEYS[1], 'start', start, 'cur', cur, 'prev', prev) end
+if rolled or refunded or (allowed and n > 0) then redis.call('HSET', KEYS[1], 'start', start, 'cur', cur, 'prev', prev) end
 if rolled then redis.call('PEXPIRE', KEYS[1], math.ceil(2 * window / 1000) + 1) end
 return {allowed and 1 or 0, remaining, retry, reset}
 `)

@@ -24,9 +24,11 @@ const (
 	LoginFailures = "login_failures" // failed logins, per username and client IP
 )
 
-// Config maps policy names to limits.
+// Config maps policy names to limits, and sets the per-account back-off
+// on failed logins.
 type Config struct {
-	Policies map[string]ratelimit.Limit `json:"policies"`
+	Policies       map[string]ratelimit.Limit `json:"policies"`
+	AccountBackoff AccountBackoff             `json:"account_backoff"`
 }
 
 // DefaultConfig is what runs when no file is given.
@@ -37,7 +39,7 @@ func DefaultConfig() Config {
 		Uploads:       {Requests: 30, Window: 30 * time.Minute, Algorithm: ratelimit.TokenBucket},
 		Signups:       {Requests: 5, Window: 30 * time.Minute, Algorithm: ratelimit.SlidingWindowLog},
 		LoginFailures: {Requests: 10, Window: 15 * time.Minute, Algorithm: ratelimit.SlidingWindowLog},
-	}}
+	}, AccountBackoff: DefaultAccountBackoff}
 }
 
 var known = []string{Anonymous, Authenticated, Uploads, Signups, LoginFailures}
@@ -50,11 +52,15 @@ func LoadConfig(path string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("rate limits: %w", err)
 	}
-	var file Config
+	file := Config{AccountBackoff: DefaultAccountBackoff} // fields left out keep their defaults
 	if err := json.Unmarshal(b, &file); err != nil {
 		return Config{}, fmt.Errorf("rate limits %s: %w", path, err)
 	}
+	if ab := file.AccountBackoff; ab.Free < 0 || ab.Base <= 0 || ab.Max < ab.Base || ab.Forget <= 0 {
+		return Config{}, fmt.Errorf("rate limits %s: account_backoff wants free ≥ 0 and 0 < base ≤ max, forget > 0", path)
+	}
 	cfg := DefaultConfig()
+	cfg.AccountBackoff = file.AccountBackoff
 	for name, l := range file.Policies {
 		if !slices.Contains(known, name) {
 			return Config{}, fmt.Errorf("rate limits %s: unknown policy %q (known: %v)", path, name, known)

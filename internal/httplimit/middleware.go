@@ -8,9 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"mime"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,22 +26,28 @@ import (
 // QuotaExceeded is the problem type the draft registers for a 429.
 const QuotaExceeded = "https://iana.org/assignments/http-problem-types#quota-exceeded"
 
+// AccountBackoffPolicy is the name a 429 from the per-account back-off
+// gives in violated-policies.
+const AccountBackoffPolicy = "account_backoff"
+
 // Limits enforces a Config with a Limiter.
 type Limits struct {
 	limiter ratelimit.Limiter
 	cfg     Config
 	log     *slog.Logger
+	backoff *backoff
+	now     func() time.Time
 }
 
 func New(limiter ratelimit.Limiter, cfg Config, log *slog.Logger) *Limits {
-	return &Limits{limiter: limiter, cfg: cfg, log: log}
+	return &Limits{limiter: limiter, cfg: cfg, log: log, backoff: newBackoff(cfg.AccountBackoff), now: time.Now}
 }
 
 // applied is one policy a request falls under.
 type applied struct {
-	name string
-	key  string
-	peek bool // spend only if the request fails (login failures)
+	name    string
+	key     string
+	reserve bool // spent before the request, given back unless it fails (login failures)
 	ratelimit.Limit
 	d ratelimit.Decision
 }
@@ -50,12 +59,12 @@ func exempt(p string) bool {
 }
 
 // classify lists the policies for r. It runs after authentication.
-func (l *Limits) classify(r *http.Request) []applied {
+// For a login it also returns the username tried.
+func (l *Limits) classify(r *http.Request) (out []applied, login string) {
 	ip := clientIP(r)
-	var out []applied
-	add := func(name, key string, peek bool) {
+	add := func(name, key string, reserve bool) {
 		if lim, ok := l.cfg.Policies[name]; ok {
-			out = append(out, applied{name: name, key: name + ":" + key, peek: peek, Limit: lim})
+			out = append(out, applied{name: name, key: name + ":" + key, reserve: reserve, Limit: lim})
 		}
 	}
 	uid := httpauth.UserID(r.Context())
@@ -65,7 +74,7 @@ func (l *Limits) classify(r *http.Request) []applied {
 		add(Anonymous, ip, false)
 	}
 	if r.Method != http.MethodPost {
-		return out
+		return out, ""
 	}
 	switch trimVersion(r.URL.Path) {
 	case "/posts", "/upload":
@@ -77,9 +86,10 @@ func (l *Limits) classify(r *http.Request) []applied {
 	case "/accounts", "/signup":
 		add(Signups, ip, false)
 	case "/sessions", "/login":
-		add(LoginFailures, loginName(r)+"|"+ip, true)
+		login = loginName(r)
+		add(LoginFailures, login+"|"+ip, true)
 	}
-	return out
+	return out, login
 }
 
 // trimVersion maps /v1/posts and /v2/posts to /posts; UI paths stay.
@@ -92,23 +102,47 @@ func trimVersion(p string) string {
 	return p
 }
 
-// loginName reads the username a login attempt names, from JSON or a form,
-// and puts the body back for the handler.
+// loginPeek bounds what is read of a login body to find the username: a
+// login form is far smaller, and the rest of the body stays unread.
+const loginPeek = 64 << 10
+
+// loginName reads the username a login attempt names, from JSON, a
+// urlencoded or a multipart form, and puts the body back for the handler.
+// Usernames are lower case, so the name is folded: "Alice" and "alice"
+// share a bucket.
 func loginName(r *http.Request) string {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	body, err := io.ReadAll(io.LimitReader(r.Body, loginPeek))
 	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
 	if err != nil {
 		return ""
 	}
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+	return strings.ToLower(strings.TrimSpace(nameIn(r.Header.Get("Content-Type"), body)))
+}
+
+func nameIn(contentType string, body []byte) string {
+	mt, params, _ := mime.ParseMediaType(contentType)
+	switch mt {
+	case "application/x-www-form-urlencoded":
 		v, _ := url.ParseQuery(string(body))
-		return strings.ToLower(strings.TrimSpace(v.Get("username")))
+		return v.Get("username")
+	case "multipart/form-data":
+		mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+		for {
+			p, err := mr.NextPart()
+			if err != nil {
+				return ""
+			}
+			if p.FormName() == "username" {
+				b, _ := io.ReadAll(io.LimitReader(p, 256))
+				return string(b)
+			}
+		}
 	}
 	var req struct {
 		Username string `json:"username"`
 	}
 	json.Unmarshal(body, &req)
-	return strings.ToLower(strings.TrimSpace(req.Username))
+	return req.Username
 }
 
 func clientIP(r *http.Request) string {
@@ -129,19 +163,16 @@ func (l *Limits) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		pols := l.classify(r)
+		pols, login := l.classify(r)
 		var violated []string
 		var wait time.Duration
 		for i := range pols {
 			p := &pols[i]
-			n := 1
-			if p.peek {
-				n = 0
-			}
-			d, err := l.limiter.AllowN(r.Context(), p.key, p.Limit, n)
+			d, err := l.limiter.AllowN(r.Context(), p.key, p.Limit, 1)
 			if err != nil {
 				l.log.WarnContext(r.Context(), "rate limiter failed; request let through", "policy", p.name, "err", err)
 				d = ratelimit.Decision{Allowed: true, Remaining: p.Requests}
+				p.reserve = false // nothing to give back
 			}
 			p.d = d
 			if !d.Allowed {
@@ -149,31 +180,52 @@ func (l *Limits) Middleware(next http.Handler) http.Handler {
 				wait = max(wait, d.RetryAfter)
 			}
 		}
+		isLogin := login != ""
+		var exempt bool
+		if len(violated) == 0 && isLogin {
+			ok, ex, w := l.backoff.begin(login, clientIP(r), l.now())
+			exempt = ex
+			if !ok {
+				violated, wait = append(violated, AccountBackoffPolicy), w
+			}
+		}
 		setHeaders(w.Header(), pols)
 		if len(violated) > 0 {
+			l.refund(r, pols)
 			tooMany(w, r, violated, wait)
 			return
 		}
-		var failures []*applied
-		for i := range pols {
-			if pols[i].peek {
-				failures = append(failures, &pols[i])
-			}
-		}
-		if len(failures) == 0 {
+		if !isLogin && !slices.ContainsFunc(pols, func(p applied) bool { return p.reserve }) {
 			next.ServeHTTP(w, r)
 			return
 		}
 		rec := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(rec, r)
-		if rec.status == http.StatusUnauthorized {
-			for _, p := range failures {
-				if _, err := l.limiter.AllowN(context.WithoutCancel(r.Context()), p.key, p.Limit, 1); err != nil {
-					l.log.WarnContext(r.Context(), "rate limiter failed to count a login failure", "err", err)
-				}
+		defer func() {
+			// Only a failed password check keeps its reservation; a
+			// success, or a request that never got to the password, gives
+			// it back.
+			failed := rec.status == http.StatusUnauthorized
+			if !failed {
+				l.refund(r, pols)
 			}
-		}
+			if isLogin {
+				l.backoff.end(login, clientIP(r), exempt, failed, rec.status >= 200 && rec.status < 400, l.now())
+			}
+		}()
+		next.ServeHTTP(rec, r)
 	})
+}
+
+// refund gives back the reservations of a request that did not fail a login.
+func (l *Limits) refund(r *http.Request, pols []applied) {
+	for _, p := range pols {
+		if !p.reserve || !p.d.Allowed {
+			continue
+		}
+		if _, err := l.limiter.AllowN(context.WithoutCancel(r.Context()), p.key, p.Limit, -1); err != nil {
+			l.log.WarnContext(r.Context(), "rate limiter failed to give back a reservation", "policy", p.name, "err", err)
+		}
+	}
 }
 
 // setHeaders writes the draft's fields: RateLimit-Policy: "name";q=..;w=..

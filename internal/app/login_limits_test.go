@@ -1,0 +1,152 @@
+package app_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// burst sends n requests at once, each built by req(i), and counts the
+// answers by status.
+func burst(t *testing.T, n int, req func(i int) *http.Request) map[int]int {
+	t.Helper()
+	var mu sync.Mutex
+	got := map[int]int{}
+	var wg sync.WaitGroup
+	gate := make(chan struct{})
+	for i := range n {
+		r := req(i)
+		wg.Go(func() {
+			<-gate
+			resp, err := http.DefaultClient.Do(r)
+			status := -1
+			if err == nil {
+				status = resp.StatusCode
+				if status == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") == "" {
+					status = -503 // a 503 must say when to come back
+				}
+				resp.Body.Close()
+			}
+			mu.Lock()
+			got[status]++
+			mu.Unlock()
+		})
+	}
+	close(gate)
+	wg.Wait()
+	return got
+}
+
+// However many wrong passwords arrive at once for one user from one
+// address, at most the login_failures limit of them reach the password
+// check (a 401); the rest are refused before it (429). The check is made
+// slow enough (argon2id 1 MiB × 20 passes) that the attempts overlap, as
+// they do at the default cost.
+func TestLoginFailuresAreSpentBeforeTheCheck(t *testing.T) {
+	s := start(t, "--argon2-memory", "1024", "--argon2-time", "20", "--rate-limits", limitsFile(t, `{"policies": {"login_failures": {"limit": 10, "window": "15m", "algorithm": "sliding_window_log"}}}`))
+	s.client(t).signup("alice")
+	got := burst(t, 50, func(int) *http.Request {
+		r, _ := http.NewRequest("POST", s.URL+"/v1/sessions", strings.NewReader(`{"username":"alice","password":"wrong-password"}`))
+		r.Header.Set("Content-Type", "application/json")
+		return r
+	})
+	t.Logf("50 parallel wrong passwords for one user from one address: %d password checks (401), %d refused before the check (429)", got[401], got[429])
+	if got[401] > 10 || got[401]+got[429] != 50 {
+		t.Fatalf("answers %v: want at most 10 × 401, the rest 429", got)
+	}
+	// A success refunds its reservation: the owner, from another address
+	// as far as the limit knows (another name here), is not locked out by
+	// their own logins.
+	c := s.client(t)
+	c.signup("bob")
+	for i := range 12 {
+		if r := c.jsonReq("POST", "/v1/sessions", `{"username":"bob","password":"password-bob"}`); r.StatusCode != 201 {
+			t.Fatalf("good login %d: %d %s", i, r.StatusCode, r.Body)
+		}
+	}
+}
+
+// The UI's login form counts against the same username bucket whatever its
+// encoding and however the name is capitalised.
+func TestLoginNameFromEveryEncoding(t *testing.T) {
+	s := start(t, "--rate-limits", limitsFile(t, `{"policies": {"login_failures": {"limit": 3, "window": "15m", "algorithm": "sliding_window_log"}}}`))
+	s.client(t).signup("alice")
+	s.client(t).signup("bob")
+	c := s.client(t)
+	for _, name := range []string{"Alice", "ALICE", " alice"} {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		mw.WriteField("csrf", c.csrf("/login"))
+		mw.WriteField("username", name)
+		mw.WriteField("password", "wrong-password")
+		mw.Close()
+		if r := c.do("POST", "/login", &body, "Content-Type", mw.FormDataContentType()); r.StatusCode != 401 {
+			t.Fatalf("multipart login as %q: %d", name, r.StatusCode)
+		}
+	}
+	r := c.jsonReq("POST", "/v1/sessions", `{"username":"alice","password":"password-alice"}`)
+	if v, _ := r.problem(t, 429)["violated-policies"].([]any); len(v) != 1 || v[0] != "login_failures" {
+		t.Fatalf("violated %v", v)
+	}
+	if r := c.jsonReq("POST", "/v1/sessions", `{"username":"bob","password":"password-bob"}`); r.StatusCode != 201 {
+		t.Fatalf("bob, from the same address: %d %s", r.StatusCode, r.Body)
+	}
+}
+
+// procStatus reads a /proc/self/status figure in KiB.
+func procStatus(t *testing.T, field string) int64 {
+	t.Helper()
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		t.Skipf("no /proc/self/status: %v", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", field, err)
+			}
+			return n
+		}
+	}
+	t.Skipf("no %s in /proc/self/status", field)
+	return 0
+}
+
+// 50 parallel logins with unknown names, each an argon2id hash of 19 MiB,
+// keep the process's peak memory within the node-wide hashing budget (the
+// default: 4 hashes' worth), plus the GC's headroom over live memory (as
+// much again at GOGC=100) and 32 MiB for everything else. Over the budget
+// a login waits briefly and then gets a 503 with Retry-After.
+func TestPasswordHashMemoryIsCapped(t *testing.T) {
+	const argon2KiB = 19 * 1024
+	s := start(t, "--argon2-memory", strconv.Itoa(argon2KiB))
+	budgetKiB := int64(4 * argon2KiB)
+	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // peak := now, where the kernel allows
+	base, baseRSS := procStatus(t, "VmHWM"), procStatus(t, "VmRSS")
+	got := burst(t, 50, func(i int) *http.Request {
+		r, _ := http.NewRequest("POST", s.URL+"/v1/sessions", strings.NewReader(fmt.Sprintf(`{"username":"nobody%d","password":"wrong-password"}`, i)))
+		r.Header.Set("Content-Type", "application/json")
+		return r
+	})
+	peak := procStatus(t, "VmHWM")
+	growth := peak - max(base, baseRSS)
+	limit := 2*budgetKiB + 32<<10
+	t.Logf("50 parallel unknown-name logins (argon2id %d KiB): answers %v; VmRSS before %d MiB, VmHWM before %d MiB, after %d MiB: growth %d MiB (limit %d MiB = 2 × the %d MiB hashing budget + 32 MiB)",
+		argon2KiB, got, baseRSS>>10, base>>10, peak>>10, growth>>10, limit>>10, budgetKiB>>10)
+	if got[401]+got[503] != 50 {
+		t.Fatalf("answers %v: want only 401, or 503 with Retry-After", got)
+	}
+	if growth > limit {
+		t.Fatalf("peak memory grew %d MiB, over %d MiB", growth>>10, limit>>10)
+	}
+}

@@ -1,0 +1,150 @@
+package httplimit
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/photofeed/photofeed/ratelimit"
+)
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// loginServer is the middleware in front of a login handler that counts
+// its password checks: "right" is the password.
+type loginServer struct {
+	h      http.Handler
+	clock  *fakeClock
+	checks atomic.Int32
+	hold   chan struct{} // when set, a check waits for it
+}
+
+func newLoginServer(t *testing.T, ab AccountBackoff) *loginServer {
+	t.Helper()
+	s := &loginServer{clock: &fakeClock{t: time.Unix(1_800_000_000, 0)}}
+	cfg := Config{Policies: map[string]ratelimit.Limit{
+		LoginFailures: {Requests: 1000, Window: time.Hour, Algorithm: ratelimit.SlidingWindowLog},
+	}, AccountBackoff: ab}
+	l := New(ratelimit.NewMemory(ratelimit.MemoryConfig{Now: s.clock.now}), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	l.now = s.clock.now
+	s.h = l.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.checks.Add(1)
+		if s.hold != nil {
+			<-s.hold
+		}
+		if r.PostFormValue("password") != "right" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+	}))
+	return s
+}
+
+// login tries name's password from addr and returns the status and the
+// Retry-After in seconds.
+func (s *loginServer) login(name, password, addr string) (int, int) {
+	r := httptest.NewRequest("POST", "/v1/sessions", strings.NewReader("username="+name+"&password="+password))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.RemoteAddr = addr + ":40000"
+	w := httptest.NewRecorder()
+	s.h.ServeHTTP(w, r)
+	ra, _ := strconv.Atoi(w.Header().Get("Retry-After"))
+	return w.Code, ra
+}
+
+// Guesses at one account from ever new addresses are slowed: after Free
+// failures each check waits twice as long as the last, up to Max; the
+// owner on an address they have logged in from before is not slowed, and
+// on a new one waits at most Max.
+func TestAccountBackoff(t *testing.T) {
+	s := newLoginServer(t, AccountBackoff{Free: 3, Base: Duration(time.Second), Max: Duration(8 * time.Second), Forget: Duration(15 * time.Minute)})
+	if code, _ := s.login("alice", "right", "192.0.2.1"); code != 201 {
+		t.Fatalf("owner's first login: %d", code)
+	}
+	addr := 0
+	attacker := func() (int, int) {
+		addr++
+		return s.login("Alice", "guess", "198.51.100."+strconv.Itoa(addr))
+	}
+	for i := range 2 {
+		if code, _ := attacker(); code != 401 {
+			t.Fatalf("free failure %d: %d", i, code)
+		}
+	}
+	for _, wait := range []int{1, 2, 4, 8, 8} {
+		if code, _ := attacker(); code != 401 {
+			t.Fatalf("the check after the wait: %d", code)
+		}
+		code, ra := attacker()
+		if code != 429 || ra != wait {
+			t.Fatalf("during the back-off: %d, Retry-After %d; want 429 after %d s", code, ra, wait)
+		}
+		// The owner, from home, is not held up; from a new address the
+		// wait is never longer than Max.
+		if code, _ := s.login("alice", "right", "192.0.2.1"); code != 201 {
+			t.Fatalf("owner from a known address during the back-off: %d", code)
+		}
+		if code, ra := s.login("alice", "right", "203.0.113.9"); code != 429 || ra > 8 {
+			t.Fatalf("owner from a new address: %d, Retry-After %d", code, ra)
+		}
+		s.clock.advance(time.Duration(wait) * time.Second)
+	}
+	checks := s.checks.Load()
+	// Parallel guesses during the back-off all wait; after it, only one
+	// goes through to the password at a time.
+	s.hold = make(chan struct{})
+	var wg sync.WaitGroup
+	codes := make(chan int, 20)
+	for range 20 {
+		wg.Go(func() {
+			code, _ := s.login("alice", "guess", "198.51.100.200")
+			codes <- code
+		})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.checks.Load() == checks && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	close(s.hold)
+	wg.Wait()
+	close(codes)
+	n401 := 0
+	for c := range codes {
+		if c == 401 {
+			n401++
+		}
+	}
+	if n401 != 1 {
+		t.Fatalf("%d of 20 parallel guesses were checked, want 1", n401)
+	}
+	// A quiet spell clears the failures.
+	s.clock.advance(15 * time.Minute)
+	for i := range 3 {
+		if code, _ := attacker(); code != 401 {
+			t.Fatalf("after the quiet spell, failure %d: %d", i, code)
+		}
+	}
+}
