@@ -31,6 +31,7 @@ type Config struct {
 	LogFormat       string        // --log-format, PHOTOFEED_LOG_FORMAT; text or json, default text
 	Argon2Memory    uint          // --argon2-memory, PHOTOFEED_ARGON2_MEMORY; KiB, default 19456
 	Argon2Time      uint          // --argon2-time, PHOTOFEED_ARGON2_TIME; passes, default 2
+	HashMemory      int64         // --hash-memory, PHOTOFEED_HASH_MEMORY; bytes of argon2 memory at once, default 4 × --argon2-memory
 	RateLimits      string        // --rate-limits, PHOTOFEED_RATE_LIMITS; a policy file, "off", or "" for the defaults
 	IdempotencyTTL  time.Duration // --idempotency-ttl, PHOTOFEED_IDEMPOTENCY_TTL; default 24h
 	NATS            string        // --nats, PHOTOFEED_NATS; "" starts an embedded server
@@ -88,6 +89,7 @@ func parseBytes(s string) (int64, error) {
 func parseServeConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	var c Config
 	maxUpload := byteSize(20 << 20)
+	var hashMemory byteSize // 0: 4 × --argon2-memory
 	fs := flag.NewFlagSet("photofeed serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Addr, "addr", ":8080", "listen address (host:port)")
@@ -108,6 +110,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	fs.UintVar(&c.Argon2Memory, "argon2-memory", 19*1024, "argon2id memory per password hash, KiB")
 	fs.UintVar(&c.Argon2Time, "argon2-time", 2, "argon2id passes per password hash")
+	fs.Var(&hashMemory, "hash-memory", "argon2id memory all password hashes of this process may use at once, e.g. 76MiB; more waits, then 503 (default 4 × --argon2-memory)")
 	fs.DurationVar(&c.IdempotencyTTL, "idempotency-ttl", 24*time.Hour, "how long responses to requests with an Idempotency-Key are kept for replay")
 	fs.StringVar(&c.NATS, "nats", "", "NATS server or cluster URLs, comma-separated (default: an embedded server, data in the data dir)")
 	fs.IntVar(&c.FanOutThreshold, "fanout-threshold", 10_000, "authors with more followers are merged into feeds at read time instead of fanned out")
@@ -144,6 +147,10 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 		return Config{}, err
 	}
 	c.MaxUploadBytes = int64(maxUpload)
+	c.HashMemory = int64(hashMemory)
+	if c.HashMemory == 0 {
+		c.HashMemory = 4 * int64(c.Argon2Memory) << 10
+	}
 	c.getenv = getenv
 	return c, c.validate()
 }
@@ -188,6 +195,8 @@ func (c Config) validate() error {
 		return errors.New("--argon2-memory must be from 64 to 4194304 KiB")
 	case c.Argon2Time < 1 || c.Argon2Time > 100:
 		return errors.New("--argon2-time must be from 1 to 100")
+	case c.HashMemory < int64(c.Argon2Memory)<<10:
+		return errors.New("--hash-memory must be at least --argon2-memory (one hash)")
 	}
 	return nil
 }

@@ -45,6 +45,8 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{[]string{"--media-redirect", "1h"}, nil, "--media-redirect"},
 		{[]string{"--blobs", "s3://b", "--media-redirect", "1000h"}, nil, "--media-redirect"},
 		{nil, map[string]string{"PHOTOFEED_ROLES": "api,db"}, "--roles"},
+		{[]string{"--hash-memory", "1MiB"}, nil, "--hash-memory"},
+		{nil, map[string]string{"PHOTOFEED_HASH_MEMORY": "lots"}, "PHOTOFEED_HASH_MEMORY"},
 		{[]string{"extra"}, nil, "unexpected argument"},
 		{[]string{"--no-such-flag"}, nil, "no-such-flag"},
 	}

@@ -191,6 +191,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		PasswordParams: identity.PasswordParams{
 			Time: uint32(cfg.Argon2Time), Memory: uint32(cfg.Argon2Memory), Threads: 1,
 		},
+		HashMemory: cfg.HashMemory >> 10,
 	})
 	if err != nil {
 		return nil, err

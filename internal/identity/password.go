@@ -40,18 +40,27 @@ func hashPassword(password string, p PasswordParams) (string, error) {
 
 var errBadHash = errors.New("malformed password hash")
 
-func checkPassword(password, encoded string) (bool, error) {
+// hashParams reads the cost parameters of a PHC string.
+func hashParams(encoded string) (PasswordParams, []string, error) {
 	parts := strings.Split(encoded, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false, errBadHash
+		return PasswordParams{}, nil, errBadHash
 	}
 	var version int
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return false, errBadHash
+		return PasswordParams{}, nil, errBadHash
 	}
 	var p PasswordParams
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
-		return false, errBadHash
+		return PasswordParams{}, nil, errBadHash
+	}
+	return p, parts, nil
+}
+
+func checkPassword(password, encoded string) (bool, error) {
+	p, parts, err := hashParams(encoded)
+	if err != nil {
+		return false, err
 	}
 	b64 := base64.RawStdEncoding
 	salt, err := b64.DecodeString(parts[4])

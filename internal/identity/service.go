@@ -19,6 +19,7 @@ type Service struct {
 	ttl      time.Duration
 	now      func() time.Time
 	dummyPHC string // hashed at start so unknown users cost as much as known ones
+	budget   *hashBudget
 }
 
 // Config configures a Service. Zero values take the documented defaults.
@@ -28,6 +29,12 @@ type Config struct {
 	PasswordParams PasswordParams   // default DefaultPasswordParams
 	Shards         int              // logical shards users are spread over; default 1024
 	Now            func() time.Time // default time.Now
+	// HashMemory is the argon2id memory, in KiB, all password hashes of
+	// this node may use at once; default 4 × PasswordParams.Memory.
+	HashMemory int64
+	// HashWait is how long a hash waits for memory before ErrBusy;
+	// default 2s.
+	HashWait time.Duration
 }
 
 func NewService(store Store, gen *ids.Generator, cfg Config) (*Service, error) {
@@ -46,12 +53,19 @@ func NewService(store Store, gen *ids.Generator, cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.HashMemory <= 0 {
+		cfg.HashMemory = 4 * int64(cfg.PasswordParams.Memory)
+	}
+	if cfg.HashWait <= 0 {
+		cfg.HashWait = 2 * time.Second
+	}
 	dummy, err := hashPassword("not a real password", cfg.PasswordParams)
 	if err != nil {
 		return nil, err
 	}
 	return &Service{store: store, ids: gen, key: cfg.SigningKey, params: cfg.PasswordParams,
-		shards: cfg.Shards, ttl: cfg.SessionTTL, now: cfg.Now, dummyPHC: dummy}, nil
+		shards: cfg.Shards, ttl: cfg.SessionTTL, now: cfg.Now, dummyPHC: dummy,
+		budget: newHashBudget(cfg.HashMemory, cfg.HashWait)}, nil
 }
 
 // SessionTTL is how long a new session lasts.
@@ -70,7 +84,10 @@ func (s *Service) Register(ctx context.Context, username, password, displayName 
 	if err != nil {
 		return User{}, fmt.Errorf("register: %w", err)
 	}
-	hash, err := hashPassword(password, s.params)
+	var hash string
+	if berr := s.budget.do(ctx, s.params.Memory, func() { hash, err = hashPassword(password, s.params) }); berr != nil {
+		return User{}, fmt.Errorf("register: %w", berr)
+	}
 	if err != nil {
 		return User{}, fmt.Errorf("register: %w", err)
 	}
@@ -85,18 +102,16 @@ func (s *Service) Register(ctx context.Context, username, password, displayName 
 // passwords get the same error after the same work.
 func (s *Service) Login(ctx context.Context, username, password string) (token string, sess Session, err error) {
 	if len(password) > MaxPasswordLen || !ValidUsername(username) {
-		checkPassword(password, s.dummyPHC)
-		return "", Session{}, ErrBadCredentials
+		return "", Session{}, s.dummyCheck(ctx, password)
 	}
 	userID, hash, err := s.store.PasswordHash(ctx, username)
 	if errors.Is(err, ErrUserNotFound) {
-		checkPassword(password, s.dummyPHC)
-		return "", Session{}, ErrBadCredentials
+		return "", Session{}, s.dummyCheck(ctx, password)
 	}
 	if err != nil {
 		return "", Session{}, fmt.Errorf("login: %w", err)
 	}
-	ok, err := checkPassword(password, hash)
+	ok, err := s.check(ctx, password, hash)
 	if err != nil {
 		return "", Session{}, fmt.Errorf("login %q: %w", username, err)
 	}
@@ -104,6 +119,28 @@ func (s *Service) Login(ctx context.Context, username, password string) (token s
 		return "", Session{}, ErrBadCredentials
 	}
 	return s.openSession(ctx, userID)
+}
+
+// check compares password with a stored hash within the node's hashing
+// budget.
+func (s *Service) check(ctx context.Context, password, encoded string) (ok bool, err error) {
+	mem := s.params.Memory
+	if p, _, perr := hashParams(encoded); perr == nil {
+		mem = p.Memory
+	}
+	if berr := s.budget.do(ctx, mem, func() { ok, err = checkPassword(password, encoded) }); berr != nil {
+		return false, berr
+	}
+	return ok, err
+}
+
+// dummyCheck spends a real check's work on a login that cannot succeed,
+// so it is not told apart by its timing.
+func (s *Service) dummyCheck(ctx context.Context, password string) error {
+	if _, err := s.check(ctx, password, s.dummyPHC); err != nil {
+		return err
+	}
+	return ErrBadCredentials
 }
 
 func (s *Service) openSession(ctx context.Context, userID int64) (string, Session, error) {

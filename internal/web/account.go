@@ -66,7 +66,11 @@ func (ui *UI) formError(w http.ResponseWriter, r *http.Request, name, title stri
 		ui.fail(w, r, err)
 		return
 	}
-	ui.render(w, r, httpapi.StatusFor(errkind.Of(err)), name, page{Title: title, Error: e.Message, Errors: e.Fields, Data: data})
+	status := httpapi.StatusFor(errkind.Of(err))
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5") // as the API says for the same error
+	}
+	ui.render(w, r, status, name, page{Title: title, Error: e.Message, Errors: e.Fields, Data: data})
 }
 
 // needLogin sends anonymous visitors to the login page and back.
