@@ -49,9 +49,16 @@ func (ui *UI) checkCSRF(r *http.Request) bool {
 	return hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(ui.csrfFor(c.Value)))
 }
 
-// form wraps POST handlers: parse the form (bounded), check the token.
-func (ui *UI) form(maxBytes int64, next http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// form wraps POST handlers: refuse a browser without the CSRF cookie
+// before reading anything, then parse the form (bounded), then check the
+// token. Routes that need a login check it before this (needLogin), so
+// an anonymous post is answered without its body being read.
+func (ui *UI) form(maxBytes int64, next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie(csrfCookie); err != nil || c.Value == "" {
+			ui.csrfRefused(w, r)
+			return
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBytes)
 		var err error
 		if ct := r.Header.Get("Content-Type"); len(ct) >= 19 && ct[:19] == "multipart/form-data" {
@@ -69,10 +76,14 @@ func (ui *UI) form(maxBytes int64, next http.HandlerFunc) http.Handler {
 			return
 		}
 		if !ui.checkCSRF(r) {
-			ui.render(w, r, http.StatusForbidden, "error", page{Title: "Forbidden",
-				Error: "The form expired or came from another site. Go back, reload and try again."})
+			ui.csrfRefused(w, r)
 			return
 		}
 		next(w, r)
-	})
+	}
+}
+
+func (ui *UI) csrfRefused(w http.ResponseWriter, r *http.Request) {
+	ui.render(w, r, http.StatusForbidden, "error", page{Title: "Forbidden",
+		Error: "The form expired or came from another site. Go back, reload and try again."})
 }

@@ -16,17 +16,17 @@ func (ui *UI) Register(mux *http.ServeMux) {
 	mux.Handle("POST /logout", ui.form(formMax, ui.logout))
 
 	mux.HandleFunc("GET /upload", ui.needLogin(ui.uploadPage))
-	mux.Handle("POST /upload", ui.form(ui.deps.MaxUploadBytes+formMax, ui.needLogin(ui.upload)))
+	mux.Handle("POST /upload", ui.needLogin(ui.form(ui.deps.MaxUploadBytes+formMax, ui.upload)))
 
 	mux.HandleFunc("GET /u/{username}", ui.profile)
-	mux.Handle("POST /u/{username}/follow", ui.form(formMax, ui.needLogin(ui.follow)))
-	mux.Handle("POST /u/{username}/unfollow", ui.form(formMax, ui.needLogin(ui.unfollow)))
+	mux.Handle("POST /u/{username}/follow", ui.needLogin(ui.form(formMax, ui.follow)))
+	mux.Handle("POST /u/{username}/unfollow", ui.needLogin(ui.form(formMax, ui.unfollow)))
 
 	mux.HandleFunc("GET /explore", ui.explore)
 	mux.HandleFunc("GET /p/{id}", ui.post)
-	mux.Handle("POST /p/{id}/like", ui.form(formMax, ui.needLogin(ui.like)))
-	mux.Handle("POST /p/{id}/unlike", ui.form(formMax, ui.needLogin(ui.unlike)))
-	mux.Handle("POST /p/{id}/delete", ui.form(formMax, ui.needLogin(ui.deletePost)))
+	mux.Handle("POST /p/{id}/like", ui.needLogin(ui.form(formMax, ui.like)))
+	mux.Handle("POST /p/{id}/unlike", ui.needLogin(ui.form(formMax, ui.unlike)))
+	mux.Handle("POST /p/{id}/delete", ui.needLogin(ui.form(formMax, ui.deletePost)))
 
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
