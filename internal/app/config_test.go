@@ -47,6 +47,7 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{nil, map[string]string{"PHOTOFEED_ROLES": "api,db"}, "--roles"},
 		{[]string{"--hash-memory", "1MiB"}, nil, "--hash-memory"},
 		{nil, map[string]string{"PHOTOFEED_HASH_MEMORY": "lots"}, "PHOTOFEED_HASH_MEMORY"},
+		{[]string{"--trusted-proxies", "10.0.0.0/33"}, nil, "--trusted-proxies"},
 		{[]string{"extra"}, nil, "unexpected argument"},
 		{[]string{"--no-such-flag"}, nil, "no-such-flag"},
 	}

@@ -151,3 +151,43 @@ func TestPasswordHashMemoryIsCapped(t *testing.T) {
 		t.Fatalf("peak memory grew %d MiB, over %d MiB", growth>>10, limit>>10)
 	}
 }
+
+// Behind a trusted proxy each client has its own bucket, named by
+// X-Forwarded-For or Forwarded; from anyone else those headers are
+// ignored, so a client cannot step out of its bucket by writing them.
+func TestTrustedProxies(t *testing.T) {
+	limits := limitsFile(t, `{"policies": {"login_failures": {"limit": 2, "window": "15m", "algorithm": "sliding_window_log"}}}`)
+	for _, tt := range []struct {
+		name      string
+		args      []string
+		other     int // the status of a second client's login, once the first used up its failures
+		forwarded string
+	}{
+		{"trusted", []string{"--trusted-proxies", "10.0.0.0/8,127.0.0.1"}, 401, "X-Forwarded-For"},
+		{"trusted, Forwarded", []string{"--trusted-proxies", "127.0.0.0/8"}, 401, "Forwarded"},
+		{"not trusted", nil, 429, "X-Forwarded-For"},
+		{"another range trusted", []string{"--trusted-proxies", "10.0.0.0/8"}, 429, "X-Forwarded-For"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := start(t, append([]string{"--rate-limits", limits}, tt.args...)...)
+			c := s.client(t)
+			c.signup("alice")
+			c.token = ""
+			from := func(addr string) response {
+				v := addr
+				if tt.forwarded == "Forwarded" {
+					v = "for=" + addr
+				}
+				return c.do("POST", "/v1/sessions", strings.NewReader(`{"username":"alice","password":"wrong-password"}`),
+					"Content-Type", "application/json", tt.forwarded, v)
+			}
+			for range 2 {
+				from("198.51.100.1").problem(t, 401)
+			}
+			from("198.51.100.1").problem(t, 429)
+			if r := from("198.51.100.2"); r.StatusCode != tt.other {
+				t.Fatalf("a second client's login: %d, want %d", r.StatusCode, tt.other)
+			}
+		})
+	}
+}

@@ -27,6 +27,7 @@ import (
 	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/bleveindex"
 	"github.com/photofeed/photofeed/internal/cdnpurge"
+	"github.com/photofeed/photofeed/internal/clientip"
 	"github.com/photofeed/photofeed/internal/consistency"
 	"github.com/photofeed/photofeed/internal/cursor"
 	"github.com/photofeed/photofeed/internal/events"
@@ -340,6 +341,8 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	h = http.NewCrossOriginProtection().Handler(h)
 	h = httpapi.Recover(log, h)
 	h = logging.Middleware(log, h)
+	trusted, _ := clientip.ParseTrusted(cfg.TrustedProxies) // checked with the config
+	h = clientip.New(trusted).Middleware(h)
 	n.handler = h
 	return n, nil
 }
@@ -408,11 +411,7 @@ func requestScope(r *http.Request) string {
 	if uid := httpauth.UserID(r.Context()); uid != 0 {
 		return "user:" + strconv.FormatInt(uid, 10)
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	return "ip:" + host
+	return "ip:" + clientip.From(r)
 }
 
 // readyDetail reports the replicas' health in /readyz, when there are any.

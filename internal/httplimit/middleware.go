@@ -10,7 +10,6 @@ import (
 	"math"
 	"mime"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -18,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/photofeed/photofeed/internal/clientip"
 	"github.com/photofeed/photofeed/internal/httpapi"
 	"github.com/photofeed/photofeed/internal/httpauth"
 	"github.com/photofeed/photofeed/ratelimit"
@@ -145,13 +145,7 @@ func nameIn(contentType string, body []byte) string {
 	return req.Username
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+func clientIP(r *http.Request) string { return clientip.From(r) }
 
 // Middleware spends the request's quotas, answers 429 when one is used up,
 // and otherwise passes the request on with the RateLimit headers set.

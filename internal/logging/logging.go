@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/photofeed/photofeed/internal/clientip"
 )
 
 type ctxKey struct{}
@@ -83,7 +85,7 @@ func Middleware(log *slog.Logger, next http.Handler) http.Handler {
 			level = slog.LevelError
 		}
 		log.LogAttrs(ctx, level, "request",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("client", clientip.From(r)),
 			slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
 			slog.Duration("duration", time.Since(start)))
 	})
