@@ -465,11 +465,19 @@ func TestGracefulShutdown(t *testing.T) {
 
 // /metrics answers in every deployment, also where databases share a
 // replica server (PHOTOFEED_TEST_DB=postgres-shards): each series names
-// its database.
+// its database. It answers on --metrics-addr only: the public listener
+// does not show the runtime and process figures to anyone.
 func TestMetricsAnswer(t *testing.T) {
 	s := start(t)
-	r := s.client(t).do("GET", "/metrics", nil)
+	r := s.metrics(t)
 	if r.StatusCode != 200 || !strings.Contains(string(r.Body), "go_goroutines") {
 		t.Fatalf("/metrics: %d\n%.600s", r.StatusCode, r.Body)
+	}
+	if r := s.client(t).do("GET", "/metrics", nil); r.StatusCode != 404 {
+		t.Fatalf("/metrics on the public listener: %d", r.StatusCode)
+	}
+	off := start(t, "--metrics-addr", "off")
+	if off.Metrics != "" {
+		t.Fatalf("--metrics-addr off, and still metrics at %s", off.Metrics)
 	}
 }

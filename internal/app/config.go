@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +49,7 @@ type Config struct {
 	CacheTTL        time.Duration // --cache-ttl, PHOTOFEED_CACHE_TTL; default 1m, 0 turns the caches off
 	CDNPurgeURL     string        // --cdn-purge-url, PHOTOFEED_CDN_PURGE_URL; URL template with {path}; "" purges nothing
 	CDNPurgeMethod  string        // --cdn-purge-method, PHOTOFEED_CDN_PURGE_METHOD; default PURGE
+	MetricsAddr     string        // --metrics-addr, PHOTOFEED_METRICS_ADDR; default 127.0.0.1:9464, "off" for none
 	TrustedProxies  string        // --trusted-proxies, PHOTOFEED_TRUSTED_PROXIES; CIDR ranges whose Forwarded / X-Forwarded-For are believed
 
 	// getenv is the environment the config was read from, for adapters
@@ -127,6 +129,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.DurationVar(&c.CacheTTL, "cache-ttl", time.Minute, "how long sessions, profiles and posts stay cached (writes invalidate them on every instance at once); 0 turns the caches off")
 	fs.StringVar(&c.CDNPurgeURL, "cdn-purge-url", "", "on a photo's deletion, purge its media from an edge cache at this URL, {path} being /media/<key>, e.g. http://cdn.internal{path}")
 	fs.StringVar(&c.CDNPurgeMethod, "cdn-purge-method", "PURGE", "HTTP method of the purge request (PURGE, POST, DELETE…)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:9464", `listen address of /metrics (Prometheus), apart from the public one; "off" for none`)
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDR ranges of proxies whose Forwarded / X-Forwarded-For name the client (default: none; the peer address is the client)")
 	fs.StringVar(&c.RateLimits, "rate-limits", "", `rate-limit policy file (JSON), or "off" (default: built-in policies)`)
 
@@ -199,12 +202,19 @@ func (c Config) validate() error {
 		return errors.New("--argon2-memory must be from 64 to 4194304 KiB")
 	case c.Argon2Time < 1 || c.Argon2Time > 100:
 		return errors.New("--argon2-time must be from 1 to 100")
+	case c.MetricsAddr != "off" && !validAddr(c.MetricsAddr):
+		return errors.New(`--metrics-addr must be host:port (e.g. 127.0.0.1:9464) or "off"`)
 	case !validProxies(c.TrustedProxies):
 		return errors.New("--trusted-proxies must be comma-separated CIDR ranges or addresses, e.g. 10.0.0.0/8,192.0.2.7")
 	case c.HashMemory < int64(c.Argon2Memory)<<10:
 		return errors.New("--hash-memory must be at least --argon2-memory (one hash)")
 	}
 	return nil
+}
+
+func validAddr(s string) bool {
+	_, port, err := net.SplitHostPort(s)
+	return err == nil && port != ""
 }
 
 func validProxies(s string) bool {

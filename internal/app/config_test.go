@@ -48,6 +48,7 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{[]string{"--hash-memory", "1MiB"}, nil, "--hash-memory"},
 		{nil, map[string]string{"PHOTOFEED_HASH_MEMORY": "lots"}, "PHOTOFEED_HASH_MEMORY"},
 		{[]string{"--trusted-proxies", "10.0.0.0/33"}, nil, "--trusted-proxies"},
+		{[]string{"--metrics-addr", "9464"}, nil, "--metrics-addr"},
 		{[]string{"extra"}, nil, "unexpected argument"},
 		{[]string{"--no-such-flag"}, nil, "no-such-flag"},
 	}

@@ -47,6 +47,7 @@ func TestMain(m *testing.M) {
 // server is a photofeed started through app.Run, as main starts it.
 type server struct {
 	URL     string
+	Metrics string // the /metrics URL on --metrics-addr
 	DataDir string
 	DB      string // the --db URL, "" for SQLite
 	cancel  context.CancelFunc
@@ -68,7 +69,8 @@ func startEnv(t *testing.T, getenv func(string) string, extra ...string) *server
 	}
 	dir := t.TempDir()
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir,
-		"--argon2-memory", "64", "--argon2-time", "1", "--log-level", "error", "--rate-limits", "off"}
+		"--argon2-memory", "64", "--argon2-time", "1", "--log-level", "error", "--rate-limits", "off",
+		"--metrics-addr", "127.0.0.1:0"} // nodes side by side must not share the default port
 	dbURL := ""
 	// On PostgreSQL, 16 logical shards: a new deployment's default 1,024
 	// schemas take half a minute to create, too long for every test.
@@ -116,7 +118,10 @@ func startEnv(t *testing.T, getenv func(string) string, extra ...string) *server
 	go io.Copy(io.Discard, pr)
 	fields := strings.Fields(line)
 	for _, f := range fields {
-		if strings.HasPrefix(f, "http://") {
+		switch {
+		case strings.HasPrefix(f, "http://") && strings.HasSuffix(f, "/metrics)"):
+			s.Metrics = strings.TrimSuffix(f, ")")
+		case strings.HasPrefix(f, "http://") && s.URL == "":
 			s.URL = f
 		}
 	}
@@ -314,4 +319,19 @@ func linkRel(r response, rel string) string {
 		}
 	}
 	return ""
+}
+
+// metrics reads /metrics from the metrics listener.
+func (s *server) metrics(t *testing.T) response {
+	t.Helper()
+	if s.Metrics == "" {
+		t.Fatal("the server has no metrics listener")
+	}
+	resp, err := http.Get(s.Metrics)
+	if err != nil {
+		t.Fatalf("GET %s: %v", s.Metrics, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{resp, b}
 }

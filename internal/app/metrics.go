@@ -1,7 +1,12 @@
 package app
 
 import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -53,4 +58,28 @@ func metricsHandler(db *database) http.Handler {
 		reg.MustRegister(newReplicaCollector(db.Replicas))
 	}
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
+
+// serveMetrics serves /metrics on --metrics-addr, apart from the public
+// listener: it shows the runtime version and process figures, for the
+// operator's scraper, not for everyone. It returns where (for the start
+// line) and how to stop.
+func serveMetrics(cfg Config, metrics http.Handler, log *slog.Logger) (where string, stop func(), err error) {
+	if cfg.MetricsAddr == "off" {
+		return "off", func() {}, nil
+	}
+	ln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		return "", nil, fmt.Errorf("--metrics-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
+	srv := &http.Server{Handler: nosniff(mux), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics listener stopped", "err", err)
+		}
+	}()
+	return "on " + publicURL(ln.Addr()) + "/metrics", func() { srv.Close() }, nil
 }

@@ -36,7 +36,7 @@ func TestReadReplicas(t *testing.T) {
 	// route every read after a write to a fresh enough server.
 	reader := s.client(t)
 	reader.token = c.token
-	if r := c.do("GET", "/metrics", nil); !strings.Contains(string(r.Body), "photofeed_db_replica_healthy{database=\"main\",replica=") ||
+	if r := s.metrics(t); !strings.Contains(string(r.Body), "photofeed_db_replica_healthy{database=\"main\",replica=") ||
 		!strings.Contains(string(r.Body), "photofeed_db_replica_lag_seconds{database=\"main\",replica=") {
 		t.Fatalf("no replica metrics in /metrics:\n%.400s", r.Body)
 	}

@@ -83,7 +83,9 @@ func version() string {
 }
 
 // loadSecret returns the configured secret or the one kept in the data
-// directory, creating it on first start.
+// directory, creating it on first start. One that is there but too short
+// is an error, not replaced: a new secret would log everyone out and
+// invalidate every cursor, and a cut-off file is worth a look.
 func loadSecret(cfg Config) ([]byte, error) {
 	if cfg.Secret != "" {
 		return []byte(cfg.Secret), nil
@@ -92,6 +94,9 @@ func loadSecret(cfg Config) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err == nil && len(b) >= 32 {
 		return b, nil
+	}
+	if err == nil {
+		return nil, fmt.Errorf("%s is %d bytes, want at least 32: restore it, or delete it to make a new one (which logs everyone out)", path, len(b))
 	}
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("read secret: %w", err)
@@ -122,7 +127,7 @@ func loadNodeID(dataDir string) (string, error) {
 		return "", fmt.Errorf("generate node id: %w", err)
 	}
 	id := hex.EncodeToString(raw[:])
-	if err := os.WriteFile(path, []byte(id), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(id), 0o600); err != nil {
 		return "", fmt.Errorf("write node id: %w", err)
 	}
 	return id, nil

@@ -76,6 +76,7 @@ func subkey(secret []byte, purpose string) []byte {
 // closed when it stops.
 type node struct {
 	handler    http.Handler
+	metrics    http.Handler // served on --metrics-addr, not the public listener
 	db         *database
 	feed       *feed.Service
 	posts      *posts.Service
@@ -123,8 +124,13 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 			n.Close()
 		}
 	}()
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+	// The data dir holds password hashes, sessions and the secret: the
+	// owner's alone, whatever the umask.
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if fi, err := os.Stat(cfg.DataDir); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		log.Warn("the data directory is open to other users; chmod 700 it", "data_dir", cfg.DataDir, "mode", fi.Mode().Perm().String())
 	}
 	nodeID, err := loadNodeID(cfg.DataDir)
 	if err != nil {
@@ -296,13 +302,13 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	if err != nil {
 		return nil, err
 	}
+	n.metrics = metricsHandler(db)
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", metricsHandler(db))
 	if cfg.hasRole("api") {
 		api.Register(mux)
 		ui.Register(mux)
 	} else {
-		api.RegisterHealth(mux) // a worker answers health checks and metrics only
+		api.RegisterHealth(mux) // a worker answers health checks only
 	}
 
 	routes := httpapi.NotFoundAndMethodProblems(mux, ui.NotFound())
@@ -341,6 +347,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	h = http.NewCrossOriginProtection().Handler(h)
 	h = httpapi.Recover(log, h)
 	h = logging.Middleware(log, h)
+	h = nosniff(h)
 	trusted, _ := clientip.ParseTrusted(cfg.TrustedProxies) // checked with the config
 	h = clientip.New(trusted).Middleware(h)
 	n.handler = h
@@ -371,8 +378,14 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	fmt.Fprintf(stdout, "photofeed serving on %s (data in %s)\n", publicURL(ln.Addr()), cfg.DataDir)
-	log.Info("started", "addr", ln.Addr().String(), "data_dir", cfg.DataDir)
+	metrics, stopMetrics, err := serveMetrics(cfg, n.metrics, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopMetrics()
+	fmt.Fprintf(stdout, "photofeed serving on %s (data in %s; metrics %s)\n", publicURL(ln.Addr()), cfg.DataDir, metrics)
+	log.Info("started", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "metrics", metrics)
 
 	defer n.start(ctx)()
 

@@ -237,7 +237,7 @@ func TestReadYourWritesAcrossServers(t *testing.T) {
 		x.do("GET", "/readyz", nil).json(t, &ready)
 		return len(ready.Replicas) == 2 && ready.Replicas[0].Healthy && ready.Replicas[1].Healthy
 	})
-	m := x.do("GET", "/metrics", nil)
+	m := s.metrics(t)
 	if m.StatusCode != 200 || !strings.Contains(string(m.Body), `photofeed_db_replica_lag_seconds{database="a"`) ||
 		!strings.Contains(string(m.Body), `photofeed_db_replica_lag_seconds{database="b"`) {
 		t.Fatalf("/metrics: %d, want the lag of each database's replica:\n%.600s", m.StatusCode, m.Body)

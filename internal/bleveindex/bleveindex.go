@@ -7,7 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,7 +55,30 @@ func Open(dir string) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("search index %s: %w", dir, err)
 	}
+	if err := private(dir); err != nil {
+		idx.Close()
+		return nil, fmt.Errorf("search index %s: %w", dir, err)
+	}
 	return &Index{idx: idx}, nil
+}
+
+// private takes group and other permissions off what bleve wrote (its
+// index_meta.json is created 0666 less the umask): the index holds
+// captions of every post, readable only by the owner like the database.
+func private(dir string) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if m := info.Mode().Perm(); m&0o077 != 0 {
+			return os.Chmod(p, m&^0o077)
+		}
+		return nil
+	})
 }
 
 // Create makes a new, empty index at dir, removing what was there.
@@ -63,6 +88,10 @@ func Create(dir string) (*Index, error) {
 	}
 	idx, err := bleve.New(dir, newMapping())
 	if err != nil {
+		return nil, fmt.Errorf("create search index %s: %w", dir, err)
+	}
+	if err := private(dir); err != nil {
+		idx.Close()
 		return nil, fmt.Errorf("create search index %s: %w", dir, err)
 	}
 	return &Index{idx: idx}, nil

@@ -26,7 +26,9 @@ type Dir struct {
 
 // OpenDir uses (and creates) root.
 func OpenDir(root string) (*Dir, error) {
-	if err := os.MkdirAll(root, 0o755); err != nil {
+	// Only the owner may list or read media: photos of private accounts,
+	// and deleted ones until the cleanup, are in here.
+	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("blob dir: %w", err)
 	}
 	return &Dir{root: root}, nil
@@ -70,7 +72,7 @@ func (d *Dir) Put(ctx context.Context, key string, data []byte) (bool, error) {
 	if _, err := os.Stat(p); err == nil {
 		return false, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return false, fmt.Errorf("put blob: %w", err)
 	}
 	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")

@@ -222,8 +222,6 @@ func OpenAPI() []byte {
 	paths["/problems/{slug}"] = m{"get": m{"summary": "Documentation of a problem type", "operationId": "get_problem_doc",
 		"parameters": []m{pathParam("slug", str())},
 		"responses":  m{"default": problemResponse, "200": m{"description": "OK", "content": m{"text/html": m{}}}}}}
-	paths["/metrics"] = m{"get": m{"summary": "Prometheus metrics (runtime, process, replica lag and health)", "operationId": "get_metrics",
-		"responses": m{"200": m{"description": "OK", "content": m{"text/plain": m{}}}}}}
 	paths["/openapi.json"] = m{"get": m{"summary": "This document", "operationId": "get_openapi",
 		"responses": m{"200": m{"description": "OK", "content": m{"application/json": m{}}}}}}
 	doc := m{

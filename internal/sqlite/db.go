@@ -13,6 +13,7 @@ import (
 	"github.com/photofeed/photofeed/internal/sqlstore"
 	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -56,6 +57,9 @@ func (db *DB) AfterWrite(fn func()) { db.afterWrite = fn }
 // migrations. ":memory:" is not supported: readers and the writer must share
 // one file.
 func Open(ctx context.Context, path string) (*DB, error) {
+	if err := private(path); err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	pragmas := []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"}
 	q := url.Values{}
 	for _, p := range pragmas {
@@ -220,4 +224,30 @@ func idArray(idList []int64) string {
 		b = strconv.AppendInt(b, id, 10)
 	}
 	return string(append(b, ']'))
+}
+
+// private makes the database file before SQLite does, 0600 whatever the
+// umask, and takes group and other permissions off an existing one and its
+// -wal and -shm files: SQLite gives those the main file's permissions.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm() != 0o600 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
