@@ -36,6 +36,7 @@ func TestDataFilesArePrivate(t *testing.T) {
 		"secret.key":       0o600,
 		"node-id":          0o600,
 		"media":            0o700 | fs.ModeDir,
+		"nats":             0o700 | fs.ModeDir,
 	}
 	media := 0
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -62,6 +63,9 @@ func TestDataFilesArePrivate(t *testing.T) {
 		}
 		if mode&0o007 != 0 {
 			t.Errorf("%s is open to other users: %s", rel, mode)
+		}
+		if mode&0o070 != 0 {
+			t.Logf("%s: %s (open to the group, behind the 0700 data directory)", rel, mode)
 		}
 		return nil
 	})
