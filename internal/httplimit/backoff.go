@@ -92,7 +92,7 @@ func (b *backoff) isKnown(name, addr string, now time.Time) bool {
 // begin admits one password check for name from addr, or says how long to
 // wait. Past Free failures at most one check is in flight per account, so
 // parallel attempts cannot slip in before the first failure is counted.
-func (b *backoff) begin(name, addr string, now time.Time) (ok, exempt bool, wait time.Duration) {
+func (b *backoff) begin(name, addr string, now time.Time) (ok, known bool, wait time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.isKnown(name, addr, now) {
@@ -121,20 +121,20 @@ func (b *backoff) begin(name, addr string, now time.Time) (ok, exempt bool, wait
 
 // end records how an admitted check went: failed, succeeded, or neither
 // (the request never got to the password).
-func (b *backoff) end(name, addr string, exempt, failed, succeeded bool, now time.Time) {
+func (b *backoff) end(name, addr string, known, failed, succeeded bool, now time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if succeeded {
 		// The right password from a new address clears the failures; from
 		// a known one it must not, or the owner's own logins would hand an
 		// attacker a fresh allowance.
-		if !exempt {
+		if !known {
 			delete(b.accounts, name)
 		}
 		b.remember(name, addr, now)
 		return
 	}
-	if exempt {
+	if known {
 		return
 	}
 	a := b.accounts[name]

@@ -175,12 +175,12 @@ func (l *Limits) Middleware(next http.Handler) http.Handler {
 			}
 		}
 		isLogin := login != ""
-		var exempt bool
+		var knownAddr bool // the account's owner has logged in from here: no back-off
 		if len(violated) == 0 && isLogin {
-			ok, ex, w := l.backoff.begin(login, clientIP(r), l.now())
-			exempt = ex
+			ok, known, backoffWait := l.backoff.begin(login, clientIP(r), l.now())
+			knownAddr = known
 			if !ok {
-				violated, wait = append(violated, AccountBackoffPolicy), w
+				violated, wait = append(violated, AccountBackoffPolicy), backoffWait
 			}
 		}
 		setHeaders(w.Header(), pols)
@@ -203,7 +203,7 @@ func (l *Limits) Middleware(next http.Handler) http.Handler {
 				l.refund(r, pols)
 			}
 			if isLogin {
-				l.backoff.end(login, clientIP(r), exempt, failed, rec.status >= 200 && rec.status < 400, l.now())
+				l.backoff.end(login, clientIP(r), knownAddr, failed, rec.status >= 200 && rec.status < 400, l.now())
 			}
 		}()
 		next.ServeHTTP(rec, r)
