@@ -111,21 +111,27 @@ func xForwardedFor(fields []string) []string {
 }
 
 // forwardedFor lists the for= values of Forwarded fields, client first;
-// an element without for= is a hop we cannot name (""). Values may be
-// quoted strings, which may hold commas and semicolons.
+// an element without for= is a hop we cannot name (""). Fields that name
+// no one (a proxy that only says proto=https) give nil, so that
+// X-Forwarded-For is read instead. Values may be quoted strings, which
+// may hold commas and semicolons.
 func forwardedFor(fields []string) []string {
 	var out []string
+	named := false
 	for _, f := range fields {
 		for _, elem := range splitQuoted(f, ',') {
 			node := ""
 			for _, pair := range splitQuoted(elem, ';') {
 				k, v, ok := strings.Cut(pair, "=")
 				if ok && strings.EqualFold(strings.TrimSpace(k), "for") {
-					node = unquote(strings.TrimSpace(v))
+					node, named = unquote(strings.TrimSpace(v)), true
 				}
 			}
 			out = append(out, node)
 		}
+	}
+	if !named {
+		return nil
 	}
 	return out
 }

@@ -44,6 +44,8 @@ func TestResolve(t *testing.T) {
 			map[string][]string{"Forwarded": {`For = "198.51.100.3" ;Proto=http`}}, "198.51.100.3"},
 		{"an obfuscated hop stops the walk at the proxy that named it", proxies, "10.1.2.3:5000",
 			map[string][]string{"Forwarded": {`for=198.51.100.1, for=_hidden, for=10.0.0.7`}}, "10.0.0.7"},
+		{"Forwarded that names no one: X-Forwarded-For", proxies, "10.1.2.3:5000",
+			map[string][]string{"Forwarded": {"proto=https"}, "X-Forwarded-For": {"198.51.100.4"}}, "198.51.100.4"},
 		{"garbage: the peer", proxies, "10.1.2.3:5000",
 			map[string][]string{"X-Forwarded-For": {"not an address"}}, "10.1.2.3"},
 		{"IPv4-mapped peer and entry are plain IPv4", proxies, "[::ffff:10.1.2.3]:5000",
