@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 func mustTrust(t testing.TB, s string) *Resolver {
@@ -121,7 +122,7 @@ func orZero(s string) string {
 
 // mentions reports whether some token of s parses as a.
 func mentions(s string, a netip.Addr) bool {
-	for _, tok := range strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(` ,;="[]\`, r) }) {
+	for _, tok := range strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || strings.ContainsRune(`,;="[]\`, r) }) {
 		if b, ok := parseNode(tok); ok && b == a {
 			return true
 		}
