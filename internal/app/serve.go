@@ -26,6 +26,7 @@ import (
 
 	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/bleveindex"
+	"github.com/photofeed/photofeed/internal/blobstore"
 	"github.com/photofeed/photofeed/internal/cdnpurge"
 	"github.com/photofeed/photofeed/internal/consistency"
 	"github.com/photofeed/photofeed/internal/cursor"
@@ -216,7 +217,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		relay.Source = part.name
 		part.afterWrite(func() { writes.Add(1); relay.Notify() })
 		client, err := jobs.New(ctx, jobs.Config{DB: part.writer, Dialect: db.dialect, Logger: log,
-			Maintenance: maintenance{db: db, posts: postSvc}, NoPeriodic: i > 0,
+			Maintenance: maintenance{db: db, posts: postSvc, blobs: blobs}, NoPeriodic: i > 0,
 			Register: func(w *river.Workers) { river.AddWorker(w, &thumbnailWorker{posts: postSvc}) }})
 		if err != nil {
 			return nil, err
@@ -426,6 +427,7 @@ func readyDetail(db *database) func() any {
 type maintenance struct {
 	db    *database
 	posts *posts.Service
+	blobs blobs
 }
 
 func (m maintenance) DeleteExpiredIdempotencyKeys(ctx context.Context, now time.Time) (int, error) {
@@ -449,7 +451,14 @@ func (m maintenance) DeleteSentOutbox(ctx context.Context, before time.Time) (in
 }
 
 func (m maintenance) RemoveOrphanBlobs(ctx context.Context, olderThan time.Time) (int, error) {
-	return m.posts.RemoveOrphanBlobs(ctx, olderThan)
+	n, err := m.posts.RemoveOrphanBlobs(ctx, olderThan)
+	// The media directory also keeps what a killed process was writing.
+	if dir, ok := m.blobs.blobBackend.(*blobstore.Dir); ok && err == nil {
+		var temps int
+		temps, err = dir.RemoveTemps(ctx, olderThan)
+		n += temps
+	}
+	return n, err
 }
 
 // authorDirectory lets posts name authors without knowing identity.
