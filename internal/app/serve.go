@@ -212,6 +212,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	// jobs a write enqueues are in its transaction); the periodic cleanups
 	// run from the main database's queue and sweep them all.
 	queues := &jobs.Set{}
+	var clients []*jobs.Client
 	for i, part := range db.parts {
 		relay := outbox.NewRelay(part.outbox, bus, log)
 		relay.Source = part.name
@@ -231,6 +232,14 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 			}
 		})
 		queues.Add(part.name, client)
+		clients = append(clients, client)
+	}
+	if db.dialect == "sqlite" {
+		lock, err := recoverAlone(ctx, cfg.DataDir, db, clients, log)
+		if err != nil {
+			return nil, err
+		}
+		n.closers = append(n.closers, lock.Close)
 	}
 
 	// Search runs beside everything else: if its index cannot open, search
