@@ -28,7 +28,11 @@ func recoverAlone(ctx context.Context, dataDir string, db *database, queues []*j
 	started := time.Now()
 	lock, err := dirlock.Acquire(filepath.Join(dataDir, "serve.lock"))
 	if err != nil {
-		return nil, err
+		// A file system without locks (some network mounts) costs the
+		// quick recovery, not the start.
+		log.WarnContext(ctx, "cannot lock the data directory: work a crashed run left in flight is recovered by the timeouts",
+			"err", err, "jobs_after", jobs.RescueBound)
+		return nil, nil
 	}
 	if !lock.Alone() {
 		log.InfoContext(ctx, "another photofeed process serves this data directory: "+

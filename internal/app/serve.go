@@ -239,7 +239,9 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		if err != nil {
 			return nil, err
 		}
-		n.closers = append(n.closers, lock.Close)
+		if lock != nil {
+			n.closers = append(n.closers, lock.Close)
+		}
 	}
 
 	// Search runs beside everything else: if its index cannot open, search
