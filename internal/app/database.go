@@ -36,6 +36,7 @@ type outboxStore interface {
 
 type idempotencyStore interface {
 	idempotency.Store
+	ReleaseInFlight(ctx context.Context, before time.Time) (int, error)
 }
 
 // database is the SQL store the node runs on, SQLite or PostgreSQL, seen

@@ -26,6 +26,7 @@ import (
 
 	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/bleveindex"
+	"github.com/photofeed/photofeed/internal/blobstore"
 	"github.com/photofeed/photofeed/internal/cdnpurge"
 	"github.com/photofeed/photofeed/internal/clientip"
 	"github.com/photofeed/photofeed/internal/consistency"
@@ -219,12 +220,13 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	// jobs a write enqueues are in its transaction); the periodic cleanups
 	// run from the main database's queue and sweep them all.
 	queues := &jobs.Set{}
+	var clients []*jobs.Client
 	for i, part := range db.parts {
 		relay := outbox.NewRelay(part.outbox, bus, log)
 		relay.Source = part.name
 		part.afterWrite(func() { writes.Add(1); relay.Notify() })
 		client, err := jobs.New(ctx, jobs.Config{DB: part.writer, Dialect: db.dialect, Logger: log,
-			Maintenance: maintenance{db: db, posts: postSvc}, NoPeriodic: i > 0,
+			Maintenance: maintenance{db: db, posts: postSvc, blobs: blobs}, NoPeriodic: i > 0,
 			Register: func(w *river.Workers) { river.AddWorker(w, &thumbnailWorker{posts: postSvc}) }})
 		if err != nil {
 			return nil, err
@@ -238,6 +240,16 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 			}
 		})
 		queues.Add(part.name, client)
+		clients = append(clients, client)
+	}
+	if db.dialect == "sqlite" {
+		lock, err := recoverAlone(ctx, cfg.DataDir, db, clients, log)
+		if err != nil {
+			return nil, err
+		}
+		if lock != nil {
+			n.closers = append(n.closers, lock.Close)
+		}
 	}
 
 	// Search runs beside everything else: if its index cannot open, search
@@ -439,6 +451,7 @@ func readyDetail(db *database) func() any {
 type maintenance struct {
 	db    *database
 	posts *posts.Service
+	blobs blobs
 }
 
 func (m maintenance) DeleteExpiredIdempotencyKeys(ctx context.Context, now time.Time) (int, error) {
@@ -462,7 +475,14 @@ func (m maintenance) DeleteSentOutbox(ctx context.Context, before time.Time) (in
 }
 
 func (m maintenance) RemoveOrphanBlobs(ctx context.Context, olderThan time.Time) (int, error) {
-	return m.posts.RemoveOrphanBlobs(ctx, olderThan)
+	n, err := m.posts.RemoveOrphanBlobs(ctx, olderThan)
+	// The media directory also keeps what a killed process was writing.
+	if dir, ok := m.blobs.blobBackend.(*blobstore.Dir); ok && err == nil {
+		var temps int
+		temps, err = dir.RemoveTemps(ctx, olderThan)
+		n += temps
+	}
+	return n, err
 }
 
 // authorDirectory lets posts name authors without knowing identity.

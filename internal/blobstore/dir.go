@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/photofeed/photofeed/internal/errkind"
@@ -63,7 +64,8 @@ func (d *Dir) path(key string) (string, error) {
 
 // Put writes data under key unless a blob is already there. The write goes
 // to a temporary file that is synced and renamed, so a reader never sees a
-// partial blob and a crash never leaves one.
+// partial blob and a crash never leaves one under a key (only a temporary
+// file: see RemoveTemps).
 func (d *Dir) Put(ctx context.Context, key string, data []byte) (bool, error) {
 	p, err := d.path(key)
 	if err != nil {
@@ -75,7 +77,7 @@ func (d *Dir) Put(ctx context.Context, key string, data []byte) (bool, error) {
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return false, fmt.Errorf("put blob: %w", err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
+	f, err := os.CreateTemp(filepath.Dir(p), tempPrefix+"*")
 	if err != nil {
 		return false, fmt.Errorf("put blob: %w", err)
 	}
@@ -161,4 +163,36 @@ func (d *Dir) Get(ctx context.Context, key string) ([]byte, error) {
 	}
 	defer b.Close()
 	return io.ReadAll(b)
+}
+
+// tempPrefix starts the name of a blob being written; no key starts with
+// a dot.
+const tempPrefix = ".tmp-"
+
+// RemoveTemps deletes the temporary files of writes that began before
+// olderThan and never finished: a process killed in the middle of a Put
+// leaves one, which no key names and Walk does not show.
+func (d *Dir) RemoveTemps(ctx context.Context, olderThan time.Time) (int, error) {
+	removed := 0
+	err := filepath.WalkDir(d.root, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() || !strings.HasPrefix(e.Name(), tempPrefix) {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		info, err := e.Info()
+		if err != nil || info.ModTime().After(olderThan) {
+			return nil // gone, or a write that may still be running
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove %s: %w", p, err)
+		}
+		removed++
+		return nil
+	})
+	if err != nil {
+		return removed, fmt.Errorf("remove unfinished blobs: %w", err)
+	}
+	return removed, nil
 }

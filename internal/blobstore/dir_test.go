@@ -1,7 +1,10 @@
 package blobstore_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/photofeed/photofeed/internal/blobstore"
 	"github.com/photofeed/photofeed/internal/blobstore/blobtest"
@@ -24,5 +27,39 @@ func TestValidKey(t *testing.T) {
 		if got := blobstore.ValidKey(key); got != want {
 			t.Errorf("ValidKey(%q) = %v, want %v", key, got, want)
 		}
+	}
+}
+
+// The temporary file a killed write left is removed once old; a fresh
+// one (a write that may be running) and the blobs stay.
+func TestRemoveTemps(t *testing.T) {
+	root := t.TempDir()
+	d, err := blobstore.OpenDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Put(t.Context(), "ab-blob.jpg", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	for name, mod := range map[string]time.Time{".tmp-killed": old, ".tmp-running": time.Now()} {
+		p := filepath.Join(root, "ab", name)
+		if err := os.WriteFile(p, []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(p, mod, mod)
+	}
+	os.Chtimes(filepath.Join(root, "ab", "ab-blob.jpg"), old, old)
+	n, err := d.RemoveTemps(t.Context(), time.Now().Add(-time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("removed %d, %v; want the killed write's file", n, err)
+	}
+	for _, name := range []string{".tmp-running", "ab-blob.jpg"} {
+		if _, err := os.Stat(filepath.Join(root, "ab", name)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "ab", ".tmp-killed")); !os.IsNotExist(err) {
+		t.Errorf("the killed write's file: %v", err)
 	}
 }

@@ -33,6 +33,32 @@ const (
 	PriorityMaint    = 4
 )
 
+// How long a job may run, and when one whose worker died runs again.
+//
+// A thumbnail job takes about a second for a 12 MP photo on 2 cores, and a
+// cleanup sweep a few seconds: a minute is far beyond either, yet short
+// enough that a hung job gives its slot back soon (its context is
+// cancelled). A job still marked running RescueAfter after its attempt
+// began is taken to have lost its worker (a crash, kill -9, a lost host)
+// and is retried; the half minute past JobTimeout keeps a live worker
+// that is finishing a job it was told to stop from seeing it run twice.
+// River's rescuer looks every RescueInterval (its own fixed period), so a
+// job whose worker died runs again within RescueBound when other workers
+// live on; a node alone on its database does not wait at all on restart
+// (see RescueOrphans). River's default rescue, an hour, left uploads
+// "processing" for that long after a crash.
+const (
+	JobTimeout     = time.Minute
+	RescueAfter    = JobTimeout + 30*time.Second
+	RescueInterval = 30 * time.Second
+	// RescueBound is RescueAfter, a rescuer period and a scheduler pass
+	// (5 s) moving the retry to the queue, with slack: 130 s. A leader
+	// that died with the worker is replaced within 21 s, inside
+	// RescueAfter; the retry's back-off (at most 65 s after the attempt
+	// for the 7th of 8) has passed by then too.
+	RescueBound = RescueAfter + RescueInterval + 10*time.Second
+)
+
 // Maintenance is the cleanup work the periodic jobs do.
 type Maintenance interface {
 	DeleteExpiredIdempotencyKeys(ctx context.Context, now time.Time) (int, error)
@@ -149,6 +175,10 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		FetchPollInterval: cfg.Poll,
 		FetchCooldown:     cfg.Poll / 4,
 		Logger:            cfg.Logger,
+
+		// A job whose worker died runs again within RescueBound.
+		JobTimeout:           JobTimeout,
+		RescueStuckJobsAfter: RescueAfter,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("river client: %w", err)

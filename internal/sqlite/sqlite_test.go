@@ -78,3 +78,33 @@ func TestWriteMarksKeyCommitted(t *testing.T) {
 		t.Fatal("committed key taken over")
 	}
 }
+
+// After a crash, a node alone on the database forgets the in-flight
+// claims made before it started, so a retry runs at once; committed keys
+// and its own new claims stay.
+func TestReleaseInFlight(t *testing.T) {
+	db := openDB(t)
+	ctx := t.Context()
+	store := db.Idempotency()
+	crashed := time.Now().Add(-time.Second)
+	store.Claim(ctx, "dead", "fp", crashed, time.Minute, time.Hour)
+	store.Claim(ctx, "done", "fp", crashed, time.Minute, time.Hour)
+	u := identity.User{ID: 1, Username: "alice", DisplayName: "A", CreatedAt: crashed}
+	if err := db.Identity().CreateUser(idempotency.WithKey(ctx, "done"), u, "h"); err != nil {
+		t.Fatal(err)
+	}
+	restart := time.Now()
+	store.Claim(ctx, "mine", "fp", restart, time.Minute, time.Hour)
+	if n, err := store.ReleaseInFlight(ctx, restart); err != nil || n != 1 {
+		t.Fatalf("released %d, %v; want the dead run's one in-flight claim", n, err)
+	}
+	if _, claimed, _ := store.Claim(ctx, "dead", "fp", restart, time.Minute, time.Hour); !claimed {
+		t.Fatal("the dead run's key still blocks its retry")
+	}
+	if rec, _, _ := store.Claim(ctx, "done", "fp", restart, time.Minute, time.Hour); rec == nil || rec.State != idempotency.Committed {
+		t.Fatalf("the committed key: %+v", rec)
+	}
+	if rec, claimed, _ := store.Claim(ctx, "mine", "fp", restart, time.Minute, time.Hour); claimed || rec.State != idempotency.InFlight {
+		t.Fatalf("this run's own claim was released: %+v", rec)
+	}
+}

@@ -160,3 +160,29 @@ func markCommitted(ctx context.Context, tx Tx, prefix, resource string) error {
 	}
 	return nil
 }
+
+// ReleaseInFlight forgets the in-flight claims made before before, and
+// returns how many. Only a process that knows no other one serves the
+// database may call it: then such a claim is a dead run's, whose request
+// never committed (a commit marks its key committed in the same
+// transaction), so the client's retry may run it now instead of after the
+// lock timeout.
+func (s *IdempotencyStore) ReleaseInFlight(ctx context.Context, before time.Time) (int, error) {
+	total := 0
+	for h, db := range s.sh.Databases() {
+		prefixes := s.prefixesOf(h)
+		if db == s.sh.Main() && !slices.Contains(prefixes, "") {
+			prefixes = append(prefixes, "")
+		}
+		for _, prefix := range prefixes {
+			res, err := db.Exec(ctx, qualify(`DELETE FROM shard.idempotency_keys WHERE state = ? AND locked_at < ?`, prefix),
+				idempotency.InFlight, ms(before))
+			if err != nil {
+				return total, fmt.Errorf("release in-flight idempotency keys: %w", err)
+			}
+			n, _ := res.RowsAffected()
+			total += int(n)
+		}
+	}
+	return total, nil
+}

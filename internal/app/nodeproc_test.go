@@ -1,0 +1,152 @@
+package app_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/photofeed/photofeed/internal/app"
+)
+
+// childArgsEnv carries the arguments of a node the test binary runs as a
+// separate process, so that the test can kill it with SIGKILL.
+const childArgsEnv = "PHOTOFEED_TEST_CHILD_ARGS"
+
+// runChildNode runs app.Run and exits when the test binary was started as
+// a node (see startNodeProcess); otherwise it returns at once. SIGTERM or
+// the parent's end (its stdin closing) stop the node gracefully.
+func runChildNode() {
+	raw := os.Getenv(childArgsEnv)
+	if raw == "" {
+		return
+	}
+	var args []string
+	if err := json.Unmarshal([]byte(raw), &args); err != nil {
+		fmt.Fprintln(os.Stderr, "child args:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	go func() { io.Copy(io.Discard, os.Stdin); cancel() }()
+	if err := app.Run(ctx, args, func(string) string { return "" }, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "photofeed:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// nodeProcess is photofeed in its own OS process, on a data dir that
+// outlives it.
+type nodeProcess struct {
+	cmd   *exec.Cmd
+	stdin io.Closer
+	URL   string
+	done  chan error
+}
+
+// startNodeProcess starts the test binary as a node serving dir and waits
+// for it to answer /healthz. Its log goes to log.
+func startNodeProcess(t *testing.T, dir string, log io.Writer) *nodeProcess {
+	t.Helper()
+	args, _ := json.Marshal([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir,
+		"--argon2-memory", "64", "--argon2-time", "1", "--log-level", "info", "--rate-limits", "off"})
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(args))
+	cmd.Stderr = log
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &nodeProcess{cmd: cmd, stdin: stdin, done: make(chan error, 1)}
+	lines := make(chan string, 1)
+	go func() {
+		r := bufio.NewReader(stdout)
+		line, _ := r.ReadString('\n')
+		lines <- line
+		io.Copy(io.Discard, r)
+		p.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() { p.kill(t) })
+	select {
+	case line := <-lines:
+		for _, f := range strings.Fields(line) {
+			if strings.HasPrefix(f, "http://") {
+				p.URL = f
+			}
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the node printed no start line")
+	}
+	if p.URL == "" {
+		t.Fatalf("the node did not start (see its log)")
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get(p.URL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node not healthy: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// kill ends the process with SIGKILL, as a crash or the OOM killer would,
+// and waits for it to be gone.
+func (p *nodeProcess) kill(t *testing.T) {
+	t.Helper()
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	p.wait(t)
+}
+
+// stop ends the process gracefully (SIGTERM) and waits for it.
+func (p *nodeProcess) stop(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.wait(t); err != nil {
+		t.Fatalf("the node did not stop cleanly: %v", err)
+	}
+}
+
+func (p *nodeProcess) wait(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-p.done:
+		p.done <- err
+		p.stdin.Close()
+		return err
+	case <-time.After(20 * time.Second):
+		t.Fatal("the node did not exit")
+		return nil
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
