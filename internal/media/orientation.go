@@ -80,21 +80,24 @@ func tiffOrientation(t []byte) int {
 	return 1
 }
 
-// orient returns img turned upright for EXIF orientation o.
+// orient returns img turned upright for EXIF orientation o. It converts a
+// row at a time straight into the one upright RGBA copy (4 bytes a pixel),
+// rather than through a full-size intermediate; orientation is read from
+// JPEGs only, which have no alpha, so RGBA loses nothing.
 func orient(img image.Image, o int) image.Image {
 	if o <= 1 || o > 8 {
 		return img
 	}
 	b := img.Bounds()
-	src := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(src, src.Bounds(), img, b.Min, draw.Src)
 	w, h := b.Dx(), b.Dy()
 	dw, dh := w, h
 	if o >= 5 { // orientations 5–8 swap the axes
 		dw, dh = h, w
 	}
-	dst := image.NewNRGBA(image.Rect(0, 0, dw, dh))
+	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
+	row := image.NewRGBA(image.Rect(0, 0, w, 1))
 	for y := range h {
+		draw.Draw(row, row.Bounds(), img, image.Pt(b.Min.X, b.Min.Y+y), draw.Src)
 		for x := range w {
 			var dx, dy int
 			switch o {
@@ -113,7 +116,7 @@ func orient(img image.Image, o int) image.Image {
 			case 8:
 				dx, dy = y, w-1-x
 			}
-			copy(dst.Pix[dst.PixOffset(dx, dy):][:4], src.Pix[src.PixOffset(x, y):][:4])
+			copy(dst.Pix[dst.PixOffset(dx, dy):][:4], row.Pix[4*x:][:4])
 		}
 	}
 	return dst

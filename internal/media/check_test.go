@@ -1,0 +1,237 @@
+package media_test
+
+import (
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/gif"
+	"os"
+	"runtime"
+	"testing"
+
+	"github.com/photofeed/photofeed/internal/media"
+)
+
+func chunk(typ string, data []byte) []byte {
+	out := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
+	out = append(out, typ...)
+	out = append(out, data...)
+	return binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(out[4:]))
+}
+
+// rawPNG builds a w×h 8-bit RGB PNG whose image data is the zlib stream of
+// raw (filter bytes and pixels), every chunk well formed.
+func rawPNG(w, h int, raw []byte) []byte {
+	ihdr := binary.BigEndian.AppendUint32(nil, uint32(w))
+	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(h))
+	ihdr = append(ihdr, 8, 2, 0, 0, 0)
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write(raw)
+	zw.Close()
+	out := append([]byte("\x89PNG\r\n\x1a\n"), chunk("IHDR", ihdr)...)
+	out = append(out, chunk("IDAT", z.Bytes())...)
+	return append(out, chunk("IEND", nil)...)
+}
+
+func encodeGIF(t testing.TB, w, h int) []byte {
+	img := image.NewPaletted(image.Rect(0, 0, w, h), []color.Color{color.Black, color.White})
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i % 3 % 2)
+	}
+	var b bytes.Buffer
+	if err := gif.Encode(&b, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func readFile(t testing.TB, name string) []byte {
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Validate finds, without decoding, the damage a decode would find: files
+// cut short, broken checksums, image data shorter or longer than the
+// header says. (Bad entropy-coded data in a JPEG or WebP is left to the
+// decode in the thumbnail job.)
+func TestValidateFindsDamageWithoutDecoding(t *testing.T) {
+	jpg := encodeJPEG(t, solid(64, 48, color.RGBA{10, 200, 30, 255}))
+	pngFile := encodePNG(t, solid(40, 30, color.NRGBA{1, 2, 3, 4}))
+	gifFile := encodeGIF(t, 30, 20)
+	lossy, lossless := readFile(t, "blue-purple-pink.lossy.webp"), readFile(t, "gopher-doc.8bpp.lossless.webp")
+	row := append([]byte{0}, make([]byte, 3*10)...)
+	rows := func(n int) []byte { return bytes.Repeat(row, n) }
+
+	badCRC := bytes.Clone(pngFile)
+	badCRC[len(badCRC)-20] ^= 1 // inside the last IDAT's data
+	badFilter := rows(10)
+	badFilter[31*4] = 9
+	eofless := bytes.Clone(jpg[:len(jpg)-2])
+	shortGIF := bytes.Clone(gifFile)
+	// The frame's data is one sub-block then the terminator: claim a taller
+	// frame (and screen) than it holds.
+	binary.LittleEndian.PutUint16(shortGIF[8:], 40)
+	for i := 13; i < len(shortGIF); i++ {
+		if shortGIF[i] == 0x2C {
+			binary.LittleEndian.PutUint16(shortGIF[i+7:], 40)
+			break
+		}
+	}
+
+	tests := []struct {
+		name string
+		data []byte
+		ok   bool
+	}{
+		{"jpeg", jpg, true},
+		{"png", pngFile, true},
+		{"gif", gifFile, true},
+		{"lossy webp", lossy, true},
+		{"lossless webp", lossless, true},
+		{"png built by hand", rawPNG(10, 10, rows(10)), true},
+		{"jpeg cut in its data", jpg[:len(jpg)*2/3], false},
+		{"jpeg without EOI", eofless, false},
+		{"jpeg headers only", jpg[:200], false},
+		{"png cut short", pngFile[:len(pngFile)-30], false},
+		{"png without IEND", pngFile[:len(pngFile)-12], false},
+		{"png with a bad CRC", badCRC, false},
+		{"png with rows missing, chunks intact", rawPNG(10, 10, rows(9)), false},
+		{"png with a row too many", rawPNG(10, 10, rows(11)), false},
+		{"png with a bad filter byte", rawPNG(10, 10, badFilter), false},
+		{"gif cut in its frame", gifFile[:len(gifFile)-10], false},
+		{"gif frame short of pixels", shortGIF, false},
+		{"lossy webp cut short", lossy[:len(lossy)-100], false},
+		{"lossless webp cut short", lossless[:len(lossless)/2], false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := media.Validate(tt.data, limits)
+			if tt.ok && err != nil {
+				t.Fatalf("valid file refused: %v", err)
+			}
+			if !tt.ok && !errors.Is(err, media.ErrCorrupt) {
+				t.Fatalf("err = %v, want ErrCorrupt", err)
+			}
+			// The decoder agrees: what Validate passes decodes, what it
+			// refuses does not.
+			_, _, derr := image.Decode(bytes.NewReader(tt.data))
+			if (derr == nil) != tt.ok {
+				t.Fatalf("image.Decode: %v, but Validate says ok=%v", derr, tt.ok)
+			}
+		})
+	}
+}
+
+// The truncated 16-bit bomb: 7000×7000 RGBA at 8 bytes a pixel is 392 MB
+// decoded; from its header alone it is over a 256 MiB budget.
+func TestDecodeCostFromHeader(t *testing.T) {
+	ihdr := binary.BigEndian.AppendUint32(nil, 7000)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, 7000)
+	ihdr = append(ihdr, 16, 6, 0, 0, 0)
+	bomb := append([]byte("\x89PNG\r\n\x1a\n"), chunk("IHDR", ihdr)...)
+	bomb = append(bomb, chunk("IDAT", []byte{0x78, 0x9c, 0x62})...)
+	bomb = append(bomb, chunk("IEND", nil)...)
+	_, err := media.Inspect(bomb, limits)
+	if !errors.Is(err, media.ErrTooMuchMemory) {
+		t.Fatalf("err = %v, want ErrTooMuchMemory", err)
+	}
+	hdr, err := media.Inspect(bomb, media.Limits{Pixels: 50_000_000})
+	if err != nil || hdr.DecodedBytes < 7000*7000*8 {
+		t.Fatalf("decoded bytes %d (%v), want at least %d", hdr.DecodedBytes, err, 7000*7000*8)
+	}
+	allocs := testing.AllocsPerRun(5, func() { media.Inspect(bomb, limits) })
+	if allocs > 60 {
+		t.Errorf("Inspect allocated %v times", allocs)
+	}
+}
+
+// DecodedBytes is honest: what the decoder really allocates (measured) is
+// within a small allowance of it, for each type Go decodes to.
+func TestDecodedBytesMatchesTheDecoder(t *testing.T) {
+	pngOf := func(img image.Image) []byte { return encodePNG(t, img) }
+	r := image.Rect(0, 0, 1200, 900)
+	opaque16 := image.NewRGBA64(r)
+	for i := range opaque16.Pix {
+		opaque16.Pix[i] = 0xff
+	}
+	opaque8 := image.NewRGBA(r)
+	for i := range opaque8.Pix {
+		opaque8.Pix[i] = 0xff
+	}
+	tests := []struct {
+		name string
+		data []byte
+	}{
+		{"jpeg 4:2:0", encodeJPEG(t, solid(1200, 900, color.White))},
+		{"jpeg grey", encodeJPEG(t, image.NewGray(r))},
+		{"png gray", pngOf(image.NewGray(r))},
+		{"png gray16", pngOf(image.NewGray16(r))},
+		{"png rgb", pngOf(opaque8)},
+		{"png rgba", pngOf(solid(1200, 900, color.NRGBA{1, 2, 3, 4}))},
+		{"png rgb 16-bit", pngOf(opaque16)},
+		{"png rgba 16-bit", pngOf(image.NewNRGBA64(r))},
+		{"png paletted", pngOf(image.NewPaletted(r, []color.Color{color.Black, color.White}))},
+		{"gif", encodeGIF(t, 1200, 900)},
+		{"lossy webp", readFile(t, "blue-purple-pink.lossy.webp")},
+		{"lossless webp", readFile(t, "gopher-doc.8bpp.lossless.webp")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hdr, err := media.Inspect(tt.data, limits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			if _, _, err := image.Decode(bytes.NewReader(tt.data)); err != nil {
+				t.Fatal(err)
+			}
+			runtime.ReadMemStats(&after)
+			got := int64(after.TotalAlloc - before.TotalAlloc)
+			t.Logf("%d×%d: decoder allocated %d bytes, DecodedBytes %d, Cost %d", hdr.Width, hdr.Height, got, hdr.DecodedBytes, hdr.Cost)
+			// The decoders' fixed buffers (zlib's window, Huffman tables,
+			// bufio) come on top of the pixels.
+			const fixed = 160 << 10
+			if got > hdr.DecodedBytes+fixed {
+				t.Errorf("the decoder allocated %d bytes, over DecodedBytes %d + %d", got, hdr.DecodedBytes, fixed)
+			}
+			if hdr.DecodedBytes > got+got/10+fixed {
+				t.Errorf("DecodedBytes %d is far over the %d allocated", hdr.DecodedBytes, got)
+			}
+			if hdr.Cost < hdr.DecodedBytes {
+				t.Errorf("Cost %d under DecodedBytes %d", hdr.Cost, hdr.DecodedBytes)
+			}
+		})
+	}
+}
+
+// FuzzValidate: the structure walks never panic, and never refuse a file
+// the decoder reads (a wrong refusal would turn good photos away).
+func FuzzValidate(f *testing.F) {
+	f.Add(encodeJPEG(f, solid(8, 8, color.White)))
+	f.Add(encodePNG(f, solid(3, 9, color.NRGBA{1, 2, 3, 4})))
+	f.Add(encodeGIF(f, 5, 4))
+	f.Add(readFile(f, "blue-purple-pink.lossy.webp"))
+	f.Add(readFile(f, "gopher-doc.8bpp.lossless.webp"))
+	lim := media.Limits{Pixels: 1 << 16, Bytes: 64 << 20}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		hdr, err := media.Validate(data, lim)
+		if err == nil && int64(hdr.Width)*int64(hdr.Height) > lim.Pixels {
+			t.Fatalf("accepted %d×%d over the pixel limit", hdr.Width, hdr.Height)
+		}
+		if _, ierr := media.Inspect(data, lim); ierr != nil {
+			return // refused from the header: never decoded
+		}
+		if _, _, derr := image.Decode(bytes.NewReader(data)); derr == nil && err != nil {
+			t.Fatalf("Validate refused a file the decoder reads: %v", err)
+		}
+	})
+}
