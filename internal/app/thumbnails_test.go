@@ -218,3 +218,28 @@ func TestThumbnailJobWaitsForTheDecodeBudget(t *testing.T) {
 		t.Fatalf("post %s after the budget was freed, want ready", got.Status)
 	}
 }
+
+// A photo whose damage only a decode finds (here a JPEG's Huffman table)
+// passes the upload's checks, and its job leaves it "failed", not stuck
+// "processing".
+func TestUndecodablePhotoEndsFailed(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	photo := jpegBytes(t, 120, 80)
+	for i := 2; i+4 < len(photo); i++ {
+		if photo[i] == 0xFF && photo[i+1] == 0xC4 { // DHT: its first table's class becomes 2
+			photo[i+4] = 0x20
+			break
+		}
+	}
+	p, err := w.n.posts.Create(ctx, w.user("author"), "damaged inside", photo)
+	if err != nil {
+		t.Fatalf("upload refused: %v", err)
+	}
+	stop := w.n.start(ctx)
+	defer stop()
+	got, err := w.n.posts.WaitReady(ctx, p.ID, 15*time.Second)
+	if err != nil || got.Status != posts.Failed {
+		t.Fatalf("after the job: %s %v, want failed", got.Status, err)
+	}
+}
