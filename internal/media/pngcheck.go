@@ -19,7 +19,7 @@ type pngInfo struct {
 
 // decodeBytes is what image/png allocates for the image: the type it
 // decodes to (Gray, Gray16, Paletted, RGBA, NRGBA, RGBA64, NRGBA64), and for
-// an interlaced file the largest pass beside the whole image.
+// an interlaced file as much again for its seven passes.
 func (p pngInfo) decodeBytes() int64 {
 	px := int64(p.width) * int64(p.height)
 	per := int64(4)
@@ -35,10 +35,11 @@ func (p pngInfo) decodeBytes() int64 {
 		per = 8
 	}
 	n := px * per
-	if p.interlaced { // the last Adam7 pass is every other row
-		n += n / 2
+	rows := 2 * int64(p.rowBytes(p.width)+1) // current and previous row
+	if p.interlaced { // each Adam7 pass is an image of its own, merged into the whole
+		n, rows = 2*n, 7*rows
 	}
-	return n + 2*int64(p.rowBytes(p.width)+1) // current and previous row
+	return n + rows
 }
 
 // copies reports whether the variants need an RGBA copy of the decoded

@@ -16,7 +16,9 @@ type webpInfo struct {
 // lossy frames are 4:2:0 YCbCr in whole 16-pixel macroblocks; a lossless
 // one is 4 bytes a pixel, twice over while a colour-indexing transform is
 // undone; an alpha plane is 1 byte a pixel, decoded through a lossless
-// image (8 more) when compressed.
+// image (8 more) when compressed. Whether a lossless stream has that
+// transform is known only by decoding what comes before it, so it is
+// always counted: an estimate up to twice too high for those images.
 func (p webpInfo) decodeBytes(w, h int) int64 {
 	px := int64(w) * int64(h)
 	if p.lossless {
