@@ -2,6 +2,7 @@ package media_test
 
 import (
 	"bytes"
+	"compress/lzw"
 	"compress/zlib"
 	"encoding/binary"
 	"errors"
@@ -48,6 +49,29 @@ func encodeGIF(t testing.TB, w, h int) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// handGIF builds a GIF89a of a 2-colour palette and one w×h frame of pix
+// (indexes, written as given), with the image descriptor's flags.
+func handGIF(w, h int, pix []byte, flags byte) []byte {
+	out := []byte("GIF89a")
+	out = binary.LittleEndian.AppendUint16(out, uint16(w))
+	out = binary.LittleEndian.AppendUint16(out, uint16(h))
+	out = append(out, 0x80, 0, 0, 0, 0, 0, 255, 255, 255) // 2 colours: black, white
+	out = append(out, 0x2C, 0, 0, 0, 0)
+	out = binary.LittleEndian.AppendUint16(out, uint16(w))
+	out = binary.LittleEndian.AppendUint16(out, uint16(h))
+	out = append(out, flags, 2)
+	var z bytes.Buffer
+	zw := lzw.NewWriter(&z, lzw.LSB, 2)
+	zw.Write(pix)
+	zw.Close()
+	for data := z.Bytes(); len(data) > 0; {
+		n := min(len(data), 255)
+		out = append(append(out, byte(n)), data[:n]...)
+		data = data[n:]
+	}
+	return append(out, 0, 0x3B)
 }
 
 func readFile(t testing.TB, name string) []byte {
@@ -108,6 +132,9 @@ func TestValidateFindsDamageWithoutDecoding(t *testing.T) {
 		{"png with a bad filter byte", rawPNG(10, 10, badFilter), false},
 		{"gif cut in its frame", gifFile[:len(gifFile)-10], false},
 		{"gif frame short of pixels", shortGIF, false},
+		{"gif built by hand", handGIF(20, 10, bytes.Repeat([]byte{0, 1}, 100), 0), true},
+		{"interlaced gif", handGIF(20, 10, bytes.Repeat([]byte{0, 1}, 100), 0x40), true},
+		{"gif with a pixel past its palette", handGIF(20, 10, append(bytes.Repeat([]byte{0, 1}, 99), 1, 3), 0), false},
 		{"lossy webp cut short", lossy[:len(lossy)-100], false},
 		{"lossless webp cut short", lossless[:len(lossless)/2], false},
 		// image/png's and image/jpeg's own bad files.
@@ -194,6 +221,7 @@ func TestDecodedBytesMatchesTheDecoder(t *testing.T) {
 		{"png rgba 16-bit", pngOf(image.NewNRGBA64(r)), 0},
 		{"png paletted", pngOf(image.NewPaletted(r, []color.Color{color.Black, color.White})), 0},
 		{"gif", encodeGIF(t, 1200, 900), 0},
+		{"interlaced gif", handGIF(1200, 900, make([]byte, 1200*900), 0x40), 0},
 		{"lossy webp", readFile(t, "blue-purple-pink.lossy.webp"), 0},
 		{"lossless webp", readFile(t, "gopher-doc.8bpp.lossless.webp"), 0},
 		{"lossy webp with alpha", readFile(t, "yellow_rose.lossy-with-alpha.webp"), 2},

@@ -100,10 +100,11 @@ func Inspect(data []byte, lim Limits) (Header, error) {
 		}
 		hdr.DecodedBytes, copies = p.decodeBytes(), p.copies()
 	case "image/gif":
-		if scanGIF(data, false) != nil {
+		g, err := scanGIF(data, false)
+		if err != nil {
 			return Header{}, ErrCorrupt
 		}
-		hdr.DecodedBytes, copies = int64(cfg.Width)*int64(cfg.Height), true
+		hdr.DecodedBytes, copies = g.decodeBytes(cfg.Width, cfg.Height), true
 	case "image/webp":
 		p, err := scanWebP(data)
 		if err != nil {
@@ -130,7 +131,8 @@ func check(ct string, data []byte, deep bool) error {
 		_, err := scanPNG(data, deep)
 		return err
 	case "image/gif":
-		return scanGIF(data, deep)
+		_, err := scanGIF(data, deep)
+		return err
 	case "image/webp":
 		_, err := scanWebP(data)
 		return err

@@ -36,7 +36,8 @@ func (p pngInfo) decodeBytes() int64 {
 	}
 	n := px * per
 	rows := 2 * int64(p.rowBytes(p.width)+1) // current and previous row
-	if p.interlaced { // each Adam7 pass is an image of its own, merged into the whole
+	// Each Adam7 pass is an image of its own, merged into the whole.
+	if p.interlaced {
 		n, rows = 2*n, 7*rows
 	}
 	return n + rows
