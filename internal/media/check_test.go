@@ -110,6 +110,16 @@ func TestValidateFindsDamageWithoutDecoding(t *testing.T) {
 		}
 	}
 
+	// beforeIEND inserts chunks before a PNG's final IEND chunk.
+	beforeIEND := func(png []byte, chunks ...[]byte) []byte {
+		out := bytes.Clone(png[:len(png)-12])
+		for _, c := range chunks {
+			out = append(out, c...)
+		}
+		return append(out, png[len(png)-12:]...)
+	}
+	good := rawPNG(10, 10, rows(10))
+
 	tests := []struct {
 		name string
 		data []byte
@@ -130,6 +140,8 @@ func TestValidateFindsDamageWithoutDecoding(t *testing.T) {
 		{"png with rows missing, chunks intact", rawPNG(10, 10, rows(9)), false},
 		{"png with a row too many", rawPNG(10, 10, rows(11)), false},
 		{"png with a bad filter byte", rawPNG(10, 10, badFilter), false},
+		{"png with a stray IDAT after its data (ignored)", beforeIEND(good, chunk("tEXt", []byte("k\x00v")), chunk("IDAT", []byte("junk"))), true},
+		{"png with tRNS after its data", beforeIEND(good, chunk("tRNS", make([]byte, 6))), false},
 		{"gif cut in its frame", gifFile[:len(gifFile)-10], false},
 		{"gif frame short of pixels", shortGIF, false},
 		{"gif built by hand", handGIF(20, 10, bytes.Repeat([]byte{0, 1}, 100), 0), true},

@@ -61,18 +61,28 @@ func (p pngInfo) rowBytes(width int) int {
 var errPNG = errors.New("png")
 
 // scanPNG walks a PNG's chunks as image/png reads them: each length in
-// bounds and each CRC right, IHDR first and valid, IDAT present, IEND at
-// the end. With deep, it also inflates the image data without keeping it,
-// checking every row's filter byte and that the data is exactly as long as
-// the header says and its checksum holds: what a full decode would find
-// wrong with the file, in 32 KiB of memory.
+// bounds and each CRC right, the chunks in the order and of the lengths
+// image/png requires (IHDR first and valid, PLTE and tRNS before the image
+// data, IEND after it). With deep, it also inflates the image data (the
+// first run of IDAT chunks: image/png ignores any later ones) without
+// keeping it, checking every row's filter byte, that the data is as long
+// as the header says and that its checksum holds: what a full decode
+// would find wrong with the file, in 32 KiB of memory.
 func scanPNG(b []byte, deep bool) (pngInfo, error) {
 	var p pngInfo
 	if len(b) < 8 || string(b[:8]) != "\x89PNG\r\n\x1a\n" {
 		return p, errPNG
 	}
+	const (
+		start = iota
+		seenIHDR
+		seenPLTE
+		seentRNS
+		seenIDAT
+	)
+	stage, palette := start, 0
 	var idat [][]byte
-	sawIHDR, sawPLTE, idatDone := false, false, false
+	runOver := false // a chunk other than IDAT came after the first IDAT
 	for i := 8; ; {
 		if i+12 > len(b) {
 			return p, errPNG // truncated: no IEND
@@ -86,31 +96,45 @@ func scanPNG(b []byte, deep bool) (pngInfo, error) {
 			return p, errPNG
 		}
 		i += 12 + int(n)
-		if !sawIHDR && typ != "IHDR" {
+		if stage == start && typ != "IHDR" {
 			return p, errPNG
 		}
-		if len(idat) > 0 && typ != "IDAT" {
-			idatDone = true
+		if stage == seenIDAT && typ != "IDAT" {
+			runOver = true
 		}
 		switch typ {
 		case "IHDR":
-			if sawIHDR || !p.parseIHDR(data) {
+			if stage != start || !p.parseIHDR(data) {
 				return p, errPNG
 			}
-			sawIHDR = true
+			stage = seenIHDR
 		case "PLTE":
-			sawPLTE = true
-		case "tRNS":
-			if p.color == 0 || p.color == 2 {
-				p.transparent = true
-			}
-		case "IDAT":
-			if idatDone { // image/png reads the data as one run of IDATs
+			np := len(data) / 3
+			if stage != seenIHDR || len(data)%3 != 0 || np <= 0 || np > 256 || np > 1<<p.depth || p.color == 0 || p.color == 4 {
 				return p, errPNG
 			}
-			idat = append(idat, data)
+			stage, palette = seenPLTE, np
+		case "tRNS":
+			switch {
+			case p.color == 3 && stage == seenPLTE && len(data) <= 256:
+			case p.color == 2 && (stage == seenIHDR || stage == seenPLTE) && len(data) == 6:
+				p.transparent = true
+			case p.color == 0 && stage == seenIHDR && len(data) == 2:
+				p.transparent = true
+			default:
+				return p, errPNG
+			}
+			stage = seentRNS
+		case "IDAT":
+			if stage == start || (p.color == 3 && palette == 0) {
+				return p, errPNG
+			}
+			stage = seenIDAT
+			if !runOver {
+				idat = append(idat, data)
+			}
 		case "IEND":
-			if len(idat) == 0 || (p.color == 3 && !sawPLTE) {
+			if stage != seenIDAT {
 				return p, errPNG
 			}
 			if deep {
@@ -182,8 +206,9 @@ func (p pngInfo) inflateCheck(idat [][]byte) error {
 			}
 		}
 	}
-	// The end of the stream verifies its checksum; more data is an error
-	// to image/png too.
+	// The end of the stream verifies its checksum; more of it is an error
+	// to image/png too. (Bytes after the stream's end are not: image/png
+	// may have read them ahead, unseen.)
 	for range 100 {
 		n, err := zr.Read(buf[:1])
 		if n != 0 || (err != nil && err != io.EOF) {
