@@ -119,6 +119,11 @@ func TestValidateFindsDamageWithoutDecoding(t *testing.T) {
 		return append(out, png[len(png)-12:]...)
 	}
 	good := rawPNG(10, 10, rows(10))
+	// A metadata chunk after the image data, then cut in half.
+	exifLost := append(bytes.Clone(lossy), "EXIF\x64\x00\x00\x00"...)
+	exifLost = append(exifLost, make([]byte, 100)...)
+	binary.LittleEndian.PutUint32(exifLost[4:], uint32(len(exifLost)-8))
+	exifLost = exifLost[:len(exifLost)-50]
 
 	tests := []struct {
 		name string
@@ -149,6 +154,7 @@ func TestValidateFindsDamageWithoutDecoding(t *testing.T) {
 		{"gif with a pixel past its palette", handGIF(20, 10, append(bytes.Repeat([]byte{0, 1}, 99), 1, 3), 0), false},
 		{"lossy webp cut short", lossy[:len(lossy)-100], false},
 		{"lossless webp cut short", lossless[:len(lossless)/2], false},
+		{"webp cut short after its image data", exifLost, true},
 		// image/png's and image/jpeg's own bad files.
 		{"png: bad crc32", readFile(t, "invalid-crc32.png"), false},
 		{"png: no IEND", readFile(t, "invalid-noend.png"), false},

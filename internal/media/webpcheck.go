@@ -37,8 +37,8 @@ func (p webpInfo) decodeBytes(w, h int) int64 {
 
 var errWebP = errors.New("webp")
 
-// scanWebP walks a WebP's RIFF container: the RIFF size within the file
-// and every chunk within the RIFF, up to the image data chunk (VP8 or VP8L)
+// scanWebP walks a WebP's RIFF container: every chunk within the RIFF
+// and the file, up to and including the image data chunk (VP8 or VP8L)
 // the decoder reads. The compressed data itself is checked only by
 // decoding (the thumbnail job).
 func scanWebP(b []byte) (webpInfo, error) {
@@ -47,10 +47,12 @@ func scanWebP(b []byte) (webpInfo, error) {
 		return p, errWebP
 	}
 	size := int64(binary.LittleEndian.Uint32(b[4:]))
-	if size < 4 || size%2 != 0 || 8+size > int64(len(b)) {
-		return p, errWebP // cut short
+	if size < 4 {
+		return p, errWebP
 	}
-	riff := b[12 : 8+size]
+	// The decoder reads no further than the image data, so a file cut
+	// short after it (a lost metadata chunk) still decodes.
+	riff := b[12:min(8+size, int64(len(b)))]
 	for i := 0; ; {
 		if i+8 > len(riff) {
 			return p, errWebP // no image data
