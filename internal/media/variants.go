@@ -101,9 +101,9 @@ func fitSize(w, h, size int) (int, int) {
 // fit scales img down so its longest side is at most size. Catmull-Rom
 // keeps a float64 RGBA (32 bytes) for every destination column of every
 // source row: 100 MB for a 12 MP photo, 240 MB for 50 MP. A box average
-// by a whole factor first takes the source to under twice the size, which
-// bounds that to 75 MB and costs nothing in quality (it is the kind of
-// filtering a downscale needs anyway).
+// by whole factors first takes the source to under twice the destination
+// on each side, which bounds that to 75 MB and costs nothing in quality
+// (it is the kind of filtering a downscale needs anyway).
 func fit(img image.Image, size int) image.Image {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
@@ -111,8 +111,8 @@ func fit(img image.Image, size int) image.Image {
 		return img
 	}
 	dw, dh := fitSize(w, h, size)
-	if k := max(w, h) / size; k >= 2 {
-		img = boxShrink(img, k)
+	if kx, ky := w/dw, h/dh; kx >= 2 || ky >= 2 {
+		img = boxShrink(img, kx, ky)
 		b = img.Bounds()
 	}
 	dst := image.NewNRGBA(image.Rect(0, 0, dw, dh))
@@ -120,41 +120,43 @@ func fit(img image.Image, size int) image.Image {
 	return dst
 }
 
-// fitBytes is what fit allocates for a w×h source: the box-averaged copy,
-// Catmull-Rom's working rows and the result.
+// fitBytes is what fit allocates for a w×h source: the box-averaged copy
+// and the rows it is made from, Catmull-Rom's working rows and the result.
 func fitBytes(w, h, size int) int64 {
 	if w <= size && h <= size {
 		return 0
 	}
 	dw, dh := fitSize(w, h, size)
 	var n int64
-	if k := max(w, h) / size; k >= 2 {
-		w, h = w/k, h/k
-		n += 4*int64(w)*int64(h) + 4*int64(w*k)*int64(k)
+	if kx, ky := w/dw, h/dh; kx >= 2 || ky >= 2 {
+		n += 4 * int64(w) * int64(ky)
+		w, h = w/kx, h/ky
+		n += 4 * int64(w) * int64(h)
 	}
 	return n + 32*int64(dw)*int64(h) + 4*int64(dw)*int64(dh)
 }
 
-// boxShrink averages each k×k block of img into one pixel, premultiplied,
-// as a correct average of colours with alpha must be. A block cut by the
-// right or bottom edge is left out rather than stretched: under k pixels
-// of a side at least k×LargeSize long, less than 0.1 %. It converts k rows
-// at a time, so it needs no full-size copy of a source of any type.
-func boxShrink(img image.Image, k int) *image.RGBA {
+// boxShrink averages each kx×ky block of img into one pixel,
+// premultiplied, as a correct average of colours with alpha must be. A
+// block cut by the right or bottom edge is left out rather than
+// stretched: fewer than kx columns of at least kx times as many, under
+// 0.1 % of a photo's side. It converts ky rows at a time, so it needs no
+// full-size copy of a source of any type.
+func boxShrink(img image.Image, kx, ky int) *image.RGBA {
 	b := img.Bounds()
-	ow, oh := b.Dx()/k, b.Dy()/k
-	w := ow * k
+	ow, oh := b.Dx()/kx, b.Dy()/ky
+	w := ow * kx
 	dst := image.NewRGBA(image.Rect(0, 0, ow, oh))
-	band := image.NewRGBA(image.Rect(0, 0, w, k))
+	band := image.NewRGBA(image.Rect(0, 0, w, ky))
 	sums := make([]uint32, 4*ow)
-	n := uint32(k * k)
+	n := uint32(kx * ky)
 	for oy := range oh {
-		draw.Draw(band, band.Bounds(), img, image.Pt(b.Min.X, b.Min.Y+oy*k), draw.Src)
+		draw.Draw(band, band.Bounds(), img, image.Pt(b.Min.X, b.Min.Y+oy*ky), draw.Src)
 		clear(sums)
-		for y := range k {
+		for y := range ky {
 			line := band.Pix[y*band.Stride : y*band.Stride+4*w]
 			for x := range w {
-				s := sums[4*(x/k):][:4]
+				s := sums[4*(x/kx):][:4]
 				p := line[4*x:][:4]
 				s[0] += uint32(p[0])
 				s[1] += uint32(p[1])

@@ -37,3 +37,24 @@ func TestFitBoxFirstMatchesDirectScaling(t *testing.T) {
 		t.Errorf("size %v, want %d×%d", got.Bounds(), w, h)
 	}
 }
+
+// A strip far longer than it is wide is scaled along each side by its own
+// factor, so neither is shrunk to nothing.
+func TestFitThinStrip(t *testing.T) {
+	for _, r := range []image.Rectangle{image.Rect(0, 0, 7000, 5), image.Rect(0, 0, 3, 9000)} {
+		src := image.NewNRGBA(r)
+		for i := range src.Pix {
+			src.Pix[i] = 200
+		}
+		got := fit(src, LargeSize).(*image.NRGBA)
+		w, h := fitSize(r.Dx(), r.Dy(), LargeSize)
+		if got.Bounds().Dx() != w || got.Bounds().Dy() != h {
+			t.Fatalf("%v: size %v, want %d×%d", r, got.Bounds(), w, h)
+		}
+		for i, p := range got.Pix {
+			if p < 195 || p > 205 {
+				t.Fatalf("%v: byte %d is %d, want 200", r, i, p)
+			}
+		}
+	}
+}
