@@ -300,3 +300,35 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// Validating an image costs its checks' buffers, not its pixels: a
+// 3000×3000 16-bit PNG (72 MB decoded) and a 4000×3000 JPEG are checked
+// in well under a megabyte of allocation.
+func TestValidateAllocatesNoPixels(t *testing.T) {
+	big16 := image.NewNRGBA64(image.Rect(0, 0, 3000, 3000))
+	for i := range big16.Pix {
+		big16.Pix[i] = uint8(i / 24000)
+	}
+	photo := image.NewYCbCr(image.Rect(0, 0, 4000, 3000), image.YCbCrSubsampleRatio420)
+	for _, tt := range []struct {
+		name string
+		data []byte
+	}{
+		{"png 16-bit 3000×3000", encodePNG(t, big16)},
+		{"jpeg 4000×3000", encodeJPEG(t, photo)},
+		{"gif 3000×3000", encodeGIF(t, 3000, 3000)},
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		hdr, err := media.Validate(tt.data, limits)
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		got := after.TotalAlloc - before.TotalAlloc
+		t.Logf("%s (%d KB): Validate allocated %d KB; decoding would take %d MB", tt.name, len(tt.data)>>10, got>>10, hdr.DecodedBytes/1e6)
+		if got > 1<<20 {
+			t.Errorf("%s: Validate allocated %d bytes", tt.name, got)
+		}
+	}
+}
