@@ -216,7 +216,7 @@ func cpuTime(t *testing.T) time.Duration {
 // One 12 MP phone photo, from upload to ready: the peak RSS and CPU it
 // costs the node, logged. Before uploads stopped decoding (and before the
 // upright copy, the RGBA copy and the scaling were made leaner) this was
-// 284 MiB and 1.56 s of CPU; now about 130 MiB and 0.85 s.
+// 284 MiB and 1.56 s of CPU; now 75–95 MiB and 0.75 s.
 func TestPhonePhotoUploadPeakRSS(t *testing.T) {
 	s := start(t, "--upload-wait", "0s")
 	c := s.client(t)

@@ -12,17 +12,14 @@ type Limits struct {
 
 // cost estimates the most memory Process holds at once for a w×h image
 // that decodes into decodeBytes: the decoded image, the upright copy an
-// EXIF orientation needs, the RGBA copy flatten makes of types JPEG
-// cannot take directly, the scaling work for the large variant and the
-// thumb, and the encoded variants (taken as at most a byte a pixel; JPEG
-// at quality 88 of a photo is well under). It adds up things that are not
-// all alive at the same moment, so it errs high.
-func cost(w, h int, decodeBytes int64, oriented, copies bool) int64 {
+// EXIF orientation needs (uprightBytes), the RGBA copy flatten makes of
+// types JPEG cannot take directly, the scaling work for the large variant
+// and the thumb, and the encoded variants (taken as at most a byte a
+// pixel; JPEG at quality 88 of a photo is well under). It adds up things
+// that are not all alive at the same moment, so it errs high.
+func cost(w, h int, decodeBytes, uprightBytes int64, copies bool) int64 {
 	px := int64(w) * int64(h)
-	n := decodeBytes
-	if oriented { // the scaling below costs the same either way up
-		n += 4 * px
-	}
+	n := decodeBytes + uprightBytes // the scaling below costs the same either way up
 	if copies {
 		n += 4 * px
 	}

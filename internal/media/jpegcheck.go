@@ -59,6 +59,27 @@ func (j jpegInfo) decodeBytes() int64 {
 	return n
 }
 
+// uprightBytes is what turning the decoded image upright for EXIF
+// orientation o allocates (see orient): a copy of the same YCbCr or grey
+// planes, or an RGBA image where there is no such copy to make.
+func (j jpegInfo) uprightBytes(o int) int64 {
+	if o <= 1 || len(j.comps) == 0 {
+		return 0
+	}
+	px := int64(j.width) * int64(j.height)
+	if len(j.comps) == 1 {
+		return px
+	}
+	if len(j.comps) == 3 && !j.isRGB() {
+		fx, fy := j.comps[0].h/j.comps[1].h, j.comps[0].v/j.comps[1].v
+		if o < 5 || fx != 4 {
+			chroma := int64((j.width+fx-1)/fx) * int64((j.height+fy-1)/fy)
+			return px + 2*chroma
+		}
+	}
+	return 4 * px
+}
+
 // isRGB is image/jpeg's rule for a 3-component file stored as RGB.
 func (j jpegInfo) isRGB() bool {
 	if j.jfif {

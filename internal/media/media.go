@@ -85,6 +85,7 @@ func Inspect(data []byte, lim Limits) (Header, error) {
 		return Header{}, fmt.Errorf("%w: %d×%d is over %d pixels", ErrTooManyPixels, cfg.Width, cfg.Height, lim.Pixels)
 	}
 	hdr := Header{ContentType: ct, Width: cfg.Width, Height: cfg.Height, Orientation: 1}
+	var upright int64
 	var copies bool
 	switch ct {
 	case "image/jpeg":
@@ -93,6 +94,7 @@ func Inspect(data []byte, lim Limits) (Header, error) {
 			return Header{}, ErrCorrupt
 		}
 		hdr.DecodedBytes, hdr.Orientation = j.decodeBytes(), jpegOrientation(data)
+		upright = j.uprightBytes(hdr.Orientation)
 	case "image/png":
 		p, err := scanPNG(data, false)
 		if err != nil || p.width != cfg.Width || p.height != cfg.Height {
@@ -112,7 +114,7 @@ func Inspect(data []byte, lim Limits) (Header, error) {
 		}
 		hdr.DecodedBytes, copies = p.decodeBytes(cfg.Width, cfg.Height), p.lossless || p.alpha
 	}
-	hdr.Cost = cost(cfg.Width, cfg.Height, hdr.DecodedBytes, hdr.Orientation > 1, copies)
+	hdr.Cost = cost(cfg.Width, cfg.Height, hdr.DecodedBytes, upright, copies)
 	if lim.Bytes > 0 && hdr.Cost > lim.Bytes {
 		return Header{}, fmt.Errorf("%w: %d×%d needs about %d MiB, over the %d MiB allowed",
 			ErrTooMuchMemory, cfg.Width, cfg.Height, hdr.Cost>>20, lim.Bytes>>20)
