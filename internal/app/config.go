@@ -25,6 +25,7 @@ type Config struct {
 	Secret          string        // --secret, PHOTOFEED_SECRET; default: generated into the data dir
 	MaxUploadBytes  int64         // --max-upload, PHOTOFEED_MAX_UPLOAD; default 20MiB
 	MaxPixels       int64         // --max-pixels, PHOTOFEED_MAX_PIXELS; default 50,000,000
+	DecodeMemory    int64         // --decode-memory, PHOTOFEED_DECODE_MEMORY; default 256MiB
 	SessionTTL      time.Duration // --session-ttl, PHOTOFEED_SESSION_TTL; default 24h
 	LogicalShards   int           // --logical-shards, PHOTOFEED_LOGICAL_SHARDS; default 1024
 	Shards          string        // --shards, PHOTOFEED_SHARDS; file listing the databases that hold shards
@@ -95,6 +96,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	var c Config
 	maxUpload := byteSize(20 << 20)
 	var hashMemory byteSize // 0: 4 × --argon2-memory
+	decodeMemory := byteSize(256 << 20)
 	fs := flag.NewFlagSet("photofeed serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Addr, "addr", ":8080", "listen address (host:port)")
@@ -106,6 +108,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&c.Secret, "secret", "", "key for session tokens and cursors, ≥ 32 bytes; all instances need the same one (default: generated into the data dir)")
 	fs.Var(&maxUpload, "max-upload", "largest photo upload, e.g. 20MiB")
 	fs.Int64Var(&c.MaxPixels, "max-pixels", 50_000_000, "largest image, in pixels, checked before decoding")
+	fs.Var(&decodeMemory, "decode-memory", "memory this node spends decoding and resizing images at once, e.g. 256MiB; a larger image is refused")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", 24*time.Hour, "how long a login lasts; the web UI renews it while in use")
 	fs.IntVar(&c.LogicalShards, "logical-shards", 1024, "logical shards users are spread over (fixed when the deployment is created; PostgreSQL keeps it in the shard map)")
 	fs.StringVar(&c.Shards, "shards", "", "with --db: file of the PostgreSQL databases holding the logical shards, one per line: name url [replica-url ...] (default: all on --db)")
@@ -158,6 +161,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	if c.HashMemory == 0 {
 		c.HashMemory = 4 * int64(c.Argon2Memory) << 10
 	}
+	c.DecodeMemory = int64(decodeMemory)
 	c.getenv = getenv
 	return c, c.validate()
 }
@@ -190,6 +194,8 @@ func (c Config) validate() error {
 		return errors.New("--idempotency-ttl must be at least 1m")
 	case c.MaxPixels <= 0:
 		return errors.New("--max-pixels must be positive")
+	case c.DecodeMemory < 16<<20:
+		return errors.New("--decode-memory must be at least 16MiB")
 	case c.SessionTTL < time.Minute:
 		return errors.New("--session-ttl must be at least 1m")
 	case c.LogicalShards < 1 || c.LogicalShards > 8192:

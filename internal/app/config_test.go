@@ -20,7 +20,7 @@ func TestConfigFlagsEnvAndDefaults(t *testing.T) {
 	if c.MaxUploadBytes != 5<<20 || c.SessionTTL != 2*time.Hour {
 		t.Errorf("env not applied: %+v", c)
 	}
-	if c.DataDir != "./data" || c.MaxPixels != 50_000_000 || c.LogicalShards != 1024 {
+	if c.DataDir != "./data" || c.MaxPixels != 50_000_000 || c.DecodeMemory != 256<<20 || c.LogicalShards != 1024 {
 		t.Errorf("defaults wrong: %+v", c)
 	}
 }
@@ -38,6 +38,9 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{[]string{"--logical-shards", "9000"}, nil, "--logical-shards"},
 		{[]string{"--log-format", "xml"}, nil, "--log-format"},
 		{nil, map[string]string{"PHOTOFEED_MAX_PIXELS": "many"}, "PHOTOFEED_MAX_PIXELS"},
+		{[]string{"--decode-memory", "lots"}, nil, "decode-memory"},
+		{[]string{"--decode-memory", "1MiB"}, nil, "--decode-memory"},
+		{nil, map[string]string{"PHOTOFEED_DECODE_MEMORY": "-1"}, "PHOTOFEED_DECODE_MEMORY"},
 		{[]string{"--roles", "gateway"}, nil, "--roles"},
 		{[]string{"--roles", ""}, nil, "--roles"},
 		{[]string{"--cache-ttl", "2h"}, nil, "--cache-ttl"},

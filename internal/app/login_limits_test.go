@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"mime/multipart"
@@ -101,28 +100,6 @@ func TestLoginNameFromEveryEncoding(t *testing.T) {
 	}
 }
 
-// procStatus reads a /proc/self/status figure in KiB.
-func procStatus(t *testing.T, field string) int64 {
-	t.Helper()
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		t.Skipf("no /proc/self/status: %v", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
-			n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err != nil {
-				t.Fatalf("%s: %v", field, err)
-			}
-			return n
-		}
-	}
-	t.Skipf("no %s in /proc/self/status", field)
-	return 0
-}
-
 // 50 parallel logins with unknown names, each an argon2id hash of 19 MiB,
 // keep the process's peak memory within the node-wide hashing budget (the
 // default: 4 hashes' worth) plus a stated margin: the GC's headroom (at
@@ -139,13 +116,13 @@ func TestPasswordHashMemoryIsCapped(t *testing.T) {
 	runtime.ReadMemStats(&ms)
 	liveKiB := int64(ms.HeapAlloc >> 10)
 	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // peak := now, where the kernel allows
-	base, baseRSS := procStatus(t, "VmHWM"), procStatus(t, "VmRSS")
+	base, baseRSS := procStatus(t, "VmHWM")>>10, procStatus(t, "VmRSS")>>10
 	got := burst(t, 50, func(i int) *http.Request {
 		r, _ := http.NewRequest("POST", s.URL+"/v1/sessions", strings.NewReader(fmt.Sprintf(`{"username":"nobody%d","password":"wrong-password"}`, i)))
 		r.Header.Set("Content-Type", "application/json")
 		return r
 	})
-	peak := procStatus(t, "VmHWM")
+	peak := procStatus(t, "VmHWM") >> 10
 	growth := peak - max(base, baseRSS)
 	limit := 2*budgetKiB + liveKiB + 64<<10
 	t.Logf("50 parallel unknown-name logins (argon2id %d KiB): answers %v; VmRSS before %d MiB, VmHWM before %d MiB, after %d MiB: growth %d MiB (limit %d MiB = 2 × the %d MiB hashing budget + %d MiB live heap before + 64 MiB)",

@@ -204,7 +204,8 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	if err != nil {
 		return nil, err
 	}
-	postSvc := posts.NewService(stores.posts, blobs, authorDirectory{idSvc}, gen, posts.Config{MaxPixels: cfg.MaxPixels, Logger: log})
+	postSvc := posts.NewService(stores.posts, blobs, authorDirectory{idSvc}, gen, posts.Config{MaxPixels: cfg.MaxPixels, Logger: log,
+		DecodeMemory: cfg.DecodeMemory})
 	n.posts = postSvc
 	graphSvc := graph.NewService(stores.graph, nil)
 	var writes atomic.Uint64 // committed writes of this process, for the feed's freshness shortcut

@@ -3,10 +3,12 @@ package app
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/riverqueue/river"
 
 	"github.com/photofeed/photofeed/internal/jobs"
+	"github.com/photofeed/photofeed/internal/media"
 	"github.com/photofeed/photofeed/internal/posts"
 )
 
@@ -22,6 +24,10 @@ func (thumbnailArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Priority: jobs.PriorityUser, MaxAttempts: 8}
 }
 
+// budgetSnooze is how long a thumbnail job that could not get its share
+// of the decode budget waits before it is run again.
+const budgetSnooze = 2 * time.Second
+
 type thumbnailWorker struct {
 	river.WorkerDefaults[thumbnailArgs]
 	posts *posts.Service
@@ -31,6 +37,12 @@ func (w *thumbnailWorker) Work(ctx context.Context, job *river.Job[thumbnailArgs
 	err := w.posts.Finish(ctx, job.Args.PostID)
 	if errors.Is(err, posts.ErrUnprocessable) {
 		return river.JobCancel(err) // the post is marked failed; retrying cannot help
+	}
+	if errors.Is(err, media.ErrBusy) {
+		// The node's decode budget stayed taken: a snooze does not count
+		// as an attempt, so however long a burst of large photos lasts,
+		// waiting for it never uses up the job's attempts.
+		return river.JobSnooze(budgetSnooze)
 	}
 	return err
 }

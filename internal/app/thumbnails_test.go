@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"image"
 	"image/color"
 	"image/jpeg"
+	"io"
 	mime_multipart "mime/multipart"
 	"net/http/httptest"
 	"os"
@@ -17,6 +19,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/photofeed/photofeed/ids"
+	"github.com/photofeed/photofeed/internal/media"
 	"github.com/photofeed/photofeed/internal/posts"
 )
 
@@ -163,5 +170,76 @@ func TestRemoveOrphanBlobs(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(media, k[:2], k)); err != nil {
 			t.Errorf("%s was removed: %v", k, err)
 		}
+	}
+}
+
+// While the node's decode budget is taken, a thumbnail job waits, then
+// snoozes (which uses none of its attempts) and leaves the post
+// processing; once the budget is free, the job makes the post ready.
+func TestThumbnailJobWaitsForTheDecodeBudget(t *testing.T) {
+	dir := t.TempDir()
+	w := newWorld(t, "--data-dir", dir)
+	ctx := context.Background()
+	cfg, err := parseServeConfig([]string{"--data-dir", dir}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs, err := openBlobs(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	budget := media.NewBudget(16 << 20)
+	svc := posts.NewService(w.n.db.Posts(), blobs, nil, ids.NewGenerator(nil),
+		posts.Config{Budget: budget, BudgetWait: 50 * time.Millisecond})
+	p, err := svc.Create(ctx, w.user("author"), "waits its turn", jpegBytes(t, 300, 200))
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker := &thumbnailWorker{posts: svc}
+	job := &river.Job[thumbnailArgs]{JobRow: &rivertype.JobRow{}, Args: thumbnailArgs{PostID: p.ID}}
+
+	release, err := budget.Acquire(ctx, 16<<20) // a large photo is being processed
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = worker.Work(ctx, job)
+	var snooze *river.JobSnoozeError
+	if !errors.As(err, &snooze) {
+		t.Fatalf("work with the budget taken: %v, want a snooze", err)
+	}
+	if got, _ := svc.Post(ctx, p.ID); got.Status != posts.Processing {
+		t.Fatalf("post %s while the budget was taken, want processing", got.Status)
+	}
+	release()
+	if err := worker.Work(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := svc.Post(ctx, p.ID); got.Status != posts.Ready {
+		t.Fatalf("post %s after the budget was freed, want ready", got.Status)
+	}
+}
+
+// A photo whose damage only a decode finds (here a JPEG's Huffman table)
+// passes the upload's checks, and its job leaves it "failed", not stuck
+// "processing".
+func TestUndecodablePhotoEndsFailed(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	photo := jpegBytes(t, 120, 80)
+	for i := 2; i+4 < len(photo); i++ {
+		if photo[i] == 0xFF && photo[i+1] == 0xC4 { // DHT: its first table's class becomes 2
+			photo[i+4] = 0x20
+			break
+		}
+	}
+	p, err := w.n.posts.Create(ctx, w.user("author"), "damaged inside", photo)
+	if err != nil {
+		t.Fatalf("upload refused: %v", err)
+	}
+	stop := w.n.start(ctx)
+	defer stop()
+	got, err := w.n.posts.WaitReady(ctx, p.ID, 15*time.Second)
+	if err != nil || got.Status != posts.Failed {
+		t.Fatalf("after the job: %s %v, want failed", got.Status, err)
 	}
 }

@@ -31,6 +31,7 @@ var (
 	ErrUnsupportedType = errkind.New(errkind.Unsupported, "the file is not a JPEG, PNG, GIF or WebP image")
 	ErrCorrupt         = errkind.New(errkind.Invalid, "the file could not be read as an image")
 	ErrTooManyPixels   = errkind.New(errkind.Invalid, "the image has too many pixels")
+	ErrTooMuchMemory   = errkind.New(errkind.Invalid, "the image would take more memory to process than this server allows")
 	ErrEmpty           = errkind.New(errkind.Invalid, "the file is empty")
 )
 
@@ -46,11 +47,26 @@ func Sniff(data []byte) (string, bool) {
 type Header struct {
 	ContentType   string
 	Width, Height int
+	// Orientation is a JPEG's EXIF orientation (1–8), 1 for other types.
+	Orientation int
+	// DecodedBytes is what Go's decoder allocates for the image: width ×
+	// height × the bytes a pixel of the type it decodes to takes (8 for
+	// 16-bit RGBA PNGs, 4 for 8-bit ones, 1.5 for a 4:2:0 JPEG, 1 for
+	// grey or paletted images, …), with what the decoder keeps besides
+	// (a progressive JPEG's coefficients, a lossless WebP's transforms).
+	DecodedBytes int64
+	// Cost is DecodedBytes plus the copies and scaling work of making the
+	// variants: the most memory Process is expected to hold, which is
+	// what it takes from a node's decode budget.
+	Cost int64
 }
 
-// Inspect reads only the header of data: type and dimensions. Everything
-// that would cost memory to decode is refused here first.
-func Inspect(data []byte, maxPixels int64) (Header, error) {
+// Inspect reads what data says about itself without decoding it: type,
+// dimensions and, from a walk of its structure up to the image data, what
+// decoding and processing it would cost. Everything that would cost
+// memory is refused here first: more than lim.Pixels pixels, or a Cost
+// over lim.Bytes (zero: no limit).
+func Inspect(data []byte, lim Limits) (Header, error) {
 	if len(data) == 0 {
 		return Header{}, ErrEmpty
 	}
@@ -65,8 +81,63 @@ func Inspect(data []byte, maxPixels int64) (Header, error) {
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return Header{}, ErrCorrupt
 	}
-	if int64(cfg.Width)*int64(cfg.Height) > maxPixels {
-		return Header{}, fmt.Errorf("%w: %d×%d is over %d pixels", ErrTooManyPixels, cfg.Width, cfg.Height, maxPixels)
+	if int64(cfg.Width)*int64(cfg.Height) > lim.Pixels {
+		return Header{}, fmt.Errorf("%w: %d×%d is over %d pixels", ErrTooManyPixels, cfg.Width, cfg.Height, lim.Pixels)
 	}
-	return Header{ContentType: ct, Width: cfg.Width, Height: cfg.Height}, nil
+	hdr := Header{ContentType: ct, Width: cfg.Width, Height: cfg.Height, Orientation: 1}
+	var upright int64
+	var copies bool
+	switch ct {
+	case "image/jpeg":
+		j, err := scanJPEG(data)
+		if err != nil || j.width != cfg.Width || j.height != cfg.Height {
+			return Header{}, ErrCorrupt
+		}
+		hdr.DecodedBytes, hdr.Orientation = j.decodeBytes(), jpegOrientation(data)
+		upright = j.uprightBytes(hdr.Orientation)
+	case "image/png":
+		p, err := scanPNG(data, false)
+		if err != nil || p.width != cfg.Width || p.height != cfg.Height {
+			return Header{}, ErrCorrupt
+		}
+		hdr.DecodedBytes, copies = p.decodeBytes(), p.copies()
+	case "image/gif":
+		g, err := scanGIF(data, false)
+		if err != nil {
+			return Header{}, ErrCorrupt
+		}
+		hdr.DecodedBytes, copies = g.decodeBytes(cfg.Width, cfg.Height), true
+	case "image/webp":
+		p, err := scanWebP(data)
+		if err != nil {
+			return Header{}, ErrCorrupt
+		}
+		hdr.DecodedBytes, copies = p.decodeBytes(cfg.Width, cfg.Height), p.lossless || p.alpha
+	}
+	hdr.Cost = cost(cfg.Width, cfg.Height, hdr.DecodedBytes, upright, copies)
+	if lim.Bytes > 0 && hdr.Cost > lim.Bytes {
+		return Header{}, fmt.Errorf("%w: %d×%d needs about %d MiB, over the %d MiB allowed",
+			ErrTooMuchMemory, cfg.Width, cfg.Height, hdr.Cost>>20, lim.Bytes>>20)
+	}
+	return hdr, nil
+}
+
+// check is the deep, bounded validity check of data of type ct (see
+// Validate); deep=false walks only what Inspect needs.
+func check(ct string, data []byte, deep bool) error {
+	switch ct {
+	case "image/jpeg":
+		_, err := scanJPEG(data)
+		return err
+	case "image/png":
+		_, err := scanPNG(data, deep)
+		return err
+	case "image/gif":
+		_, err := scanGIF(data, deep)
+		return err
+	case "image/webp":
+		_, err := scanWebP(data)
+		return err
+	}
+	return ErrUnsupportedType
 }

@@ -16,6 +16,9 @@ import (
 	"github.com/photofeed/photofeed/internal/media"
 )
 
+// limits are the defaults: 50 M pixels, a 256 MiB decode budget.
+var limits = media.Limits{Pixels: 50_000_000, Bytes: 256 << 20}
+
 func solid(w, h int, c color.Color) *image.NRGBA {
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
 	for y := range h {
@@ -81,7 +84,7 @@ func TestProcessVariants(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := media.Process(tt.data, 50_000_000)
+			v, err := media.Process(tt.data, limits)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,11 +120,11 @@ func TestDecompressionBombRefusedFromHeader(t *testing.T) {
 	binary.BigEndian.PutUint32(small[16:], 100_000) // IHDR width
 	binary.BigEndian.PutUint32(small[20:], 100_000) // IHDR height
 	binary.BigEndian.PutUint32(small[29:], crc32.ChecksumIEEE(small[12:29]))
-	_, err := media.Process(small, 50_000_000)
+	_, err := media.Process(small, limits)
 	if !errors.Is(err, media.ErrTooManyPixels) {
 		t.Fatalf("err = %v, want ErrTooManyPixels", err)
 	}
-	allocs := testing.AllocsPerRun(5, func() { media.Inspect(small, 50_000_000) })
+	allocs := testing.AllocsPerRun(5, func() { media.Inspect(small, limits) })
 	if allocs > 50 {
 		t.Errorf("Inspect allocated %v times for a bomb header", allocs)
 	}
@@ -149,17 +152,17 @@ func TestProcessRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			limit := int64(50_000_000)
+			lim := limits
 			if tt.name == "over pixel limit" {
-				limit = 99
+				lim.Pixels = 99
 			}
-			_, err := media.Process(tt.data, limit)
+			_, err := media.Process(tt.data, lim)
 			if err == nil || errkind.Of(err) != tt.kind {
 				t.Fatalf("err = %v (kind %v), want kind %v", err, errkind.Of(err), tt.kind)
 			}
 		})
 	}
-	if _, err := media.Process(g.Bytes(), 100); err != nil {
+	if _, err := media.Process(g.Bytes(), media.Limits{Pixels: 100}); err != nil {
 		t.Fatalf("gif at the limit: %v", err)
 	}
 }
@@ -171,7 +174,7 @@ func FuzzProcess(f *testing.F) {
 	f.Add([]byte("GIF89a"))
 	f.Add([]byte("RIFF\x00\x00\x00\x00WEBPVP8 "))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		v, err := media.Process(data, 1<<16)
+		v, err := media.Process(data, media.Limits{Pixels: 1 << 16, Bytes: 64 << 20})
 		if err != nil {
 			if errkind.Of(err) == errkind.Internal {
 				t.Fatalf("bad input gave an internal error: %v", err)
@@ -207,7 +210,7 @@ func BenchmarkProcess(b *testing.B) {
 	b.ReportMetric(float64(len(data)), "input-bytes")
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if _, err := media.Process(data, 50_000_000); err != nil {
+		if _, err := media.Process(data, limits); err != nil {
 			b.Fatal(err)
 		}
 	}

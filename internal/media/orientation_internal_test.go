@@ -3,6 +3,7 @@ package media
 import (
 	"image"
 	"image/color"
+	"image/draw"
 	"testing"
 )
 
@@ -34,4 +35,53 @@ func FuzzJPEGOrientation(f *testing.F) {
 			t.Fatalf("orientation %d out of range", o)
 		}
 	})
+}
+
+// Turning a YCbCr image plane by plane gives the pixels turning its RGBA
+// conversion gives, for every subsampling a JPEG decodes to and every
+// orientation; sizes that split a chroma block only must not panic.
+func TestOrientYCbCrMatchesRGBA(t *testing.T) {
+	ratios := []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422,
+		image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410}
+	for _, r := range ratios {
+		for _, size := range []image.Point{{16, 8}, {13, 7}} {
+			src := image.NewYCbCr(image.Rect(0, 0, size.X, size.Y), r)
+			for i := range src.Y {
+				src.Y[i] = uint8(i * 7)
+			}
+			for i := range src.Cb {
+				src.Cb[i], src.Cr[i] = uint8(i*13), uint8(255-i*5)
+			}
+			asRGBA := image.NewRGBA(src.Bounds())
+			draw.Draw(asRGBA, asRGBA.Bounds(), src, image.Point{}, draw.Src)
+			for o := 2; o <= 8; o++ {
+				got, want := orient(src, o), orient(asRGBA, o)
+				if got.Bounds() != want.Bounds() {
+					t.Fatalf("%v %v orientation %d: bounds %v, want %v", r, size, o, got.Bounds(), want.Bounds())
+				}
+				if size.X%4 != 0 || size.Y%2 != 0 {
+					continue // chroma blocks cut by the edge land on other pixels when flipped
+				}
+				if _, same := got.(*image.YCbCr); !same && r != image.YCbCrSubsampleRatio411 && r != image.YCbCrSubsampleRatio410 {
+					t.Errorf("%v orientation %d: turned into %T", r, o, got)
+				}
+				for y := range want.Bounds().Dy() {
+					for x := range want.Bounds().Dx() {
+						g := color.RGBAModel.Convert(got.At(x, y)).(color.RGBA)
+						w := want.At(x, y).(color.RGBA)
+						if d := max(absDiff(g.R, w.R), absDiff(g.G, w.G), absDiff(g.B, w.B)); d > 1 {
+							t.Fatalf("%v orientation %d at %d,%d: %v, want %v", r, o, x, y, g, w)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func absDiff(a, b uint8) uint8 {
+	if a > b {
+		return a - b
+	}
+	return b - a
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,7 +25,9 @@ type Service struct {
 	blobs     Blobs
 	authors   Authors
 	ids       *ids.Generator
-	maxPixels int64
+	limits    media.Limits
+	budget    *media.Budget
+	budgetFor time.Duration
 	now       func() time.Time
 	log       *slog.Logger
 }
@@ -34,6 +37,16 @@ type Config struct {
 	MaxPixels int64            // default 50,000,000
 	Now       func() time.Time // default time.Now
 	Logger    *slog.Logger     // default slog.Default()
+	// DecodeMemory bounds the memory images are processed in, at once,
+	// by this service (one per node); default 256 MiB. An image costing
+	// more is refused at upload.
+	DecodeMemory int64
+	// Budget, if set, is the node's decode budget itself (DecodeMemory is
+	// then ignored).
+	Budget *media.Budget
+	// BudgetWait is how long making a post's variants waits for the
+	// budget before giving up for now (ErrBusy); default 30s.
+	BudgetWait time.Duration
 }
 
 func NewService(store Store, blobs Blobs, authors Authors, gen *ids.Generator, cfg Config) *Service {
@@ -46,8 +59,18 @@ func NewService(store Store, blobs Blobs, authors Authors, gen *ids.Generator, c
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.DecodeMemory <= 0 {
+		cfg.DecodeMemory = 256 << 20
+	}
+	if cfg.Budget == nil {
+		cfg.Budget = media.NewBudget(cfg.DecodeMemory)
+	}
+	if cfg.BudgetWait <= 0 {
+		cfg.BudgetWait = 30 * time.Second
+	}
 	return &Service{store: store, blobs: blobs, authors: authors, ids: gen,
-		maxPixels: cfg.MaxPixels, now: cfg.Now, log: cfg.Logger}
+		limits: media.Limits{Pixels: cfg.MaxPixels, Bytes: cfg.Budget.Size()},
+		budget: cfg.Budget, budgetFor: cfg.BudgetWait, now: cfg.Now, log: cfg.Logger}
 }
 
 // ValidateCaption checks a caption's length and encoding.
@@ -61,16 +84,20 @@ func ValidateCaption(caption string) error {
 	return f.Err()
 }
 
-// Create accepts a photo: it is checked in full now (type, size, pixels,
-// a complete decode), so bad input is refused at once, and its variants are
-// made by a background job. The upload is stored before the post (a
+// Create accepts a photo: what can be checked without decoding it is
+// checked now (type, pixels, the memory it would take to decode, and a
+// walk of the whole file that finds it cut short or its checksums or
+// lengths wrong: see media.Validate), so bad input is refused at once; it
+// is decoded once, by the background job that makes its variants, which a
+// file damaged where only decoding can tell leaves "failed". Nothing here
+// decodes, so an upload never waits for the decode budget. The upload is stored before the post (a
 // committed post never points at a missing file) and removed again if the
 // post cannot be saved. The post enters feeds when its job finishes.
 func (s *Service) Create(ctx context.Context, authorID int64, caption string, photo []byte) (Post, error) {
 	if err := ValidateCaption(caption); err != nil {
 		return Post{}, err
 	}
-	if _, err := media.Validate(photo, s.maxPixels); err != nil {
+	if _, err := media.Validate(photo, s.limits); err != nil {
 		return Post{}, fmt.Errorf("create post: %w", err)
 	}
 	id, err := s.ids.Next(ids.Shard(authorID))
@@ -96,8 +123,13 @@ func (s *Service) Create(ctx context.Context, authorID int64, caption string, ph
 	return p, nil
 }
 
+// gcAfter is the cost of an image above which processing it ends with a
+// garbage collection (see Finish).
+const gcAfter = 16 << 20
+
 // ErrUnprocessable marks an upload that passed validation but could not be
-// turned into variants: retrying will not help.
+// turned into variants: retrying will not help. (media.ErrBusy, a wait for
+// the decode budget that ran out, is the opposite: try again later.)
 var ErrUnprocessable = errors.New("the image could not be processed")
 
 // Finish makes a processing post's variants and makes it ready. It is the
@@ -118,7 +150,29 @@ func (s *Service) Finish(ctx context.Context, postID int64) error {
 	if err != nil {
 		return fmt.Errorf("finish post %d: read upload: %w", postID, err)
 	}
-	v, err := media.Process(photo, s.maxPixels)
+	hdr, err := media.Inspect(photo, s.limits)
+	if err != nil {
+		if ferr := s.store.FailPost(ctx, postID); ferr != nil {
+			return ferr
+		}
+		return fmt.Errorf("finish post %d: %w: %w", postID, ErrUnprocessable, err)
+	}
+	wait, cancel := context.WithTimeout(ctx, s.budgetFor)
+	release, err := s.budget.Acquire(wait, hdr.Cost)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("finish post %d: wait for %d MiB of the decode budget: %w", postID, hdr.Cost>>20, err)
+	}
+	v, err := media.Process(photo, s.limits)
+	if hdr.Cost >= gcAfter {
+		// The budget counts memory in use; what Process leaves behind is
+		// garbage until the next collection, which by default waits for
+		// the heap to double. Collecting before the bytes go back to the
+		// budget keeps the process's size at the budget (over the rest of
+		// the heap), not twice it, for a fraction of the decode's CPU.
+		runtime.GC()
+	}
+	release()
 	if err != nil {
 		if ferr := s.store.FailPost(ctx, postID); ferr != nil {
 			return ferr
