@@ -283,7 +283,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 
 	api := httpapi.New(httpapi.Deps{
 		Identity: idSvc, Posts: postSvc, Graph: graphSvc, Feed: feedSvc, Search: searchSvc, Jobs: queues, Blobs: blobs, MediaRedirect: blobs.redirect(cfg.MediaRedirect),
-		Ready: db.Ping, ReadyDetail: readyDetail(db), Logger: log, MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL,
+		Ready: db.Ping, ReadyDetail: readyDetail(db), Events: bus.Ready, Logger: log, MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL,
 		UploadWait: cfg.UploadWait,
 	})
 	ui, err := web.New(web.Deps{
