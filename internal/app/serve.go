@@ -133,7 +133,9 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	if err != nil {
 		return nil, err
 	}
-	db, err := openDatabase(ctx, databaseConfig(cfg))
+	dbc := databaseConfig(cfg)
+	dbc.Logger = log // a new deployment's layout is announced
+	db, err := openDatabase(ctx, dbc)
 	if err != nil {
 		return nil, err
 	}
