@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,6 +89,7 @@ type dbConfig struct {
 	ShardsFile   string // --shards
 	Shards       int    // --logical-shards, for a new deployment
 	Existing     bool   // administration: never lay out a new deployment
+	Logger       *slog.Logger
 }
 
 func databaseConfig(cfg Config) dbConfig {
@@ -115,7 +117,7 @@ func openDatabase(ctx context.Context, c dbConfig) (*database, error) {
 			parts: []dbPart{{outbox: db.Outboxes()[0], writer: db.Writer(), afterWrite: db.AfterWrite, onProcessingPost: db.OnProcessingPost}},
 			Ping:  db.Ping, Close: db.Close}, nil
 	case strings.HasPrefix(c.URL, "postgres://") || strings.HasPrefix(c.URL, "postgresql://"):
-		pc := postgres.Config{URL: c.URL, Replicas: c.Replicas, Shards: c.Shards, MaxLag: c.MaxLag, Existing: c.Existing}
+		pc := postgres.Config{URL: c.URL, Replicas: c.Replicas, Shards: c.Shards, MaxLag: c.MaxLag, Existing: c.Existing, Logger: c.Logger}
 		if c.ShardsFile != "" {
 			f, err := os.Open(c.ShardsFile)
 			if err != nil {

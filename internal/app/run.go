@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+
+	"github.com/photofeed/photofeed/internal/httpapi"
 )
 
 // Run is the whole program: main only calls it, and tests call it too.
@@ -50,6 +52,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "version":
 		fmt.Fprintln(stdout, "photofeed", version())
 		return nil
+	case "openapi":
+		_, err := stdout.Write(append(httpapi.OpenAPI(), '\n'))
+		return err
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -70,6 +75,7 @@ Usage:
                               move a logical shard to another database, online
   photofeed plan [flags]      capacity plan: back-of-envelope estimates, the nines, a sized deployment
   photofeed version           print the version
+  photofeed openapi           print the OpenAPI document the server serves at /openapi.json
   photofeed serve -h          list the serve flags
 
 Every flag can also be set as PHOTOFEED_<FLAG> (e.g. PHOTOFEED_ADDR).

@@ -141,7 +141,9 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	if err != nil {
 		return nil, err
 	}
-	db, err := openDatabase(ctx, databaseConfig(cfg))
+	dbc := databaseConfig(cfg)
+	dbc.Logger = log // a new deployment's layout is announced
+	db, err := openDatabase(ctx, dbc)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +306,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 
 	api := httpapi.New(httpapi.Deps{
 		Identity: idSvc, Posts: postSvc, Graph: graphSvc, Feed: feedSvc, Search: searchSvc, Jobs: queues, Blobs: blobs, MediaRedirect: blobs.redirect(cfg.MediaRedirect),
-		Ready: db.Ping, ReadyDetail: readyDetail(db), Logger: log, MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL,
+		Ready: db.Ping, ReadyDetail: readyDetail(db), Events: bus.Ready, Logger: log, MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL,
 		UploadWait: cfg.UploadWait,
 	})
 	ui, err := web.New(web.Deps{

@@ -38,6 +38,10 @@ type Deps struct {
 	MediaRedirect func(ctx context.Context, key string) (string, error)
 	// Ready reports whether the stores answer; /readyz says 503 when not.
 	Ready func(ctx context.Context) error
+	// Events, if set, reports the event consumers that are not running
+	// (one that cannot be made, or stopped): /readyz says 503 while it
+	// fails, naming them, for this instance falls behind on events.
+	Events func() error
 	// ReadyDetail, if set, adds the replicas' state to /readyz.
 	ReadyDetail func() any
 	Logger      *slog.Logger

@@ -12,7 +12,8 @@ func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// readyz says whether this instance can do useful work: its stores answer.
+// readyz says whether this instance can do useful work: its stores answer
+// and its event consumers run.
 // A load balancer takes an instance that fails it out of rotation.
 func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
@@ -29,5 +30,14 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	if a.deps.ReadyDetail != nil {
 		body["replicas"] = a.deps.ReadyDetail()
 	}
-	writeJSON(w, http.StatusOK, body)
+	status := http.StatusOK
+	if a.deps.Events != nil {
+		body["events"] = "ok"
+		if err := a.deps.Events(); err != nil {
+			a.log.WarnContext(ctx, "not ready", "err", err)
+			body["status"], body["events"] = "unavailable", err.Error()
+			status = http.StatusServiceUnavailable
+		}
+	}
+	writeJSON(w, status, body)
 }

@@ -82,7 +82,8 @@ func schemas() m {
 		"FeedV1":     object(m{"items": arrayOf(ref("PostV1")), "next_cursor": str()}, "next_cursor"),
 		"FeedV2":     object(m{"items": arrayOf(ref("PostV2")), "next_cursor": str()}, "next_cursor"),
 		"Health": object(m{"status": str(), "store": str(),
-			"replicas": arrayOf(object(m{"database": str(), "addr": str(), "healthy": boolean(), "lag_ms": integer()}))}, "store", "replicas"),
+			"events":   m{"type": "string", "description": `"ok", or the event consumers that are not running and why`},
+			"replicas": arrayOf(object(m{"database": str(), "addr": str(), "healthy": boolean(), "lag_ms": integer()}))}, "store", "replicas", "events"),
 		"Job": object(m{"id": idStr(), "database": str(), "kind": str(), "queue": str(), "state": str(), "attempt": integer(), "max_attempts": integer(),
 			"args": m{}, "last_error": str(), "created_at": dateTime(), "finalized_at": dateTime()}, "last_error", "finalized_at", "database"),
 		"JobList":  object(m{"items": arrayOf(ref("Job"))}),
@@ -100,6 +101,23 @@ type operation struct {
 	status                int    // success status
 	result                string // schema name without the version suffix; "" for no body
 	versioned             bool   // result differs by version (…V1 / …V2)
+	more                  []int  // problem statuses besides those problems derives
+}
+
+// resultContent is an operation's success body: on /v1 and /v2 paths JSON
+// of that version's schema; on unversioned paths the vendor type labelled
+// with the version that served it (see Versions), each with its own schema,
+// so the two versions' shapes need not exclude each other.
+func resultContent(op operation, prefix string) m {
+	switch {
+	case !op.versioned && prefix == "":
+		return m{VendorType + "; version=1": m{"schema": ref(op.result)}, VendorType + "; version=2": m{"schema": ref(op.result)}}
+	case !op.versioned:
+		return m{"application/json": m{"schema": ref(op.result)}}
+	case prefix == "":
+		return m{VendorType + "; version=1": m{"schema": ref(op.result + "V1")}, VendorType + "; version=2": m{"schema": ref(op.result + "V2")}}
+	}
+	return m{"application/json": m{"schema": ref(op.result + strings.ToUpper(strings.TrimPrefix(prefix, "/")))}}
 }
 
 func pathParam(name string, schema m) m {
@@ -127,7 +145,7 @@ func operations() []operation {
 		"photo":   m{"type": "string", "contentMediaType": "application/octet-stream", "description": "JPEG, PNG, GIF or WebP"},
 		"caption": m{"type": "string", "maxLength": 2200}}}}}
 	return []operation{
-		{method: "POST", path: "/accounts", summary: "Create an account", params: []m{idemKey}, body: jsonBody("AccountRequest"), status: 201, result: "User", versioned: true},
+		{method: "POST", path: "/accounts", summary: "Create an account", params: []m{idemKey}, body: jsonBody("AccountRequest"), status: 201, result: "User", versioned: true, more: []int{409}},
 		{method: "POST", path: "/sessions", summary: "Log in", params: []m{idemKey}, body: jsonBody("SessionRequest"), status: 201, result: "Session"},
 		{method: "DELETE", path: "/sessions/current", summary: "Log out", auth: true, status: 204},
 		{method: "GET", path: "/me", summary: "The current user", auth: true, status: 200, result: "User", versioned: true},
@@ -135,7 +153,7 @@ func operations() []operation {
 		{method: "GET", path: "/users/{username}/followers", summary: "Followers", params: append([]m{username}, pageQuery...), status: 200, result: "UserPage"},
 		{method: "GET", path: "/users/{username}/following", summary: "Followed users", params: append([]m{username}, pageQuery...), status: 200, result: "UserPage"},
 		{method: "GET", path: "/users/{username}/posts", summary: "A user's posts, newest first", params: append([]m{username}, pageQuery...), status: 200, result: "PostPage", versioned: true},
-		{method: "PUT", path: "/me/following/{username}", summary: "Follow", auth: true, params: []m{username}, status: 204},
+		{method: "PUT", path: "/me/following/{username}", summary: "Follow", auth: true, params: []m{username}, status: 204, more: []int{422}},
 		{method: "DELETE", path: "/me/following/{username}", summary: "Unfollow", auth: true, params: []m{username}, status: 204},
 		{method: "POST", path: "/posts", summary: "Post a photo", auth: true, params: []m{idemKey}, body: upload, status: 201, result: "Post", versioned: true},
 		{method: "GET", path: "/posts/{id}", summary: "A post", params: []m{postID}, status: 200, result: "Post", versioned: true},
@@ -158,17 +176,90 @@ func operations() []operation {
 	}
 }
 
-var problemResponse = m{"description": "An RFC 9457 problem", "content": m{"application/problem+json": m{"schema": ref("Problem")}}}
+// problemKinds are the problem answers an operation documents by status,
+// each an RFC 9457 problem (the Problem schema, application/problem+json);
+// the default response covers the rest (500, 503).
+var problemKinds = map[int]string{
+	400: "The request could not be read: malformed JSON, a bad parameter or cursor, or a malformed Idempotency-Key (bad-request, idempotency-key-invalid).",
+	401: "No valid session where one is needed, a wrong password, or a bearer token that is expired, revoked or forged, which is refused on every route (unauthenticated).",
+	403: "Signed in, but not allowed: administration needs an admin (forbidden).",
+	404: "No such user, post, media or problem type (not-found).",
+	406: "The Accept header names an API version that does not exist (not-acceptable).",
+	409: "A clash with what exists, such as a taken username (conflict), or an Idempotency-Key whose first request is still running or whose response was not kept (idempotency-key-in-use, idempotency-response-lost).",
+	413: "The body is over its limit (too-large).",
+	415: "The body's media type, or the photo's format judged by its bytes, is not accepted (unsupported-media-type).",
+	422: "A field breaks a rule (validation-error), or an Idempotency-Key was used before with a different request (idempotency-key-reused).",
+	429: "A rate-limit quota is used up; Retry-After says when to try again (quota-exceeded).",
+}
+
+// problemName names a status's shared response; 0 is the default.
+func problemName(status int) string {
+	if status == 0 {
+		return "Problem"
+	}
+	return strings.ReplaceAll(http.StatusText(status), " ", "")
+}
+
+func problemRef(status int) m { return m{"$ref": "#/components/responses/" + problemName(status)} }
+
+// problemResponses are the shared responses problemRef points at.
+func problemResponses() m {
+	out := m{problemName(0): problemContent("Any other problem: 500 for a fault on the server, 503 when a part the request needs is down (Retry-After says when to retry).")}
+	for status, desc := range problemKinds {
+		out[problemName(status)] = problemContent(desc)
+	}
+	return out
+}
+
+func problemContent(desc string) m {
+	return m{"description": desc, "content": m{"application/problem+json": m{"schema": ref("Problem")}}}
+}
+
+// problems lists the problem statuses an operation can answer besides the
+// default: every API route may meet a refused token (401) and a used-up
+// quota (429); the rest follows from what the operation takes.
+func (op operation) problems(prefix string) []int {
+	out := []int{401, 429}
+	if prefix == "" {
+		out = append(out, 406)
+	}
+	if len(op.params) > 0 || op.body != nil {
+		out = append(out, 400)
+	}
+	if strings.Contains(op.path, "{") {
+		out = append(out, 404)
+	}
+	if strings.HasPrefix(op.path, "/admin/") {
+		out = append(out, 403)
+	}
+	if op.body != nil {
+		out = append(out, 413, 415, 422)
+	}
+	if slices.ContainsFunc(op.params, func(p m) bool { return p["name"] == idemKey["name"] }) {
+		out = append(out, 409, 422)
+	}
+	out = append(out, op.more...)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// public is an operation anyone may call: no security requirement.
+var public = []m{}
 
 // OpenAPI returns the document as JSON.
 func OpenAPI() []byte {
 	paths := m{}
 	for _, op := range operations() {
 		for _, prefix := range []string{"/v1", "/v2", ""} {
+			responses := m{"default": problemRef(0)}
+			for _, status := range op.problems(prefix) {
+				responses[itoa(int64(status))] = problemRef(status)
+			}
 			o := m{
 				"summary":     op.summary,
 				"operationId": strings.ToLower(op.method) + strings.NewReplacer("/", "_", "{", "", "}", "").Replace(prefix+op.path),
-				"responses":   m{"default": problemResponse},
+				"responses":   responses,
+				"security":    public,
 			}
 			if prefix == "/v1" {
 				o["deprecated"] = true
@@ -184,24 +275,9 @@ func OpenAPI() []byte {
 			}
 			resp := m{"description": http.StatusText(op.status)}
 			if op.result != "" {
-				var schema m
-				switch {
-				case !op.versioned:
-					schema = ref(op.result)
-				case prefix == "/v1":
-					schema = ref(op.result + "V1")
-				case prefix == "/v2":
-					schema = ref(op.result + "V2")
-				default:
-					schema = m{"oneOf": []m{ref(op.result + "V1"), ref(op.result + "V2")}}
-				}
-				ct := "application/json"
-				if prefix == "" {
-					ct = VendorType
-				}
-				resp["content"] = m{ct: m{"schema": schema}}
+				resp["content"] = resultContent(op, prefix)
 			}
-			o["responses"].(m)[itoa(int64(op.status))] = resp
+			responses[itoa(int64(op.status))] = resp
 			p, _ := paths[prefix+op.path].(m)
 			if p == nil {
 				p = m{}
@@ -210,27 +286,30 @@ func OpenAPI() []byte {
 			p[strings.ToLower(op.method)] = o
 		}
 	}
-	paths["/media/{key}"] = m{"get": m{"summary": "Image bytes (immutable; ETag, 304)", "operationId": "get_media",
+	paths["/media/{key}"] = m{"get": m{"summary": "Image bytes (immutable; ETag, 304)", "operationId": "get_media", "security": public,
 		"parameters": []m{pathParam("key", str())},
-		"responses": m{"default": problemResponse, "304": m{"description": "Not Modified"},
+		"responses": m{"default": problemRef(0), "304": m{"description": "Not Modified"}, "404": problemRef(404),
 			"200": m{"description": "OK", "content": m{"image/jpeg": m{}, "image/png": m{}}}}}}
 	for _, p := range []string{"/healthz", "/readyz"} {
-		paths[p] = m{"get": m{"summary": "Probe", "operationId": "get" + strings.TrimPrefix(p, "/"),
+		paths[p] = m{"get": m{"summary": "Probe", "operationId": "get" + strings.TrimPrefix(p, "/"), "security": public,
 			"responses": m{"200": m{"description": "OK", "content": m{"application/json": m{"schema": ref("Health")}}},
 				"503": m{"description": "Unavailable", "content": m{"application/json": m{"schema": ref("Health")}}}}}}
 	}
-	paths["/problems/{slug}"] = m{"get": m{"summary": "Documentation of a problem type", "operationId": "get_problem_doc",
+	paths["/problems/{slug}"] = m{"get": m{"summary": "Documentation of a problem type", "operationId": "get_problem_doc", "security": public,
 		"parameters": []m{pathParam("slug", str())},
-		"responses":  m{"default": problemResponse, "200": m{"description": "OK", "content": m{"text/html": m{}}}}}}
-	paths["/openapi.json"] = m{"get": m{"summary": "This document", "operationId": "get_openapi",
-		"responses": m{"200": m{"description": "OK", "content": m{"application/json": m{}}}}}}
+		"responses":  m{"default": problemRef(0), "404": problemRef(404), "429": problemRef(429), "200": m{"description": "OK", "content": m{"text/html": m{}}}}}}
+	paths["/openapi.json"] = m{"get": m{"summary": "This document", "operationId": "get_openapi", "security": public,
+		"responses": m{"429": problemRef(429), "200": m{"description": "OK", "content": m{"application/json": m{}}}}}}
 	doc := m{
 		"openapi": "3.1.0",
 		"info": m{"title": "photofeed", "version": "2",
 			"description": "Photo sharing: accounts, posts, follows and a home feed. v1 is deprecated (see the Deprecation and Sunset headers); v2 is current."},
-		"paths": paths,
+		// Relative: the API is wherever this document is served from.
+		"servers": []m{{"url": "/", "description": "the server that serves this document"}},
+		"paths":   paths,
 		"components": m{
-			"schemas": schemas(),
+			"schemas":   schemas(),
+			"responses": problemResponses(),
 			"securitySchemes": m{
 				"bearer": m{"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
 				"cookie": m{"type": "apiKey", "in": "cookie", "name": "photofeed_session"},

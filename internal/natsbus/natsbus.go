@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -56,6 +58,11 @@ type Bus struct {
 	nc  *nats.Conn
 	js  jetstream.JetStream
 	log *slog.Logger
+
+	mu sync.Mutex
+	// failing holds the consumers that could not be made or stopped,
+	// with why: what Ready reports.
+	failing map[string]error
 }
 
 // Open connects (starting the embedded server if no URL) and makes sure the
@@ -181,39 +188,29 @@ var createRetry = resilience.Backoff{Base: 100 * time.Millisecond, Max: 5 * time
 
 // Consume runs handle for each event until ctx ends; handle's error means
 // "try again later". Events are handled one at a time, in stream order.
+//
+// A server older than 2.10 filters a consumer by one subject only (and
+// ignores a list of them). There a consumer of several subjects reads the
+// whole stream and acks the events it does not want without handling
+// them: one consumer, so stream order and the one-at-a-time handling hold.
 func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, handle func(context.Context, Delivery) error) error {
 	if cfg.MaxDeliver <= 0 {
 		cfg.MaxDeliver = 5
 	}
-	// The consumer is made (or found) with retries: while a cluster
-	// elects a leader, or the server is briefly away, creation fails, and a
-	// consumer that gave up would leave its events unhandled for good.
-	var cons jetstream.Consumer
-	for attempt := 0; ; attempt++ {
-		var err error
-		cons, err = b.js.CreateOrUpdateConsumer(ctx, EventsStream, jetstream.ConsumerConfig{
-			Durable: cfg.Name, AckPolicy: jetstream.AckExplicitPolicy, FilterSubjects: cfg.Subjects,
-			// A message fetched but not handled when a worker stops is only
-			// redelivered after AckWait, and with one ack pending the stream
-			// waits that long: keep it short (a 10,000-follower fan-out takes
-			// ~0.3 s).
-			MaxDeliver: -1, AckWait: 5 * time.Second, MaxAckPending: 1,
-			InactiveThreshold: cfg.InactiveThreshold,
-		})
-		if err == nil {
-			break
-		}
+	defer func() {
 		if ctx.Err() != nil {
-			return nil
+			b.setFailing(cfg.Name, nil) // stopped on purpose
 		}
-		b.log.WarnContext(ctx, "cannot create consumer; retrying", "consumer", cfg.Name, "attempt", attempt+1, "err", err)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(createRetry.Delay(attempt)):
-		}
+	}()
+	cons, wanted, err := b.makeConsumer(ctx, cfg)
+	if cons == nil {
+		return err
 	}
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
+		if wanted != nil && !wanted(msg.Subject()) {
+			msg.Ack()
+			return
+		}
 		md, err := msg.Metadata()
 		if err != nil {
 			msg.Nak()
@@ -239,11 +236,114 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, handle func(conte
 		// 30 s default.
 		jetstream.PullExpiry(5*time.Second))
 	if err != nil {
-		return fmt.Errorf("consume %s: %w", cfg.Name, err)
+		err = fmt.Errorf("consume %s: %w", cfg.Name, err)
+		b.setFailing(cfg.Name, err)
+		return err
 	}
 	<-ctx.Done()
 	cc.Stop()
 	return nil
+}
+
+// makeConsumer makes (or finds) cfg's durable consumer, with retries:
+// while a cluster elects a leader, or the server is briefly away, creation
+// fails, and a consumer that gave up would leave its events unhandled for
+// good. wanted, when not nil, is the filter the server could not apply.
+// A nil consumer means ctx ended.
+func (b *Bus) makeConsumer(ctx context.Context, cfg ConsumerConfig) (_ jetstream.Consumer, wanted func(string) bool, _ error) {
+	jc := jetstream.ConsumerConfig{
+		Durable: cfg.Name, AckPolicy: jetstream.AckExplicitPolicy,
+		// A message fetched but not handled when a worker stops is only
+		// redelivered after AckWait, and with one ack pending the stream
+		// waits that long: keep it short (a 10,000-follower fan-out takes
+		// ~0.3 s).
+		MaxDeliver: -1, AckWait: 5 * time.Second, MaxAckPending: 1,
+		InactiveThreshold: cfg.InactiveThreshold,
+	}
+	if len(cfg.Subjects) == 1 {
+		jc.FilterSubject = cfg.Subjects[0] // what every server version takes
+	} else {
+		jc.FilterSubjects = cfg.Subjects
+	}
+	for attempt := 0; ; attempt++ {
+		cons, err := b.js.CreateOrUpdateConsumer(ctx, EventsStream, jc)
+		if err == nil {
+			b.setFailing(cfg.Name, nil)
+			return cons, wanted, nil
+		}
+		if errors.Is(err, jetstream.ErrConsumerMultipleFilterSubjectsNotSupported) && wanted == nil {
+			// The server made the consumer without a filter: take it so
+			// and filter here.
+			b.log.InfoContext(ctx, "this nats-server filters consumers by one subject only (2.10 takes several); the consumer reads every event and skips the others",
+				"consumer", cfg.Name, "server", b.nc.ConnectedServerVersion())
+			jc.FilterSubjects = nil
+			wanted = subjectFilter(cfg.Subjects)
+			continue
+		}
+		if ctx.Err() != nil {
+			return nil, nil, nil
+		}
+		b.setFailing(cfg.Name, fmt.Errorf("consumer %s: %w", cfg.Name, err))
+		b.log.WarnContext(ctx, "cannot create consumer; retrying", "consumer", cfg.Name, "attempt", attempt+1, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, nil, nil
+		case <-time.After(createRetry.Delay(attempt)):
+		}
+	}
+}
+
+// subjectFilter matches a subject against subjects, wildcards included.
+func subjectFilter(subjects []string) func(string) bool {
+	return func(subject string) bool {
+		for _, f := range subjects {
+			if subjectMatches(f, subject) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// subjectMatches reports whether subject is in filter's subjects, where
+// "*" stands for one token and a final ">" for one or more.
+func subjectMatches(filter, subject string) bool {
+	ft, st := strings.Split(filter, "."), strings.Split(subject, ".")
+	for i, f := range ft {
+		if f == ">" && i == len(ft)-1 {
+			return len(st) > i
+		}
+		if i >= len(st) || (f != "*" && f != st[i]) {
+			return false
+		}
+	}
+	return len(ft) == len(st)
+}
+
+func (b *Bus) setFailing(consumer string, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err == nil {
+		delete(b.failing, consumer)
+		return
+	}
+	if b.failing == nil {
+		b.failing = map[string]error{}
+	}
+	b.failing[consumer] = err
+}
+
+// Ready reports the consumers that could not be made (still retrying) or
+// that stopped: events that are not being handled.
+func (b *Bus) Ready() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var errs []error
+	for _, err := range b.failing {
+		errs = append(errs, err)
+	}
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return errors.Join(errs...)
 }
 
 // park moves an event that keeps failing to the dead-letter stream and

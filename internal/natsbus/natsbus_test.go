@@ -3,6 +3,7 @@ package natsbus_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -97,5 +98,30 @@ func TestPoisonEventIsParked(t *testing.T) {
 	defer mu.Unlock()
 	if tries[1] != 3 {
 		t.Fatalf("poison event tried %d times, want 3", tries[1])
+	}
+}
+
+// A consumer that cannot be made makes the bus not ready, naming it,
+// until it stops on purpose.
+func TestReadyNamesAFailingConsumer(t *testing.T) {
+	b := open(t)
+	if err := b.Ready(); err != nil {
+		t.Fatalf("a bus without consumers: %v", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.Consume(ctx, natsbus.ConsumerConfig{Name: "not.a.name", Subjects: []string{"photofeed.events.Test"}},
+			func(context.Context, natsbus.Delivery) error { return nil })
+	}()
+	waitFor(t, "the failing consumer reported", func() bool {
+		err := b.Ready()
+		return err != nil && strings.Contains(err.Error(), "not.a.name")
+	})
+	cancel()
+	<-done
+	if err := b.Ready(); err != nil {
+		t.Fatalf("after the consumer stopped on purpose: %v", err)
 	}
 }

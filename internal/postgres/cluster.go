@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/photofeed/photofeed/internal/shardmap"
 	"github.com/photofeed/photofeed/internal/shardmove"
@@ -171,7 +173,7 @@ func OpenCluster(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 				mine = append(mine, n)
 			}
 		}
-		if err := db.createShards(ctx, mine); err != nil {
+		if err := db.createShards(ctx, mine, c.log, describe(c.names[i], c.urls[i])); err != nil {
 			return nil, fmt.Errorf("database %s: %w", c.names[i], err)
 		}
 	}
@@ -288,9 +290,23 @@ func (c *Cluster) Moved(ctx context.Context, err error) bool {
 	return false
 }
 
-// createShards creates the schemas of shards that do not have one yet, in
-// batches, under a lock that several instances starting at once share.
-func (db *DB) createShards(ctx context.Context, shards []int) error {
+// Laying out a new deployment's shards is some 30 relations each, 30,000
+// for the default 1,024: DDL that costs the server about a millisecond a
+// relation. It runs in transactions of layoutBatch shards, layoutConns at
+// once; each transaction holds a lock on every relation it creates until
+// it commits, so the batches stay small enough for the server's shared
+// lock table (64 × max_connections entries by default).
+const (
+	layoutBatch = 16
+	layoutConns = 4
+)
+
+// createShards creates the schemas of shards that do not have one yet,
+// saying so in the log, as it takes a while on a new deployment. Each
+// transaction locks its shards (in shard order, so instances starting at
+// once neither deadlock nor make one twice) and skips those another
+// instance made meanwhile.
+func (db *DB) createShards(ctx context.Context, shards []int, log *slog.Logger, where string) error {
 	rows, err := db.write.QueryContext(ctx, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'shard\_%'`)
 	if err != nil {
 		return err
@@ -311,36 +327,50 @@ func (db *DB) createShards(ctx context.Context, shards []int) error {
 			missing = append(missing, n)
 		}
 	}
-	for len(missing) > 0 {
-		batch := missing[:min(len(missing), 64)]
-		missing = missing[len(batch):]
-		err := db.inTx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7309)`); err != nil {
+	if len(missing) == 0 {
+		return nil
+	}
+	log.InfoContext(ctx, fmt.Sprintf("laying out %d logical shards on %s…", len(missing), where))
+	start := time.Now()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(layoutConns)
+	for batch := range slices.Chunk(missing, layoutBatch) {
+		g.Go(func() error { return db.createShardBatch(gctx, batch) })
+	}
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("create shard schemas: %w", err)
+	}
+	log.InfoContext(ctx, fmt.Sprintf("laid out %d logical shards on %s in %.1f s", len(missing), where, time.Since(start).Seconds()))
+	return nil
+}
+
+// createShardBatch creates, in one transaction, the schemas of batch (in
+// ascending order) that do not exist yet.
+func (db *DB) createShardBatch(ctx context.Context, batch []int) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var b strings.Builder
+		for _, n := range batch {
+			// The check is a statement of its own, after the lock: its
+			// snapshot sees what another instance committed meanwhile.
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7309, $1)`, n); err != nil {
 				return err
 			}
-			var b strings.Builder
-			for _, n := range batch {
-				var exists bool
-				if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, SchemaName(n)).Scan(&exists); err != nil {
-					return err
-				}
-				if exists {
-					continue // another instance made it meanwhile
-				}
-				b.WriteString("CREATE SCHEMA " + SchemaName(n) + ";\n")
-				b.WriteString(strings.ReplaceAll(shardSchema, "shard.", SchemaName(n)+"."))
+			var exists bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, SchemaName(n)).Scan(&exists); err != nil {
+				return err
 			}
-			if b.Len() == 0 {
-				return nil
+			if exists {
+				continue // another instance made it meanwhile
 			}
-			_, err := tx.ExecContext(ctx, b.String())
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("create shard schemas: %w", err)
+			b.WriteString("CREATE SCHEMA " + SchemaName(n) + ";\n")
+			b.WriteString(strings.ReplaceAll(shardSchema, "shard.", SchemaName(n)+"."))
 		}
-	}
-	return nil
+		if b.Len() == 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, b.String())
+		return err
+	})
 }
 
 // Ping checks that the main database can serve reads.
@@ -407,6 +437,16 @@ func (c *Cluster) ShardRows(ctx context.Context, n int) ([]int64, error) {
 		return nil, fmt.Errorf("count shard %d: %w", n, err)
 	}
 	return out, nil
+}
+
+// describe names a database for the log: its name in the shard map and
+// where it is, without credentials.
+func describe(name, dbURL string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil || u.Host == "" {
+		return "database " + name
+	}
+	return fmt.Sprintf("database %s (%s%s)", name, u.Host, u.Path)
 }
 
 // deploymentExists checks, without changing anything, that url holds a
