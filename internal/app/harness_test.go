@@ -74,7 +74,7 @@ func startEnv(t *testing.T, getenv func(string) string, extra ...string) *server
 		"--metrics-addr", "127.0.0.1:0"} // nodes side by side must not share the default port
 	dbURL := ""
 	// On PostgreSQL, 16 logical shards: a new deployment's default 1,024
-	// schemas take half a minute to create, too long for every test.
+	// schemas take some 20 s to create, too long for every test.
 	mode := os.Getenv("PHOTOFEED_TEST_DB")
 	if slices.Contains(extra, "--db") {
 		mode = "" // the test brings its own database
