@@ -60,7 +60,8 @@ type nodeProcess struct {
 func startNodeProcess(t *testing.T, dir string, log io.Writer) *nodeProcess {
 	t.Helper()
 	args, _ := json.Marshal([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir,
-		"--argon2-memory", "64", "--argon2-time", "1", "--log-level", "info", "--rate-limits", "off"})
+		"--argon2-memory", "64", "--argon2-time", "1", "--log-level", "info", "--rate-limits", "off",
+		"--metrics-addr", "off"})
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(args))
 	cmd.Stderr = log
@@ -89,7 +90,8 @@ func startNodeProcess(t *testing.T, dir string, log io.Writer) *nodeProcess {
 	case line := <-lines:
 		for _, f := range strings.Fields(line) {
 			if strings.HasPrefix(f, "http://") {
-				p.URL = f
+				p.URL = f // the first: the API's
+				break
 			}
 		}
 	case <-time.After(30 * time.Second):
