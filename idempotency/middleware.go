@@ -168,7 +168,7 @@ func Middleware(cfg Config, next http.Handler) http.Handler {
 func replay(cfg Config, w http.ResponseWriter, r *http.Request, rec *Record, fp string) {
 	if rec.Fingerprint != fp {
 		cfg.Problem(w, r, http.StatusUnprocessableEntity, "idempotency-key-reused",
-			"this Idempotency-Key was already used with a different request body; use a new key for a new request")
+			"this Idempotency-Key was already used with a request that means something else (other fields, files or JSON values); use a new key for a new request")
 		return
 	}
 	switch {
