@@ -16,8 +16,9 @@
 //
 // Memory per keyed request: the body is fingerprinted while it streams in,
 // never read whole into memory. Up to Config.MemoryBody (1 MiB) of it is
-// kept in memory for the handler, the rest in a 0600 temporary file removed
-// when the request ends; the parsers add their buffers (tens of KiB for
+// kept in memory for the handler (none if its Content-Length is larger),
+// the rest in a 0600 temporary file removed when the request ends; the
+// parsers add their buffers (tens of KiB for
 // multipart, whose part headers mime/multipart bounds, and up to
 // MaxCanonicalJSON for a JSON body). A body over Config.MaxBody is refused
 // after reading at most MaxBody+1 bytes of it, none if its Content-Length

@@ -201,6 +201,9 @@ func replay(cfg Config, w http.ResponseWriter, r *http.Request, rec *Record, fp 
 // to be removed either way.
 func fingerprint(cfg Config, w http.ResponseWriter, r *http.Request) (fp string, sp *spool, ok bool) {
 	sp = &spool{dir: cfg.SpoolDir, limit: cfg.MemoryBody}
+	if r.ContentLength > int64(cfg.MemoryBody) {
+		sp.limit = 0 // it will not fit: straight to the file
+	}
 	if r.ContentLength > cfg.MaxBody {
 		cfg.Problem(w, r, http.StatusRequestEntityTooLarge, "too-large", "the request body is too large")
 		return "", sp, false

@@ -7,20 +7,36 @@ import (
 	"os"
 )
 
+// spoolChunk is the unit the memory part of a spool grows by: memory is
+// taken as the body arrives, never more than the body plus one chunk, and
+// never copied to grow.
+const spoolChunk = 64 << 10
+
 // spool keeps a request body for the handler once the fingerprint has
 // read it: in memory up to limit bytes, beyond that in a temporary file
 // (0600, removed when the request ends), so a large upload costs disk, not
 // memory.
 type spool struct {
-	dir   string
-	limit int
-	mem   bytes.Buffer
-	file  *os.File
+	dir    string
+	limit  int
+	chunks [][]byte
+	size   int
+	file   *os.File
 }
 
 func (s *spool) Write(p []byte) (int, error) {
-	if s.file == nil && s.mem.Len()+len(p) <= s.limit {
-		return s.mem.Write(p)
+	if s.file == nil && s.size+len(p) <= s.limit {
+		for rest := p; len(rest) > 0; {
+			if len(s.chunks) == 0 || len(s.chunks[len(s.chunks)-1]) == spoolChunk {
+				s.chunks = append(s.chunks, make([]byte, 0, spoolChunk))
+			}
+			last := &s.chunks[len(s.chunks)-1]
+			n := min(len(rest), spoolChunk-len(*last))
+			*last = append(*last, rest[:n]...)
+			rest = rest[n:]
+		}
+		s.size += len(p)
+		return len(p), nil
 	}
 	if s.file == nil {
 		f, err := os.CreateTemp(s.dir, "photofeed-body-*") // CreateTemp makes it 0600
@@ -28,10 +44,12 @@ func (s *spool) Write(p []byte) (int, error) {
 			return 0, fmt.Errorf("spool request body: %w", err)
 		}
 		s.file = f
-		if _, err := f.Write(s.mem.Bytes()); err != nil {
-			return 0, fmt.Errorf("spool request body: %w", err)
+		for _, c := range s.chunks {
+			if _, err := f.Write(c); err != nil {
+				return 0, fmt.Errorf("spool request body: %w", err)
+			}
 		}
-		s.mem = bytes.Buffer{}
+		s.chunks = nil
 	}
 	n, err := s.file.Write(p)
 	if err != nil {
@@ -43,7 +61,11 @@ func (s *spool) Write(p []byte) (int, error) {
 // body returns the spooled bytes, from the start.
 func (s *spool) body() (io.ReadCloser, error) {
 	if s.file == nil {
-		return io.NopCloser(bytes.NewReader(s.mem.Bytes())), nil
+		parts := make([]io.Reader, len(s.chunks))
+		for i, c := range s.chunks {
+			parts[i] = bytes.NewReader(c)
+		}
+		return io.NopCloser(io.MultiReader(parts...)), nil
 	}
 	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("rewind spooled body: %w", err)
