@@ -10,6 +10,8 @@ import (
 	"net/textproto"
 	"strings"
 	"testing"
+
+	"github.com/photofeed/photofeed/internal/identity"
 )
 
 // formPart is one part of a multipart/form-data body.
@@ -145,4 +147,25 @@ func (f *fixture) send(user, key string, b body) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	f.h.ServeHTTP(w, r)
 	return w
+}
+
+// After a crash past the commit, a retry with a rebuilt body is answered
+// from what the first request created, not refused.
+func TestRebuiltRetryAfterACrashIsRecovered(t *testing.T) {
+	f := newFixture(t, func(f *fixture) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if f.calls.Add(1) > 1 {
+				t.Error("the request ran again")
+			}
+			f.db.Identity().CreateUser(r.Context(), identity.User{ID: 7, Username: "pat", DisplayName: "p", CreatedAt: f.now}, "h")
+			panic("the process dies before the response is stored")
+		}
+	})
+	func() {
+		defer func() { recover() }()
+		f.send("u", `"upload"`, form(t, photo, caption))
+	}()
+	if w := f.send("u", `"upload"`, form(t, photo, caption)); w.Code != 201 || w.Body.String() != "recovered user:pat" {
+		t.Fatalf("rebuilt retry after a crash: %d %q", w.Code, w.Body)
+	}
 }
