@@ -284,3 +284,28 @@ func procStatus(t *testing.T, field string) int64 {
 	}
 	return 0
 }
+
+// A request whose client went away while it ran leaves no answer behind
+// for its key: the retry runs (or, had it committed, is recovered), and is
+// never answered with the 499 nobody read.
+func TestCancelledRequestIsNotReplayed(t *testing.T) {
+	ctx, hangUp := context.WithCancel(t.Context())
+	f := newFixture(t, func(f *fixture) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if f.calls.Add(1) == 1 {
+				hangUp() // the client goes away while the request runs
+				<-r.Context().Done()
+				w.WriteHeader(idempotency.StatusClientClosedRequest)
+				return
+			}
+			w.WriteHeader(201)
+		}
+	})
+	r := httptest.NewRequest("POST", "/users", strings.NewReader("alice")).WithContext(ctx)
+	r.Header.Set("Idempotency-Key", `"k"`)
+	r.Header.Set("X-User", "u")
+	f.h.ServeHTTP(httptest.NewRecorder(), r)
+	if w := f.post("u", `"k"`, "alice"); w.Code != 201 || w.Header().Get("Idempotent-Replayed") != "" || f.calls.Load() != 2 {
+		t.Fatalf("retry after a cancelled request: %d %q, replayed %q, handler calls %d", w.Code, w.Body, w.Header().Get("Idempotent-Replayed"), f.calls.Load())
+	}
+}

@@ -146,12 +146,18 @@ func Middleware(cfg Config, next http.Handler) http.Handler {
 		rw := &recorder{ResponseWriter: w, header: w.Header().Clone()}
 		completed := false
 		defer func() {
-			if !completed { // the handler panicked: let the key be retried
+			if !completed { // the handler panicked or was cut off: let the key be retried
 				cfg.Store.Release(context.WithoutCancel(r.Context()), scoped)
 			}
 		}()
 		next.ServeHTTP(rw, r.WithContext(WithKey(r.Context(), scoped)))
 		rw.flush()
+		if errors.Is(r.Context().Err(), context.Canceled) && (rw.status == StatusClientClosedRequest || rw.status >= 500) {
+			// The client went away and the answer says only that: keep
+			// nothing, so its retry runs (or, had the write committed, is
+			// answered from what it made) instead of replaying a 499.
+			return
+		}
 		resp := Response{Status: rw.status, Header: http.Header{}, Body: rw.body.Bytes()}
 		for _, h := range storedHeaders {
 			if v := rw.header.Values(h); len(v) > 0 {
