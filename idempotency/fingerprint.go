@@ -11,6 +11,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -24,14 +25,16 @@ import (
 //   - JSON (application/json, */*+json): the parsed value, with object
 //     members sorted by key (the last of duplicate keys wins, as in
 //     encoding/json), strings compared after unescaping and numbers kept as
-//     written (1 and 1.0 differ). Up to MaxCanonicalJSON bytes and
-//     maxJSONDepth levels; past either, and for invalid JSON, the bytes.
+//     written (1 and 1.0 differ). Up to MaxCanonicalJSON bytes,
+//     maxJSONDepth levels and maxHeldMembers object members open at once;
+//     past any, and for invalid JSON, the bytes.
 //   - anything else: the media type and the bytes.
 
 // MaxCanonicalJSON is the largest JSON body fingerprinted by its parsed
-// value; a larger one is fingerprinted by its bytes, so that parsing it
-// never holds more than this in memory.
-const MaxCanonicalJSON = 1 << 20
+// value; a larger one is fingerprinted by its bytes. It bounds what the
+// parse costs: the decoder holds a token whole, and a body of many small
+// values takes CPU for each.
+const MaxCanonicalJSON = 256 << 10
 
 // maxJSONDepth bounds the nesting the canonical form follows, and with it
 // the recursion a hostile body can cause.
@@ -155,71 +158,62 @@ func canonicalType(v string) string {
 }
 
 func jsonDigest(r io.Reader) ([]byte, bool) {
-	dec := json.NewDecoder(r)
-	dec.UseNumber()
-	d, err := jsonValue(dec, 0)
-	if err != nil {
+	c := canonicalJSON{dec: json.NewDecoder(r)}
+	c.dec.UseNumber()
+	h := sha256.New()
+	field(h, "json")
+	if err := c.value(h, 0); err != nil {
 		return nil, false
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	if _, err := c.dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, false // trailing data: not one JSON value
 	}
-	return d, true
+	return h.Sum(nil), true
 }
 
-var errTooDeep = errors.New("idempotency: JSON nested too deeply for a canonical form")
+var errTooComplex = errors.New("idempotency: JSON too deep or too wide for a canonical form")
 
-// jsonValue returns the digest of the next value: a tree of SHA-256s, so an
-// object's members can be put in key order holding only their digests.
-func jsonValue(dec *json.Decoder, depth int) ([]byte, error) {
-	tok, err := dec.Token()
+// maxHeldMembers bounds the object members whose digests wait to be
+// sorted (64 bytes each), so wide objects hold at most 256 KiB of them.
+const maxHeldMembers = 4 << 10
+
+// canonicalJSON writes a JSON value into a hash in canonical form: scalars
+// tagged and length-prefixed, arrays in order, objects as their members
+// sorted by key, each member reduced to the digest of its key and value,
+// so only those digests are held, never the values.
+type canonicalJSON struct {
+	dec  *json.Decoder
+	held int
+}
+
+type member struct{ key, value [sha256.Size]byte }
+
+func (c *canonicalJSON) value(h hash.Hash, depth int) error {
+	tok, err := c.dec.Token()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	h := sha256.New()
 	switch v := tok.(type) {
 	case json.Delim:
 		if depth >= maxJSONDepth {
-			return nil, errTooDeep
+			return errTooComplex
 		}
 		switch v {
 		case '[':
-			field(h, "array")
-			for dec.More() {
-				d, err := jsonValue(dec, depth+1)
-				if err != nil {
-					return nil, err
+			field(h, "[")
+			for c.dec.More() {
+				if err := c.value(h, depth+1); err != nil {
+					return err
 				}
-				h.Write(d)
 			}
+			field(h, "]")
 		case '{':
-			type member struct{ key, value []byte }
-			var members []member
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, err
-				}
-				k, _ := kt.(string)
-				ks := sha256.Sum256([]byte(k))
-				d, err := jsonValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				members = append(members, member{ks[:], d})
-			}
-			slices.SortStableFunc(members, func(a, b member) int { return bytes.Compare(a.key, b.key) })
-			field(h, "object")
-			for i, m := range members {
-				if i+1 < len(members) && bytes.Equal(m.key, members[i+1].key) {
-					continue // a later duplicate overrides this one
-				}
-				h.Write(m.key)
-				h.Write(m.value)
+			if err := c.object(h, depth); err != nil {
+				return err
 			}
 		}
-		if _, err := dec.Token(); err != nil { // the closing delimiter
-			return nil, err
+		if _, err := c.dec.Token(); err != nil { // the closing delimiter
+			return err
 		}
 	case string:
 		field(h, "string")
@@ -229,13 +223,43 @@ func jsonValue(dec *json.Decoder, depth int) ([]byte, error) {
 		field(h, string(v))
 	case bool:
 		field(h, "bool")
-		if v {
-			field(h, "true")
-		} else {
-			field(h, "false")
-		}
+		field(h, strconv.FormatBool(v))
 	case nil:
 		field(h, "null")
 	}
-	return h.Sum(nil), nil
+	return nil
+}
+
+func (c *canonicalJSON) object(h hash.Hash, depth int) error {
+	var members []member
+	defer func() { c.held -= len(members) }()
+	mh := sha256.New()
+	for c.dec.More() {
+		kt, err := c.dec.Token()
+		if err != nil {
+			return err
+		}
+		k, _ := kt.(string)
+		if c.held++; c.held > maxHeldMembers {
+			return errTooComplex
+		}
+		mh.Reset()
+		if err := c.value(mh, depth+1); err != nil {
+			return err
+		}
+		m := member{key: sha256.Sum256([]byte(k))}
+		mh.Sum(m.value[:0])
+		members = append(members, m)
+	}
+	slices.SortStableFunc(members, func(a, b member) int { return bytes.Compare(a.key[:], b.key[:]) })
+	field(h, "{")
+	for i, m := range members {
+		if i+1 < len(members) && members[i+1].key == m.key {
+			continue // a later duplicate overrides this one, as in encoding/json
+		}
+		h.Write(m.key[:])
+		h.Write(m.value[:])
+	}
+	field(h, "}")
+	return nil
 }

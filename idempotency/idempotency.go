@@ -17,10 +17,11 @@
 // Memory per keyed request: the body is fingerprinted while it streams in,
 // never read whole into memory. Up to Config.MemoryBody (1 MiB) of it is
 // kept in memory for the handler (none if its Content-Length is larger),
-// the rest in a 0600 temporary file removed when the request ends; the
-// parsers add their buffers (tens of KiB for
-// multipart, whose part headers mime/multipart bounds, and up to
-// MaxCanonicalJSON for a JSON body). A body over Config.MaxBody is refused
+// the rest in a 0600 temporary file removed when the request ends. The
+// parsers add their buffers: tens of KiB for multipart (part headers
+// aside, which mime/multipart bounds), and for JSON, canonicalised only up
+// to MaxCanonicalJSON (256 KiB), about 2 MiB at most, most of it garbage
+// at once. A body over Config.MaxBody is refused
 // after reading at most MaxBody+1 bytes of it, none if its Content-Length
 // says so. The middleware belongs behind a route's own checks (who may
 // send, how much), so that a refused request's body is never read.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
+	"slices"
 	"strings"
 	"testing"
 
@@ -102,6 +103,10 @@ func TestFingerprintIsOverMeaning(t *testing.T) {
 		{"json, broken JSON by its bytes", raw("application/json", `{"a":`), raw("application/json", `{"a":`), true},
 		{"json, broken JSON respelled", raw("application/json", `{"a":`), raw("application/json", `{ "a":`), false},
 		{"json, trailing data", raw("application/json", `{"a":1} {"b":2}`), raw("application/json", `{"a":1}`), false},
+		{"json over the canonical size, by its bytes", raw("application/json", `{"a":"`+strings.Repeat("x", 300<<10)+`","b":1}`),
+			raw("application/json", `{"b":1,"a":"`+strings.Repeat("x", 300<<10)+`"}`), false},
+		{"json too wide, by its bytes", raw("application/json", wideObject(5000, false)), raw("application/json", wideObject(5000, true)), false},
+		{"json wide within bounds", raw("application/json", wideObject(3000, false)), raw("application/json", wideObject(3000, true)), true},
 		{"other types by their bytes", raw("text/plain", "hello"), raw("text/plain", "hello"), true},
 		{"other types, other bytes", raw("text/plain", "hello"), raw("text/plain", "hello "), false},
 		{"the same bytes as another type", raw("text/plain", `{"a":1}`), raw("application/json", `{"a":1}`), false},
@@ -168,4 +173,16 @@ func TestRebuiltRetryAfterACrashIsRecovered(t *testing.T) {
 	if w := f.send("u", `"upload"`, form(t, photo, caption)); w.Code != 201 || w.Body.String() != "recovered user:pat" {
 		t.Fatalf("rebuilt retry after a crash: %d %q", w.Code, w.Body)
 	}
+}
+
+// wideObject is a JSON object of n members, in order or reversed.
+func wideObject(n int, reversed bool) string {
+	members := make([]string, n)
+	for i := range n {
+		members[i] = fmt.Sprintf(`"k%d":%d`, i, i)
+	}
+	if reversed {
+		slices.Reverse(members)
+	}
+	return "{" + strings.Join(members, ",") + "}"
 }
