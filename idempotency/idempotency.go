@@ -5,11 +5,29 @@
 // response back (Idempotent-Replayed: true) without running anything again.
 //
 // Keys are scoped to whoever sent them (a user, or a client address) and to
-// the method and path, so two clients can never collide. The body's SHA-256
-// travels with the key: the same key with another body is a client bug and
-// is refused (422), as is a retry while the first request is still running
-// (409). A request that crashed mid-way leaves an in-flight record; once it
-// is older than the lock timeout the key can be claimed again.
+// the method and path, so two clients can never collide. A fingerprint of
+// the body's meaning travels with the key (see Fingerprint: a multipart
+// body rebuilt with a new boundary, or JSON with its keys in another order,
+// is the same request): the same key with a request of another meaning is
+// a client bug and is refused (422), as is a retry while the first request
+// is still running (409). A request that crashed mid-way leaves an
+// in-flight record; once it is older than the lock timeout the key can be
+// claimed again.
+//
+// Memory per keyed request: the body is fingerprinted while it streams in,
+// never read whole into memory. Up to Config.MemoryBody (1 MiB) of it is
+// kept in memory for the handler (none if its Content-Length is larger),
+// the rest in a 0600 temporary file removed when the request ends. The
+// parsers add their buffers: tens of KiB for multipart (part headers
+// aside, which mime/multipart bounds), and for JSON, canonicalised only up
+// to MaxCanonicalJSON (256 KiB), about 2 MiB at most, most of it garbage
+// at once. A body over Config.MaxBody is refused
+// after reading at most MaxBody+1 bytes of it, none if its Content-Length
+// says so. The middleware belongs behind a route's own checks (who may
+// send, how much), so that a refused request's body is never read.
+//
+// Responses that carry credentials are never stored (Config.NoStore): such
+// a request simply runs again when retried.
 package idempotency
 
 import (

@@ -3,11 +3,14 @@ package idempotency
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 )
@@ -35,11 +38,31 @@ type Config struct {
 	// Recover renders a created resource when a request's write committed
 	// but its response was lost in a crash; it returns false if it cannot.
 	Recover func(w http.ResponseWriter, r *http.Request, resource string) bool
-	// MaxBody bounds the body read for the fingerprint (default 32 MiB).
+	// MaxBody bounds the body (default 32 MiB): a larger one is refused
+	// (413) without reading more than MaxBody+1 bytes of it. Set it to the
+	// route's own limit.
 	MaxBody int64
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// MemoryBody is how much of a body is kept in memory for the handler
+	// (default 1 MiB); the rest goes to a temporary file in SpoolDir
+	// (default os.TempDir()), removed when the request ends.
+	MemoryBody int
+	SpoolDir   string
+	// NoStore is for responses that carry credentials (a login's token):
+	// the key is checked for form and the request runs as if it had none.
+	// Nothing about it is stored, not even the body's fingerprint.
+	NoStore bool
+	// Secret, if set, keys the stored fingerprints (HMAC-SHA256), so a
+	// fingerprint of a body holding a password cannot be tested against
+	// guesses by whoever reads the store.
+	Secret []byte
+	Now    func() time.Time
+	Logger *slog.Logger
 }
+
+// StatusClientClosedRequest is the status (nginx's 499) a request is
+// logged with when its client went away before it was answered: the
+// client's doing, not a server error.
+const StatusClientClosedRequest = 499
 
 // storedHeaders are the response fields a replay repeats; the rest (dates,
 // request ids, rate-limit state) describe the replaying response itself.
@@ -55,6 +78,12 @@ func Middleware(cfg Config, next http.Handler) http.Handler {
 	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 32 << 20
+	}
+	if cfg.MemoryBody <= 0 {
+		cfg.MemoryBody = 1 << 20
+	}
+	if cfg.SpoolDir == "" {
+		cfg.SpoolDir = os.TempDir()
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -86,22 +115,24 @@ func Middleware(cfg Config, next http.Handler) http.Handler {
 				`Idempotency-Key must be a structured-field string of 1–255 printable ASCII characters, e.g. "8e03978e-40d5-43e8-bc93-6894a57f9324"`)
 			return
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, cfg.MaxBody+1))
-		if err != nil {
-			cfg.Problem(w, r, http.StatusBadRequest, "bad-request", "reading the request body failed")
+		if cfg.NoStore {
+			next.ServeHTTP(w, r)
 			return
 		}
-		if int64(len(body)) > cfg.MaxBody {
-			cfg.Problem(w, r, http.StatusRequestEntityTooLarge, "too-large", "the request body is too large")
+		fp, body, ok := fingerprint(cfg, w, r)
+		defer body.remove()
+		if !ok {
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		sum := sha256.Sum256(body)
-		fp := hex.EncodeToString(sum[:])
 		scoped := cfg.Scope(r) + " " + r.Method + " " + r.URL.Path + " " + key
 
 		now := cfg.Now()
 		rec, claimed, err := cfg.Store.Claim(r.Context(), scoped, fp, now, cfg.LockTimeout, cfg.TTL)
+		if err != nil && r.Context().Err() == context.Canceled {
+			cfg.Logger.InfoContext(r.Context(), "request cancelled by the client while its idempotency key was checked")
+			cfg.Problem(w, r, StatusClientClosedRequest, "client-closed-request", "the client closed the request before it was answered")
+			return
+		}
 		if err != nil {
 			cfg.Logger.ErrorContext(r.Context(), "idempotency store failed", "err", err)
 			cfg.Problem(w, r, http.StatusServiceUnavailable, "unavailable", "the request could not be checked for duplicates; try again")
@@ -115,12 +146,18 @@ func Middleware(cfg Config, next http.Handler) http.Handler {
 		rw := &recorder{ResponseWriter: w, header: w.Header().Clone()}
 		completed := false
 		defer func() {
-			if !completed { // the handler panicked: let the key be retried
+			if !completed { // the handler panicked or was cut off: let the key be retried
 				cfg.Store.Release(context.WithoutCancel(r.Context()), scoped)
 			}
 		}()
 		next.ServeHTTP(rw, r.WithContext(WithKey(r.Context(), scoped)))
 		rw.flush()
+		if errors.Is(r.Context().Err(), context.Canceled) && (rw.status == StatusClientClosedRequest || rw.status >= 500) {
+			// The client went away and the answer says only that: keep
+			// nothing, so its retry runs (or, had the write committed, is
+			// answered from what it made) instead of replaying a 499.
+			return
+		}
 		resp := Response{Status: rw.status, Header: http.Header{}, Body: rw.body.Bytes()}
 		for _, h := range storedHeaders {
 			if v := rw.header.Values(h); len(v) > 0 {
@@ -137,7 +174,7 @@ func Middleware(cfg Config, next http.Handler) http.Handler {
 func replay(cfg Config, w http.ResponseWriter, r *http.Request, rec *Record, fp string) {
 	if rec.Fingerprint != fp {
 		cfg.Problem(w, r, http.StatusUnprocessableEntity, "idempotency-key-reused",
-			"this Idempotency-Key was already used with a different request body; use a new key for a new request")
+			"this Idempotency-Key was already used with a request that means something else (other fields, files or JSON values); use a new key for a new request")
 		return
 	}
 	switch {
@@ -162,6 +199,72 @@ func replay(cfg Config, w http.ResponseWriter, r *http.Request, rec *Record, fp 
 		cfg.Problem(w, r, http.StatusConflict, "idempotency-key-in-use",
 			"a request with this Idempotency-Key is still being processed; retry after it finishes")
 	}
+}
+
+// fingerprint reads the body, bounded by cfg.MaxBody, into a spool the
+// handler then reads from, and fingerprints its meaning on the way. If it
+// cannot, it has answered the request and returns ok = false; the spool is
+// to be removed either way.
+func fingerprint(cfg Config, w http.ResponseWriter, r *http.Request) (fp string, sp *spool, ok bool) {
+	sp = &spool{dir: cfg.SpoolDir, limit: cfg.MemoryBody}
+	if r.ContentLength > int64(cfg.MemoryBody) {
+		sp.limit = 0 // it will not fit: straight to the file
+	}
+	if r.ContentLength > cfg.MaxBody {
+		cfg.Problem(w, r, http.StatusRequestEntityTooLarge, "too-large", "the request body is too large")
+		return "", sp, false
+	}
+	src := &spooling{r: http.MaxBytesReader(w, r.Body, cfg.MaxBody), sp: sp}
+	digest, err := Fingerprint(r.Header.Get("Content-Type"), src)
+	var tooLarge *http.MaxBytesError
+	switch {
+	case src.spoolErr != nil:
+		cfg.Logger.ErrorContext(r.Context(), "keeping the request body failed", "err", src.spoolErr)
+		cfg.Problem(w, r, http.StatusServiceUnavailable, "unavailable", "the request body could not be kept for the request; try again")
+		return "", sp, false
+	case errors.As(err, &tooLarge):
+		cfg.Problem(w, r, http.StatusRequestEntityTooLarge, "too-large", "the request body is too large")
+		return "", sp, false
+	case err != nil && r.Context().Err() == context.Canceled:
+		cfg.Logger.InfoContext(r.Context(), "request cancelled by the client while its body was read")
+		cfg.Problem(w, r, StatusClientClosedRequest, "client-closed-request", "the client closed the request before it was answered")
+		return "", sp, false
+	case err != nil:
+		cfg.Problem(w, r, http.StatusBadRequest, "bad-request", "reading the request body failed")
+		return "", sp, false
+	}
+	body, err := sp.body()
+	if err != nil {
+		cfg.Logger.ErrorContext(r.Context(), "keeping the request body failed", "err", err)
+		cfg.Problem(w, r, http.StatusServiceUnavailable, "unavailable", "the request body could not be kept for the request; try again")
+		return "", sp, false
+	}
+	r.Body = body
+	if cfg.Secret != nil {
+		m := hmac.New(sha256.New, cfg.Secret)
+		m.Write(digest)
+		digest = m.Sum(nil)
+	}
+	return hex.EncodeToString(digest), sp, true
+}
+
+// spooling copies what is read from r into sp, keeping a failure to write
+// apart from a failure to read.
+type spooling struct {
+	r        io.Reader
+	sp       *spool
+	spoolErr error
+}
+
+func (s *spooling) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if n > 0 {
+		if _, werr := s.sp.Write(p[:n]); werr != nil {
+			s.spoolErr = werr
+			return n, werr
+		}
+	}
+	return n, err
 }
 
 // ParseKey reads the header value: an RFC 8941 string ("..." with \" and

@@ -25,14 +25,14 @@ type fixture struct {
 
 // newFixture wraps a handler that creates a user named by the body, in the
 // same store as the keys, and answers 201 with a counter.
-func newFixture(t *testing.T, inner func(f *fixture) http.HandlerFunc) *fixture {
+func newFixture(t *testing.T, inner func(f *fixture) http.HandlerFunc, opts ...func(*idempotency.Config)) *fixture {
 	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "k.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	f := &fixture{db: db, now: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)}
-	f.h = idempotency.Middleware(idempotency.Config{
+	cfg := idempotency.Config{
 		Store: db.Idempotency(), TTL: time.Hour, LockTimeout: time.Minute,
 		Scope: func(r *http.Request) string { return r.Header.Get("X-User") },
 		Problem: func(w http.ResponseWriter, r *http.Request, status int, slug, detail string) {
@@ -45,7 +45,11 @@ func newFixture(t *testing.T, inner func(f *fixture) http.HandlerFunc) *fixture 
 			return true
 		},
 		Now: func() time.Time { return f.now },
-	}, inner(f))
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	f.h = idempotency.Middleware(cfg, inner(f))
 	return f
 }
 

@@ -304,10 +304,18 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 			}
 		})
 
+	spoolDir, err := bodySpool(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	api := httpapi.New(httpapi.Deps{
 		Identity: idSvc, Posts: postSvc, Graph: graphSvc, Feed: feedSvc, Search: searchSvc, Jobs: queues, Blobs: blobs, MediaRedirect: blobs.redirect(cfg.MediaRedirect),
 		Ready: db.Ping, ReadyDetail: readyDetail(db), Events: bus.Ready, Logger: log, MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL,
 		UploadWait: cfg.UploadWait,
+		Idempotency: &idempotency.Config{
+			Store: db.Idempotency(), TTL: cfg.IdempotencyTTL, Scope: requestScope, Logger: log,
+			Secret: subkey(secret, "idempotency-fingerprint"), SpoolDir: spoolDir,
+		},
 	})
 	ui, err := web.New(web.Deps{
 		Identity: idSvc, Posts: postSvc, Graph: graphSvc, Feed: feedSvc, Search: searchSvc, Logger: log,
@@ -326,17 +334,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		api.RegisterHealth(mux) // a worker answers health checks only
 	}
 
-	routes := httpapi.NotFoundAndMethodProblems(mux, ui.NotFound())
-	var h http.Handler = idempotency.Middleware(idempotency.Config{
-		Store:    db.Idempotency(),
-		TTL:      cfg.IdempotencyTTL,
-		Required: func(r *http.Request) bool { return r.URL.Path == "/v2/posts" },
-		Scope:    requestScope,
-		Problem:  httpapi.IdempotencyProblem,
-		Recover:  api.RecoverCreated(routes),
-		MaxBody:  cfg.MaxUploadBytes + 1<<20,
-		Logger:   log,
-	}, routes)
+	var h http.Handler = httpapi.NotFoundAndMethodProblems(mux, ui.NotFound())
 	h = httpapi.Versions(h)
 	if cfg.RateLimits != "off" {
 		limits := httplimit.DefaultConfig()

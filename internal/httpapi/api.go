@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/blobstore"
 	"github.com/photofeed/photofeed/internal/feed"
 	"github.com/photofeed/photofeed/internal/graph"
@@ -53,6 +54,10 @@ type Deps struct {
 	// MediaBaseURL prefixes media URLs, e.g. a CDN origin; "" serves them
 	// from this host.
 	MediaBaseURL string
+	// Idempotency configures the Idempotency-Key handling of every POST
+	// route (Store, TTL, Scope, ...); each route adds its own limit and
+	// rules. nil: keys are not honoured.
+	Idempotency *idempotency.Config
 }
 
 // API serves the REST routes.

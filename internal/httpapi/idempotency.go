@@ -4,7 +4,49 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+
+	"github.com/photofeed/photofeed/idempotency"
 )
+
+// keyOpts is how a POST route takes an Idempotency-Key.
+type keyOpts struct {
+	required bool  // the request must carry one
+	noStore  bool  // the answer carries credentials: it is never stored
+	maxBody  int64 // the route's own body limit
+}
+
+// keyed runs fn under the request's Idempotency-Key. A route puts it after
+// its own checks (credentials, a login), so the body of a request about to
+// be refused is never read, and reads at most the route's limit of it.
+// recover serves the GET that renders a created resource.
+func (a *API) keyed(o keyOpts, recover http.Handler, fn handlerFunc) handlerFunc {
+	if a.deps.Idempotency == nil {
+		return fn
+	}
+	cfg := *a.deps.Idempotency
+	cfg.Problem = IdempotencyProblem
+	cfg.Recover = a.RecoverCreated(recover)
+	cfg.MaxBody = o.maxBody
+	cfg.NoStore = o.noStore
+	cfg.Required = func(*http.Request) bool { return o.required }
+	h := idempotency.Middleware(cfg, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			a.fail(w, r, err)
+		}
+	}))
+	return func(w http.ResponseWriter, r *http.Request) error {
+		h.ServeHTTP(w, r)
+		return nil
+	}
+}
+
+// keyedAs is keyed for a route of a signed-in user.
+func (a *API) keyedAs(o keyOpts, recover http.Handler, fn func(w http.ResponseWriter, r *http.Request, uid int64) error) func(w http.ResponseWriter, r *http.Request, uid int64) error {
+	h := a.keyed(o, recover, func(w http.ResponseWriter, r *http.Request) error {
+		return fn(w, r, httpauthUserID(r))
+	})
+	return func(w http.ResponseWriter, r *http.Request, _ int64) error { return h(w, r) }
+}
 
 // IdempotencyProblem writes the idempotency middleware's errors as problems.
 // The type links to the problem's documentation, and so does a Link

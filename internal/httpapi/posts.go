@@ -38,6 +38,10 @@ func (a *API) createPost(w http.ResponseWriter, r *http.Request, uid int64) erro
 	return nil
 }
 
+// uploadLimit bounds an upload's whole body: the photo, the caption and
+// room for the multipart framing.
+func (a *API) uploadLimit() int64 { return a.deps.MaxUploadBytes + maxCaptionBytes + 64<<10 }
+
 // readUpload streams the multipart body: the photo into memory up to the
 // upload limit, the caption up to its own, anything else refused. Nothing
 // touches the disk until the photo has passed every check.
@@ -49,10 +53,10 @@ func (a *API) readUpload(w http.ResponseWriter, r *http.Request) (caption string
 	}
 	tooLarge := &Problem{Type: ProblemBase + "too-large", Status: http.StatusRequestEntityTooLarge,
 		Detail: fmt.Sprintf("the upload is over the %d MiB limit", a.deps.MaxUploadBytes>>20)}
-	if r.ContentLength > a.deps.MaxUploadBytes+maxCaptionBytes+64<<10 {
+	if r.ContentLength > a.uploadLimit() {
 		return "", nil, tooLarge
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, a.deps.MaxUploadBytes+maxCaptionBytes+64<<10)
+	r.Body = http.MaxBytesReader(w, r.Body, a.uploadLimit())
 	mr, err := r.MultipartReader()
 	if err != nil {
 		p := badRequest("malformed multipart body: "+err.Error(), nil)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/photofeed/photofeed/internal/errkind"
+	"github.com/photofeed/photofeed/internal/logging"
 )
 
 // Problem is an RFC 9457 problem details object.
@@ -64,7 +66,16 @@ func problemFor(err error) Problem {
 }
 
 // WriteError answers with the problem for err and logs it if it is ours.
+// A failure caused by the request's own cancellation (its client closed the
+// connection) is not ours: it is answered 499, to nobody, for the access
+// log, and logged at INFO.
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	if errors.Is(err, context.Canceled) && errors.Is(r.Context().Err(), context.Canceled) {
+		log.InfoContext(r.Context(), "request cancelled by the client", "err", err)
+		WriteProblem(w, Problem{Type: ProblemBase + "client-closed-request", Status: logging.StatusClientClosedRequest,
+			Detail: "the client closed the request before it was answered"})
+		return
+	}
 	p := problemFor(err)
 	if p.Status >= 500 {
 		log.ErrorContext(r.Context(), "request failed", "err", err)
@@ -75,7 +86,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 // WriteProblem writes p as application/problem+json.
 func WriteProblem(w http.ResponseWriter, p Problem) {
 	if p.Title == "" {
-		p.Title = http.StatusText(p.Status)
+		p.Title = statusText(p.Status)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")
@@ -89,6 +100,14 @@ func WriteProblem(w http.ResponseWriter, p Problem) {
 	}
 	w.WriteHeader(p.Status)
 	json.NewEncoder(w).Encode(p)
+}
+
+// statusText is http.StatusText, and names the 499 it does not know.
+func statusText(status int) string {
+	if status == logging.StatusClientClosedRequest {
+		return "Client Closed Request"
+	}
+	return http.StatusText(status)
 }
 
 // badRequest is a 400 for a malformed request (query, path, JSON syntax).

@@ -19,11 +19,12 @@ var problemDocs = map[string]struct{ Title, Text string }{
 	"too-large":                 {"Too large", "The body is over its limit: 64 KiB for JSON, the server's --max-upload for photos."},
 	"unsupported-media-type":    {"Unsupported media type", "Send JSON as application/json and photos as multipart/form-data; photos must be JPEG, PNG, GIF or WebP, judged by their bytes."},
 	"unavailable":               {"Unavailable", "A part the request needs is down. Retry later, after Retry-After if given."},
+	"client-closed-request":     {"Client closed request", "The client closed the connection before the answer was ready, so nobody reads this answer; the server logs the request as cancelled (499), not as a failure. Retry if you still want the result; with an Idempotency-Key a retried write cannot act twice."},
 	"internal":                  {"Internal error", "Something failed on the server. The X-Request-Id of the response finds it in the logs."},
 	"idempotency-key-missing":   {"Idempotency-Key required", `This request must carry an Idempotency-Key header, so that retrying it cannot act twice. Generate a unique value per logical request (a UUID is ideal), send it as a quoted string, Idempotency-Key: "8e03978e-40d5-43e8-bc93-6894a57f9324", and send the same key when you retry. POST /v2/posts requires one.`},
 	"idempotency-key-invalid":   {"Invalid Idempotency-Key", "The key must be a structured-field string (in double quotes) of 1 to 255 printable ASCII characters."},
 	"idempotency-key-in-use":    {"Idempotency-Key in use", "A request with this key is still being processed. Retry after it finishes; you will then get its response."},
-	"idempotency-key-reused":    {"Idempotency-Key reused", "This key was already used with a different request body. A new request needs a new key."},
+	"idempotency-key-reused":    {"Idempotency-Key reused", "This key was already used with a request that means something else: other form fields, files or JSON values. A retry is recognised by its meaning, so a body rebuilt with a new multipart boundary or JSON keys in another order is the same request. A new request needs a new key."},
 	"idempotency-response-lost": {"Response not kept", "The original request with this key was processed, but the server stopped before keeping its response. Look the result up instead of retrying."},
 }
 

@@ -16,8 +16,10 @@ func (a *API) Register(mux *http.ServeMux) {
 	// answers by the version in the path (see version.go).
 	for _, v := range []string{"/v1", "/v2"} {
 		route := func(method, path string, h http.Handler) { mux.Handle(method+" "+v+path, h) }
-		route("POST", "/accounts", a.handle(a.createAccount))
-		route("POST", "/sessions", a.handle(a.createSession))
+		// POSTs take Idempotency-Key behind their own checks (see keyed).
+		// A login's answer is a credential: it is never stored.
+		route("POST", "/accounts", a.handle(a.keyed(keyOpts{maxBody: maxJSONBody}, mux, a.createAccount)))
+		route("POST", "/sessions", a.handle(a.keyed(keyOpts{maxBody: maxJSONBody, noStore: true}, mux, a.createSession)))
 		route("DELETE", "/sessions/current", a.authed(a.deleteSession))
 
 		route("GET", "/me", a.authed(a.getMe))
@@ -28,7 +30,7 @@ func (a *API) Register(mux *http.ServeMux) {
 		route("PUT", "/me/following/{username}", a.authed(a.follow))
 		route("DELETE", "/me/following/{username}", a.authed(a.unfollow))
 
-		route("POST", "/posts", a.authed(a.createPost))
+		route("POST", "/posts", a.authed(a.keyedAs(keyOpts{maxBody: a.uploadLimit(), required: v == "/v2"}, mux, a.createPost)))
 		route("GET", "/posts/{id}", a.handle(a.getPost))
 		route("DELETE", "/posts/{id}", a.authed(a.deletePost))
 		route("PUT", "/posts/{id}/like", a.authed(a.like))
@@ -38,7 +40,7 @@ func (a *API) Register(mux *http.ServeMux) {
 		route("GET", "/search", a.handle(a.getSearch))
 
 		route("GET", "/admin/jobs", a.admin(a.listJobs))
-		route("POST", "/admin/jobs/{id}/retry", a.admin(a.retryJob))
+		route("POST", "/admin/jobs/{id}/retry", a.admin(a.keyedAs(keyOpts{maxBody: maxJSONBody}, mux, a.retryJob)))
 	}
 
 	mux.Handle("GET /media/{key}", a.handle(a.getMedia))

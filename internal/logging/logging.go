@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -67,6 +68,11 @@ func validID(s string) bool {
 	return true
 }
 
+// StatusClientClosedRequest is nginx's 499: the status a request is logged
+// with when its client closed the connection before the answer, a
+// cancelled request rather than a server error.
+const StatusClientClosedRequest = 499
+
 // Middleware assigns the request id (keeping a valid incoming one), sets the
 // response header, and writes one access log line per request.
 func Middleware(log *slog.Logger, next http.Handler) http.Handler {
@@ -80,13 +86,20 @@ func Middleware(log *slog.Logger, next http.Handler) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		start := time.Now()
 		next.ServeHTTP(rec, r.WithContext(ctx))
+		status := rec.status
+		// The server cancels a request's context when its client goes away:
+		// whatever the handler made of that (nothing, or a 5xx from a
+		// failed read), it is the client's doing, not a server error.
+		if errors.Is(r.Context().Err(), context.Canceled) && (!rec.wrote || status >= 500) {
+			status = StatusClientClosedRequest
+		}
 		level := slog.LevelInfo
-		if rec.status >= 500 {
+		if status >= 500 {
 			level = slog.LevelError
 		}
 		log.LogAttrs(ctx, level, "request",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("client", clientip.From(r)),
-			slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
+			slog.Int("status", status), slog.Int64("bytes", rec.bytes),
 			slog.Duration("duration", time.Since(start)))
 	})
 }

@@ -5,7 +5,9 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -20,6 +22,7 @@ import (
 	"github.com/photofeed/photofeed/internal/httpapi"
 	"github.com/photofeed/photofeed/internal/httpauth"
 	"github.com/photofeed/photofeed/internal/identity"
+	"github.com/photofeed/photofeed/internal/logging"
 	"github.com/photofeed/photofeed/internal/posts"
 	"github.com/photofeed/photofeed/internal/search"
 )
@@ -142,7 +145,14 @@ func (ui *UI) me(r *http.Request) *identity.User {
 }
 
 // fail renders the error page for err with the status its kind calls for.
+// A failure caused by the client closing the connection is no failure of
+// ours: nobody reads the page, and it is logged as a cancelled request.
 func (ui *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && errors.Is(r.Context().Err(), context.Canceled) {
+		ui.log.InfoContext(r.Context(), "request cancelled by the client", "err", err)
+		w.WriteHeader(logging.StatusClientClosedRequest)
+		return
+	}
 	status := httpapi.StatusFor(errkind.Of(err))
 	msg := "Something went wrong on our side."
 	if status >= 500 {
