@@ -355,8 +355,10 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		}
 		h = httplimit.New(limiter, limits, log).Middleware(h)
 	}
-	h = consistency.Middleware(h)
 	h = httpauth.Middleware(idSvc, log, h)
+	// Outside the authentication: checking a session is a read that must
+	// see the client's own logout, so it needs the client's token.
+	h = consistency.Middleware(h)
 	h = http.NewCrossOriginProtection().Handler(h)
 	h = httpapi.Recover(log, h)
 	h = logging.Middleware(log, h)

@@ -40,7 +40,13 @@ func (c conn) InTx(ctx context.Context, fn func(sqlstore.Tx) error) error {
 
 func (c conn) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	res, err := c.db.write.ExecContext(ctx, c.db.rebind(q), args...)
-	return res, writeErr(err)
+	if err != nil {
+		return nil, writeErr(err)
+	}
+	// A write outside a transaction (a logout's revocation, say) must be
+	// seen by the client's next read as much as one inside.
+	c.db.observe(ctx)
+	return res, nil
 }
 
 func (c conn) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {

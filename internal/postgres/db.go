@@ -138,18 +138,27 @@ func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return writeErr(err)
 	}
-	if t, ok := consistency.TrackerFrom(ctx); ok {
-		var lsn string
-		if err := db.write.QueryRowContext(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err == nil {
-			if l, err := consistency.ParseLSN(lsn); err == nil {
-				t.Observe(db.name, l)
-			}
-		}
-	}
+	db.observe(ctx)
 	if db.afterWrite != nil {
 		db.afterWrite()
 	}
 	return nil
+}
+
+// observe records, for a request that tracks its writes, the primary's WAL
+// position after a write committed, so that the request's consistency
+// token makes the client's next reads see it.
+func (db *DB) observe(ctx context.Context) {
+	t, ok := consistency.TrackerFrom(ctx)
+	if !ok {
+		return
+	}
+	var lsn string
+	if err := db.write.QueryRowContext(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err == nil {
+		if l, err := consistency.ParseLSN(lsn); err == nil {
+			t.Observe(db.name, l)
+		}
+	}
 }
 
 func writeErr(err error) error {
