@@ -183,7 +183,9 @@ func mediaFiles(t *testing.T, dir string) int {
 }
 
 func TestPostsLikesAndMedia(t *testing.T) {
-	s := start(t, "--max-upload", "200KiB", "--max-pixels", "1000000")
+	// The upload's answer waits for its images (here they must be ready),
+	// however slow the machine.
+	s := start(t, "--max-upload", "200KiB", "--max-pixels", "1000000", "--upload-wait", "1m")
 	alice, bob := s.client(t), s.client(t)
 	aliceID := alice.signup("alice")
 	bob.signup("bob")

@@ -63,6 +63,7 @@ func validPNG16(t *testing.T, w, h int) []byte {
 // waited too long for the budget; none does today, as uploads do not
 // decode).
 func TestPNGFloodStaysWithinDecodeBudget(t *testing.T) {
+	skipMemoryUnderRace(t)
 	// What the node holds besides decodes: request bodies, buffers, and
 	// the garbage collector's headroom over the live heap.
 	const margin = 64 << 20
@@ -182,6 +183,7 @@ func cpuTime(t *testing.T) time.Duration {
 // upright copy, the RGBA copy and the scaling were made leaner) this was
 // 284 MiB and 1.56 s of CPU; now 75–95 MiB and 0.75 s.
 func TestPhonePhotoUploadPeakRSS(t *testing.T) {
+	skipMemoryUnderRace(t)
 	s := start(t, "--upload-wait", "0s")
 	c := s.client(t)
 	c.signup("phone")

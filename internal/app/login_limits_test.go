@@ -108,6 +108,7 @@ func TestLoginNameFromEveryEncoding(t *testing.T) {
 // everything else (the 50 connections, the runtime). Over the budget a
 // login waits briefly and then gets a 503 with Retry-After.
 func TestPasswordHashMemoryIsCapped(t *testing.T) {
+	skipMemoryUnderRace(t)
 	const argon2KiB = 19 * 1024
 	s := start(t, "--argon2-memory", strconv.Itoa(argon2KiB))
 	budgetKiB := int64(4 * argon2KiB)

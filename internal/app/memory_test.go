@@ -40,3 +40,13 @@ func rssBaseline(t *testing.T) int64 {
 	}
 	return procStatus(t, "VmRSS")
 }
+
+// skipMemoryUnderRace skips a test of memory figures under the race
+// detector, whose shadow memory and slowdown (several times the RSS and
+// the CPU) make them meaningless; CI runs them without it.
+func skipMemoryUnderRace(t *testing.T) {
+	t.Helper()
+	if raceDetector {
+		t.Skip("memory figures are meaningless under the race detector; measured in the run without -race")
+	}
+}
