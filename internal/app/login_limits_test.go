@@ -135,9 +135,12 @@ func TestPasswordHashMemoryIsCapped(t *testing.T) {
 	}
 }
 
-// Behind a trusted proxy each client has its own bucket, named by
-// X-Forwarded-For or Forwarded; from anyone else those headers are
-// ignored, so a client cannot step out of its bucket by writing them.
+// Behind a trusted proxy each client has its own bucket, named by the one
+// header the operator chose (X-Forwarded-For unless --client-ip-header
+// says forwarded); from anyone else those headers are ignored, so a client
+// cannot step out of its bucket by writing them. Nor can it behind the
+// proxy by writing the other header, which proxies pass through untouched:
+// a fresh address in it on every attempt still lands in the one bucket.
 func TestTrustedProxies(t *testing.T) {
 	limits := limitsFile(t, `{"policies": {"login_failures": {"limit": 2, "window": "15m", "algorithm": "sliding_window_log"}}}`)
 	for _, tt := range []struct {
@@ -145,24 +148,34 @@ func TestTrustedProxies(t *testing.T) {
 		args      []string
 		other     int // the status of a second client's login, once the first used up its failures
 		forwarded string
+		spoofed   string // a header the client writes itself, a new address each time
 	}{
-		{"trusted", []string{"--trusted-proxies", "10.0.0.0/8,127.0.0.1"}, 401, "X-Forwarded-For"},
-		{"trusted, Forwarded", []string{"--trusted-proxies", "127.0.0.0/8"}, 401, "Forwarded"},
-		{"not trusted", nil, 429, "X-Forwarded-For"},
-		{"another range trusted", []string{"--trusted-proxies", "10.0.0.0/8"}, 429, "X-Forwarded-For"},
+		{"trusted", []string{"--trusted-proxies", "10.0.0.0/8,127.0.0.1"}, 401, "X-Forwarded-For", ""},
+		{"trusted, a client's own Forwarded beside X-Forwarded-For", []string{"--trusted-proxies", "127.0.0.1"}, 401, "X-Forwarded-For", "Forwarded"},
+		{"trusted, Forwarded", []string{"--trusted-proxies", "127.0.0.0/8", "--client-ip-header", "forwarded"}, 401, "Forwarded", ""},
+		{"trusted, Forwarded, a client's own X-Forwarded-For beside it", []string{"--trusted-proxies", "127.0.0.0/8", "--client-ip-header", "Forwarded"}, 401, "Forwarded", "X-Forwarded-For"},
+		{"not trusted", nil, 429, "X-Forwarded-For", ""},
+		{"another range trusted", []string{"--trusted-proxies", "10.0.0.0/8"}, 429, "X-Forwarded-For", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := start(t, append([]string{"--rate-limits", limits}, tt.args...)...)
 			c := s.client(t)
 			c.signup("alice")
 			c.token = ""
-			from := func(addr string) response {
-				v := addr
-				if tt.forwarded == "Forwarded" {
-					v = "for=" + addr
+			n := 0
+			value := func(header, addr string) string {
+				if header == "Forwarded" {
+					return "for=" + addr
 				}
-				return c.do("POST", "/v1/sessions", strings.NewReader(`{"username":"alice","password":"wrong-password"}`),
-					"Content-Type", "application/json", tt.forwarded, v)
+				return addr
+			}
+			from := func(addr string) response {
+				h := []string{"Content-Type", "application/json", tt.forwarded, value(tt.forwarded, addr)}
+				if tt.spoofed != "" {
+					n++
+					h = append(h, tt.spoofed, value(tt.spoofed, "203.0.113."+strconv.Itoa(n)))
+				}
+				return c.do("POST", "/v1/sessions", strings.NewReader(`{"username":"alice","password":"wrong-password"}`), h...)
 			}
 			for range 2 {
 				from("198.51.100.1").problem(t, 401)
