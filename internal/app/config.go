@@ -51,7 +51,8 @@ type Config struct {
 	CDNPurgeURL     string        // --cdn-purge-url, PHOTOFEED_CDN_PURGE_URL; URL template with {path}; "" purges nothing
 	CDNPurgeMethod  string        // --cdn-purge-method, PHOTOFEED_CDN_PURGE_METHOD; default PURGE
 	MetricsAddr     string        // --metrics-addr, PHOTOFEED_METRICS_ADDR; default 127.0.0.1:9464, "off" for none
-	TrustedProxies  string        // --trusted-proxies, PHOTOFEED_TRUSTED_PROXIES; CIDR ranges whose Forwarded / X-Forwarded-For are believed
+	TrustedProxies  string        // --trusted-proxies, PHOTOFEED_TRUSTED_PROXIES; CIDR ranges whose client header is believed
+	ClientIPHeader  string        // --client-ip-header, PHOTOFEED_CLIENT_IP_HEADER; x-forwarded-for (default) or forwarded
 
 	// getenv is the environment the config was read from, for adapters
 	// that take credentials from it (AWS_*).
@@ -133,7 +134,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&c.CDNPurgeURL, "cdn-purge-url", "", "on a photo's deletion, purge its media from an edge cache at this URL, {path} being /media/<key>, e.g. http://cdn.internal{path}")
 	fs.StringVar(&c.CDNPurgeMethod, "cdn-purge-method", "PURGE", "HTTP method of the purge request (PURGE, POST, DELETE…)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:9464", `listen address of /metrics (Prometheus), apart from the public one; "off" for none`)
-	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDR ranges of proxies whose Forwarded / X-Forwarded-For name the client (default: none; the peer address is the client)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDR ranges of proxies whose --client-ip-header names the client (default: none; the peer address is the client)")
+	fs.StringVar(&c.ClientIPHeader, "client-ip-header", string(clientip.XForwardedFor), "the one header trusted proxies name the client in: x-forwarded-for or forwarded (RFC 7239); the other is never read")
 	fs.StringVar(&c.RateLimits, "rate-limits", "", `rate-limit policy file (JSON), or "off" (default: built-in policies)`)
 
 	if err := fs.Parse(args); err != nil {
@@ -212,6 +214,8 @@ func (c Config) validate() error {
 		return errors.New(`--metrics-addr must be host:port (e.g. 127.0.0.1:9464) or "off"`)
 	case !validProxies(c.TrustedProxies):
 		return errors.New("--trusted-proxies must be comma-separated CIDR ranges or addresses, e.g. 10.0.0.0/8,192.0.2.7")
+	case !validClientIPHeader(c.ClientIPHeader):
+		return errors.New("--client-ip-header must be x-forwarded-for or forwarded")
 	case c.HashMemory < int64(c.Argon2Memory)<<10:
 		return errors.New("--hash-memory must be at least --argon2-memory (one hash)")
 	}
@@ -225,6 +229,11 @@ func validAddr(s string) bool {
 
 func validProxies(s string) bool {
 	_, err := clientip.ParseTrusted(s)
+	return err == nil
+}
+
+func validClientIPHeader(s string) bool {
+	_, err := clientip.ParseHeader(s)
 	return err == nil
 }
 

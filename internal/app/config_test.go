@@ -20,8 +20,12 @@ func TestConfigFlagsEnvAndDefaults(t *testing.T) {
 	if c.MaxUploadBytes != 5<<20 || c.SessionTTL != 2*time.Hour {
 		t.Errorf("env not applied: %+v", c)
 	}
-	if c.DataDir != "./data" || c.MaxPixels != 50_000_000 || c.DecodeMemory != 256<<20 || c.LogicalShards != 1024 {
+	if c.DataDir != "./data" || c.MaxPixels != 50_000_000 || c.DecodeMemory != 256<<20 || c.LogicalShards != 1024 || c.ClientIPHeader != "x-forwarded-for" {
 		t.Errorf("defaults wrong: %+v", c)
+	}
+	c, err = parseServeConfig(nil, func(k string) string { return map[string]string{"PHOTOFEED_CLIENT_IP_HEADER": "Forwarded"}[k] }, io.Discard)
+	if err != nil || c.ClientIPHeader != "Forwarded" {
+		t.Errorf("PHOTOFEED_CLIENT_IP_HEADER not applied: %q %v", c.ClientIPHeader, err)
 	}
 }
 
@@ -51,6 +55,8 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{[]string{"--hash-memory", "1MiB"}, nil, "--hash-memory"},
 		{nil, map[string]string{"PHOTOFEED_HASH_MEMORY": "lots"}, "PHOTOFEED_HASH_MEMORY"},
 		{[]string{"--trusted-proxies", "10.0.0.0/33"}, nil, "--trusted-proxies"},
+		{[]string{"--client-ip-header", "x-real-ip"}, nil, "--client-ip-header"},
+		{nil, map[string]string{"PHOTOFEED_CLIENT_IP_HEADER": "forwarded,x-forwarded-for"}, "--client-ip-header"},
 		{[]string{"--metrics-addr", "9464"}, nil, "--metrics-addr"},
 		{[]string{"extra"}, nil, "unexpected argument"},
 		{[]string{"--no-such-flag"}, nil, "no-such-flag"},

@@ -364,7 +364,8 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	h = logging.Middleware(log, h)
 	h = nosniff(h)
 	trusted, _ := clientip.ParseTrusted(cfg.TrustedProxies) // checked with the config
-	h = clientip.New(trusted).Middleware(h)
+	header, _ := clientip.ParseHeader(cfg.ClientIPHeader)
+	h = clientip.New(trusted, header).Middleware(h)
 	n.handler = h
 	return n, nil
 }

@@ -1,9 +1,15 @@
 // Package clientip finds the address an HTTP request came from. Behind
 // proxies the connection's peer is the nearest proxy; the client is then
 // named in Forwarded (RFC 7239) or X-Forwarded-For, which anyone can
-// write. So those headers are read only when the peer is a trusted proxy,
-// and only as far as the chain of trusted proxies goes: the client is the
+// write. So a header is read only when the peer is a trusted proxy, and
+// only as far as the chain of trusted proxies goes: the client is the
 // rightmost address that is not itself trusted.
+//
+// Only one header is read, the one the operator's proxies write. Proxies
+// append to their own header and pass the other through as the client sent
+// it (nginx, HAProxy and AWS ALB append X-Forwarded-For and leave a
+// client's Forwarded alone), so reading the other one, first or as a
+// fallback, would let a client name itself.
 package clientip
 
 import (
@@ -15,9 +21,27 @@ import (
 	"strings"
 )
 
+// Header is the one header a Resolver reads the client from.
+type Header string
+
+const (
+	XForwardedFor Header = "x-forwarded-for" // the default: what most proxies write
+	Forwarded     Header = "forwarded"       // RFC 7239's for=
+)
+
+// ParseHeader reads a header choice, in any case.
+func ParseHeader(s string) (Header, error) {
+	switch h := Header(strings.ToLower(strings.TrimSpace(s))); h {
+	case XForwardedFor, Forwarded:
+		return h, nil
+	}
+	return "", fmt.Errorf("%q is neither %s nor %s", s, XForwardedFor, Forwarded)
+}
+
 // Resolver picks the client address of requests given the trusted proxies.
 type Resolver struct {
 	trusted []netip.Prefix
+	header  Header
 }
 
 // ParseTrusted reads a comma-separated list of CIDR ranges; a bare address
@@ -51,9 +75,12 @@ func ParseTrusted(s string) ([]netip.Prefix, error) {
 }
 
 // New returns a Resolver trusting the given ranges (none: headers are
-// never read).
-func New(trusted []netip.Prefix) *Resolver {
-	return &Resolver{trusted: trusted}
+// never read) to write the client into header ("": X-Forwarded-For).
+func New(trusted []netip.Prefix, header Header) *Resolver {
+	if header == "" {
+		header = XForwardedFor
+	}
+	return &Resolver{trusted: trusted, header: header}
 }
 
 func (res *Resolver) isTrusted(a netip.Addr) bool {
@@ -80,8 +107,10 @@ func (res *Resolver) Resolve(remoteAddr string, h http.Header) string {
 	if len(res.trusted) == 0 || !res.isTrusted(peer) {
 		return peer.String()
 	}
-	hops := forwardedFor(h.Values("Forwarded"))
-	if hops == nil {
+	var hops []string
+	if res.header == Forwarded {
+		hops = forwardedFor(h.Values("Forwarded"))
+	} else {
 		hops = xForwardedFor(h.Values("X-Forwarded-For"))
 	}
 	client := peer
@@ -111,27 +140,22 @@ func xForwardedFor(fields []string) []string {
 }
 
 // forwardedFor lists the for= values of Forwarded fields, client first;
-// an element without for= is a hop we cannot name (""). Fields that name
-// no one (a proxy that only says proto=https) give nil, so that
-// X-Forwarded-For is read instead. Values may be quoted strings, which
+// an element without for= is a hop we cannot name (""), which stops the
+// walk at the proxy that added it. Values may be quoted strings, which
 // may hold commas and semicolons.
 func forwardedFor(fields []string) []string {
 	var out []string
-	named := false
 	for _, f := range fields {
 		for _, elem := range splitQuoted(f, ',') {
 			node := ""
 			for _, pair := range splitQuoted(elem, ';') {
 				k, v, ok := strings.Cut(pair, "=")
 				if ok && strings.EqualFold(strings.TrimSpace(k), "for") {
-					node, named = unquote(strings.TrimSpace(v)), true
+					node = unquote(strings.TrimSpace(v))
 				}
 			}
 			out = append(out, node)
 		}
-	}
-	if !named {
-		return nil
 	}
 	return out
 }

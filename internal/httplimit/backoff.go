@@ -125,14 +125,7 @@ func (b *backoff) end(name, addr string, known, failed, succeeded bool, now time
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if succeeded {
-		// The right password from a new address clears the failures; from
-		// a known one it must not, or the owner's own logins would hand an
-		// attacker a fresh allowance.
-		if !known {
-			delete(b.accounts, name)
-		}
 		b.remember(name, addr, now)
-		return
 	}
 	if known {
 		return
@@ -142,6 +135,17 @@ func (b *backoff) end(name, addr string, known, failed, succeeded bool, now time
 		return
 	}
 	a.inflight--
+	if succeeded {
+		// The right password from a new address clears the failures (from
+		// a known one it must not, or the owner's own logins would hand an
+		// attacker a fresh allowance). The entry stays while other checks
+		// are in flight: each must end on the count it began on.
+		a.failures, a.until = 0, time.Time{}
+		if a.inflight == 0 {
+			delete(b.accounts, name)
+		}
+		return
+	}
 	if !failed {
 		return
 	}

@@ -148,3 +148,53 @@ func TestAccountBackoff(t *testing.T) {
 		}
 	}
 }
+
+// A check still in flight when the owner logs in from a new address keeps
+// its place in the account's count: when it ends it must not take a later
+// check's place, or the count goes wrong (negative) and the rule of one
+// check at a time past Free no longer holds.
+func TestAccountBackoffSuccessKeepsChecksInFlight(t *testing.T) {
+	b := newBackoff(AccountBackoff{Free: 3, Base: Duration(time.Second), Max: Duration(8 * time.Second), Forget: Duration(15 * time.Minute)})
+	now := time.Unix(1_800_000_000, 0)
+	begin := func(addr string) bool {
+		t.Helper()
+		ok, known, _ := b.begin("alice", addr, now)
+		if known {
+			t.Fatalf("%s is not a known address", addr)
+		}
+		return ok
+	}
+	inflight := func() int {
+		if a := b.accounts["alice"]; a != nil {
+			return a.inflight
+		}
+		return 0
+	}
+	if !begin("198.51.100.1") || !begin("192.0.2.1") {
+		t.Fatal("the first checks were refused")
+	}
+	b.end("alice", "192.0.2.1", false, false, true, now) // the owner, from a new address
+	if !begin("198.51.100.2") {
+		t.Fatal("a check after the owner's login was refused")
+	}
+	b.end("alice", "198.51.100.1", false, true, false, now) // began before the owner's login
+	if got := inflight(); got != 1 {
+		t.Fatalf("%d checks in flight, want 1 (198.51.100.2)", got)
+	}
+	b.end("alice", "198.51.100.2", false, true, false, now)
+	if got := inflight(); got != 0 {
+		t.Fatalf("%d checks in flight after all ended, want 0", got)
+	}
+	// Two failures counted: one more check is free, and while it runs no
+	// other is let in.
+	if !begin("198.51.100.3") {
+		t.Fatal("the third check was refused")
+	}
+	if begin("198.51.100.4") {
+		t.Fatal("a second check in parallel past Free was let in")
+	}
+	b.end("alice", "198.51.100.3", false, true, false, now)
+	if got := inflight(); got != 0 {
+		t.Fatalf("%d checks in flight after all ended, want 0", got)
+	}
+}
