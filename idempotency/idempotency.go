@@ -26,6 +26,13 @@
 // says so. The middleware belongs behind a route's own checks (who may
 // send, how much), so that a refused request's body is never read.
 //
+// Only a request's result is stored: a 2xx, 3xx or 4xx answer. A server
+// error (5xx), a 429 or a 499 (the client went away) says only that the
+// request did not get to run now; it is not stored and its key is freed, so
+// the retry runs again. A request whose write committed before such an
+// answer keeps its key committed, and its retry is answered from what it
+// created instead of running twice.
+//
 // Responses that carry credentials are never stored (Config.NoStore): such
 // a request simply runs again when retried.
 package idempotency
