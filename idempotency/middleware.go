@@ -59,9 +59,11 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// StatusClientClosedRequest is the status (nginx's 499) a request is
-// logged with when its client went away before it was answered: the
-// client's doing, not a server error.
+// StatusClientClosedRequest is the conventional status (nginx's 499) of a
+// request whose client went away before it was answered: the client's
+// doing, not a server error. It is defined here, the innermost package
+// that answers with it, and the node's access log and handlers use this
+// one.
 const StatusClientClosedRequest = 499
 
 // storedHeaders are the response fields a replay repeats; the rest (dates,
