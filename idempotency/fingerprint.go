@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // A retry must be recognised by what it asks for, not by its bytes: clients
@@ -27,7 +28,8 @@ import (
 //     encoding/json), strings compared after unescaping and numbers kept as
 //     written (1 and 1.0 differ). Up to MaxCanonicalJSON bytes,
 //     maxJSONDepth levels and maxHeldMembers object members open at once;
-//     past any, and for invalid JSON, the bytes.
+//     past any, for invalid JSON, and for an object with two keys equal
+//     under strings.EqualFold but spelled apart, the bytes.
 //   - anything else: the media type and the bytes.
 
 // MaxCanonicalJSON is the largest JSON body fingerprinted by its parsed
@@ -173,8 +175,13 @@ func jsonDigest(r io.Reader) ([]byte, bool) {
 
 var errTooComplex = errors.New("idempotency: JSON too deep or too wide for a canonical form")
 
+// errCaseVariants marks an object with keys that differ only in case (as
+// strings.EqualFold has it): encoding/json fills a struct field from any
+// of them, the last one winning, so their order is part of the meaning.
+var errCaseVariants = errors.New("idempotency: JSON keys equal but for case")
+
 // maxHeldMembers bounds the object members whose digests wait to be
-// sorted (64 bytes each), so wide objects hold at most 256 KiB of them.
+// sorted (96 bytes each), so wide objects hold at most 384 KiB of them.
 const maxHeldMembers = 4 << 10
 
 // canonicalJSON writes a JSON value into a hash in canonical form: scalars
@@ -186,7 +193,7 @@ type canonicalJSON struct {
 	held int
 }
 
-type member struct{ key, value [sha256.Size]byte }
+type member struct{ fold, key, value [sha256.Size]byte }
 
 func (c *canonicalJSON) value(h hash.Hash, depth int) error {
 	tok, err := c.dec.Token()
@@ -247,10 +254,22 @@ func (c *canonicalJSON) object(h hash.Hash, depth int) error {
 		if err := c.value(mh, depth+1); err != nil {
 			return err
 		}
-		m := member{key: sha256.Sum256([]byte(k))}
+		m := member{fold: sha256.Sum256([]byte(foldKey(k))), key: sha256.Sum256([]byte(k))}
 		mh.Sum(m.value[:0])
 		members = append(members, m)
 	}
+	slices.SortStableFunc(members, func(a, b member) int {
+		if c := bytes.Compare(a.fold[:], b.fold[:]); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.key[:], b.key[:])
+	})
+	for i := 1; i < len(members); i++ {
+		if members[i].fold == members[i-1].fold && members[i].key != members[i-1].key {
+			return errCaseVariants
+		}
+	}
+	// Stable, so duplicates keep the order they came in.
 	slices.SortStableFunc(members, func(a, b member) int { return bytes.Compare(a.key[:], b.key[:]) })
 	field(h, "{")
 	for i, m := range members {
@@ -262,4 +281,20 @@ func (c *canonicalJSON) object(h hash.Hash, depth int) error {
 	}
 	field(h, "}")
 	return nil
+}
+
+// foldKey spells k with each rune replaced by the smallest of its Unicode
+// simple case folding orbit, so two keys equal under strings.EqualFold
+// have one foldKey.
+func foldKey(k string) string {
+	var b strings.Builder
+	b.Grow(len(k))
+	for _, r := range k {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		b.WriteRune(least)
+	}
+	return b.String()
 }

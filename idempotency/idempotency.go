@@ -1,14 +1,17 @@
 // Package idempotency makes retried POSTs safe
 // (draft-ietf-httpapi-idempotency-key-header): a client sends an
 // Idempotency-Key with a request; the first request with that key runs, and
-// its response is stored; a retry with the same key and body gets the stored
-// response back (Idempotent-Replayed: true) without running anything again.
+// its response, if it is the request's result, is stored; a retry with the
+// same key and body gets the stored response back (Idempotent-Replayed:
+// true) without running anything again.
 //
 // Keys are scoped to whoever sent them (a user, or a client address) and to
 // the method and path, so two clients can never collide. A fingerprint of
 // the body's meaning travels with the key (see Fingerprint: a multipart
 // body rebuilt with a new boundary, or JSON with its keys in another order,
-// is the same request): the same key with a request of another meaning is
+// is the same request; JSON with two keys that differ only in case is taken
+// by its bytes, since encoding/json fills one struct field from either):
+// the same key with a request of another meaning is
 // a client bug and is refused (422), as is a retry while the first request
 // is still running (409). A request that crashed mid-way leaves an
 // in-flight record; once it is older than the lock timeout the key can be
@@ -25,6 +28,19 @@
 // after reading at most MaxBody+1 bytes of it, none if its Content-Length
 // says so. The middleware belongs behind a route's own checks (who may
 // send, how much), so that a refused request's body is never read.
+//
+// That is the middleware's share; what the handler keeps of the body is
+// its own. The body it hands on has a Size() int64 method (the whole body
+// is in hand), so a handler that must hold a part whole, as photofeed's
+// upload holds its photo (up to 20 MiB) while checking and storing it, can
+// allocate that once instead of growing it.
+//
+// Only a request's result is stored: a 2xx, 3xx or 4xx answer. A server
+// error (5xx), a 429 or a 499 (the client went away) says only that the
+// request did not get to run now; it is not stored and its key is freed, so
+// the retry runs again. A request whose write committed before such an
+// answer keeps its key committed, and its retry is answered from what it
+// created instead of running twice.
 //
 // Responses that carry credentials are never stored (Config.NoStore): such
 // a request simply runs again when retried.

@@ -98,6 +98,19 @@ func TestFingerprintIsOverMeaning(t *testing.T) {
 		{"json, array order matters", raw("application/json", `[1,2]`), raw("application/json", `[2,1]`), false},
 		{"json, the last of duplicate keys", raw("application/json", `{"a":1,"a":2}`), raw("application/json", `{"a":2,"a":1}`), false},
 		{"json, a duplicate key overridden", raw("application/json", `{"a":1,"a":2}`), raw("application/json", `{"a":2}`), true},
+		// encoding/json matches struct fields ignoring case, the last match
+		// winning: keys that differ only in case mean different things in
+		// different orders, so such a body is fingerprinted by its bytes.
+		{"json, keys equal but for case, reordered", raw("application/json", `{"username":"a","Username":"b"}`),
+			raw("application/json", `{"Username":"b","username":"a"}`), false},
+		{"json, keys equal but for case, nested", raw("application/json", `{"u":{"name":"a","NAME":"b"},"v":1}`),
+			raw("application/json", `{"v":1,"u":{"NAME":"b","name":"a"}}`), false},
+		{"json, keys equal under Unicode folding", raw("application/json", `{"k":1,"\u212a":2}`),
+			raw("application/json", `{"\u212a":2,"k":1}`), false},
+		{"json, keys equal but for case, the same bytes", raw("application/json", `{"username":"a","Username":"b"}`),
+			raw("application/json", `{"username":"a","Username":"b"}`), true},
+		{"json, keys of other letters reordered", raw("application/json", `{"ab":1,"aB ":2,"b":3}`),
+			raw("application/json", `{"b":3,"aB ":2,"ab":1}`), true},
 		{"json, string is not number", raw("application/json", `{"a":"1"}`), raw("application/json", `{"a":1}`), false},
 		{"json, null is not absent", raw("application/json", `{"a":null}`), raw("application/json", `{}`), false},
 		{"json, broken JSON by its bytes", raw("application/json", `{"a":`), raw("application/json", `{"a":`), true},

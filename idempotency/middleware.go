@@ -59,9 +59,11 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// StatusClientClosedRequest is the status (nginx's 499) a request is
-// logged with when its client went away before it was answered: the
-// client's doing, not a server error.
+// StatusClientClosedRequest is the conventional status (nginx's 499) of a
+// request whose client went away before it was answered: the client's
+// doing, not a server error. It is defined here, the innermost package
+// that answers with it, and the node's access log and handlers use this
+// one.
 const StatusClientClosedRequest = 499
 
 // storedHeaders are the response fields a replay repeats; the rest (dates,
@@ -146,16 +148,18 @@ func Middleware(cfg Config, next http.Handler) http.Handler {
 		rw := &recorder{ResponseWriter: w, header: w.Header().Clone()}
 		completed := false
 		defer func() {
-			if !completed { // the handler panicked or was cut off: let the key be retried
+			if !completed { // it panicked, or its answer is not to be kept: let the key be retried
 				cfg.Store.Release(context.WithoutCancel(r.Context()), scoped)
 			}
 		}()
 		next.ServeHTTP(rw, r.WithContext(WithKey(r.Context(), scoped)))
 		rw.flush()
-		if errors.Is(r.Context().Err(), context.Canceled) && (rw.status == StatusClientClosedRequest || rw.status >= 500) {
-			// The client went away and the answer says only that: keep
-			// nothing, so its retry runs (or, had the write committed, is
-			// answered from what it made) instead of replaying a 499.
+		if !storable(rw.status) {
+			// The answer says "not now", not "this is the result": keep
+			// nothing (the deferred Release frees an in-flight key), so
+			// the retry runs again, or, had the write committed, is
+			// answered from what it made, instead of being told the
+			// same for the key's lifetime.
 			return
 		}
 		resp := Response{Status: rw.status, Header: http.Header{}, Body: rw.body.Bytes()}
@@ -169,6 +173,13 @@ func Middleware(cfg Config, next http.Handler) http.Handler {
 		}
 		completed = true
 	})
+}
+
+// storable reports whether an answer is the request's result, to be
+// replayed for its key: not a server error (5xx, the 499 of a client that
+// went away) nor a 429, which say only that it did not get to run now.
+func storable(status int) bool {
+	return status < 500 && status != http.StatusTooManyRequests && status != StatusClientClosedRequest
 }
 
 func replay(cfg Config, w http.ResponseWriter, r *http.Request, rec *Record, fp string) {

@@ -96,7 +96,7 @@ func TestReplayExpiryAndMismatch(t *testing.T) {
 	if w := f.post("u1", `"k-1"`, "bob"); w.Code != 422 || w.Body.String() != "idempotency-key-reused" {
 		t.Fatalf("other body, same key: %d %q", w.Code, w.Body)
 	}
-	// Errors are stored and replayed too, once processing began.
+	// A 4xx answer is the request's result: stored and replayed too.
 	taken := f.post("u1", `"k-2"`, "alice")
 	if taken.Code != 409 {
 		t.Fatalf("taken: %d", taken.Code)

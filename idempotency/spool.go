@@ -65,13 +65,30 @@ func (s *spool) body() (io.ReadCloser, error) {
 		for i, c := range s.chunks {
 			parts[i] = bytes.NewReader(c)
 		}
-		return io.NopCloser(io.MultiReader(parts...)), nil
+		return &heldBody{Reader: io.MultiReader(parts...), size: int64(s.size)}, nil
+	}
+	size, err := s.file.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, fmt.Errorf("measure spooled body: %w", err)
 	}
 	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("rewind spooled body: %w", err)
 	}
-	return io.NopCloser(s.file), nil
+	return &heldBody{Reader: s.file, size: size}, nil
 }
+
+// heldBody is a body the middleware has in hand. Its Size lets a handler
+// that keeps a part of it whole allocate that once instead of growing it,
+// which it could not safely do from a length a client only claims.
+type heldBody struct {
+	io.Reader
+	size int64
+}
+
+// Size is the body's whole length in bytes.
+func (b *heldBody) Size() int64 { return b.size }
+
+func (b *heldBody) Close() error { return nil }
 
 // remove deletes the temporary file, if there is one.
 func (s *spool) remove() {

@@ -92,7 +92,7 @@ func TestIdempotentUploadUnderConcurrentRetries(t *testing.T) {
 		t.Fatal("keys collided across users")
 	}
 
-	// An error answer is replayed as it was.
+	// A 4xx answer is the request's result: replayed as it was.
 	bad := `{"username":"x","password":"short"}`
 	first := c.do("POST", "/v1/accounts", strings.NewReader(bad), "Content-Type", "application/json", "Idempotency-Key", `"acct-1"`)
 	first.problem(t, 422)

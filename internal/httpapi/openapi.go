@@ -136,7 +136,7 @@ var (
 		query("limit", m{"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "items per page"),
 	}
 	idemKey = m{"name": "Idempotency-Key", "in": "header", "schema": str(),
-		"description": `a structured-field string, e.g. "8e03978e-40d5-43e8-bc93-6894a57f9324"; required on POST /v2/posts. A retry is matched by the body's meaning (multipart parts, parsed JSON), not its bytes. On POST /sessions the key is checked but nothing is stored: a retried login runs again`}
+		"description": `a structured-field string, e.g. "8e03978e-40d5-43e8-bc93-6894a57f9324"; required on POST /v2/posts. A retry is matched by the body's meaning (multipart parts, parsed JSON), not its bytes. 2xx, 3xx and 4xx answers are replayed; 5xx, 429 and 499 answers are not kept, so a retry runs again (or, if the first request committed, is answered from what it created). On POST /sessions the key is checked but nothing is stored: a retried login runs again`}
 	jsonBody = func(schema string) m { return m{"application/json": m{"schema": ref(schema)}} }
 )
 

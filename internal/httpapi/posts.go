@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -43,8 +44,9 @@ func (a *API) createPost(w http.ResponseWriter, r *http.Request, uid int64) erro
 func (a *API) uploadLimit() int64 { return a.deps.MaxUploadBytes + maxCaptionBytes + 64<<10 }
 
 // readUpload streams the multipart body: the photo into memory up to the
-// upload limit, the caption up to its own, anything else refused. Nothing
-// touches the disk until the photo has passed every check.
+// upload limit, the caption up to its own, anything else refused. The
+// photo is held whole (media.Validate and the blob store take bytes):
+// one copy of up to the upload limit per request.
 func (a *API) readUpload(w http.ResponseWriter, r *http.Request) (caption string, photo []byte, _ *Problem) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
@@ -55,6 +57,10 @@ func (a *API) readUpload(w http.ResponseWriter, r *http.Request) (caption string
 		Detail: fmt.Sprintf("the upload is over the %d MiB limit", a.deps.MaxUploadBytes>>20)}
 	if r.ContentLength > a.uploadLimit() {
 		return "", nil, tooLarge
+	}
+	held := int64(-1)
+	if b, ok := r.Body.(interface{ Size() int64 }); ok { // spooled by the idempotency middleware
+		held = b.Size()
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, a.uploadLimit())
 	mr, err := r.MultipartReader()
@@ -83,7 +89,7 @@ func (a *API) readUpload(w http.ResponseWriter, r *http.Request) (caption string
 				return "", nil, &p
 			}
 			havePhoto = true
-			photo, err = io.ReadAll(io.LimitReader(part, a.deps.MaxUploadBytes+1))
+			photo, err = readPhoto(part, a.deps.MaxUploadBytes+1, held)
 			if int64(len(photo)) > a.deps.MaxUploadBytes {
 				return "", nil, tooLarge
 			}
@@ -115,6 +121,21 @@ func (a *API) readUpload(w http.ResponseWriter, r *http.Request) (caption string
 		return "", nil, &p
 	}
 	return caption, photo, nil
+}
+
+// readPhoto reads the photo part, up to limit bytes. held is the size of
+// a body already in hand, or -1 for one still arriving: a part is no
+// larger than its body, so then one buffer holds it (bytes.MinRead spare
+// keeps ReadFrom from growing it to find the end); a body still arriving
+// is read as it comes, never sized by a length its client only claims.
+func readPhoto(part io.Reader, limit, held int64) ([]byte, error) {
+	r := io.LimitReader(part, limit)
+	if held < 0 {
+		return io.ReadAll(r)
+	}
+	b := bytes.NewBuffer(make([]byte, 0, min(held, limit)+bytes.MinRead))
+	_, err := b.ReadFrom(r)
+	return b.Bytes(), err
 }
 
 func (a *API) getPost(w http.ResponseWriter, r *http.Request) error {

@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/errkind"
-	"github.com/photofeed/photofeed/internal/logging"
 )
 
 // Problem is an RFC 9457 problem details object.
@@ -72,7 +72,7 @@ func problemFor(err error) Problem {
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	if errors.Is(err, context.Canceled) && errors.Is(r.Context().Err(), context.Canceled) {
 		log.InfoContext(r.Context(), "request cancelled by the client", "err", err)
-		WriteProblem(w, Problem{Type: ProblemBase + "client-closed-request", Status: logging.StatusClientClosedRequest,
+		WriteProblem(w, Problem{Type: ProblemBase + "client-closed-request", Status: idempotency.StatusClientClosedRequest,
 			Detail: "the client closed the request before it was answered"})
 		return
 	}
@@ -104,7 +104,7 @@ func WriteProblem(w http.ResponseWriter, p Problem) {
 
 // statusText is http.StatusText, and names the 499 it does not know.
 func statusText(status int) string {
-	if status == logging.StatusClientClosedRequest {
+	if status == idempotency.StatusClientClosedRequest {
 		return "Client Closed Request"
 	}
 	return http.StatusText(status)

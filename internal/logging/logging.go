@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/clientip"
 )
 
@@ -68,11 +69,6 @@ func validID(s string) bool {
 	return true
 }
 
-// StatusClientClosedRequest is nginx's 499: the status a request is logged
-// with when its client closed the connection before the answer, a
-// cancelled request rather than a server error.
-const StatusClientClosedRequest = 499
-
 // Middleware assigns the request id (keeping a valid incoming one), sets the
 // response header, and writes one access log line per request.
 func Middleware(log *slog.Logger, next http.Handler) http.Handler {
@@ -91,7 +87,7 @@ func Middleware(log *slog.Logger, next http.Handler) http.Handler {
 		// whatever the handler made of that (nothing, or a 5xx from a
 		// failed read), it is the client's doing, not a server error.
 		if errors.Is(r.Context().Err(), context.Canceled) && (!rec.wrote || status >= 500) {
-			status = StatusClientClosedRequest
+			status = idempotency.StatusClientClosedRequest
 		}
 		level := slog.LevelInfo
 		if status >= 500 {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/photofeed/photofeed/internal/logging"
+	"github.com/photofeed/photofeed/idempotency"
 )
 
 // A page whose client closed the connection mid-way is a cancelled
@@ -24,7 +24,7 @@ func TestPageCancelledByTheClientIsNotAFailure(t *testing.T) {
 	cancel()
 	w := httptest.NewRecorder()
 	ui.fail(w, httptest.NewRequest("GET", "/", nil).WithContext(ctx), fmt.Errorf("home feed: %w", context.Canceled))
-	if w.Code != logging.StatusClientClosedRequest || strings.Contains(logs.String(), "level=ERROR") {
+	if w.Code != idempotency.StatusClientClosedRequest || strings.Contains(logs.String(), "level=ERROR") {
 		t.Fatalf("answered %d; logs:\n%s", w.Code, logs.String())
 	}
 }

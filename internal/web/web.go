@@ -16,13 +16,13 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/errkind"
 	"github.com/photofeed/photofeed/internal/feed"
 	"github.com/photofeed/photofeed/internal/graph"
 	"github.com/photofeed/photofeed/internal/httpapi"
 	"github.com/photofeed/photofeed/internal/httpauth"
 	"github.com/photofeed/photofeed/internal/identity"
-	"github.com/photofeed/photofeed/internal/logging"
 	"github.com/photofeed/photofeed/internal/posts"
 	"github.com/photofeed/photofeed/internal/search"
 )
@@ -150,7 +150,7 @@ func (ui *UI) me(r *http.Request) *identity.User {
 func (ui *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) && errors.Is(r.Context().Err(), context.Canceled) {
 		ui.log.InfoContext(r.Context(), "request cancelled by the client", "err", err)
-		w.WriteHeader(logging.StatusClientClosedRequest)
+		w.WriteHeader(idempotency.StatusClientClosedRequest)
 		return
 	}
 	status := httpapi.StatusFor(errkind.Of(err))
