@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -126,12 +125,9 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		}
 	}()
 	// The data dir holds password hashes, sessions and the secret: the
-	// owner's alone, whatever the umask.
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
-	}
-	if fi, err := os.Stat(cfg.DataDir); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		log.Warn("the data directory is open to other users; chmod 700 it", "data_dir", cfg.DataDir, "mode", fi.Mode().Perm().String())
+	// owner's alone, whatever the umask or an older install left.
+	if err := privateDataDir(cfg.DataDir); err != nil {
+		return nil, err
 	}
 	nodeID, err := loadNodeID(cfg.DataDir)
 	if err != nil {
