@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +40,7 @@ import (
 	"github.com/photofeed/photofeed/internal/identity"
 	"github.com/photofeed/photofeed/internal/jobs"
 	"github.com/photofeed/photofeed/internal/logging"
+	"github.com/photofeed/photofeed/internal/media"
 	"github.com/photofeed/photofeed/internal/natsbus"
 	"github.com/photofeed/photofeed/internal/outbox"
 	"github.com/photofeed/photofeed/internal/posts"
@@ -80,6 +82,7 @@ type node struct {
 	db         *database
 	feed       *feed.Service
 	posts      *posts.Service
+	checks     *media.Checks // the uploads' validity checks at once
 	log        *slog.Logger
 	closers    []func() error
 	background []func(ctx context.Context) // periodic work, run until ctx ends
@@ -202,8 +205,9 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	if err != nil {
 		return nil, err
 	}
+	n.checks = media.NewChecks(2*runtime.GOMAXPROCS(0), 5*time.Second)
 	postSvc := posts.NewService(stores.posts, blobs, authorDirectory{idSvc}, gen, posts.Config{MaxPixels: cfg.MaxPixels, Logger: log,
-		DecodeMemory: cfg.DecodeMemory})
+		DecodeMemory: cfg.DecodeMemory, Checks: n.checks})
 	n.posts = postSvc
 	graphSvc := graph.NewService(stores.graph, nil)
 	var writes atomic.Uint64 // committed writes of this process, for the feed's freshness shortcut
