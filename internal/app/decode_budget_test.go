@@ -60,8 +60,7 @@ func validPNG16(t *testing.T, w, h int) []byte {
 // by the structure check without decoding when it is not; valid costly
 // files are accepted and decoded by their jobs, as many at once as the
 // budget holds. Nothing is 5xx but a 503 with Retry-After (an upload that
-// waited too long for the budget; none does today, as uploads do not
-// decode).
+// waited 5 s for one of the node's check slots: uploads do not decode).
 func TestPNGFloodStaysWithinDecodeBudget(t *testing.T) {
 	skipMemoryUnderRace(t)
 	// What the node holds besides decodes: request bodies, buffers, and

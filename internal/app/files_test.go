@@ -15,10 +15,10 @@ import (
 )
 
 // Whatever the umask, the data directory is the owner's alone: it is
-// created 0700, and the database (with its -wal and -shm files), the
-// media, the secret and everything else in it are not open to other
-// users. The umask is process-wide, so this test must not run in parallel
-// with others.
+// created 0700, and the database (with its -wal and -shm files, on
+// SQLite), the media, the secret and everything else in it are not open
+// to other users. The umask is process-wide, so this test must not run in
+// parallel with others.
 func TestDataFilesArePrivate(t *testing.T) {
 	old := syscall.Umask(0)
 	t.Cleanup(func() { syscall.Umask(old) })
@@ -27,16 +27,73 @@ func TestDataFilesArePrivate(t *testing.T) {
 	c := s.client(t)
 	c.signup("alice")
 	c.post("a photo")
+	checkPrivate(t, dir, s.DB == "")
+}
 
+// An install made before the data directory was private (0755
+// directories, 0644 files: what a umask of 022 gave) is made private when
+// it starts, media files included.
+func TestExistingDataDirIsMadePrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	sqlite := os.Getenv("PHOTOFEED_TEST_DB") == ""
+	files := map[string]string{
+		"secret.key":                strings.Repeat("k", 32),
+		"node-id":                   "0123456789abcdef",
+		"media/ab/abcdef.jpg":       "an old photo",
+		"media/ab/abcdef_thumb.jpg": "its thumbnail",
+		"media/cd/cdef01.jpg":       "another",
+		"spool/.keep":               "",
+		"nats/.keep":                "",
+	}
+	if sqlite {
+		files["photofeed.db"] = "" // an empty file is a new database to SQLite
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Whatever the umask of this test, the old modes are there.
+	if err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.Chmod(p, 0o755)
+		}
+		return os.Chmod(p, 0o644)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, "--data-dir", dir)
+	c := s.client(t)
+	c.signup("alice")
+	c.post("a photo")
+	checkPrivate(t, dir, sqlite)
+}
+
+// checkPrivate walks a data directory: the directory and media/, spool/
+// and nats/ 0700, the secret, the node id and (on SQLite) the database
+// files 0600, every media directory 0700 and file 0600, and nothing open
+// to other users.
+func checkPrivate(t *testing.T, dir string, sqlite bool) {
+	t.Helper()
 	want := map[string]fs.FileMode{
-		".":                0o700 | fs.ModeDir,
-		"photofeed.db":     0o600,
-		"photofeed.db-wal": 0o600,
-		"photofeed.db-shm": 0o600,
-		"secret.key":       0o600,
-		"node-id":          0o600,
-		"media":            0o700 | fs.ModeDir,
-		"nats":             0o700 | fs.ModeDir,
+		".":          0o700 | fs.ModeDir,
+		"secret.key": 0o600,
+		"node-id":    0o600,
+		"media":      0o700 | fs.ModeDir,
+		"spool":      0o700 | fs.ModeDir,
+		"nats":       0o700 | fs.ModeDir,
+	}
+	if sqlite {
+		want["photofeed.db"] = 0o600
+		want["photofeed.db-wal"] = 0o600
+		want["photofeed.db-shm"] = 0o600
 	}
 	media := 0
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {

@@ -12,8 +12,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,6 +40,7 @@ import (
 	"github.com/photofeed/photofeed/internal/identity"
 	"github.com/photofeed/photofeed/internal/jobs"
 	"github.com/photofeed/photofeed/internal/logging"
+	"github.com/photofeed/photofeed/internal/media"
 	"github.com/photofeed/photofeed/internal/natsbus"
 	"github.com/photofeed/photofeed/internal/outbox"
 	"github.com/photofeed/photofeed/internal/posts"
@@ -81,6 +82,7 @@ type node struct {
 	db         *database
 	feed       *feed.Service
 	posts      *posts.Service
+	checks     *media.Checks // the uploads' validity checks at once
 	log        *slog.Logger
 	closers    []func() error
 	background []func(ctx context.Context) // periodic work, run until ctx ends
@@ -126,12 +128,9 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		}
 	}()
 	// The data dir holds password hashes, sessions and the secret: the
-	// owner's alone, whatever the umask.
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
-	}
-	if fi, err := os.Stat(cfg.DataDir); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		log.Warn("the data directory is open to other users; chmod 700 it", "data_dir", cfg.DataDir, "mode", fi.Mode().Perm().String())
+	// owner's alone, whatever the umask or an older install left.
+	if err := privateDataDir(cfg.DataDir); err != nil {
+		return nil, err
 	}
 	nodeID, err := loadNodeID(cfg.DataDir)
 	if err != nil {
@@ -206,8 +205,9 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	if err != nil {
 		return nil, err
 	}
+	n.checks = media.NewChecks(2*runtime.GOMAXPROCS(0), 5*time.Second)
 	postSvc := posts.NewService(stores.posts, blobs, authorDirectory{idSvc}, gen, posts.Config{MaxPixels: cfg.MaxPixels, Logger: log,
-		DecodeMemory: cfg.DecodeMemory})
+		DecodeMemory: cfg.DecodeMemory, Checks: n.checks})
 	n.posts = postSvc
 	graphSvc := graph.NewService(stores.graph, nil)
 	var writes atomic.Uint64 // committed writes of this process, for the feed's freshness shortcut

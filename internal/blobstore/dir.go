@@ -32,6 +32,9 @@ func OpenDir(root string) (*Dir, error) {
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("blob dir: %w", err)
 	}
+	if err := makePrivate(root); err != nil {
+		return nil, fmt.Errorf("blob dir: %w", err)
+	}
 	return &Dir{root: root}, nil
 }
 

@@ -1,6 +1,7 @@
 package blobstore_test
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -61,5 +62,76 @@ func TestRemoveTemps(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, "ab", ".tmp-killed")); !os.IsNotExist(err) {
 		t.Errorf("the killed write's file: %v", err)
+	}
+}
+
+// A media directory from before blobs were private (0755 directories,
+// 0644 files) is made the owner's alone when opened, its blobs intact.
+func TestOpenDirMakesOldMediaPrivate(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "media")
+	for _, f := range []string{"ab/abcdef.jpg", "ab/abcdef_thumb.jpg", "cd/cdef01.png"} {
+		p := filepath.Join(root, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chmodTree(t, root, 0o755, 0o644) // whatever this test's umask
+	d, err := blobstore.OpenDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkModes(t, root, 0o700, 0o600)
+	var keys []string
+	if err := d.Walk(t.Context(), func(key string, _ time.Time) error {
+		keys = append(keys, key)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 3 {
+		t.Errorf("Walk: %v, want the 3 blobs", keys)
+	}
+}
+
+func chmodTree(t *testing.T, root string, dir, file os.FileMode) {
+	t.Helper()
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.Chmod(p, dir)
+		}
+		return os.Chmod(p, file)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func checkModes(t *testing.T, root string, dir, file os.FileMode) {
+	t.Helper()
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		want := file
+		if d.IsDir() {
+			want = dir
+		}
+		if got := info.Mode().Perm(); got != want {
+			t.Errorf("%s: %s, want %s", p, got, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -35,10 +35,16 @@ const (
 
 // How long a job may run, and when one whose worker died runs again.
 //
-// A thumbnail job takes about a second for a 12 MP photo on 2 cores, and a
-// cleanup sweep a few seconds: a minute is far beyond either, yet short
-// enough that a hung job gives its slot back soon (its context is
-// cancelled). A job still marked running RescueAfter after its attempt
+// A thumbnail job takes about a second for a 12 MP photo on 2 cores: a
+// minute is far beyond it, yet short enough that a hung job gives its slot
+// back soon (its context is cancelled). A cleanup sweep is another matter:
+// the orphan sweep looks up every blob of the media store, minutes for a
+// large one, so the cleanup worker has CleanupTimeout of its own. River's
+// rescuer goes by each kind's timeout as well as RescueAfter (it leaves a
+// job alone until both have passed), so a long sweep neither holds up the
+// thumbnails' bound nor is rescued while it runs; a sweep whose worker
+// died runs again CleanupTimeout after it began, or at once on a lone
+// node's restart. A job still marked running RescueAfter after its attempt
 // began is taken to have lost its worker (a crash, kill -9, a lost host)
 // and is retried; the half minute past JobTimeout keeps a live worker
 // that is finishing a job it was told to stop from seeing it run twice.
@@ -57,6 +63,13 @@ const (
 	// RescueAfter; the retry's back-off (at most 65 s after the attempt
 	// for the 7th of 8) has passed by then too.
 	RescueBound = RescueAfter + RescueInterval + 10*time.Second
+
+	// CleanupTimeout is when River cancels a cleanup sweep and its rescuer
+	// may take it for the job of a dead worker. The sweep itself stops
+	// cleanupSlack sooner, as a thumbnail stops at JobTimeout, half a
+	// minute before RescueAfter: stopping, it is not rescued and run twice.
+	CleanupTimeout = 30 * time.Minute
+	cleanupSlack   = 30 * time.Second
 )
 
 // Maintenance is the cleanup work the periodic jobs do.
@@ -84,7 +97,11 @@ type cleanupWorker struct {
 	log *slog.Logger
 }
 
+func (w *cleanupWorker) Timeout(*river.Job[cleanupArgs]) time.Duration { return CleanupTimeout }
+
 func (w *cleanupWorker) Work(ctx context.Context, job *river.Job[cleanupArgs]) error {
+	ctx, cancel := context.WithTimeout(ctx, CleanupTimeout-cleanupSlack)
+	defer cancel()
 	now := time.Now()
 	var n int
 	var err error

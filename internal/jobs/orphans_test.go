@@ -49,6 +49,17 @@ func (d deadRun) running(maxAttempts int, ago time.Duration) int64 {
 	return id
 }
 
+// cleanup makes the job id a cleanup sweep on the maintenance queue.
+func (d deadRun) cleanup(id int64) int64 {
+	d.t.Helper()
+	_, err := d.db.ExecContext(d.t.Context(), `UPDATE river_job SET kind = 'cleanup', args = '{"what":"outbox"}',
+		queue = ? WHERE id = ?`, jobs.QueueMaintenance, id)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return id
+}
+
 func (d deadRun) leader() {
 	d.t.Helper()
 	_, err := d.db.ExecContext(d.t.Context(), `INSERT INTO river_leader (elected_at, expires_at, leader_id)
@@ -153,4 +164,67 @@ func TestRescuerRunsJobsOfADeadWorker(t *testing.T) {
 	if j, _ := jobState(t, c, live); j.State != "running" {
 		t.Fatalf("a job %s into its attempt was rescued: %+v", jobs.JobTimeout-10*time.Second, j)
 	}
+}
+
+// A cleanup sweep has its own, longer time than a thumbnail: one walking
+// a large media store for minutes is neither cancelled at JobTimeout nor
+// taken for the job of a dead worker at RescueAfter; one running past
+// CleanupTimeout is.
+func TestCleanupOutlivesJobTimeout(t *testing.T) {
+	if jobs.CleanupTimeout < 10*time.Minute {
+		t.Fatalf("cleanup timeout %s", jobs.CleanupTimeout)
+	}
+	var runs atomic.Int32
+	_, c, dead := openDead(t, &runs)
+	lost := dead.running(8, jobs.RescueAfter+time.Second)
+	sweeping := dead.cleanup(dead.running(8, jobs.RescueAfter+time.Second))
+	deadSweep := dead.cleanup(dead.running(8, jobs.CleanupTimeout+time.Second))
+
+	run(t, c)
+	// The rescuer decides on all three in one pass.
+	waitFor(t, "the job of a dead worker run again", func() bool { j, _ := jobState(t, c, lost); return j.State == "completed" })
+	if j, _ := jobState(t, c, sweeping); j.State != "running" {
+		t.Fatalf("a sweep %s into its attempt was rescued: %+v", jobs.RescueAfter+time.Second, j)
+	}
+	waitFor(t, "the sweep of a dead worker run again", func() bool { j, _ := jobState(t, c, deadSweep); return j.State == "completed" })
+}
+
+// The sweep's context gives it CleanupTimeout less the slack that keeps a
+// sweep told to stop from being rescued while it stops, not JobTimeout.
+func TestCleanupContextDeadline(t *testing.T) {
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "j.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() }) // after the client stops
+	m := &deadlines{left: make(chan time.Duration, 8)}
+	c, err := jobs.New(t.Context(), jobs.Config{DB: db.Writer(), Maintenance: m, Poll: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c)
+	var left time.Duration
+	select {
+	case left = <-m.left:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the orphan sweep did not run on start")
+	}
+	if left < jobs.CleanupTimeout-time.Minute || left > jobs.CleanupTimeout {
+		t.Fatalf("the sweep has %s, want about %s", left.Round(time.Second), jobs.CleanupTimeout)
+	}
+}
+
+// deadlines reports how long the orphan sweep's context gives it.
+type deadlines struct {
+	noMaintenance
+	left chan time.Duration
+}
+
+func (d *deadlines) RemoveOrphanBlobs(ctx context.Context, _ time.Time) (int, error) {
+	left := time.Duration(-1)
+	if dl, ok := ctx.Deadline(); ok {
+		left = time.Until(dl)
+	}
+	d.left <- left
+	return 0, nil
 }

@@ -12,6 +12,11 @@ var errGIF = errors.New("gif")
 // gifInfo is what a GIF's blocks say about decoding its first frame.
 type gifInfo struct {
 	interlaced bool // image/gif de-interlaces into a second copy
+	// The first frame's compressed data (its sub-blocks), for deepCheck.
+	frame    []byte
+	litWidth int
+	pixels   int64
+	palette  int
 }
 
 // decodeBytes is what image/gif allocates for the first frame of a GIF
@@ -26,11 +31,9 @@ func (g gifInfo) decodeBytes(w, h int) int64 {
 
 // scanGIF walks a GIF's blocks as image/gif reads them for image.Decode:
 // header, colour tables, extensions, up to the end of the first frame (the
-// one decoded; the rest are never read). With deep, it also decompresses
-// that frame's data without keeping it and checks, as the decoder does,
-// that it holds exactly one byte per pixel of the frame, each an index
-// into the frame's palette.
-func scanGIF(b []byte, deep bool) (gifInfo, error) {
+// one decoded; the rest are never read), keeping where that frame's data
+// is for deepCheck.
+func scanGIF(b []byte) (gifInfo, error) {
 	var g gifInfo
 	if len(b) < 13 || (string(b[:6]) != "GIF87a" && string(b[:6]) != "GIF89a") {
 		return g, errGIF
@@ -94,9 +97,7 @@ func scanGIF(b []byte, deep bool) (gifInfo, error) {
 			if !ok {
 				return g, errGIF
 			}
-			if deep && !lzwHolds(b[i+1:end], litWidth, int64(w)*int64(h), palette) {
-				return g, errGIF
-			}
+			g.frame, g.litWidth, g.pixels, g.palette = b[i+1:end], litWidth, int64(w)*int64(h), palette
 			return g, nil
 		default: // the trailer before any frame, or garbage
 			return g, errGIF
@@ -142,6 +143,16 @@ func (s *subBlocks) Read(p []byte) (int, error) {
 	k := copy(p, s.b[:s.left])
 	s.b, s.left = s.b[k:], s.left-k
 	return k, nil
+}
+
+// deepCheck decompresses the first frame's data without keeping it and
+// checks, as the decoder does, that it holds exactly one byte per pixel of
+// the frame, each an index into the frame's palette.
+func (g gifInfo) deepCheck() error {
+	if !lzwHolds(g.frame, g.litWidth, g.pixels, g.palette) {
+		return errGIF
+	}
+	return nil
 }
 
 // lzwHolds reports whether the LZW data decompresses to at least want

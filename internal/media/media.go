@@ -67,77 +67,66 @@ type Header struct {
 // memory is refused here first: more than lim.Pixels pixels, or a Cost
 // over lim.Bytes (zero: no limit).
 func Inspect(data []byte, lim Limits) (Header, error) {
+	hdr, _, err := inspect(data, lim)
+	return hdr, err
+}
+
+// inspect is Inspect, and returns as well the deep check of the file's
+// image data (nil where the walk itself is the whole check: JPEG, WebP),
+// from the same walk, to run once the limits have passed.
+func inspect(data []byte, lim Limits) (Header, func() error, error) {
 	if len(data) == 0 {
-		return Header{}, ErrEmpty
+		return Header{}, nil, ErrEmpty
 	}
 	ct, ok := Sniff(data)
 	if !ok {
-		return Header{}, ErrUnsupportedType
+		return Header{}, nil, ErrUnsupportedType
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil || format != Accepted[ct] {
-		return Header{}, ErrCorrupt
+		return Header{}, nil, ErrCorrupt
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return Header{}, ErrCorrupt
+		return Header{}, nil, ErrCorrupt
 	}
 	if int64(cfg.Width)*int64(cfg.Height) > lim.Pixels {
-		return Header{}, fmt.Errorf("%w: %d×%d is over %d pixels", ErrTooManyPixels, cfg.Width, cfg.Height, lim.Pixels)
+		return Header{}, nil, fmt.Errorf("%w: %d×%d is over %d pixels", ErrTooManyPixels, cfg.Width, cfg.Height, lim.Pixels)
 	}
 	hdr := Header{ContentType: ct, Width: cfg.Width, Height: cfg.Height, Orientation: 1}
 	var upright int64
 	var copies bool
+	var deep func() error
 	switch ct {
 	case "image/jpeg":
 		j, err := scanJPEG(data)
 		if err != nil || j.width != cfg.Width || j.height != cfg.Height {
-			return Header{}, ErrCorrupt
+			return Header{}, nil, ErrCorrupt
 		}
 		hdr.DecodedBytes, hdr.Orientation = j.decodeBytes(), jpegOrientation(data)
 		upright = j.uprightBytes(hdr.Orientation)
 	case "image/png":
-		p, err := scanPNG(data, false)
+		p, err := scanPNG(data)
 		if err != nil || p.width != cfg.Width || p.height != cfg.Height {
-			return Header{}, ErrCorrupt
+			return Header{}, nil, ErrCorrupt
 		}
-		hdr.DecodedBytes, copies = p.decodeBytes(), p.copies()
+		hdr.DecodedBytes, copies, deep = p.decodeBytes(), p.copies(), p.deepCheck
 	case "image/gif":
-		g, err := scanGIF(data, false)
+		g, err := scanGIF(data)
 		if err != nil {
-			return Header{}, ErrCorrupt
+			return Header{}, nil, ErrCorrupt
 		}
-		hdr.DecodedBytes, copies = g.decodeBytes(cfg.Width, cfg.Height), true
+		hdr.DecodedBytes, copies, deep = g.decodeBytes(cfg.Width, cfg.Height), true, g.deepCheck
 	case "image/webp":
 		p, err := scanWebP(data)
 		if err != nil {
-			return Header{}, ErrCorrupt
+			return Header{}, nil, ErrCorrupt
 		}
 		hdr.DecodedBytes, copies = p.decodeBytes(cfg.Width, cfg.Height), p.lossless || p.alpha
 	}
 	hdr.Cost = cost(cfg.Width, cfg.Height, hdr.DecodedBytes, upright, copies)
 	if lim.Bytes > 0 && hdr.Cost > lim.Bytes {
-		return Header{}, fmt.Errorf("%w: %d×%d needs about %d MiB, over the %d MiB allowed",
+		return Header{}, nil, fmt.Errorf("%w: %d×%d needs about %d MiB, over the %d MiB allowed",
 			ErrTooMuchMemory, cfg.Width, cfg.Height, hdr.Cost>>20, lim.Bytes>>20)
 	}
-	return hdr, nil
-}
-
-// check is the deep, bounded validity check of data of type ct (see
-// Validate); deep=false walks only what Inspect needs.
-func check(ct string, data []byte, deep bool) error {
-	switch ct {
-	case "image/jpeg":
-		_, err := scanJPEG(data)
-		return err
-	case "image/png":
-		_, err := scanPNG(data, deep)
-		return err
-	case "image/gif":
-		_, err := scanGIF(data, deep)
-		return err
-	case "image/webp":
-		_, err := scanWebP(data)
-		return err
-	}
-	return ErrUnsupportedType
+	return hdr, deep, nil
 }

@@ -14,7 +14,8 @@ type pngInfo struct {
 	width, height int
 	depth, color  byte // IHDR bit depth and colour type
 	interlaced    bool
-	transparent   bool // a tRNS chunk on a grey or truecolour image
+	transparent   bool     // a tRNS chunk on a grey or truecolour image
+	idat          [][]byte // the image data: the first run of IDAT chunks
 }
 
 // decodeBytes is what image/png allocates for the image: the type it
@@ -63,12 +64,9 @@ var errPNG = errors.New("png")
 // scanPNG walks a PNG's chunks as image/png reads them: each length in
 // bounds and each CRC right, the chunks in the order and of the lengths
 // image/png requires (IHDR first and valid, PLTE and tRNS before the image
-// data, IEND after it). With deep, it also inflates the image data (the
-// first run of IDAT chunks: image/png ignores any later ones) without
-// keeping it, checking every row's filter byte, that the data is as long
-// as the header says and that its checksum holds: what a full decode
-// would find wrong with the file, in 32 KiB of memory.
-func scanPNG(b []byte, deep bool) (pngInfo, error) {
+// data, IEND after it). It keeps where the image data is (the first run of
+// IDAT chunks: image/png ignores any later ones) for deepCheck.
+func scanPNG(b []byte) (pngInfo, error) {
 	var p pngInfo
 	if len(b) < 8 || string(b[:8]) != "\x89PNG\r\n\x1a\n" {
 		return p, errPNG
@@ -81,7 +79,6 @@ func scanPNG(b []byte, deep bool) (pngInfo, error) {
 		seenIDAT
 	)
 	stage, palette := start, 0
-	var idat [][]byte
 	runOver := false // a chunk other than IDAT came after the first IDAT
 	for i := 8; ; {
 		if i+12 > len(b) {
@@ -131,16 +128,11 @@ func scanPNG(b []byte, deep bool) (pngInfo, error) {
 			}
 			stage = seenIDAT
 			if !runOver {
-				idat = append(idat, data)
+				p.idat = append(p.idat, data)
 			}
 		case "IEND":
 			if stage != seenIDAT {
 				return p, errPNG
-			}
-			if deep {
-				if err := p.inflateCheck(idat); err != nil {
-					return p, errPNG
-				}
 			}
 			return p, nil
 		}
@@ -163,9 +155,13 @@ func (p *pngInfo) parseIHDR(d []byte) bool {
 // adam7 are the interlace passes: offset and step in x and y.
 var adam7 = [7][4]int{{0, 8, 0, 8}, {4, 8, 0, 8}, {0, 4, 4, 8}, {2, 4, 0, 4}, {0, 2, 2, 4}, {1, 2, 0, 2}, {0, 1, 1, 2}}
 
-func (p pngInfo) inflateCheck(idat [][]byte) error {
-	parts := make([]io.Reader, len(idat))
-	for i, d := range idat {
+// deepCheck inflates the image data scanPNG found without keeping it,
+// checking every row's filter byte, that the data is as long as the
+// header says and that its checksum holds: what a full decode would find
+// wrong with the file, in 32 KiB of memory.
+func (p pngInfo) deepCheck() error {
+	parts := make([]io.Reader, len(p.idat))
+	for i, d := range p.idat {
 		parts[i] = bytes.NewReader(d)
 	}
 	zr, err := zlib.NewReader(io.MultiReader(parts...))

@@ -33,17 +33,20 @@ type Variants struct {
 
 // Validate is what an upload must pass before it is accepted: Inspect's
 // header checks and limits, and a bounded check of the whole file's
-// structure (see check) that finds a file cut short, or damaged anywhere a
-// checksum or a length can tell, without decoding it: memory stays at a
-// few tens of KiB whatever the image's size. The full decode, which alone
+// structure that finds a file cut short, or damaged anywhere a checksum or
+// a length can tell, without decoding it: memory stays at a few tens of
+// KiB whatever the image's size. The file is walked once: Inspect's walk
+// finds a PNG's or GIF's image data, which is inflated (without keeping
+// it) only once the limits have passed. The full decode, which alone
 // finds damage inside a JPEG's or WebP's compressed data, is left to
-// Process, run once, by the thumbnail job.
+// Process, run once, by the thumbnail job. Its CPU grows with the pixels:
+// see Checks for how many run at once.
 func Validate(data []byte, lim Limits) (Header, error) {
-	hdr, err := Inspect(data, lim)
+	hdr, deep, err := inspect(data, lim)
 	if err != nil {
 		return Header{}, err
 	}
-	if err := check(hdr.ContentType, data, true); err != nil {
+	if deep != nil && deep() != nil {
 		return Header{}, ErrCorrupt
 	}
 	return hdr, nil

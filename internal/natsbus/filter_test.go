@@ -2,7 +2,10 @@ package natsbus
 
 import "testing"
 
-func TestSubjectMatches(t *testing.T) {
+// The filter a consumer applies itself, where the server takes one filter
+// subject only, matches as the server's own filter would: the same
+// wildcards, and a subject with an empty token matched by none.
+func TestSubjectFilter(t *testing.T) {
 	for _, c := range []struct {
 		filter, subject string
 		want            bool
@@ -17,9 +20,10 @@ func TestSubjectMatches(t *testing.T) {
 		{"photofeed.*.PhotoPosted", "photofeed.events.PhotoPosted", true},
 		{"photofeed.*.PhotoPosted", "photofeed.events.x.PhotoPosted", false},
 		{"photofeed.*", "photofeed.events.x", false},
+		{"photofeed.*.PhotoPosted", "photofeed..PhotoPosted", false},
 	} {
-		if got := subjectMatches(c.filter, c.subject); got != c.want {
-			t.Errorf("subjectMatches(%q, %q) = %v, want %v", c.filter, c.subject, got, c.want)
+		if got := subjectFilter([]string{"other.subject", c.filter})(c.subject); got != c.want {
+			t.Errorf("filter %q, subject %q: %v, want %v", c.filter, c.subject, got, c.want)
 		}
 	}
 }

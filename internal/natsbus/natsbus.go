@@ -293,31 +293,17 @@ func (b *Bus) makeConsumer(ctx context.Context, cfg ConsumerConfig) (_ jetstream
 	}
 }
 
-// subjectFilter matches a subject against subjects, wildcards included.
+// subjectFilter matches a subject against subjects, wildcards included,
+// as the server matches a consumer's filter subjects.
 func subjectFilter(subjects []string) func(string) bool {
 	return func(subject string) bool {
 		for _, f := range subjects {
-			if subjectMatches(f, subject) {
+			if server.SubjectMatchesFilter(subject, f) {
 				return true
 			}
 		}
 		return false
 	}
-}
-
-// subjectMatches reports whether subject is in filter's subjects, where
-// "*" stands for one token and a final ">" for one or more.
-func subjectMatches(filter, subject string) bool {
-	ft, st := strings.Split(filter, "."), strings.Split(subject, ".")
-	for i, f := range ft {
-		if f == ">" && i == len(ft)-1 {
-			return len(st) > i
-		}
-		if i >= len(st) || (f != "*" && f != st[i]) {
-			return false
-		}
-	}
-	return len(ft) == len(st)
 }
 
 func (b *Bus) setFailing(consumer string, err error) {

@@ -28,6 +28,7 @@ type Service struct {
 	limits    media.Limits
 	budget    *media.Budget
 	budgetFor time.Duration
+	checks    *media.Checks
 	now       func() time.Time
 	log       *slog.Logger
 }
@@ -47,6 +48,9 @@ type Config struct {
 	// BudgetWait is how long making a post's variants waits for the
 	// budget before giving up for now (ErrBusy); default 30s.
 	BudgetWait time.Duration
+	// Checks bounds the uploads' validity checks running at once on the
+	// node; default 2 × GOMAXPROCS, waited for up to 5 s.
+	Checks *media.Checks
 }
 
 func NewService(store Store, blobs Blobs, authors Authors, gen *ids.Generator, cfg Config) *Service {
@@ -68,9 +72,12 @@ func NewService(store Store, blobs Blobs, authors Authors, gen *ids.Generator, c
 	if cfg.BudgetWait <= 0 {
 		cfg.BudgetWait = 30 * time.Second
 	}
+	if cfg.Checks == nil {
+		cfg.Checks = media.NewChecks(2*runtime.GOMAXPROCS(0), 5*time.Second)
+	}
 	return &Service{store: store, blobs: blobs, authors: authors, ids: gen,
 		limits: media.Limits{Pixels: cfg.MaxPixels, Bytes: cfg.Budget.Size()},
-		budget: cfg.Budget, budgetFor: cfg.BudgetWait, now: cfg.Now, log: cfg.Logger}
+		budget: cfg.Budget, budgetFor: cfg.BudgetWait, checks: cfg.Checks, now: cfg.Now, log: cfg.Logger}
 }
 
 // ValidateCaption checks a caption's length and encoding.
@@ -90,14 +97,17 @@ func ValidateCaption(caption string) error {
 // lengths wrong: see media.Validate), so bad input is refused at once; it
 // is decoded once, by the background job that makes its variants, which a
 // file damaged where only decoding can tell leaves "failed". Nothing here
-// decodes, so an upload never waits for the decode budget. The upload is stored before the post (a
+// decodes, so an upload never waits for the decode budget; the check's
+// CPU grows with the pixels, so it waits for one of the node's check
+// slots (media.Checks), and gives up with media.ErrBusy (a 503). The
+// upload is stored before the post (a
 // committed post never points at a missing file) and removed again if the
 // post cannot be saved. The post enters feeds when its job finishes.
 func (s *Service) Create(ctx context.Context, authorID int64, caption string, photo []byte) (Post, error) {
 	if err := ValidateCaption(caption); err != nil {
 		return Post{}, err
 	}
-	if _, err := media.Validate(photo, s.limits); err != nil {
+	if _, err := s.checks.Validate(ctx, photo, s.limits); err != nil {
 		return Post{}, fmt.Errorf("create post: %w", err)
 	}
 	id, err := s.ids.Next(ids.Shard(authorID))
