@@ -2,7 +2,6 @@ package app
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"strings"
@@ -16,22 +15,14 @@ import (
 // CPU; once a slot is free, the same upload is accepted.
 func TestUploadOverTheCheckSlotsIs503(t *testing.T) {
 	w := newWorld(t, "--upload-wait", "0s")
-	signup := httptest.NewRequest("POST", "/v1/accounts", strings.NewReader(`{"username":"uploader","password":"0123456789"}`))
-	signup.Header.Set("Content-Type", "application/json")
-	w.n.handler.ServeHTTP(httptest.NewRecorder(), signup)
-	login := httptest.NewRequest("POST", "/v1/sessions", strings.NewReader(`{"username":"uploader","password":"0123456789"}`))
-	login.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	w.n.handler.ServeHTTP(rec, login)
-	var sess struct{ Token string }
-	json.Unmarshal(rec.Body.Bytes(), &sess)
+	token := w.signIn("uploader")
 	n := 0
 	upload := func() *httptest.ResponseRecorder {
 		n++
 		ct, body := multipartUpload(t, jpegBytes(t, 64, 64))
 		req := httptest.NewRequest("POST", "/v2/posts", bytes.NewReader(body))
 		req.Header.Set("Content-Type", ct)
-		req.Header.Set("Authorization", "Bearer "+sess.Token)
+		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Idempotency-Key", fmt.Sprintf(`"upload-%d"`, n))
 		rec := httptest.NewRecorder()
 		w.n.handler.ServeHTTP(rec, req)
@@ -47,7 +38,7 @@ func TestUploadOverTheCheckSlotsIs503(t *testing.T) {
 		held = append(held, release)
 	}
 	started := time.Now()
-	rec = upload()
+	rec := upload()
 	waited := time.Since(started)
 	if rec.Code != 503 || rec.Header().Get("Retry-After") == "" || rec.Header().Get("Content-Type") != "application/problem+json" ||
 		!strings.Contains(rec.Body.String(), `/problems/unavailable`) {

@@ -2,10 +2,13 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http/httptest"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -247,4 +250,22 @@ func outboxHead(db *database) (int64, error) {
 		sum += h
 	}
 	return sum, nil
+}
+
+// signIn signs a new user up through the node's handler and returns a
+// session token for them.
+func (w *world) signIn(username string) string {
+	body := `{"username":"` + username + `","password":"0123456789"}`
+	signup := httptest.NewRequest("POST", "/v1/accounts", strings.NewReader(body))
+	signup.Header.Set("Content-Type", "application/json")
+	w.n.handler.ServeHTTP(httptest.NewRecorder(), signup)
+	login := httptest.NewRequest("POST", "/v1/sessions", strings.NewReader(body))
+	login.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	w.n.handler.ServeHTTP(rec, login)
+	var sess struct{ Token string }
+	if err := json.Unmarshal(rec.Body.Bytes(), &sess); err != nil || sess.Token == "" {
+		w.tb.Fatalf("sign in %s: %d %s", username, rec.Code, rec.Body)
+	}
+	return sess.Token
 }

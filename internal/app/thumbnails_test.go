@@ -112,22 +112,14 @@ func TestThumbnailsAreMadeByAJob(t *testing.T) {
 // With no wait, an upload answers 201 "processing" at once.
 func TestUploadAnswersProcessingWithoutWaiting(t *testing.T) {
 	w := newWorld(t, "--upload-wait", "0s")
-	signup := httptest.NewRequest("POST", "/v1/accounts", strings.NewReader(`{"username":"uploader","password":"0123456789"}`))
-	signup.Header.Set("Content-Type", "application/json")
-	w.n.handler.ServeHTTP(httptest.NewRecorder(), signup)
-	login := httptest.NewRequest("POST", "/v1/sessions", strings.NewReader(`{"username":"uploader","password":"0123456789"}`))
-	login.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	w.n.handler.ServeHTTP(rec, login)
-	var sess struct{ Token string }
-	json.Unmarshal(rec.Body.Bytes(), &sess)
+	token := w.signIn("uploader")
 
 	ct, body := multipartUpload(t, jpegBytes(t, 64, 64))
 	req := httptest.NewRequest("POST", "/v2/posts", bytes.NewReader(body))
 	req.Header.Set("Content-Type", ct)
-	req.Header.Set("Authorization", "Bearer "+sess.Token)
+	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Idempotency-Key", `"one"`)
-	rec = httptest.NewRecorder()
+	rec := httptest.NewRecorder()
 	w.n.handler.ServeHTTP(rec, req) // no worker runs in this node: it stays processing
 	if rec.Code != 201 || !strings.Contains(rec.Body.String(), `"status":"processing"`) || !strings.Contains(rec.Body.String(), `"images":null`) {
 		t.Fatalf("upload: %d %s", rec.Code, rec.Body)

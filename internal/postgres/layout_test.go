@@ -1,13 +1,11 @@
 package postgres_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,7 +26,7 @@ func TestLayoutIsAnnounced(t *testing.T) {
 		}
 	}
 	dbURL := testenv.PostgresURL(t)
-	var logs lockedBuffer
+	var logs testenv.LogBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	open := func() time.Duration {
 		start := time.Now()
@@ -58,27 +56,4 @@ func TestLayoutIsAnnounced(t *testing.T) {
 	if strings.Contains(logs.String(), "logical shards") {
 		t.Errorf("a restart announced a layout:\n%s", logs.String())
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *lockedBuffer) Reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.Reset()
 }

@@ -127,6 +127,16 @@ func (s *IdempotencyStore) Release(ctx context.Context, key string) error {
 }
 
 func (s *IdempotencyStore) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
+	n, err := s.deleteEverywhere(ctx, `DELETE FROM shard.idempotency_keys WHERE expires_at <= ?`, ms(now))
+	if err != nil {
+		return n, fmt.Errorf("delete expired idempotency keys: %w", err)
+	}
+	return n, nil
+}
+
+// deleteEverywhere runs a DELETE on the key table of every shard, and of
+// the main database (anonymous keys), and counts the rows it removed.
+func (s *IdempotencyStore) deleteEverywhere(ctx context.Context, stmt string, args ...any) (int, error) {
 	total := 0
 	for h, db := range s.sh.Databases() {
 		prefixes := s.prefixesOf(h)
@@ -134,9 +144,9 @@ func (s *IdempotencyStore) DeleteExpired(ctx context.Context, now time.Time) (in
 			prefixes = append(prefixes, "")
 		}
 		for _, prefix := range prefixes {
-			res, err := db.Exec(ctx, qualify(`DELETE FROM shard.idempotency_keys WHERE expires_at <= ?`, prefix), ms(now))
+			res, err := db.Exec(ctx, qualify(stmt, prefix), args...)
 			if err != nil {
-				return total, fmt.Errorf("delete expired idempotency keys: %w", err)
+				return total, err
 			}
 			n, _ := res.RowsAffected()
 			total += int(n)
@@ -168,21 +178,9 @@ func markCommitted(ctx context.Context, tx Tx, prefix, resource string) error {
 // transaction), so the client's retry may run it now instead of after the
 // lock timeout.
 func (s *IdempotencyStore) ReleaseInFlight(ctx context.Context, before time.Time) (int, error) {
-	total := 0
-	for h, db := range s.sh.Databases() {
-		prefixes := s.prefixesOf(h)
-		if db == s.sh.Main() && !slices.Contains(prefixes, "") {
-			prefixes = append(prefixes, "")
-		}
-		for _, prefix := range prefixes {
-			res, err := db.Exec(ctx, qualify(`DELETE FROM shard.idempotency_keys WHERE state = ? AND locked_at < ?`, prefix),
-				idempotency.InFlight, ms(before))
-			if err != nil {
-				return total, fmt.Errorf("release in-flight idempotency keys: %w", err)
-			}
-			n, _ := res.RowsAffected()
-			total += int(n)
-		}
+	n, err := s.deleteEverywhere(ctx, `DELETE FROM shard.idempotency_keys WHERE state = ? AND locked_at < ?`, idempotency.InFlight, ms(before))
+	if err != nil {
+		return n, fmt.Errorf("release in-flight idempotency keys: %w", err)
 	}
-	return total, nil
+	return n, nil
 }
