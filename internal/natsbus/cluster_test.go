@@ -81,3 +81,25 @@ func TestClusterSurvivesANode(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A bus started beside a cluster that cannot place three copies yet (a
+// node still starting) waits for it instead of failing its start.
+func TestOpenWaitsForAFormingCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a three-node JetStream cluster")
+	}
+	cluster := testenv.StartNATS(t, 3)
+	cluster.Stop(2)
+	back := time.AfterFunc(time.Second, func() { cluster.Restart(2) })
+	defer back.Stop()
+	started := time.Now()
+	b, err := natsbus.Open(t.Context(), natsbus.Config{URL: cluster.URL(), Replicas: 3})
+	if err != nil {
+		t.Fatalf("open while a node is down: %v", err)
+	}
+	defer b.Close()
+	t.Logf("streams made %s after the start, the third node back after 1s", time.Since(started).Round(time.Millisecond))
+	if r, err := b.StreamReplicas(t.Context()); err != nil || r != 3 {
+		t.Fatalf("stream replicas %d (%v), want 3", r, err)
+	}
+}

@@ -116,12 +116,55 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 		{Name: DeadLetterStream, Subjects: []string{deadSubject + ">"}, Storage: jetstream.FileStorage,
 			MaxAge: 30 * 24 * time.Hour, Replicas: cfg.Replicas},
 	} {
-		if _, err := b.js.CreateOrUpdateStream(ctx, sc); err != nil {
+		if err := b.makeStream(ctx, sc); err != nil {
 			b.Close()
 			return nil, fmt.Errorf("stream %s: %w", sc.Name, err)
 		}
 	}
 	return b, nil
+}
+
+// Errors of a JetStream cluster that is still forming (its servers have a
+// meta leader but do not all know each other yet): a replicated stream
+// cannot be placed for a few seconds.
+const (
+	clusterNoPeers   jetstream.ErrorCode = 10005 // JSClusterNoPeersErrF
+	clusterNotAvail  jetstream.ErrorCode = 10008 // JSClusterNotAvailErr
+	streamSetupLimit                     = 30 * time.Second
+)
+
+// clusterForming tells the errors of a cluster that is still forming:
+// no peers to place the copies on, JetStream not available yet, or a
+// request that got no answer in time while the caller still waits.
+func clusterForming(ctx context.Context, err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode == clusterNoPeers || apiErr.ErrorCode == clusterNotAvail
+	}
+	return ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout))
+}
+
+// makeStream creates or updates a stream, waiting out a cluster that is
+// still forming (photofeed may start beside its NATS servers) with
+// backoff, up to streamSetupLimit.
+func (b *Bus) makeStream(ctx context.Context, sc jetstream.StreamConfig) error {
+	backoff := resilience.Backoff{Base: 100 * time.Millisecond, Max: 2 * time.Second}
+	deadline := time.Now().Add(streamSetupLimit)
+	for attempt := 0; ; attempt++ {
+		_, err := b.js.CreateOrUpdateStream(ctx, sc)
+		if err == nil || !clusterForming(ctx, err) {
+			return err
+		}
+		delay := backoff.Delay(attempt)
+		if time.Now().Add(delay).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+	}
 }
 
 // Close drains the connection and stops the embedded server.

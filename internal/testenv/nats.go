@@ -94,6 +94,17 @@ func (c *NATSCluster) Stop(i int) {
 	c.servers[i].WaitForShutdown()
 }
 
+// Restart starts stopped node i again, on its old ports and store.
+func (c *NATSCluster) Restart(i int) {
+	s, err := server.NewServer(c.opts[i])
+	if err != nil {
+		c.t.Errorf("restart nats server %d: %v", i, err)
+		return
+	}
+	s.Start()
+	c.servers[i] = s
+}
+
 // StopStreamLeader shuts down the node leading stream (in the default
 // account) and returns its index, or -1 if no running node leads it.
 func (c *NATSCluster) StopStreamLeader(stream string) int {
