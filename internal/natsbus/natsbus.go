@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -230,7 +231,9 @@ type ConsumerConfig struct {
 var createRetry = resilience.Backoff{Base: 100 * time.Millisecond, Max: 5 * time.Second}
 
 // Consume runs handle for each event until ctx ends; handle's error means
-// "try again later". Events are handled one at a time, in stream order.
+// "try again later". If the subscription ends first (its consumer was
+// deleted, say) Consume returns why, and the consumer shows in Ready until
+// a new Consume of it starts. Events are handled one at a time, in stream order.
 //
 // A server older than 2.10 filters a consumer by one subject only (and
 // ignores a list of them). There a consumer of several subjects reads the
@@ -249,6 +252,7 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, handle func(conte
 	if cons == nil {
 		return err
 	}
+	var ended atomic.Pointer[error] // the error that ended the subscription
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
 		if wanted != nil && !wanted(msg.Subject()) {
 			msg.Ack()
@@ -277,15 +281,31 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, handle func(conte
 		// Short pulls: after a node of a cluster fails (and the consumer's
 		// leader moves) a stale pull is replaced within seconds, not the
 		// 30 s default.
-		jetstream.PullExpiry(5*time.Second))
+		jetstream.PullExpiry(5*time.Second),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) { ended.Store(&err) }))
 	if err != nil {
 		err = fmt.Errorf("consume %s: %w", cfg.Name, err)
 		b.setFailing(cfg.Name, err)
 		return err
 	}
-	<-ctx.Done()
-	cc.Stop()
-	return nil
+	select {
+	case <-ctx.Done():
+		cc.Stop()
+		return nil
+	case <-cc.Closed():
+	}
+	// The subscription ended on its own (its consumer deleted, say): the
+	// caller decides whether to start over.
+	cause := errors.New("subscription closed")
+	if last := ended.Load(); last != nil {
+		cause = *last
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	err = fmt.Errorf("consume %s: %w", cfg.Name, cause)
+	b.setFailing(cfg.Name, err)
+	return err
 }
 
 // makeConsumer makes (or finds) cfg's durable consumer, with retries:
