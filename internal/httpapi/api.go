@@ -43,6 +43,10 @@ type Deps struct {
 	// (one that cannot be made, or stopped): /readyz says 503 while it
 	// fails, naming them, for this instance falls behind on events.
 	Events func() error
+	// Workers, if set, reports the background workers that are down (one
+	// that failed, until its restart has run a while): /readyz says 503
+	// while it fails, naming them.
+	Workers func() error
 	// ReadyDetail, if set, adds the replicas' state to /readyz.
 	ReadyDetail func() any
 	Logger      *slog.Logger

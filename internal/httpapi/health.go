@@ -13,7 +13,7 @@ func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // readyz says whether this instance can do useful work: its stores answer
-// and its event consumers run.
+// and its event consumers and background workers run.
 // A load balancer takes an instance that fails it out of rotation.
 func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
@@ -36,6 +36,14 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 		if err := a.deps.Events(); err != nil {
 			a.log.WarnContext(ctx, "not ready", "err", err)
 			body["status"], body["events"] = "unavailable", err.Error()
+			status = http.StatusServiceUnavailable
+		}
+	}
+	if a.deps.Workers != nil {
+		body["workers"] = "ok"
+		if err := a.deps.Workers(); err != nil {
+			a.log.WarnContext(ctx, "not ready", "err", err)
+			body["status"], body["workers"] = "unavailable", err.Error()
 			status = http.StatusServiceUnavailable
 		}
 	}

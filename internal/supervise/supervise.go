@@ -141,11 +141,16 @@ func (s *Supervisor) runOnce(ctx context.Context, w Worker) (recovered bool) {
 	err := w.Run(runCtx)
 	stop()
 	watch.Wait()
-	if ctx.Err() == nil {
+	switch {
+	case ctx.Err() == nil:
 		if err == nil {
 			err = errors.New("returned before its context ended")
 		}
 		s.setDown(w.Name, err)
+	case err != nil && !errors.Is(err, ctx.Err()):
+		// Stopping is not failing, but a worker that could not stop
+		// cleanly (jobs left running, say) is worth a line.
+		s.cfg.Logger.ErrorContext(context.WithoutCancel(ctx), "worker stopped with an error", "worker", w.Name, "err", err)
 	}
 	return recovered
 }
