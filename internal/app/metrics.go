@@ -50,10 +50,12 @@ func (c *replicaCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // metricsHandler serves /metrics: the Go runtime, the process, and the
-// database replicas when there are any. Each node has its own registry.
-func metricsHandler(db *database) http.Handler {
+// database replicas when there are any, and more (the worker restarts).
+// Each node has its own registry.
+func metricsHandler(db *database, more ...prometheus.Collector) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(more...)
 	if db.Replicas != nil {
 		reg.MustRegister(newReplicaCollector(db.Replicas))
 	}

@@ -16,7 +16,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -46,6 +45,7 @@ import (
 	"github.com/photofeed/photofeed/internal/posts"
 	"github.com/photofeed/photofeed/internal/redisstore"
 	"github.com/photofeed/photofeed/internal/search"
+	"github.com/photofeed/photofeed/internal/supervise"
 	"github.com/photofeed/photofeed/internal/web"
 	"github.com/photofeed/photofeed/ratelimit"
 	"github.com/photofeed/photofeed/resilience"
@@ -85,25 +85,24 @@ type node struct {
 	checks     *media.Checks // the uploads' validity checks at once
 	log        *slog.Logger
 	closers    []func() error
-	background []func(ctx context.Context) // periodic work, run until ctx ends
+	background []supervise.Worker    // run until ctx ends, restarted when they fail
+	workers    *supervise.Supervisor // runs background
 }
 
 // start runs the node's background work (outbox relay, event consumers,
-// cleanups) until the returned stop is called.
+// job queues) until the returned stop is called.
 func (n *node) start(ctx context.Context) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	for _, fn := range n.background {
-		wg.Go(func() { fn(ctx) })
-	}
-	return func() { cancel(); wg.Wait() }
+	done := make(chan struct{})
+	go func() { defer close(done); n.workers.Run(ctx) }()
+	return func() { cancel(); <-done }
 }
 
 // work adds background work of the worker role: it runs only on nodes
 // with that role (shared work: one durable consumer, one job queue).
-func (n *node) work(cfg Config, fns ...func(ctx context.Context)) {
+func (n *node) work(cfg Config, workers ...supervise.Worker) {
 	if cfg.hasRole("worker") {
-		n.background = append(n.background, fns...)
+		n.background = append(n.background, workers...)
 	}
 }
 
@@ -149,7 +148,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	n.closers = append(n.closers, db.Close)
 	n.db = db
 	if db.Monitor != nil {
-		n.background = append(n.background, db.Monitor)
+		n.background = append(n.background, supervise.Worker{Name: "replica-monitor", Run: untilDone(db.Monitor)})
 	}
 	blobs, err := openBlobs(ctx, cfg)
 	if err != nil {
@@ -237,11 +236,8 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		part.onProcessingPost(func(ctx context.Context, tx *sql.Tx, postID int64) error {
 			return client.InsertTx(ctx, tx, thumbnailArgs{PostID: postID}, nil)
 		})
-		n.work(cfg, relay.Run, func(ctx context.Context) {
-			if err := client.Run(ctx); err != nil {
-				log.ErrorContext(ctx, "jobs stopped", "database", part.name, "err", err)
-			}
-		})
+		n.work(cfg, supervise.Worker{Name: partWorker("outbox-relay", part.name), Run: untilDone(relay.Run)},
+			supervise.Worker{Name: partWorker("jobs", part.name), Run: client.Run})
 		queues.Add(part.name, client)
 		clients = append(clients, client)
 	}
@@ -267,17 +263,14 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		n.closers = append(n.closers, idx.Close)
 		searchSvc = search.NewService(idx, cursor.New(subkey(secret, "search-cursor")))
 		indexer := search.NewIndexer(idx)
-		n.background = append(n.background, func(ctx context.Context) {
+		n.background = append(n.background, supervise.Worker{Name: "search-indexer", Run: func(ctx context.Context) error {
 			// Every api node keeps its own index, so each reads every
 			// event: a consumer per node, removed a day after the node
 			// is gone.
-			err := bus.Consume(ctx, natsbus.ConsumerConfig{Name: search.ConsumerName + "-" + nodeID, Subjects: search.Subjects,
+			return bus.Consume(ctx, natsbus.ConsumerConfig{Name: search.ConsumerName + "-" + nodeID, Subjects: search.Subjects,
 				InactiveThreshold: 24 * time.Hour},
 				func(ctx context.Context, d natsbus.Delivery) error { return indexer.Handle(ctx, d.Subject, d.Data) })
-			if err != nil {
-				log.ErrorContext(ctx, "search indexer stopped", "err", err)
-			}
-		})
+		}})
 	}
 	if cfg.CDNPurgeURL != "" {
 		purger, err := cdnpurge.New(cfg.CDNPurgeURL, cfg.CDNPurgeMethod, nil)
@@ -285,24 +278,19 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 			return nil, err
 		}
 		purger.Before = postSvc.RemoveIfUnused // the delete may not have removed the bytes yet
-		n.work(cfg, func(ctx context.Context) {
-			err := bus.Consume(ctx, natsbus.ConsumerConfig{Name: cdnpurge.ConsumerName, Subjects: cdnpurge.Subjects},
+		n.work(cfg, supervise.Worker{Name: "cdn-purge", Run: func(ctx context.Context) error {
+			return bus.Consume(ctx, natsbus.ConsumerConfig{Name: cdnpurge.ConsumerName, Subjects: cdnpurge.Subjects},
 				func(ctx context.Context, d natsbus.Delivery) error { return purger.Handle(ctx, d.Subject, d.Data) })
-			if err != nil {
-				log.ErrorContext(ctx, "CDN purger stopped", "err", err)
-			}
-		})
+		}})
 	}
-	n.work(cfg,
-		func(ctx context.Context) {
-			err := bus.Consume(ctx, natsbus.ConsumerConfig{Name: feed.ConsumerName, Subjects: []string{events.SubjectPrefix + ">"}},
-				func(ctx context.Context, d natsbus.Delivery) error {
-					return fanout.Handle(ctx, d.Subject, d.Data, d.OutboxSource, d.OutboxSeq)
-				})
-			if err != nil {
-				log.ErrorContext(ctx, "fan-out consumer stopped", "err", err)
-			}
-		})
+	n.work(cfg, supervise.Worker{Name: "fan-out", Run: func(ctx context.Context) error {
+		return bus.Consume(ctx, natsbus.ConsumerConfig{Name: feed.ConsumerName, Subjects: []string{events.SubjectPrefix + ">"}},
+			func(ctx context.Context, d natsbus.Delivery) error {
+				return fanout.Handle(ctx, d.Subject, d.Data, d.OutboxSource, d.OutboxSeq)
+			})
+	}})
+	workers, restarts := supervisor(n.background, log)
+	n.workers = workers
 
 	spoolDir, err := bodySpool(cfg.DataDir)
 	if err != nil {
@@ -310,7 +298,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	}
 	api := httpapi.New(httpapi.Deps{
 		Identity: idSvc, Posts: postSvc, Graph: graphSvc, Feed: feedSvc, Search: searchSvc, Jobs: queues, Blobs: blobs, MediaRedirect: blobs.redirect(cfg.MediaRedirect),
-		Ready: db.Ping, ReadyDetail: readyDetail(db), Events: bus.Ready, Logger: log, MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL,
+		Ready: db.Ping, ReadyDetail: readyDetail(db), Events: bus.Ready, Workers: n.workers.Down, Logger: log, MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL,
 		UploadWait: cfg.UploadWait,
 		Idempotency: &idempotency.Config{
 			Store: db.Idempotency(), TTL: cfg.IdempotencyTTL, Scope: requestScope, Logger: log,
@@ -325,7 +313,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	if err != nil {
 		return nil, err
 	}
-	n.metrics = metricsHandler(db)
+	n.metrics = metricsHandler(db, restarts)
 	mux := http.NewServeMux()
 	if cfg.hasRole("api") {
 		api.Register(mux)
