@@ -1,6 +1,7 @@
 package supervise_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -40,12 +41,12 @@ func (c *clock) After(d time.Duration) <-chan time.Time {
 	return now
 }
 
-func (c *clock) config(restarts *atomic.Int64) supervise.Config {
+func (c *clock) config(restarts *atomic.Int64, logs io.Writer) supervise.Config {
 	return supervise.Config{
 		Backoff:   resilience.Backoff{Base: time.Millisecond, Max: time.Second, Rand: func(int64) int64 { return 0 }},
 		Healthy:   c.healthy,
 		OnRestart: func(string) { restarts.Add(1) },
-		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:    slog.New(slog.NewTextHandler(logs, nil)),
 		After:     c.After,
 	}
 }
@@ -79,7 +80,8 @@ func TestRestartsAFailingWorkerWithBackoff(t *testing.T) {
 		return ctx.Err()
 	}}
 	steady := supervise.Worker{Name: "steady", Run: func(ctx context.Context) error { <-ctx.Done(); return nil }}
-	s := supervise.New(c.config(&restarts), flaky, steady)
+	var logs bytes.Buffer // read once Run has returned
+	s := supervise.New(c.config(&restarts, &logs), flaky, steady)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
@@ -108,6 +110,9 @@ func TestRestartsAFailingWorkerWithBackoff(t *testing.T) {
 	if got := restarts.Load(); got != 3 {
 		t.Errorf("restarts after stop = %d, want 3 (none for the stop)", got)
 	}
+	if got := strings.Count(logs.String(), `level=ERROR msg="worker failed; restarting" worker=flaky err="subscription lost"`); got != 3 {
+		t.Errorf("%d restarts logged at ERROR, want 3:\n%s", got, logs.String())
+	}
 }
 
 // A worker that returns nil while the node runs has stopped all the
@@ -117,7 +122,7 @@ func TestAWorkerReturningEarlyIsAFailure(t *testing.T) {
 	var restarts atomic.Int64
 	var runs atomic.Int64
 	again := make(chan struct{})
-	s := supervise.New(c.config(&restarts), supervise.Worker{Name: "quitter", Run: func(ctx context.Context) error {
+	s := supervise.New(c.config(&restarts, io.Discard), supervise.Worker{Name: "quitter", Run: func(ctx context.Context) error {
 		if runs.Add(1) == 1 {
 			return nil
 		}
