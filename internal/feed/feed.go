@@ -189,7 +189,7 @@ func (s *Service) awaitFanOut(ctx context.Context) {
 	}
 	var bound <-chan time.Time
 	start := time.Now()
-	moved := s.cfg.Progress.next()
+	moved := s.cfg.Progress.Next()
 	head, off, err := s.store.Lag(ctx, ConsumerName)
 	for {
 		if err != nil || off >= head {
@@ -214,7 +214,7 @@ func (s *Service) awaitFanOut(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
-		moved = s.cfg.Progress.next()
+		moved = s.cfg.Progress.Next()
 		off, err = s.store.Offset(ctx, ConsumerName) // the head to reach stays the one seen at the start
 	}
 }

@@ -25,10 +25,10 @@ func (p *Progress) Announce() {
 	p.mu.Unlock()
 }
 
-// next returns a channel closed at the next announcement. A reader takes
+// Next returns a channel closed at the next announcement. A reader takes
 // it before reading the offsets, so an announcement made after that read
 // is never missed.
-func (p *Progress) next() <-chan struct{} {
+func (p *Progress) Next() <-chan struct{} {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.ch
