@@ -234,6 +234,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	// jobs a write enqueues are in its transaction); the periodic cleanups
 	// run from the main database's queue and sweep them all.
 	queues := &jobs.Set{}
+	thumbs := &thumbnailWorker{posts: postSvc, settled: announce.postSettled}
 	var clients []*jobs.Client
 	for i, part := range db.parts {
 		relay := outbox.NewRelay(part.outbox, bus, log)
@@ -241,9 +242,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		part.afterWrite(func() { writes.Add(1); relay.Notify() })
 		client, err := jobs.New(ctx, jobs.Config{DB: part.writer, Dialect: db.dialect, Logger: log,
 			Maintenance: maintenance{db: db, posts: postSvc, blobs: blobs}, NoPeriodic: i > 0,
-			Register: func(w *river.Workers) {
-				river.AddWorker(w, &thumbnailWorker{posts: postSvc, settled: announce.postSettled})
-			}})
+			Register: func(w *river.Workers) { river.AddWorker(w, thumbs) }})
 		if err != nil {
 			return nil, err
 		}
