@@ -204,14 +204,25 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	if err != nil {
 		return nil, err
 	}
+	// Requests waiting for the workers (a feed read for the fan-out, an
+	// upload for its thumbnails) wake at their announcements.
+	announce := announcer{bus: bus, log: log}
+	progress, settlements := feed.NewProgress(), posts.NewSettlements()
+	if cfg.hasRole("api") {
+		stop, err := listenAnnouncements(bus, progress, settlements, log)
+		if err != nil {
+			return nil, err
+		}
+		n.closers = append(n.closers, stop)
+	}
 	n.checks = media.NewChecks(2*runtime.GOMAXPROCS(0), 5*time.Second)
 	postSvc := posts.NewService(stores.posts, blobs, authorDirectory{idSvc}, gen, posts.Config{MaxPixels: cfg.MaxPixels, Logger: log,
-		DecodeMemory: cfg.DecodeMemory, Checks: n.checks})
+		DecodeMemory: cfg.DecodeMemory, Checks: n.checks, Settlements: settlements})
 	n.posts = postSvc
 	graphSvc := graph.NewService(stores.graph, nil)
 	var writes atomic.Uint64 // committed writes of this process, for the feed's freshness shortcut
 	feedCfg := feed.Config{Threshold: cfg.FanOutThreshold, Cap: cfg.TimelineCap,
-		Writes: writes.Load, MustCheck: fresh}
+		Writes: writes.Load, MustCheck: fresh, Progress: progress, Announce: announce.fanOutPosition}
 	feedSvc := feed.NewService(stores.readTimelines, postSvc, cursor.New(subkey(secret, "feed-cursor")), feedCfg)
 	n.feed = feedSvc
 
@@ -222,6 +233,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	// jobs a write enqueues are in its transaction); the periodic cleanups
 	// run from the main database's queue and sweep them all.
 	queues := &jobs.Set{}
+	thumbs := &thumbnailWorker{posts: postSvc, settled: announce.postSettled}
 	var clients []*jobs.Client
 	for i, part := range db.parts {
 		relay := outbox.NewRelay(part.outbox, bus, log)
@@ -229,7 +241,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		part.afterWrite(func() { writes.Add(1); relay.Notify() })
 		client, err := jobs.New(ctx, jobs.Config{DB: part.writer, Dialect: db.dialect, Logger: log,
 			Maintenance: maintenance{db: db, posts: postSvc, blobs: blobs}, NoPeriodic: i > 0,
-			Register: func(w *river.Workers) { river.AddWorker(w, &thumbnailWorker{posts: postSvc}) }})
+			Register: func(w *river.Workers) { river.AddWorker(w, thumbs) }})
 		if err != nil {
 			return nil, err
 		}

@@ -31,10 +31,16 @@ const budgetSnooze = 2 * time.Second
 type thumbnailWorker struct {
 	river.WorkerDefaults[thumbnailArgs]
 	posts *posts.Service
+	// settled announces that a post is no longer processing, waking the
+	// upload waiting for it.
+	settled func(postID int64)
 }
 
 func (w *thumbnailWorker) Work(ctx context.Context, job *river.Job[thumbnailArgs]) error {
 	err := w.posts.Finish(ctx, job.Args.PostID)
+	if (err == nil || errors.Is(err, posts.ErrUnprocessable)) && w.settled != nil {
+		w.settled(job.Args.PostID) // ready, failed, or (deleted, done before) nothing left to wait for
+	}
 	if errors.Is(err, posts.ErrUnprocessable) {
 		return river.JobCancel(err) // the post is marked failed; retrying cannot help
 	}

@@ -24,8 +24,20 @@ func NewFanOut(store TimelineStore, cfg Config) *FanOut {
 }
 
 // Handle applies one event published on subject; seq is its position in
-// the outbox of database source ("" where there is one database).
+// the outbox of database source ("" where there is one database). Once the
+// position is recorded it is announced (Config.Announce), waking the feed
+// reads that wait for it.
 func (f *FanOut) Handle(ctx context.Context, subject string, data []byte, source string, seq int64) error {
+	if err := f.apply(ctx, subject, data, source, seq); err != nil {
+		return err
+	}
+	if f.cfg.Announce != nil {
+		f.cfg.Announce(source, seq)
+	}
+	return nil
+}
+
+func (f *FanOut) apply(ctx context.Context, subject string, data []byte, source string, seq int64) error {
 	consumer := ConsumerName
 	if source != "" {
 		consumer += "@" + source // positions are per outbox

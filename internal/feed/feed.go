@@ -74,6 +74,13 @@ type Config struct {
 	// names the reads that check anyway (a writer on another instance).
 	Writes    func() uint64
 	MustCheck func(ctx context.Context) bool
+	// Progress wakes the reads waiting for the fan-out; whoever receives
+	// the consumer's announcements calls its Announce. Nil: a new one,
+	// which nothing announces on (a waiting read then waits to FreshWait).
+	Progress *Progress
+	// Announce, if set, is called by the fan-out consumer with the outbox
+	// position (source, seq) it has just handled, once it is recorded.
+	Announce func(source string, seq int64)
 }
 
 // ConsumerName is the fan-out consumer's durable name and offset key.
@@ -104,6 +111,9 @@ func NewService(store TimelineStore, posts PostLoader, cursor *cursor.Codec, cfg
 	}
 	if cfg.StalledAfter <= 0 {
 		cfg.StalledAfter = 2 * time.Second
+	}
+	if cfg.Progress == nil {
+		cfg.Progress = NewProgress()
 	}
 	return &Service{store: store, posts: posts, cursor: cursor, cfg: cfg, lastProgress: time.Now()}
 }
@@ -168,6 +178,7 @@ func (s *Service) Home(ctx context.Context, userID int64, after string, limit in
 // awaitFanOut waits, briefly, until the fan-out has handled every event
 // committed before this read, so a feed read after a write sees it. If the
 // fan-out is stalled (no progress for StalledAfter) it does not wait at all.
+// It re-reads the offsets only when the consumer announces a new position.
 func (s *Service) awaitFanOut(ctx context.Context) {
 	var writes uint64
 	if s.cfg.Writes != nil {
@@ -176,7 +187,9 @@ func (s *Service) awaitFanOut(ctx context.Context) {
 			return
 		}
 	}
-	deadline := time.Now().Add(s.cfg.FreshWait)
+	var bound <-chan time.Time
+	start := time.Now()
+	moved := s.cfg.Progress.Next()
 	head, off, err := s.store.Lag(ctx, ConsumerName)
 	for {
 		if err != nil || off >= head {
@@ -186,10 +199,22 @@ func (s *Service) awaitFanOut(ctx context.Context) {
 			}
 			return
 		}
-		if s.progress(off) || time.Now().After(deadline) || ctx.Err() != nil {
+		if s.progress(off) {
 			return
 		}
-		time.Sleep(2 * time.Millisecond)
+		if bound == nil {
+			t := time.NewTimer(s.cfg.FreshWait - time.Since(start))
+			defer t.Stop()
+			bound = t.C
+		}
+		select {
+		case <-moved:
+		case <-bound:
+			return
+		case <-ctx.Done():
+			return
+		}
+		moved = s.cfg.Progress.Next()
 		off, err = s.store.Offset(ctx, ConsumerName) // the head to reach stays the one seen at the start
 	}
 }

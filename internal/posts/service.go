@@ -31,6 +31,7 @@ type Service struct {
 	checks    *media.Checks
 	now       func() time.Time
 	log       *slog.Logger
+	settled   *Settlements
 }
 
 // Config for NewService; zero values take the defaults.
@@ -51,6 +52,10 @@ type Config struct {
 	// Checks bounds the uploads' validity checks running at once on the
 	// node; default 2 × GOMAXPROCS, waited for up to 5 s.
 	Checks *media.Checks
+	// Settlements wakes WaitReady; whoever receives the thumbnail job's
+	// announcements calls its Settled. Nil: a new one, which nothing
+	// announces on (WaitReady then waits to its bound).
+	Settlements *Settlements
 }
 
 func NewService(store Store, blobs Blobs, authors Authors, gen *ids.Generator, cfg Config) *Service {
@@ -75,7 +80,10 @@ func NewService(store Store, blobs Blobs, authors Authors, gen *ids.Generator, c
 	if cfg.Checks == nil {
 		cfg.Checks = media.NewChecks(2*runtime.GOMAXPROCS(0), 5*time.Second)
 	}
-	return &Service{store: store, blobs: blobs, authors: authors, ids: gen,
+	if cfg.Settlements == nil {
+		cfg.Settlements = NewSettlements()
+	}
+	return &Service{settled: cfg.Settlements, store: store, blobs: blobs, authors: authors, ids: gen,
 		limits: media.Limits{Pixels: cfg.MaxPixels, Bytes: cfg.Budget.Size()},
 		budget: cfg.Budget, budgetFor: cfg.BudgetWait, checks: cfg.Checks, now: cfg.Now, log: cfg.Logger}
 }
@@ -237,18 +245,26 @@ func (s *Service) Finish(ctx context.Context, postID int64) error {
 
 // WaitReady waits up to d for a processing post to be finished and returns
 // it as it then stands: small photos are usually ready before the upload's
-// response goes out.
+// response goes out. It re-reads the post when the thumbnail job announces
+// the post settled, and once more at the bound.
 func (s *Service) WaitReady(ctx context.Context, id int64, d time.Duration) (Post, error) {
-	deadline := time.Now().Add(d)
+	bound := time.NewTimer(d)
+	defer bound.Stop()
 	for {
+		settled, stop := s.settled.watch(id)
 		p, err := s.store.Post(ctx, id)
-		if err != nil || p.Status != Processing || !time.Now().Before(deadline) {
+		if err != nil || p.Status != Processing || d <= 0 {
+			stop()
 			return p, err
 		}
 		select {
+		case <-settled:
+		case <-bound.C:
+			stop()
+			return s.store.Post(ctx, id)
 		case <-ctx.Done():
+			stop()
 			return p, nil
-		case <-time.After(5 * time.Millisecond):
 		}
 	}
 }

@@ -1,0 +1,95 @@
+package feed
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// behindStore reports the fan-out one event behind the outbox head until
+// caughtUp is set; reads counts the offset re-reads, and each read of the
+// offsets is reported on read.
+type behindStore struct {
+	lagStore
+	caughtUp atomic.Bool
+	reads    atomic.Int32
+	read     chan struct{}
+}
+
+func (s *behindStore) offset() int64 {
+	s.read <- struct{}{}
+	if s.caughtUp.Load() {
+		return 5
+	}
+	return 4
+}
+
+func (s *behindStore) Lag(context.Context, string) (int64, int64, error) { return 5, s.offset(), nil }
+func (s *behindStore) Offset(context.Context, string) (int64, error) {
+	s.reads.Add(1)
+	return s.offset(), nil
+}
+
+// A read that has to wait for the fan-out is woken by the consumer's
+// announcement, not by its bound (ten seconds here), and re-reads the
+// offsets only when woken.
+func TestFeedReadWokenByFanOutAnnouncement(t *testing.T) {
+	store := &behindStore{read: make(chan struct{})}
+	progress := NewProgress()
+	s := NewService(store, noPostLoader{}, nil, Config{FreshWait: 10 * time.Second, StalledAfter: time.Minute, Progress: progress})
+	done := make(chan time.Duration, 1)
+	go func() {
+		start := time.Now()
+		if _, err := s.Home(context.Background(), 1, "", 20); err != nil {
+			t.Error(err)
+		}
+		done <- time.Since(start)
+	}()
+
+	// The read listens for announcements before it reads the offsets, so
+	// once it has read them it is listening.
+	<-store.read
+	// An announcement of a position short of the head: the read re-reads,
+	// finds itself still behind, and waits on.
+	progress.Announce()
+	<-store.read
+	store.caughtUp.Store(true)
+	progress.Announce()
+	<-store.read
+	var took time.Duration
+	select {
+	case took = <-done:
+	case <-time.After(5 * time.Second): // half the bound: only the announcement can have ended the wait
+		t.Fatal("the read did not wake at the fan-out's announcement")
+	}
+	t.Logf("read returned %v after it started, on the announcement (bound 10s); %d offset re-reads", took, store.reads.Load())
+	if n := store.reads.Load(); n > 2 {
+		t.Fatalf("%d offset re-reads for two announcements, want at most 2", n)
+	}
+}
+
+// The fan-out announces each position once it is recorded, and not one
+// whose handling failed.
+func TestFanOutAnnouncesHandledPosition(t *testing.T) {
+	type pos struct {
+		source string
+		seq    int64
+	}
+	var got []pos
+	f := NewFanOut(&advanceStore{}, Config{Announce: func(source string, seq int64) { got = append(got, pos{source, seq}) }})
+	ctx := context.Background()
+	if err := f.Handle(ctx, "photofeed.events.PostLiked", nil, "db2", 7); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Handle(ctx, "photofeed.events.PhotoPosted", []byte("not json"), "db2", 8); err == nil {
+		t.Fatal("a malformed event was handled")
+	}
+	if len(got) != 1 || got[0] != (pos{"db2", 7}) {
+		t.Fatalf("announced %v, want [{db2 7}]", got)
+	}
+}
+
+type advanceStore struct{ TimelineStore }
+
+func (advanceStore) Advance(context.Context, string, int64) error { return nil }
