@@ -15,6 +15,7 @@ import (
 	"github.com/photofeed/photofeed/internal/httpauth"
 	"github.com/photofeed/photofeed/internal/identity"
 	"github.com/photofeed/photofeed/internal/posts"
+	"github.com/photofeed/photofeed/internal/problem"
 	"github.com/photofeed/photofeed/internal/search"
 )
 
@@ -96,14 +97,12 @@ func (a *API) handle(fn handlerFunc) http.Handler {
 }
 
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if p, ok := err.(*Problem); ok {
-		WriteProblem(w, *p)
+	if p, ok := err.(*problem.Details); ok {
+		problem.Write(w, *p)
 		return
 	}
-	WriteError(w, r, a.log, err)
+	problem.WriteError(w, r, a.log, err)
 }
-
-func (p *Problem) Error() string { return p.Detail }
 
 // authed wraps handlers that need a signed-in user.
 func (a *API) authed(fn func(w http.ResponseWriter, r *http.Request, userID int64) error) http.Handler {
