@@ -11,7 +11,6 @@ import (
 	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/blobstore"
 	"github.com/photofeed/photofeed/internal/feed"
-	"github.com/photofeed/photofeed/internal/graph"
 	"github.com/photofeed/photofeed/internal/httpauth"
 	"github.com/photofeed/photofeed/internal/identity"
 	"github.com/photofeed/photofeed/internal/posts"
@@ -28,9 +27,9 @@ type BlobOpener interface {
 
 // Deps are what the API serves from.
 type Deps struct {
-	Identity *identity.Service
+	Identity Identity
 	Posts    *posts.Service
-	Graph    *graph.Service
+	Graph    Graph
 	Feed     *feed.Service
 	Search   *search.Service // nil: search is unavailable (503)
 	Jobs     Jobs
