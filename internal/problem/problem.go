@@ -51,14 +51,22 @@ func Write(w http.ResponseWriter, d Details) {
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")
 	h.Del("Content-Length")
-	if d.Status == http.StatusServiceUnavailable && h.Get("Retry-After") == "" {
-		h.Set("Retry-After", "5")
+	if d.Status == http.StatusServiceUnavailable {
+		SetRetryAfter(h)
 	}
 	if d.Status == http.StatusUnauthorized && h.Get("WWW-Authenticate") == "" {
 		h.Set("WWW-Authenticate", `Bearer realm="photofeed"`)
 	}
 	w.WriteHeader(d.Status)
 	json.NewEncoder(w).Encode(d)
+}
+
+// SetRetryAfter advises a 503's client to retry in 5 s, unless the cause of
+// the 503 already said when. The UI's pages say the same as the API.
+func SetRetryAfter(h http.Header) {
+	if h.Get("Retry-After") == "" {
+		h.Set("Retry-After", "5")
+	}
 }
 
 // statusText is http.StatusText, and names the 499 it does not know.

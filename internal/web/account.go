@@ -68,7 +68,7 @@ func (ui *UI) formError(w http.ResponseWriter, r *http.Request, name, title stri
 	}
 	status := problem.Status(errkind.Of(err))
 	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "5") // as the API says for the same error
+		problem.SetRetryAfter(w.Header())
 	}
 	ui.render(w, r, status, name, page{Title: title, Error: e.Message, Errors: e.Fields, Data: data})
 }
