@@ -1,5 +1,5 @@
-// Package cache is a read-through cache for hot reads, with the three
-// protections the primer names:
+// Package cache is a read-through cache for hot reads, protected against
+// the three classic cache failures:
 //
 //   - stampede: concurrent misses of one key cause one load (the others wait
 //     for it), and hot keys are refreshed early, with a probability that

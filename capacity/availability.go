@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Year is the primer's year for downtime: 365 days.
+// Year is the system-design primer's year for downtime: 365 days.
 const Year = 365 * 24 * time.Hour
 
 // Downtime is the time a service at availability percent may be down per

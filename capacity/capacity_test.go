@@ -11,7 +11,7 @@ import (
 
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(math.Abs(a), math.Abs(b)) }
 
-// The primer's three numbers, exact and as it rounds them.
+// The system-design primer's three numbers, exact and as it rounds them.
 func TestSeedExample(t *testing.T) {
 	in := capacity.SeedInputs()
 	est := in.Estimate()
@@ -49,7 +49,7 @@ func TestSeedExample(t *testing.T) {
 	}
 }
 
-// The primer's nines table: 8.76 h, 52.6 min, 5.26 min a year.
+// The system-design primer's nines table: 8.76 h, 52.6 min, 5.26 min a year.
 func TestNines(t *testing.T) {
 	tests := []struct {
 		percent           float64

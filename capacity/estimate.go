@@ -20,10 +20,10 @@ type Inputs struct {
 	Availability   float64 // target, percent
 }
 
-// SeedInputs are the primer's worked example: 100M DAU × 5 actions, 10M
-// photos a day of 500 KB kept a year, 200 KB responses. The figures the
-// primer does not give carry common defaults: reads 10:1 (the primer's
-// read-heavy case), peak 2× average, variants of 30 KB and 150 KB (a 320 px
+// SeedInputs are the system-design primer's worked example (the one
+// photofeed is sized against, docs/architecture.md): 100M DAU × 5 actions,
+// 10M photos a day of 500 KB kept a year, 200 KB responses. The figures it
+// does not give carry common defaults: reads 10:1 (its read-heavy case), peak 2× average, variants of 30 KB and 150 KB (a 320 px
 // thumb and a 1080 px large), one stored copy, a four-nines target.
 func SeedInputs() Inputs {
 	return Inputs{
@@ -77,7 +77,8 @@ type Estimate struct {
 
 const secondsPerDay = 86400
 
-// Estimate applies the primer's three formulas, and splits and peaks them.
+// Estimate applies the system-design primer's three formulas (QPS, storage,
+// bandwidth), and splits and peaks them.
 func (in Inputs) Estimate() Estimate {
 	qps := in.DAU * in.ActionsPerDay / secondsPerDay
 	return Estimate{

@@ -1,6 +1,7 @@
-// Package capacity does back-of-envelope capacity planning: the primer's
-// QPS, storage and bandwidth estimates, availability "nines" and composite
-// availability, and sizing a deployment from measured per-node capacity.
+// Package capacity does back-of-envelope capacity planning: the
+// system-design primer's QPS, storage and bandwidth estimates, availability
+// "nines" and composite availability, and sizing a deployment from measured
+// per-node capacity.
 // It knows nothing of photofeed beyond the numbers it is given.
 package capacity
 
@@ -68,7 +69,7 @@ func ParseBytes(s string) (float64, error) {
 var dayUnits = map[string]float64{"d": 1, "w": 7, "mo": 365.0 / 12, "y": 365, "h": 1.0 / 24}
 
 // ParseDays parses a retention such as 1y, 18mo, 90d, 2w or 36h, in days.
-// A year is 365 days, as in the primer's storage formula.
+// A year is 365 days, as in the system-design primer's storage formula.
 func ParseDays(s string) (float64, error) {
 	v, unit, err := splitNumber(s)
 	if err != nil {
@@ -166,7 +167,8 @@ func FormatCount(v float64) string {
 	return out
 }
 
-// FormatShort writes a count the way the primer does: 100M, 10M, 5.8k.
+// FormatShort writes a count the way the system-design primer does: 100M,
+// 10M, 5.8k.
 func FormatShort(v float64) string {
 	for _, s := range []struct {
 		div  float64

@@ -1,5 +1,5 @@
 // Package ratelimit decides whether a request may proceed, with the three
-// algorithms of the primer behind one interface:
+// classic rate-limiting algorithms behind one interface:
 //
 //   - token bucket: tokens refill at Limit per Window up to Limit; bursts up
 //     to the bucket size.

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Backoff computes retry delays with the primer's formula,
+// Backoff computes retry delays by exponential backoff with jitter,
 //
 //	delay = min(base × 2^attempt + random(0, base), max)
 //

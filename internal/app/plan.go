@@ -40,7 +40,7 @@ type planOptions struct {
 	capFile    string
 	units      capacity.Units
 	format     string
-	seed       bool // inputs are the primer's example: show what it says
+	seed       bool // inputs are the system-design primer's example: show what it says
 }
 
 func parsePlanFlags(args []string, stderr io.Writer) (planOptions, error) {

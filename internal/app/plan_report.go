@@ -54,7 +54,7 @@ func buildReport(o planOptions, est capacity.Estimate, node capacity.NodeCapacit
 		{"peak uploads", fmt.Sprintf("uploads × peak factor = %s × %s", n(est.UploadsPerS), n(in.PeakFactor)), n(est.PeakUploadsS) + " /s", approxN(est.PeakUploadsS) + " /s"},
 	}
 	if o.seed && u == capacity.Decimal {
-		est1.headers = append(est1.headers, "the primer says")
+		est1.headers = append(est1.headers, "system-design primer says")
 		seedBW := capacity.Round(est.QPS, 2) * in.ResponseSize
 		said := map[string]string{
 			"QPS":       "100M × 5 / 86400 ~ 5,800 QPS",
@@ -65,7 +65,7 @@ func buildReport(o planOptions, est capacity.Estimate, node capacity.NodeCapacit
 			est1.rows[i] = append(row, said[row[0]])
 		}
 		est1.notes = append(est1.notes,
-			"The primer multiplies the rounded 5,800 QPS by 200 KB (1.16 GB/s) and states ~1.1 GB/s; from the exact QPS it is 1.157 GB/s, or 1.078 GiB/s in binary units (--binary).")
+			"The system-design primer multiplies the rounded 5,800 QPS by 200 KB (1.16 GB/s) and states ~1.1 GB/s; from the exact QPS it is 1.157 GB/s, or 1.078 GiB/s in binary units (--binary).")
 	}
 
 	nines := section{title: "Availability: downtime allowed", headers: []string{"availability"}}

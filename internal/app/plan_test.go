@@ -22,7 +22,7 @@ func runPlan(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
-// The default output is the primer's worked example; it is pinned in a golden file
+// The default output is the system-design primer's worked example; it is pinned in a golden file
 // (go test ./internal/app -run PlanGolden -update rewrites it).
 func TestPlanGolden(t *testing.T) {
 	for _, tc := range []struct{ name, file string }{{"table", "plan.golden"}, {"markdown", "plan.md.golden"}} {
@@ -78,12 +78,12 @@ func TestPlanJSONAndSizing(t *testing.T) {
 		t.Fatalf("json figures: %+v", v)
 	}
 	bin, _ := runPlan(t, "--binary")
-	if !strings.Contains(bin, "1.621 PiB") || !strings.Contains(bin, "binary (IEC)") || strings.Contains(bin, "the primer says") {
+	if !strings.Contains(bin, "1.621 PiB") || !strings.Contains(bin, "binary (IEC)") || strings.Contains(bin, "system-design primer says") {
 		t.Errorf("--binary output:\n%s", bin)
 	}
 	custom, _ := runPlan(t, "--dau", "1M", "--uploads-per-day", "100k", "--retention", "90d")
-	if strings.Contains(custom, "the primer says") || !strings.Contains(custom, "57.87 QPS") {
-		t.Errorf("custom inputs still show the primer's figures:\n%s", custom)
+	if strings.Contains(custom, "system-design primer says") || !strings.Contains(custom, "57.87 QPS") {
+		t.Errorf("custom inputs still show the system-design primer's figures:\n%s", custom)
 	}
 }
 

@@ -43,6 +43,7 @@ import (
 	"github.com/photofeed/photofeed/internal/natsbus"
 	"github.com/photofeed/photofeed/internal/outbox"
 	"github.com/photofeed/photofeed/internal/posts"
+	"github.com/photofeed/photofeed/internal/problem"
 	"github.com/photofeed/photofeed/internal/redisstore"
 	"github.com/photofeed/photofeed/internal/search"
 	"github.com/photofeed/photofeed/internal/supervise"
@@ -334,7 +335,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		api.RegisterHealth(mux) // a worker answers health checks only
 	}
 
-	var h http.Handler = httpapi.NotFoundAndMethodProblems(mux, ui.NotFound())
+	var h http.Handler = problem.NotFoundAndMethod(mux, ui.NotFound())
 	h = httpapi.Versions(h)
 	if cfg.RateLimits != "off" {
 		limits := httplimit.DefaultConfig()
@@ -360,7 +361,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	// see the client's own logout, so it needs the client's token.
 	h = consistency.Middleware(h)
 	h = http.NewCrossOriginProtection().Handler(h)
-	h = httpapi.Recover(log, h)
+	h = problem.Recover(log, h)
 	h = logging.Middleware(log, h)
 	h = nosniff(h)
 	trusted, _ := clientip.ParseTrusted(cfg.TrustedProxies) // checked with the config

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/photofeed/photofeed/internal/graph"
+	"github.com/photofeed/photofeed/internal/request"
 )
 
 type accountRequest struct {
@@ -15,8 +16,8 @@ type accountRequest struct {
 
 func (a *API) createAccount(w http.ResponseWriter, r *http.Request) error {
 	var req accountRequest
-	if p := decodeJSON(w, r, &req); p != nil {
-		return p
+	if err := request.DecodeJSON(w, r, &req); err != nil {
+		return err
 	}
 	u, err := a.deps.Identity.Register(r.Context(), req.Username, req.Password, req.DisplayName)
 	if err != nil {
@@ -39,8 +40,8 @@ type sessionJSON struct {
 
 func (a *API) createSession(w http.ResponseWriter, r *http.Request) error {
 	var req sessionRequest
-	if p := decodeJSON(w, r, &req); p != nil {
-		return p
+	if err := request.DecodeJSON(w, r, &req); err != nil {
+		return err
 	}
 	token, sess, err := a.deps.Identity.Login(r.Context(), req.Username, req.Password)
 	if err != nil {

@@ -3,10 +3,10 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/photofeed/photofeed/internal/errkind"
 	"github.com/photofeed/photofeed/internal/jobs"
+	"github.com/photofeed/photofeed/internal/request"
 )
 
 // Jobs is the task scheduler as administrators see it.
@@ -42,14 +42,9 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request, _ int64) error {
 	if state == "" {
 		state = "discarded"
 	}
-	limit := 50
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 500 {
-			p := badRequest("bad limit", map[string]string{"limit": "must be an integer from 1 to 500"})
-			return &p
-		}
-		limit = n
+	limit, err := request.Limit(r, 50, 500)
+	if err != nil {
+		return err
 	}
 	list, err := a.deps.Jobs.List(r.Context(), state, limit)
 	if err != nil {
@@ -61,9 +56,9 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request, _ int64) error {
 
 // retryJob puts a job (typically a discarded one) back in line.
 func (a *API) retryJob(w http.ResponseWriter, r *http.Request, _ int64) error {
-	id, p := pathID(r, "id")
-	if p != nil {
-		return p
+	id, err := request.PathID(r, "id")
+	if err != nil {
+		return err
 	}
 	j, err := a.deps.Jobs.Retry(r.Context(), r.URL.Query().Get("database"), id)
 	if err != nil {

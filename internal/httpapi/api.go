@@ -11,10 +11,10 @@ import (
 	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/blobstore"
 	"github.com/photofeed/photofeed/internal/feed"
-	"github.com/photofeed/photofeed/internal/graph"
 	"github.com/photofeed/photofeed/internal/httpauth"
 	"github.com/photofeed/photofeed/internal/identity"
 	"github.com/photofeed/photofeed/internal/posts"
+	"github.com/photofeed/photofeed/internal/problem"
 	"github.com/photofeed/photofeed/internal/search"
 )
 
@@ -27,9 +27,9 @@ type BlobOpener interface {
 
 // Deps are what the API serves from.
 type Deps struct {
-	Identity *identity.Service
+	Identity Identity
 	Posts    *posts.Service
-	Graph    *graph.Service
+	Graph    Graph
 	Feed     *feed.Service
 	Search   *search.Service // nil: search is unavailable (503)
 	Jobs     Jobs
@@ -100,14 +100,12 @@ func (a *API) handle(fn handlerFunc) http.Handler {
 }
 
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if p, ok := err.(*Problem); ok {
-		WriteProblem(w, *p)
+	if p, ok := err.(*problem.Details); ok {
+		problem.Write(w, *p)
 		return
 	}
-	WriteError(w, r, a.log, err)
+	problem.WriteError(w, r, a.log, err)
 }
-
-func (p *Problem) Error() string { return p.Detail }
 
 // authed wraps handlers that need a signed-in user.
 func (a *API) authed(fn func(w http.ResponseWriter, r *http.Request, userID int64) error) http.Handler {

@@ -4,18 +4,20 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"github.com/photofeed/photofeed/internal/problem"
+	"github.com/photofeed/photofeed/internal/request"
 )
 
 func (a *API) getFeed(w http.ResponseWriter, r *http.Request, uid int64) error {
 	q := r.URL.Query()
-	limit, p := cursorLimit(r)
-	if p != nil {
-		return p
+	limit, err := request.Limit(r, 20, 100)
+	if err != nil {
+		return err
 	}
 	cursor := q.Get("cursor")
 	if _, set := q["cursor"]; set && cursor == "" {
-		p := badRequest("empty cursor", map[string]string{"cursor": "must be a next_cursor from a previous page; omit it for the first page"})
-		return &p
+		return problem.BadRequest("empty cursor", map[string]string{"cursor": "must be a next_cursor from a previous page; omit it for the first page"})
 	}
 	page, err := a.deps.Feed.Home(r.Context(), uid, cursor, limit)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/photofeed/photofeed/idempotency"
+	"github.com/photofeed/photofeed/internal/problem"
 )
 
 // keyOpts is how a POST route takes an Idempotency-Key.
@@ -52,8 +53,8 @@ func (a *API) keyedAs(o keyOpts, recover http.Handler, fn func(w http.ResponseWr
 // The type links to the problem's documentation, and so does a Link
 // rel="help" header, for clients that only look at headers.
 func IdempotencyProblem(w http.ResponseWriter, r *http.Request, status int, slug, detail string) {
-	w.Header().Add("Link", `<`+ProblemBase+slug+`>; rel="help"`)
-	WriteProblem(w, Problem{Type: ProblemBase + slug, Status: status, Detail: detail})
+	w.Header().Add("Link", `<`+problem.Base+slug+`>; rel="help"`)
+	problem.Write(w, *problem.New(status, slug, detail))
 }
 
 // RecoverCreated answers a replayed create whose write committed but whose

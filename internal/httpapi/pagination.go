@@ -32,17 +32,3 @@ func pageLinks(w http.ResponseWriter, r *http.Request, page, limit int, total in
 	links = append(links, link(last, "last"))
 	w.Header().Add("Link", strings.Join(links, ", "))
 }
-
-// cursorLimit parses ?limit= (1–100, default 20) for cursor pagination.
-func cursorLimit(r *http.Request) (int, *Problem) {
-	s := r.URL.Query().Get("limit")
-	if s == "" {
-		return 20, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > 100 {
-		p := badRequest("bad limit", map[string]string{"limit": "must be an integer from 1 to 100"})
-		return 0, &p
-	}
-	return n, nil
-}

@@ -5,13 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/photofeed/photofeed/internal/httpauth"
 	"io"
 	"mime"
 	"net/http"
 	"strconv"
 
+	"github.com/photofeed/photofeed/internal/httpauth"
 	"github.com/photofeed/photofeed/internal/posts"
+	"github.com/photofeed/photofeed/internal/problem"
+	"github.com/photofeed/photofeed/internal/request"
 )
 
 // maxCaptionBytes bounds the caption part before validation: 2,200
@@ -47,14 +49,14 @@ func (a *API) uploadLimit() int64 { return a.deps.MaxUploadBytes + maxCaptionByt
 // upload limit, the caption up to its own, anything else refused. The
 // photo is held whole (media.Validate and the blob store take bytes):
 // one copy of up to the upload limit per request.
-func (a *API) readUpload(w http.ResponseWriter, r *http.Request) (caption string, photo []byte, _ *Problem) {
+func (a *API) readUpload(w http.ResponseWriter, r *http.Request) (caption string, photo []byte, _ *problem.Details) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		return "", nil, &Problem{Type: ProblemBase + "unsupported-media-type", Status: http.StatusUnsupportedMediaType,
-			Detail: "send the post as multipart/form-data with a photo file and a caption"}
+		return "", nil, problem.New(http.StatusUnsupportedMediaType, "unsupported-media-type",
+			"send the post as multipart/form-data with a photo file and a caption")
 	}
-	tooLarge := &Problem{Type: ProblemBase + "too-large", Status: http.StatusRequestEntityTooLarge,
-		Detail: fmt.Sprintf("the upload is over the %d MiB limit", a.deps.MaxUploadBytes>>20)}
+	tooLarge := problem.New(http.StatusRequestEntityTooLarge, "too-large",
+		fmt.Sprintf("the upload is over the %d MiB limit", a.deps.MaxUploadBytes>>20))
 	if r.ContentLength > a.uploadLimit() {
 		return "", nil, tooLarge
 	}
@@ -65,8 +67,7 @@ func (a *API) readUpload(w http.ResponseWriter, r *http.Request) (caption string
 	r.Body = http.MaxBytesReader(w, r.Body, a.uploadLimit())
 	mr, err := r.MultipartReader()
 	if err != nil {
-		p := badRequest("malformed multipart body: "+err.Error(), nil)
-		return "", nil, &p
+		return "", nil, problem.BadRequest("malformed multipart body: "+err.Error(), nil)
 	}
 	var havePhoto bool
 	for {
@@ -79,14 +80,12 @@ func (a *API) readUpload(w http.ResponseWriter, r *http.Request) (caption string
 			if errors.As(err, &mbe) {
 				return "", nil, tooLarge
 			}
-			p := badRequest("malformed multipart body: "+err.Error(), nil)
-			return "", nil, &p
+			return "", nil, problem.BadRequest("malformed multipart body: "+err.Error(), nil)
 		}
 		switch part.FormName() {
 		case "photo":
 			if havePhoto {
-				p := badRequest("send one photo per post", map[string]string{"photo": "appears more than once"})
-				return "", nil, &p
+				return "", nil, problem.BadRequest("send one photo per post", map[string]string{"photo": "appears more than once"})
 			}
 			havePhoto = true
 			photo, err = readPhoto(part, a.deps.MaxUploadBytes+1, held)
@@ -97,7 +96,7 @@ func (a *API) readUpload(w http.ResponseWriter, r *http.Request) (caption string
 			var b []byte
 			b, err = io.ReadAll(io.LimitReader(part, maxCaptionBytes+1))
 			if len(b) > maxCaptionBytes {
-				p := Problem{Type: ProblemBase + "validation-error", Status: http.StatusUnprocessableEntity,
+				p := problem.Details{Type: problem.Base + "validation-error", Status: http.StatusUnprocessableEntity,
 					Detail: "the request has invalid fields",
 					Errors: map[string]string{"caption": fmt.Sprintf("must be at most %d characters", posts.MaxCaptionLen)}}
 				return "", nil, &p
@@ -111,12 +110,11 @@ func (a *API) readUpload(w http.ResponseWriter, r *http.Request) (caption string
 			if errors.As(err, &mbe) {
 				return "", nil, tooLarge
 			}
-			p := badRequest("reading the upload failed: "+err.Error(), nil)
-			return "", nil, &p
+			return "", nil, problem.BadRequest("reading the upload failed: "+err.Error(), nil)
 		}
 	}
 	if !havePhoto {
-		p := Problem{Type: ProblemBase + "validation-error", Status: http.StatusUnprocessableEntity,
+		p := problem.Details{Type: problem.Base + "validation-error", Status: http.StatusUnprocessableEntity,
 			Detail: "the request has invalid fields", Errors: map[string]string{"photo": "is required"}}
 		return "", nil, &p
 	}
@@ -139,9 +137,9 @@ func readPhoto(part io.Reader, limit, held int64) ([]byte, error) {
 }
 
 func (a *API) getPost(w http.ResponseWriter, r *http.Request) error {
-	id, p := pathID(r, "id")
-	if p != nil {
-		return p
+	id, err := request.PathID(r, "id")
+	if err != nil {
+		return err
 	}
 	viewer := httpauth.UserID(r.Context())
 	post, err := a.deps.Posts.Post(r.Context(), id)
@@ -157,9 +155,9 @@ func (a *API) getPost(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) deletePost(w http.ResponseWriter, r *http.Request, uid int64) error {
-	id, p := pathID(r, "id")
-	if p != nil {
-		return p
+	id, err := request.PathID(r, "id")
+	if err != nil {
+		return err
 	}
 	if err := a.deps.Posts.Delete(r.Context(), id, uid); err != nil {
 		return err
@@ -169,9 +167,9 @@ func (a *API) deletePost(w http.ResponseWriter, r *http.Request, uid int64) erro
 }
 
 func (a *API) listUserPosts(w http.ResponseWriter, r *http.Request) error {
-	page, limit, p := pageParams(r)
-	if p != nil {
-		return p
+	page, limit, err := request.Page(r)
+	if err != nil {
+		return err
 	}
 	viewer := httpauth.UserID(r.Context())
 	u, err := a.deps.Identity.UserByUsername(r.Context(), r.PathValue("username"))
@@ -211,9 +209,9 @@ func (a *API) unlike(w http.ResponseWriter, r *http.Request, uid int64) error {
 
 func (a *API) likeOrUnlike(w http.ResponseWriter, r *http.Request, uid int64,
 	do func(ctx context.Context, postID, userID int64) error) error {
-	id, p := pathID(r, "id")
-	if p != nil {
-		return p
+	id, err := request.PathID(r, "id")
+	if err != nil {
+		return err
 	}
 	if err := do(r.Context(), id, uid); err != nil {
 		return err

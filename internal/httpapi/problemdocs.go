@@ -3,6 +3,8 @@ package httpapi
 import (
 	"html/template"
 	"net/http"
+
+	"github.com/photofeed/photofeed/internal/problem"
 )
 
 // problemDocs explains each problem type; a problem's "type" is a link to
@@ -36,7 +38,7 @@ var problemPage = template.Must(template.New("problem").Parse(`<!doctype html>
 func (a *API) getProblemDoc(w http.ResponseWriter, r *http.Request) {
 	doc, ok := problemDocs[r.PathValue("slug")]
 	if !ok {
-		WriteProblem(w, Problem{Type: ProblemBase + "not-found", Status: http.StatusNotFound, Detail: "no such problem type"})
+		problem.Write(w, *problem.New(http.StatusNotFound, "not-found", "no such problem type"))
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -1,6 +1,10 @@
 package httpapi
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/photofeed/photofeed/internal/request"
+)
 
 // Register adds every API route to mux: the whole REST surface, in one place.
 // RegisterHealth adds /healthz and /readyz, which every role serves.
@@ -18,8 +22,8 @@ func (a *API) Register(mux *http.ServeMux) {
 		route := func(method, path string, h http.Handler) { mux.Handle(method+" "+v+path, h) }
 		// POSTs take Idempotency-Key behind their own checks (see keyed).
 		// A login's answer is a credential: it is never stored.
-		route("POST", "/accounts", a.handle(a.keyed(keyOpts{maxBody: maxJSONBody}, mux, a.createAccount)))
-		route("POST", "/sessions", a.handle(a.keyed(keyOpts{maxBody: maxJSONBody, noStore: true}, mux, a.createSession)))
+		route("POST", "/accounts", a.handle(a.keyed(keyOpts{maxBody: request.MaxJSONBody}, mux, a.createAccount)))
+		route("POST", "/sessions", a.handle(a.keyed(keyOpts{maxBody: request.MaxJSONBody, noStore: true}, mux, a.createSession)))
 		route("DELETE", "/sessions/current", a.authed(a.deleteSession))
 
 		route("GET", "/me", a.authed(a.getMe))
@@ -40,7 +44,7 @@ func (a *API) Register(mux *http.ServeMux) {
 		route("GET", "/search", a.handle(a.getSearch))
 
 		route("GET", "/admin/jobs", a.admin(a.listJobs))
-		route("POST", "/admin/jobs/{id}/retry", a.admin(a.keyedAs(keyOpts{maxBody: maxJSONBody}, mux, a.retryJob)))
+		route("POST", "/admin/jobs/{id}/retry", a.admin(a.keyedAs(keyOpts{maxBody: request.MaxJSONBody}, mux, a.retryJob)))
 	}
 
 	mux.Handle("GET /media/{key}", a.handle(a.getMedia))

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/photofeed/photofeed/internal/request"
 	"github.com/photofeed/photofeed/internal/search"
 )
 
@@ -13,9 +14,9 @@ func (a *API) getSearch(w http.ResponseWriter, r *http.Request) error {
 		return search.ErrUnavailable
 	}
 	q := r.URL.Query()
-	limit, p := cursorLimit(r)
-	if p != nil {
-		return p
+	limit, err := request.Limit(r, 20, 100)
+	if err != nil {
+		return err
 	}
 	kind := search.Kind(q.Get("type"))
 	if kind == "" {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/photofeed/photofeed/internal/httpauth"
 	"github.com/photofeed/photofeed/internal/identity"
+	"github.com/photofeed/photofeed/internal/request"
 )
 
 func claims(r *http.Request) (identity.Claims, bool) { return httpauth.Claims(r.Context()) }
@@ -60,9 +61,9 @@ func (a *API) listFollowing(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request,
 	list func(ctx context.Context, userID int64, offset, limit int) ([]int64, int64, error)) error {
-	page, limit, p := pageParams(r)
-	if p != nil {
-		return p
+	page, limit, err := request.Page(r)
+	if err != nil {
+		return err
 	}
 	u, err := a.deps.Identity.UserByUsername(r.Context(), r.PathValue("username"))
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/photofeed/photofeed/internal/problem"
 )
 
 // API versions. A version lives in the path (/v1/feed, /v2/feed) or, on an
@@ -52,7 +54,7 @@ func Versions(next http.Handler) http.Handler {
 			v, ok := acceptedVersion(r.Header.Values("Accept"))
 			w.Header().Add("Vary", "Accept")
 			if !ok {
-				WriteProblem(w, Problem{Type: ProblemBase + "not-acceptable", Status: http.StatusNotAcceptable,
+				problem.Write(w, problem.Details{Type: problem.Base + "not-acceptable", Status: http.StatusNotAcceptable,
 					Detail: `this API serves ` + VendorType + `; version=1 or version=2`})
 				return
 			}

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/photofeed/photofeed/internal/clientip"
-	"github.com/photofeed/photofeed/internal/httpapi"
 	"github.com/photofeed/photofeed/internal/httpauth"
+	"github.com/photofeed/photofeed/internal/problem"
 	"github.com/photofeed/photofeed/ratelimit"
 )
 
@@ -254,7 +254,7 @@ func tooMany(w http.ResponseWriter, r *http.Request, violated []string, wait tim
 		fmt.Fprintf(w, "<!doctype html><title>Too many requests</title><p>Too many requests: %s.</p><p><a href=\"javascript:history.back()\">Back</a></p>", detail)
 		return
 	}
-	httpapi.WriteProblem(w, httpapi.Problem{Type: QuotaExceeded, Title: "Quota exceeded", Status: http.StatusTooManyRequests,
+	problem.Write(w, problem.Details{Type: QuotaExceeded, Title: "Quota exceeded", Status: http.StatusTooManyRequests,
 		Detail: detail, ViolatedPolicies: violated})
 }
 

@@ -8,9 +8,9 @@ import (
 	"github.com/photofeed/photofeed/resilience"
 )
 
-// RetryPolicy schedules a failed job's next attempt with the primer's
-// formula, min(base·2^attempt + random(0, base), max), counted from when
-// the attempt ran.
+// RetryPolicy schedules a failed job's next attempt by exponential backoff
+// with jitter (resilience.Backoff), min(base·2^attempt + random(0, base),
+// max), counted from when the attempt ran.
 type RetryPolicy struct {
 	Backoff resilience.Backoff
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/photofeed/photofeed/resilience"
 )
 
-// River's retries follow the primer's formula, from when the attempt ran.
+// River's retries follow resilience.Backoff's formula, from when the attempt ran.
 func TestRetryPolicy(t *testing.T) {
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	p := RetryPolicy{Backoff: resilience.Backoff{Base: time.Second, Max: time.Minute}}

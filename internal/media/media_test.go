@@ -187,8 +187,8 @@ func FuzzProcess(f *testing.F) {
 	})
 }
 
-// photoLike returns a JPEG near the primer's 500 KB average photo: a
-// 2000×1500 image with enough texture not to compress away.
+// photoLike returns a JPEG near the 500 KB average photo of the capacity
+// estimate: a 2000×1500 image with enough texture not to compress away.
 func photoLike(tb testing.TB) []byte {
 	img := image.NewRGBA(image.Rect(0, 0, 2000, 1500))
 	seed := uint32(1)

@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/photofeed/photofeed/internal/errkind"
-	"github.com/photofeed/photofeed/internal/httpapi"
 	"github.com/photofeed/photofeed/internal/httpauth"
+	"github.com/photofeed/photofeed/internal/problem"
 )
 
 type accountForm struct {
@@ -66,9 +66,9 @@ func (ui *UI) formError(w http.ResponseWriter, r *http.Request, name, title stri
 		ui.fail(w, r, err)
 		return
 	}
-	status := httpapi.StatusFor(errkind.Of(err))
+	status := problem.Status(errkind.Of(err))
 	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "5") // as the API says for the same error
+		problem.SetRetryAfter(w.Header())
 	}
 	ui.render(w, r, status, name, page{Title: title, Error: e.Message, Errors: e.Fields, Data: data})
 }

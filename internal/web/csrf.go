@@ -7,7 +7,9 @@ import (
 	"encoding/base64"
 	"net/http"
 
+	"github.com/photofeed/photofeed/internal/errkind"
 	"github.com/photofeed/photofeed/internal/httpauth"
+	"github.com/photofeed/photofeed/internal/request"
 )
 
 const csrfCookie = "photofeed_csrf"
@@ -59,15 +61,8 @@ func (ui *UI) form(maxBytes int64, next http.HandlerFunc) http.HandlerFunc {
 			ui.csrfRefused(w, r)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBytes)
-		var err error
-		if ct := r.Header.Get("Content-Type"); len(ct) >= 19 && ct[:19] == "multipart/form-data" {
-			err = r.ParseMultipartForm(maxBytes)
-		} else {
-			err = r.ParseForm()
-		}
-		if err != nil {
-			if _, ok := err.(*http.MaxBytesError); ok {
+		if err := request.Form(w, r, maxBytes); err != nil {
+			if errkind.Of(err) == errkind.TooLarge {
 				ui.render(w, r, http.StatusRequestEntityTooLarge, "error", page{Title: "Too large",
 					Error: "That upload is over the size limit."})
 				return

@@ -8,11 +8,14 @@ import (
 
 	"github.com/photofeed/photofeed/internal/httpauth"
 	"github.com/photofeed/photofeed/internal/posts"
+	"github.com/photofeed/photofeed/internal/request"
 )
 
+// postID is the post the path names; a path id that names none is a page
+// not found, not a bad request, for people follow links rather than type them.
 func postID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
+	id, err := request.PathID(r, "id")
+	if err != nil {
 		return 0, posts.ErrPostNotFound
 	}
 	return id, nil

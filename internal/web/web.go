@@ -5,9 +5,7 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -20,10 +18,10 @@ import (
 	"github.com/photofeed/photofeed/internal/errkind"
 	"github.com/photofeed/photofeed/internal/feed"
 	"github.com/photofeed/photofeed/internal/graph"
-	"github.com/photofeed/photofeed/internal/httpapi"
 	"github.com/photofeed/photofeed/internal/httpauth"
 	"github.com/photofeed/photofeed/internal/identity"
 	"github.com/photofeed/photofeed/internal/posts"
+	"github.com/photofeed/photofeed/internal/problem"
 	"github.com/photofeed/photofeed/internal/search"
 )
 
@@ -148,12 +146,12 @@ func (ui *UI) me(r *http.Request) *identity.User {
 // A failure caused by the client closing the connection is no failure of
 // ours: nobody reads the page, and it is logged as a cancelled request.
 func (ui *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, context.Canceled) && errors.Is(r.Context().Err(), context.Canceled) {
+	if problem.ClientClosed(r, err) {
 		ui.log.InfoContext(r.Context(), "request cancelled by the client", "err", err)
 		w.WriteHeader(idempotency.StatusClientClosedRequest)
 		return
 	}
-	status := httpapi.StatusFor(errkind.Of(err))
+	status := problem.Status(errkind.Of(err))
 	msg := "Something went wrong on our side."
 	if status >= 500 {
 		ui.log.ErrorContext(r.Context(), "page failed", "err", err)

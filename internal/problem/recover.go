@@ -1,4 +1,4 @@
-package httpapi
+package problem
 
 import (
 	"log/slog"
@@ -16,8 +16,7 @@ func Recover(log *slog.Logger, next http.Handler) http.Handler {
 					panic(v)
 				}
 				log.ErrorContext(r.Context(), "panic", "value", v, "stack", string(debug.Stack()))
-				WriteProblem(w, Problem{Type: ProblemBase + "internal", Status: http.StatusInternalServerError,
-					Detail: "something went wrong on our side; the request id identifies it in our logs"})
+				Write(w, *New(http.StatusInternalServerError, "internal", internalDetail))
 			}
 		}()
 		next.ServeHTTP(w, r)
