@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -315,7 +316,12 @@ func (c *cachedIdentity) PasswordHash(ctx context.Context, username string) (int
 }
 
 func (c *cachedIdentity) SessionByID(ctx context.Context, id int64) (identity.Session, error) {
-	return c.sessions.get(ctx, id)
+	s, err := c.sessions.get(ctx, id)
+	if s.RevokedAt != nil { // the cached copy's: the caller gets its own, as from the store
+		at := *s.RevokedAt
+		s.RevokedAt = &at
+	}
+	return s, err
 }
 
 func (c *cachedIdentity) CreateUser(ctx context.Context, u identity.User, hash string) error {
@@ -397,7 +403,8 @@ func (c *cachedCelebrities) FollowedCelebrities(ctx context.Context, userID int6
 	if fresh(ctx) || threshold != c.threshold {
 		return c.store.FollowedCelebrities(ctx, userID, threshold)
 	}
-	return c.c.Get(ctx, userID)
+	ids, err := c.c.Get(ctx, userID)
+	return slices.Clone(ids), err // the cached slice is every reader's: the caller gets its own, as from the store
 }
 
 func (c *cachedCelebrities) Timeline(ctx context.Context, userID, beforeID int64, limit int) ([]int64, bool, error) {
