@@ -181,3 +181,62 @@ func (c countHits) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	}
 	return v, found, err
 }
+
+// recordBus keeps what is broadcast.
+type recordBus struct{ sent []string }
+
+func (b *recordBus) Broadcast(subject string, data []byte) error {
+	b.sent = append(b.sent, subject+": "+string(data))
+	return nil
+}
+
+// Invalidations travel between instances of different versions during a
+// rolling deploy: the names on the wire must not change with the code.
+func TestInvalidationWireFormat(t *testing.T) {
+	for _, tt := range []struct {
+		name cacheName
+		want string
+	}{
+		{cachePost, "photofeed.cache.invalidate: post 42"},
+		{cacheSession, "photofeed.cache.invalidate: session 42"},
+		{cacheUser, "photofeed.cache.invalidate: user 42"},
+		{cacheUsername, "photofeed.cache.invalidate: username 42"},
+		{cacheCelebs, "photofeed.cache.invalidate: celebs 42"},
+	} {
+		bus := &recordBus{}
+		newInvalidations(bus, 0, slog.New(slog.DiscardHandler)).dropID(t.Context(), tt.name, 42)
+		if len(bus.sent) != 1 || bus.sent[0] != tt.want {
+			t.Errorf("%s: sent %q, want %q", tt.name, bus.sent, tt.want)
+		}
+	}
+}
+
+// Granting admin through the decorator drops the cached user, so the
+// authors read beside posts show the role at once.
+func TestCachedSetAdmin(t *testing.T) {
+	db := openSQLite(t)
+	bus := &memBus{}
+	iv := newInvalidations(bus, 0, slog.New(slog.DiscardHandler))
+	bus.receivers = append(bus.receivers, iv.receive)
+	c := newCachedIdentity(db.Identity(), iv, cache.Config{TTL: time.Hour})
+	ctx := t.Context()
+	u := identity.User{ID: 7, Username: "root", DisplayName: "Root", CreatedAt: time.UnixMilli(1).UTC()}
+	if err := c.CreateUser(ctx, u, "hash"); err != nil {
+		t.Fatal(err)
+	}
+	for _, admin := range []bool{false, true, false} {
+		if admin != u.Admin {
+			if err := c.SetAdmin(ctx, "root", admin); err != nil {
+				t.Fatal(err)
+			}
+			u.Admin = admin
+		}
+		list, err := c.UsersByIDs(ctx, []int64{7})
+		if err != nil || len(list) != 1 || list[0].Admin != admin {
+			t.Fatalf("UsersByIDs = %+v, %v; want admin %v", list, err, admin)
+		}
+		if got, err := c.UserByUsername(ctx, "root"); err != nil || got.Admin != admin {
+			t.Fatalf("UserByUsername = %+v, %v; want admin %v", got, err, admin)
+		}
+	}
+}
