@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -54,7 +55,7 @@ func (n *node) cachedStores(cfg Config, db *database, bus *natsbus.Bus, rdb *red
 	return readStores{
 		identity:      newCachedIdentity(db.Identity(), iv, cc),
 		posts:         newCachedPosts(db.Posts(), iv, cc),
-		graph:         cachedGraph{Store: db.Graph(), iv: iv},
+		graph:         newCachedGraph(db.Graph(), iv),
 		readTimelines: newCachedCelebrities(timelines, cfg.FanOutThreshold, iv, cc),
 	}, nil
 }
@@ -77,10 +78,10 @@ type byID[T any] struct {
 	notFound error
 }
 
-func newByID[T any](name string, iv *invalidations, cfg cache.Config, notFound error,
+func newByID[T any](name cacheName, iv *invalidations, cfg cache.Config, notFound error,
 	one func(context.Context, int64) (T, error), many func(context.Context, []int64) ([]T, error), idOf func(T) int64) *byID[T] {
 	b := &byID[T]{one: one, many: many, idOf: idOf, notFound: notFound}
-	cfg.Name = name
+	cfg.Name = string(name)
 	cfg.NegativeTTL = min(cfg.TTL, 5*time.Second)
 	b.c = cache.New(cfg, func(ctx context.Context, id int64) (T, error) {
 		v, err := one(ctx, id)
@@ -152,14 +153,16 @@ func (b *byID[T]) getMany(ctx context.Context, ids []int64) ([]T, error) {
 // cachedPosts caches post objects, the bulk of every feed and profile
 // page; every write to a post invalidates it everywhere.
 type cachedPosts struct {
-	posts.Store
-	byID *byID[posts.Post]
-	iv   *invalidations
+	store posts.Store
+	byID  *byID[posts.Post]
+	iv    *invalidations
 }
 
+var _ posts.Store = (*cachedPosts)(nil)
+
 func newCachedPosts(s posts.Store, iv *invalidations, cfg cache.Config) *cachedPosts {
-	return &cachedPosts{Store: s, iv: iv,
-		byID: newByID("post", iv, cfg, posts.ErrPostNotFound, s.Post, s.PostsByIDs, func(p posts.Post) int64 { return p.ID })}
+	return &cachedPosts{store: s, iv: iv,
+		byID: newByID(cachePost, iv, cfg, posts.ErrPostNotFound, s.Post, s.PostsByIDs, func(p posts.Post) int64 { return p.ID })}
 }
 
 func (c *cachedPosts) Post(ctx context.Context, id int64) (posts.Post, error) {
@@ -170,50 +173,76 @@ func (c *cachedPosts) PostsByIDs(ctx context.Context, ids []int64) ([]posts.Post
 	return c.byID.getMany(ctx, ids)
 }
 
+// A profile's list and count change with every post: cached, they would
+// need an invalidation per author on every write for a read that is one
+// indexed query.
+func (c *cachedPosts) PostsByAuthor(ctx context.Context, authorID int64, offset, limit int) ([]posts.Post, error) {
+	return c.store.PostsByAuthor(ctx, authorID, offset, limit)
+}
+
+func (c *cachedPosts) CountByAuthor(ctx context.Context, authorID int64) (int64, error) {
+	return c.store.CountByAuthor(ctx, authorID)
+}
+
+// LikedBy is per reader and changes with their every like: not cached.
+func (c *cachedPosts) LikedBy(ctx context.Context, userID int64, postIDs []int64) (map[int64]bool, error) {
+	return c.store.LikedBy(ctx, userID, postIDs)
+}
+
+// ImageInUse and DeleteIfUnused decide whether a blob may be deleted:
+// only the database's answer will do.
+func (c *cachedPosts) ImageInUse(ctx context.Context, key string) (bool, error) {
+	return c.store.ImageInUse(ctx, key)
+}
+
+func (c *cachedPosts) DeleteIfUnused(ctx context.Context, key string, del func(context.Context) error) (bool, error) {
+	return c.store.DeleteIfUnused(ctx, key, del)
+}
+
 func (c *cachedPosts) CreatePost(ctx context.Context, p posts.Post) error {
-	err := c.Store.CreatePost(ctx, p)
+	err := c.store.CreatePost(ctx, p)
 	if err == nil {
-		c.iv.dropID(ctx, "post", p.ID)
+		c.iv.dropID(ctx, cachePost, p.ID) // a read before the commit may have remembered it missing
 	}
 	return err
 }
 
 func (c *cachedPosts) DeletePost(ctx context.Context, id, authorID int64) (posts.Post, error) {
-	p, err := c.Store.DeletePost(ctx, id, authorID)
+	p, err := c.store.DeletePost(ctx, id, authorID)
 	if err == nil {
-		c.iv.dropID(ctx, "post", id)
+		c.iv.dropID(ctx, cachePost, id)
 	}
 	return p, err
 }
 
 func (c *cachedPosts) Like(ctx context.Context, postID, userID int64, at time.Time) error {
-	err := c.Store.Like(ctx, postID, userID, at)
+	err := c.store.Like(ctx, postID, userID, at)
 	if err == nil {
-		c.iv.dropID(ctx, "post", postID)
+		c.iv.dropID(ctx, cachePost, postID)
 	}
 	return err
 }
 
 func (c *cachedPosts) Unlike(ctx context.Context, postID, userID int64) error {
-	err := c.Store.Unlike(ctx, postID, userID)
+	err := c.store.Unlike(ctx, postID, userID)
 	if err == nil {
-		c.iv.dropID(ctx, "post", postID)
+		c.iv.dropID(ctx, cachePost, postID)
 	}
 	return err
 }
 
 func (c *cachedPosts) FinishPost(ctx context.Context, id int64, im posts.Images) (bool, error) {
-	ok, err := c.Store.FinishPost(ctx, id, im)
+	ok, err := c.store.FinishPost(ctx, id, im)
 	if err == nil {
-		c.iv.dropID(ctx, "post", id)
+		c.iv.dropID(ctx, cachePost, id)
 	}
 	return ok, err
 }
 
 func (c *cachedPosts) FailPost(ctx context.Context, id int64) error {
-	err := c.Store.FailPost(ctx, id)
+	err := c.store.FailPost(ctx, id)
 	if err == nil {
-		c.iv.dropID(ctx, "post", id)
+		c.iv.dropID(ctx, cachePost, id)
 	}
 	return err
 }
@@ -224,20 +253,22 @@ func (c *cachedPosts) FailPost(ctx context.Context, id int64) error {
 // cached: it is how roles are checked, and a role changed from the command
 // line, which reaches no instance's cache, must hold at once.
 type cachedIdentity struct {
-	identityStore
+	store    identityStore
 	sessions *byID[identity.Session]
 	users    *byID[identity.User]
 	names    *cache.Cache[string, int64] // username → id: never changes once taken
 	iv       *invalidations
 }
 
+var _ identityStore = (*cachedIdentity)(nil)
+
 func newCachedIdentity(s identityStore, iv *invalidations, cfg cache.Config) *cachedIdentity {
 	noBatch := func(context.Context, []int64) ([]identity.Session, error) {
 		return nil, errors.New("sessions are read one at a time")
 	}
 	names := cfg
-	names.Name, names.NegativeTTL = "username", min(cfg.TTL, 5*time.Second)
-	c := &cachedIdentity{identityStore: s, iv: iv,
+	names.Name, names.NegativeTTL = string(cacheUsername), min(cfg.TTL, 5*time.Second)
+	c := &cachedIdentity{store: s, iv: iv,
 		names: cache.New(names, func(ctx context.Context, username string) (int64, error) {
 			u, err := s.UserByUsername(ctx, username)
 			if errors.Is(err, identity.ErrUserNotFound) {
@@ -245,19 +276,24 @@ func newCachedIdentity(s identityStore, iv *invalidations, cfg cache.Config) *ca
 			}
 			return u.ID, err
 		}),
-		sessions: newByID("session", iv, cfg, identity.ErrSessionNotFound, s.SessionByID, noBatch, func(x identity.Session) int64 { return x.ID }),
-		users:    newByID("user", iv, cfg, identity.ErrUserNotFound, s.UserByID, s.UsersByIDs, func(u identity.User) int64 { return u.ID }),
+		sessions: newByID(cacheSession, iv, cfg, identity.ErrSessionNotFound, s.SessionByID, noBatch, func(x identity.Session) int64 { return x.ID }),
+		users:    newByID(cacheUser, iv, cfg, identity.ErrUserNotFound, s.UserByID, s.UsersByIDs, func(u identity.User) int64 { return u.ID }),
 	}
 	// A name remembered as free is forgotten when it is taken, everywhere.
-	iv.register("username", c.names.Invalidate, c.names.Delete)
+	iv.register(cacheUsername, c.names.Invalidate, c.names.Delete)
 	return c
+}
+
+// UserByID is not cached: see cachedIdentity.
+func (c *cachedIdentity) UserByID(ctx context.Context, id int64) (identity.User, error) {
+	return c.store.UserByID(ctx, id)
 }
 
 // UserByUsername is a profile read: the name resolves through the cache
 // (unknown names remembered for a few seconds), the user by id.
 func (c *cachedIdentity) UserByUsername(ctx context.Context, username string) (identity.User, error) {
 	if fresh(ctx) {
-		return c.identityStore.UserByUsername(ctx, username)
+		return c.store.UserByUsername(ctx, username)
 	}
 	id, err := c.names.Get(ctx, username)
 	if errors.Is(err, cache.ErrNotFound) {
@@ -269,56 +305,73 @@ func (c *cachedIdentity) UserByUsername(ctx context.Context, username string) (i
 	return c.users.get(ctx, id)
 }
 
-func (c *cachedIdentity) SessionByID(ctx context.Context, id int64) (identity.Session, error) {
-	return c.sessions.get(ctx, id)
-}
-
 func (c *cachedIdentity) UsersByIDs(ctx context.Context, ids []int64) ([]identity.User, error) {
 	return c.users.getMany(ctx, ids)
 }
 
+// PasswordHash is read once per login, and a stale hash must never
+// answer one: not cached.
+func (c *cachedIdentity) PasswordHash(ctx context.Context, username string) (int64, string, error) {
+	return c.store.PasswordHash(ctx, username)
+}
+
+func (c *cachedIdentity) SessionByID(ctx context.Context, id int64) (identity.Session, error) {
+	s, err := c.sessions.get(ctx, id)
+	if s.RevokedAt != nil { // the cached copy's: the caller gets its own, as from the store
+		at := *s.RevokedAt
+		s.RevokedAt = &at
+	}
+	return s, err
+}
+
 func (c *cachedIdentity) CreateUser(ctx context.Context, u identity.User, hash string) error {
-	err := c.identityStore.CreateUser(ctx, u, hash)
+	err := c.store.CreateUser(ctx, u, hash)
 	if err == nil {
-		c.iv.dropID(ctx, "user", u.ID)
-		c.iv.drop(ctx, "username", u.Username)
+		c.iv.dropID(ctx, cacheUser, u.ID)
+		c.iv.drop(ctx, cacheUsername, u.Username)
 	}
 	return err
 }
 
 func (c *cachedIdentity) CreateSession(ctx context.Context, s identity.Session) error {
-	err := c.identityStore.CreateSession(ctx, s)
+	err := c.store.CreateSession(ctx, s)
 	if err == nil {
-		c.iv.dropID(ctx, "session", s.ID)
+		c.iv.dropID(ctx, cacheSession, s.ID)
 	}
 	return err
 }
 
 func (c *cachedIdentity) ExtendSession(ctx context.Context, id int64, expiresAt time.Time) error {
-	err := c.identityStore.ExtendSession(ctx, id, expiresAt)
+	err := c.store.ExtendSession(ctx, id, expiresAt)
 	if err == nil {
-		c.iv.dropID(ctx, "session", id)
+		c.iv.dropID(ctx, cacheSession, id)
 	}
 	return err
 }
 
 func (c *cachedIdentity) RevokeSession(ctx context.Context, id int64, at time.Time) error {
-	err := c.identityStore.RevokeSession(ctx, id, at)
+	err := c.store.RevokeSession(ctx, id, at)
 	if err == nil {
-		c.iv.dropID(ctx, "session", id)
+		c.iv.dropID(ctx, cacheSession, id)
 	}
 	return err
 }
 
+// DeleteExpiredSessions drops nothing from the caches: a cached copy of
+// a session it deletes has expired, and the service refuses it for that.
+func (c *cachedIdentity) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+	return c.store.DeleteExpiredSessions(ctx, now)
+}
+
 func (c *cachedIdentity) SetAdmin(ctx context.Context, username string, admin bool) error {
-	if err := c.identityStore.SetAdmin(ctx, username, admin); err != nil {
+	if err := c.store.SetAdmin(ctx, username, admin); err != nil {
 		return err
 	}
-	u, err := c.identityStore.UserByUsername(ctx, username)
+	u, err := c.store.UserByUsername(ctx, username)
 	if err != nil {
 		return fmt.Errorf("invalidate %s: %w", username, err)
 	}
-	c.iv.dropID(ctx, "user", u.ID)
+	c.iv.dropID(ctx, cacheUser, u.ID)
 	return nil
 }
 
@@ -326,49 +379,118 @@ func (c *cachedIdentity) SetAdmin(ctx context.Context, username string, admin bo
 // merged into feeds at read time: a join every feed read would otherwise
 // run. A reader's own follow or unfollow drops their entry everywhere (see
 // cachedGraph); an author crossing the fan-out threshold shows within the
-// TTL.
+// TTL. The rest of the timeline store passes through: timelines change
+// with every post fanned out, and the fan-out writes to the store itself.
 type cachedCelebrities struct {
-	feed.TimelineStore
+	store     feed.TimelineStore
 	threshold int // the deployment's; a call with another reads through
 	c         *cache.Cache[int64, []int64]
 }
 
+var _ feed.TimelineStore = (*cachedCelebrities)(nil)
+
 func newCachedCelebrities(s feed.TimelineStore, threshold int, iv *invalidations, cfg cache.Config) *cachedCelebrities {
 	cfg.Remote = nil // small and per reader: not worth a network hop
-	c := &cachedCelebrities{TimelineStore: s, threshold: threshold}
+	c := &cachedCelebrities{store: s, threshold: threshold}
 	c.c = cache.New(cfg, func(ctx context.Context, user int64) ([]int64, error) {
 		return s.FollowedCelebrities(ctx, user, threshold)
 	})
-	iv.registerIDs("celebs", c.c.Invalidate, func(_ context.Context, user int64) { c.c.Invalidate(user) })
+	iv.registerIDs(cacheCelebs, c.c.Invalidate, func(_ context.Context, user int64) { c.c.Invalidate(user) })
 	return c
 }
 
 func (c *cachedCelebrities) FollowedCelebrities(ctx context.Context, userID int64, threshold int) ([]int64, error) {
 	if fresh(ctx) || threshold != c.threshold {
-		return c.TimelineStore.FollowedCelebrities(ctx, userID, threshold)
+		return c.store.FollowedCelebrities(ctx, userID, threshold)
 	}
-	return c.c.Get(ctx, userID)
+	ids, err := c.c.Get(ctx, userID)
+	return slices.Clone(ids), err // the cached slice is every reader's: the caller gets its own, as from the store
+}
+
+func (c *cachedCelebrities) Timeline(ctx context.Context, userID, beforeID int64, limit int) ([]int64, bool, error) {
+	return c.store.Timeline(ctx, userID, beforeID, limit)
+}
+
+func (c *cachedCelebrities) Rebuild(ctx context.Context, userID int64, threshold, capN int) error {
+	return c.store.Rebuild(ctx, userID, threshold, capN)
+}
+
+func (c *cachedCelebrities) RecentByAuthor(ctx context.Context, authorID, beforeID int64, limit int) ([]int64, error) {
+	return c.store.RecentByAuthor(ctx, authorID, beforeID, limit)
+}
+
+func (c *cachedCelebrities) FanOut(ctx context.Context, consumer string, seq, postID, authorID int64, threshold, capN int) error {
+	return c.store.FanOut(ctx, consumer, seq, postID, authorID, threshold, capN)
+}
+
+func (c *cachedCelebrities) RemovePost(ctx context.Context, consumer string, seq, postID, authorID int64) error {
+	return c.store.RemovePost(ctx, consumer, seq, postID, authorID)
+}
+
+// Backfill and RemoveAuthor follow a follow or unfollow, whose write
+// already dropped the follower's entry (cachedGraph).
+func (c *cachedCelebrities) Backfill(ctx context.Context, consumer string, seq, follower, followee int64, threshold, capN int) error {
+	return c.store.Backfill(ctx, consumer, seq, follower, followee, threshold, capN)
+}
+
+func (c *cachedCelebrities) RemoveAuthor(ctx context.Context, consumer string, seq, follower, followee int64) error {
+	return c.store.RemoveAuthor(ctx, consumer, seq, follower, followee)
+}
+
+func (c *cachedCelebrities) Advance(ctx context.Context, consumer string, seq int64) error {
+	return c.store.Advance(ctx, consumer, seq)
+}
+
+func (c *cachedCelebrities) Offset(ctx context.Context, consumer string) (int64, error) {
+	return c.store.Offset(ctx, consumer)
+}
+
+func (c *cachedCelebrities) Lag(ctx context.Context, consumer string) (int64, int64, error) {
+	return c.store.Lag(ctx, consumer)
 }
 
 // cachedGraph drops the follower's cached celebrities on every follow and
-// unfollow, on every instance.
+// unfollow, on every instance. Its reads (counts, lists) are not cached:
+// each changes with any follow of the user, by anyone.
 type cachedGraph struct {
-	graph.Store
-	iv *invalidations
+	store graph.Store
+	iv    *invalidations
 }
 
-func (g cachedGraph) Follow(ctx context.Context, follower, followee int64, at time.Time) error {
-	err := g.Store.Follow(ctx, follower, followee, at)
+var _ graph.Store = (*cachedGraph)(nil)
+
+func newCachedGraph(s graph.Store, iv *invalidations) *cachedGraph {
+	return &cachedGraph{store: s, iv: iv}
+}
+
+func (g *cachedGraph) Follow(ctx context.Context, follower, followee int64, at time.Time) error {
+	err := g.store.Follow(ctx, follower, followee, at)
 	if err == nil {
-		g.iv.dropID(ctx, "celebs", follower)
+		g.iv.dropID(ctx, cacheCelebs, follower)
 	}
 	return err
 }
 
-func (g cachedGraph) Unfollow(ctx context.Context, follower, followee int64) error {
-	err := g.Store.Unfollow(ctx, follower, followee)
+func (g *cachedGraph) Unfollow(ctx context.Context, follower, followee int64) error {
+	err := g.store.Unfollow(ctx, follower, followee)
 	if err == nil {
-		g.iv.dropID(ctx, "celebs", follower)
+		g.iv.dropID(ctx, cacheCelebs, follower)
 	}
 	return err
+}
+
+func (g *cachedGraph) IsFollowing(ctx context.Context, follower, followee int64) (bool, error) {
+	return g.store.IsFollowing(ctx, follower, followee)
+}
+
+func (g *cachedGraph) Counts(ctx context.Context, userID int64) (graph.Counts, error) {
+	return g.store.Counts(ctx, userID)
+}
+
+func (g *cachedGraph) Followers(ctx context.Context, userID int64, offset, limit int) ([]int64, error) {
+	return g.store.Followers(ctx, userID, offset, limit)
+}
+
+func (g *cachedGraph) Following(ctx context.Context, userID int64, offset, limit int) ([]int64, error) {
+	return g.store.Following(ctx, userID, offset, limit)
 }

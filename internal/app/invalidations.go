@@ -13,6 +13,19 @@ import (
 // changed something to every instance holding it.
 const invalidationSubject = "photofeed.cache.invalidate"
 
+// cacheName names a cache in invalidation messages and, in the shared
+// level, its keys' namespace: the strings are on the wire and in Redis,
+// so a rename is a change of format.
+type cacheName string
+
+const (
+	cachePost     cacheName = "post"
+	cacheSession  cacheName = "session"
+	cacheUser     cacheName = "user"
+	cacheUsername cacheName = "username"
+	cacheCelebs   cacheName = "celebs" // per reader: the followed authors merged at read time
+)
+
 type broadcaster interface {
 	Broadcast(subject string, data []byte) error
 }
@@ -30,7 +43,7 @@ type invalidations struct {
 	again time.Duration
 
 	mu     sync.Mutex
-	caches map[string]registered
+	caches map[cacheName]registered
 }
 
 // registered is one cache: how to drop a key here, and from every level.
@@ -40,17 +53,17 @@ type registered struct {
 }
 
 func newInvalidations(bus broadcaster, again time.Duration, log *slog.Logger) *invalidations {
-	return &invalidations{bus: bus, again: again, log: log, caches: map[string]registered{}}
+	return &invalidations{bus: bus, again: again, log: log, caches: map[cacheName]registered{}}
 }
 
-func (iv *invalidations) register(name string, invalidate func(key string), del func(ctx context.Context, key string)) {
+func (iv *invalidations) register(name cacheName, invalidate func(key string), del func(ctx context.Context, key string)) {
 	iv.mu.Lock()
 	iv.caches[name] = registered{invalidate, del}
 	iv.mu.Unlock()
 }
 
 // registerIDs registers a cache keyed by int64 ids.
-func (iv *invalidations) registerIDs(name string, invalidate func(id int64), del func(ctx context.Context, id int64)) {
+func (iv *invalidations) registerIDs(name cacheName, invalidate func(id int64), del func(ctx context.Context, id int64)) {
 	iv.register(name, func(key string) {
 		if id, err := strconv.ParseInt(key, 10, 64); err == nil {
 			invalidate(id)
@@ -64,7 +77,7 @@ func (iv *invalidations) registerIDs(name string, invalidate func(id int64), del
 
 // drop invalidates name/key here, in the shared level, and (by broadcast)
 // on every instance.
-func (iv *invalidations) drop(ctx context.Context, name, key string) {
+func (iv *invalidations) drop(ctx context.Context, name cacheName, key string) {
 	iv.mu.Lock()
 	c, ok := iv.caches[name]
 	iv.mu.Unlock()
@@ -75,12 +88,12 @@ func (iv *invalidations) drop(ctx context.Context, name, key string) {
 		}
 	}
 	iv.local(name, key)
-	if err := iv.bus.Broadcast(invalidationSubject, []byte(name+" "+key)); err != nil {
+	if err := iv.bus.Broadcast(invalidationSubject, []byte(string(name)+" "+key)); err != nil {
 		iv.log.Warn("cache invalidation not broadcast; other instances serve the old value until its TTL", "cache", name, "key", key, "err", err)
 	}
 }
 
-func (iv *invalidations) dropID(ctx context.Context, name string, id int64) {
+func (iv *invalidations) dropID(ctx context.Context, name cacheName, id int64) {
 	iv.drop(ctx, name, strconv.FormatInt(id, 10))
 }
 
@@ -91,10 +104,10 @@ func (iv *invalidations) receive(data []byte) {
 		iv.log.Warn("malformed cache invalidation", "message", string(data))
 		return
 	}
-	iv.local(name, key)
+	iv.local(cacheName(name), key)
 }
 
-func (iv *invalidations) local(name, key string) {
+func (iv *invalidations) local(name cacheName, key string) {
 	iv.mu.Lock()
 	c, ok := iv.caches[name]
 	iv.mu.Unlock()

@@ -113,6 +113,22 @@ func (f *fixture) post(t *testing.T, author int64, caption string) posts.Post {
 	return p
 }
 
+// distinct is the sorted set of ids in list: a batch read may return an
+// id asked twice twice (callers key the result by id).
+func distinct[T any](list []T, id func(T) int64) []int64 {
+	var out []int64
+	for _, v := range list {
+		out = append(out, id(v))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func sorted(ids ...int64) []int64 {
+	slices.Sort(ids)
+	return ids
+}
+
 func mustKind(t *testing.T, err, want error) {
 	t.Helper()
 	if !errors.Is(err, want) {
@@ -146,10 +162,24 @@ func testUsers(t *testing.T, f *fixture) {
 	_, _, err = f.Identity.PasswordHash(f.ctx, "nobody")
 	mustKind(t, err, identity.ErrUserNotFound)
 
+	// A read that found nothing does not hide what is created after it.
+	_, err = f.Identity.UserByUsername(f.ctx, "bob")
+	mustKind(t, err, identity.ErrUserNotFound)
 	bob := f.user(t, "bob")
+	if got, err := f.Identity.UserByUsername(f.ctx, "bob"); err != nil || got != bob {
+		t.Fatalf("UserByUsername after create = %+v, %v; want %+v", got, err, bob)
+	}
 	list, err := f.Identity.UsersByIDs(f.ctx, []int64{bob.ID, alice.ID, 999})
 	if err != nil || len(list) != 2 {
 		t.Fatalf("UsersByIDs = %v, %v", list, err)
+	}
+	// Repeated and missing ids, twice: the second read is served from
+	// wherever the first left them.
+	for range 2 {
+		list, err := f.Identity.UsersByIDs(f.ctx, []int64{bob.ID, 999, bob.ID, 999})
+		if got := distinct(list, func(u identity.User) int64 { return u.ID }); err != nil || !slices.Equal(got, []int64{bob.ID}) {
+			t.Fatalf("UsersByIDs with repeated ids = %v, %v; want bob", list, err)
+		}
 	}
 	if list, err := f.Identity.UsersByIDs(f.ctx, nil); err != nil || len(list) != 0 {
 		t.Fatalf("UsersByIDs(nil) = %v, %v", list, err)
@@ -160,6 +190,8 @@ func testSessions(t *testing.T, f *fixture) {
 	u := f.user(t, "carol")
 	now := time.UnixMilli(time.Now().UnixMilli()).UTC()
 	s := identity.Session{ID: 77, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	_, err := f.Identity.SessionByID(f.ctx, 77) // a miss read before the create does not hide it
+	mustKind(t, err, identity.ErrSessionNotFound)
 	if err := f.Identity.CreateSession(f.ctx, s); err != nil {
 		t.Fatal(err)
 	}
@@ -183,6 +215,10 @@ func testSessions(t *testing.T, f *fixture) {
 	got, _ = f.Identity.SessionByID(f.ctx, 77)
 	if got.RevokedAt == nil || !got.RevokedAt.Equal(now) {
 		t.Fatalf("revoked_at = %v, want the first revocation %s", got.RevokedAt, now)
+	}
+	*got.RevokedAt = time.Time{} // the caller owns what a read returns
+	if got, _ := f.Identity.SessionByID(f.ctx, 77); got.RevokedAt == nil || !got.RevokedAt.Equal(now) {
+		t.Fatalf("revoked_at after the last answer was changed = %v, want %s", got.RevokedAt, now)
 	}
 	mustKind(t, f.Identity.ExtendSession(f.ctx, 77, later), identity.ErrSessionNotFound)
 	_, err = f.Identity.SessionByID(f.ctx, 78)
@@ -219,6 +255,14 @@ func testPosts(t *testing.T, f *fixture) {
 	if err != nil || len(byIDs) != 2 {
 		t.Fatalf("PostsByIDs = %v, %v", byIDs, err)
 	}
+	// Repeated and missing ids, twice: the second read is served from
+	// wherever the first left them.
+	for range 2 {
+		again, err := f.Posts.PostsByIDs(f.ctx, []int64{p2.ID, 5, p2.ID, p1.ID, 5})
+		if got := distinct(again, func(p posts.Post) int64 { return p.ID }); err != nil || !slices.Equal(got, sorted(p1.ID, p2.ID)) {
+			t.Fatalf("PostsByIDs with repeated ids = %v, %v; want %d and %d", again, err, p1.ID, p2.ID)
+		}
+	}
 
 	for _, k := range p1.Images.Keys() {
 		if in, err := f.Posts.ImageInUse(f.ctx, k); err != nil || !in {
@@ -233,6 +277,11 @@ func testPosts(t *testing.T, f *fixture) {
 	}
 	_, err = f.Posts.DeletePost(f.ctx, p1.ID, a.ID)
 	mustKind(t, err, posts.ErrPostNotFound)
+	_, err = f.Posts.Post(f.ctx, p1.ID) // read before the delete, above
+	mustKind(t, err, posts.ErrPostNotFound)
+	if left, err := f.Posts.PostsByIDs(f.ctx, []int64{p1.ID, p2.ID}); err != nil || len(left) != 1 || left[0].ID != p2.ID {
+		t.Fatalf("PostsByIDs after delete = %v, %v; want only %d", left, err, p2.ID)
+	}
 	if in, _ := f.Posts.ImageInUse(f.ctx, p1.Images.Thumb.Key); in {
 		t.Fatal("deleted post's own blob still in use")
 	}
@@ -260,6 +309,9 @@ func testLikes(t *testing.T, f *fixture) {
 	a := f.user(t, "fay")
 	b := f.user(t, "gus")
 	p := f.post(t, a.ID, "like me")
+	if got, _ := f.Posts.Post(f.ctx, p.ID); got.LikeCount != 0 {
+		t.Fatalf("like count %d before any like", got.LikeCount)
+	}
 	now := time.Now()
 	for range 2 { // idempotent
 		if err := f.Posts.Like(f.ctx, p.ID, b.ID, now); err != nil {
@@ -380,8 +432,25 @@ func testTimelineRebuild(t *testing.T, f *fixture) {
 	if err != nil || !slices.Equal(celebs, []int64{friend.ID}) {
 		t.Fatalf("FollowedCelebrities = %v, %v", celebs, err)
 	}
+	celebs[0] = 0 // the caller owns what a read returns
+	if celebs, err := f.Timelines.FollowedCelebrities(f.ctx, me.ID, 0); err != nil || !slices.Equal(celebs, []int64{friend.ID}) {
+		t.Fatalf("FollowedCelebrities after the last answer was changed = %v, %v", celebs, err)
+	}
 	if recent, _ := f.Timelines.RecentByAuthor(f.ctx, friend.ID, 0, 2); len(recent) != 2 || recent[0] < recent[1] {
 		t.Fatalf("RecentByAuthor = %v", recent)
+	}
+	// The reader's own unfollow and follow show at once.
+	if err := f.Graph.Unfollow(f.ctx, me.ID, friend.ID); err != nil {
+		t.Fatal(err)
+	}
+	if celebs, err := f.Timelines.FollowedCelebrities(f.ctx, me.ID, 0); err != nil || len(celebs) != 0 {
+		t.Fatalf("FollowedCelebrities after unfollow = %v, %v", celebs, err)
+	}
+	if err := f.Graph.Follow(f.ctx, me.ID, friend.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if celebs, err := f.Timelines.FollowedCelebrities(f.ctx, me.ID, 0); err != nil || !slices.Equal(celebs, []int64{friend.ID}) {
+		t.Fatalf("FollowedCelebrities after follow = %v, %v", celebs, err)
 	}
 }
 
@@ -488,7 +557,13 @@ func testProcessing(t *testing.T, f *fixture) {
 		t.Fatalf("a ready post was failed: %s", got.Status)
 	}
 	id2, _ := f.gen.Next(ids.Shard(a.ID))
+	if _, err := f.Posts.Post(f.ctx, id2); !errors.Is(err, posts.ErrPostNotFound) {
+		t.Fatalf("Post before create: %v", err)
+	}
 	f.Posts.CreatePost(f.ctx, posts.Post{ID: id2, AuthorID: a.ID, CreatedAt: ids.Time(id2), Status: posts.Processing, UploadKey: "b.upload"})
+	if got, err := f.Posts.Post(f.ctx, id2); err != nil || got.Status != posts.Processing {
+		t.Fatalf("Post after create = %+v, %v", got, err)
+	}
 	f.Posts.FailPost(f.ctx, id2)
 	if got, _ := f.Posts.Post(f.ctx, id2); got.Status != posts.Failed {
 		t.Fatalf("FailPost left %s", got.Status)
