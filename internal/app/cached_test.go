@@ -58,12 +58,12 @@ func (b *memBus) Broadcast(_ string, data []byte) error {
 
 func openSQLite(t *testing.T) *sqlite.DB {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "photofeed.db"))
+	db, err := sqlite.OpenWith(t.Context(), filepath.Join(t.TempDir(), "photofeed.db"),
+		sqlite.Options{OnProcessingPost: func(context.Context, *sql.Tx, int64) error { return nil }}) // no job queue here
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	db.OnProcessingPost(func(context.Context, *sql.Tx, int64) error { return nil }) // no job queue here
 	return db
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/photofeed/photofeed/internal/posts"
 	"github.com/photofeed/photofeed/internal/search"
 	"github.com/photofeed/photofeed/internal/sqlite"
+	"github.com/photofeed/photofeed/internal/sqlstore"
 )
 
 // The ports the application uses beyond the contexts' own Store
@@ -67,11 +68,10 @@ type database struct {
 
 // dbPart is one physical database as the node's background work sees it.
 type dbPart struct {
-	name             string // in the shard map; "" with one database
-	outbox           outboxStore
-	writer           *sql.DB
-	afterWrite       func(func())
-	onProcessingPost func(func(ctx context.Context, tx *sql.Tx, postID int64) error)
+	name    string // in the shard map; "" with one database
+	outbox  outboxStore
+	writer  *sql.DB
+	commits *sqlstore.Commits
 }
 
 func (d *database) Identity() identityStore       { return d.identity }
@@ -80,6 +80,16 @@ func (d *database) Graph() graph.Store            { return d.graph }
 func (d *database) Timelines() feed.TimelineStore { return d.timelines }
 func (d *database) Idempotency() idempotencyStore { return d.idempotency }
 func (d *database) SearchSource() search.Source   { return d.search }
+
+// writes counts the write transactions this process has committed, on
+// every part: the feed's freshness shortcut.
+func (d *database) writes() uint64 {
+	var n uint64
+	for _, p := range d.parts {
+		n += p.commits.Count()
+	}
+	return n
+}
 
 // dbConfig is where the data is.
 type dbConfig struct {
@@ -90,6 +100,10 @@ type dbConfig struct {
 	Shards       int    // --logical-shards, for a new deployment
 	Existing     bool   // administration: never lay out a new deployment
 	Logger       *slog.Logger
+	// OnProcessingPost enqueues a processing post's thumbnail job in the
+	// transaction storing it, on database (its part's name). Nil where no
+	// job queue runs: storing a processing post then fails.
+	OnProcessingPost func(ctx context.Context, database string, tx *sql.Tx, postID int64) error
 }
 
 func databaseConfig(cfg Config) dbConfig {
@@ -108,16 +122,23 @@ func databaseConfig(cfg Config) dbConfig {
 func openDatabase(ctx context.Context, c dbConfig) (*database, error) {
 	switch {
 	case c.URL == "":
-		db, err := sqlite.Open(ctx, filepath.Join(c.DataDir, "photofeed.db"))
+		var opts sqlite.Options
+		if c.OnProcessingPost != nil {
+			opts.OnProcessingPost = func(ctx context.Context, tx *sql.Tx, postID int64) error {
+				return c.OnProcessingPost(ctx, "", tx, postID)
+			}
+		}
+		db, err := sqlite.OpenWith(ctx, filepath.Join(c.DataDir, "photofeed.db"), opts)
 		if err != nil {
 			return nil, err
 		}
 		return &database{dialect: "sqlite", identity: db.Identity(), posts: db.Posts(), graph: db.Graph(), timelines: db.Timelines(),
 			idempotency: db.Idempotency(), search: db.SearchSource(), shards: c.Shards,
-			parts: []dbPart{{outbox: db.Outboxes()[0], writer: db.Writer(), afterWrite: db.AfterWrite, onProcessingPost: db.OnProcessingPost}},
+			parts: []dbPart{{outbox: db.Outboxes()[0], writer: db.Writer(), commits: db.Commits()}},
 			Ping:  db.Ping, Close: db.Close}, nil
 	case strings.HasPrefix(c.URL, "postgres://") || strings.HasPrefix(c.URL, "postgresql://"):
-		pc := postgres.Config{URL: c.URL, Replicas: c.Replicas, Shards: c.Shards, MaxLag: c.MaxLag, Existing: c.Existing, Logger: c.Logger}
+		pc := postgres.Config{URL: c.URL, Replicas: c.Replicas, Shards: c.Shards, MaxLag: c.MaxLag, Existing: c.Existing, Logger: c.Logger,
+			OnProcessingPost: c.OnProcessingPost}
 		if c.ShardsFile != "" {
 			f, err := os.Open(c.ShardsFile)
 			if err != nil {
@@ -137,7 +158,7 @@ func openDatabase(ctx context.Context, c dbConfig) (*database, error) {
 			idempotency: cl.Idempotency(), search: cl.SearchSource(), shards: cl.Count(), Ping: cl.Ping, Close: cl.Close}
 		outboxes := cl.Outboxes()
 		for i, db := range cl.DBs() {
-			part := dbPart{name: cl.Names()[i], outbox: outboxes[i], writer: db.Writer(), afterWrite: db.AfterWrite, onProcessingPost: db.OnProcessingPost}
+			part := dbPart{name: cl.Names()[i], outbox: outboxes[i], writer: db.Writer(), commits: db.Commits()}
 			if db == cl.MainDB() {
 				d.parts = append([]dbPart{part}, d.parts...)
 			} else {

@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +15,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/photofeed/photofeed/idempotency"
@@ -142,6 +140,10 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	}
 	dbc := databaseConfig(cfg)
 	dbc.Logger = log // a new deployment's layout is announced
+	// The wiring's one late binding (see thumbnailQueues): each database's
+	// job queue is bound below, as it is made.
+	thumbQueues := &thumbnailQueues{}
+	dbc.OnProcessingPost = thumbQueues.enqueue
 	db, err := openDatabase(ctx, dbc)
 	if err != nil {
 		return nil, err
@@ -221,14 +223,12 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		DecodeMemory: cfg.DecodeMemory, Checks: n.checks, Settlements: settlements})
 	n.posts = postSvc
 	graphSvc := graph.NewService(stores.graph, nil)
-	var writes atomic.Uint64 // committed writes of this process, for the feed's freshness shortcut
 	feedCfg := feed.Config{Threshold: cfg.FanOutThreshold, Cap: cfg.TimelineCap,
-		Writes: writes.Load, MustCheck: fresh, Progress: progress, Announce: announce.fanOutPosition}
+		Writes: db.writes, MustCheck: fresh, Progress: progress, Announce: announce.fanOutPosition}
 	feedSvc := feed.NewService(stores.readTimelines, postSvc, cursor.New(subkey(secret, "feed-cursor")), feedCfg)
 	n.feed = feedSvc
 
-	fanout := feed.NewFanOut(timelines, feedCfg)
-	fanout.Mirror = db.mirror
+	fanout := feed.NewFanOut(timelines, feedCfg, db.mirror)
 
 	// Each database relays its own outbox and runs its own job queue (the
 	// jobs a write enqueues are in its transaction); the periodic cleanups
@@ -237,18 +237,14 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	thumbs := &thumbnailWorker{posts: postSvc, settled: announce.postSettled}
 	var clients []*jobs.Client
 	for i, part := range db.parts {
-		relay := outbox.NewRelay(part.outbox, bus, log)
-		relay.Source = part.name
-		part.afterWrite(func() { writes.Add(1); relay.Notify() })
+		relay := outbox.NewRelay(part.outbox, bus, log, outbox.RelayConfig{Source: part.name, Wake: part.commits.Wake()})
 		client, err := jobs.New(ctx, jobs.Config{DB: part.writer, Dialect: db.dialect, Logger: log,
 			Maintenance: maintenance{db: db, posts: postSvc, blobs: blobs}, NoPeriodic: i > 0,
 			Register: func(w *river.Workers) { river.AddWorker(w, thumbs) }})
 		if err != nil {
 			return nil, err
 		}
-		part.onProcessingPost(func(ctx context.Context, tx *sql.Tx, postID int64) error {
-			return client.InsertTx(ctx, tx, thumbnailArgs{PostID: postID}, nil)
-		})
+		thumbQueues.bind(part.name, client)
 		n.work(cfg, supervise.Worker{Name: partWorker("outbox-relay", part.name), Run: untilDone(relay.Run)},
 			supervise.Worker{Name: partWorker("jobs", part.name), Run: client.Run})
 		queues.Add(part.name, client)
@@ -286,11 +282,11 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 		}})
 	}
 	if cfg.CDNPurgeURL != "" {
-		purger, err := cdnpurge.New(cfg.CDNPurgeURL, cfg.CDNPurgeMethod, nil)
+		purger, err := cdnpurge.New(cdnpurge.Config{URL: cfg.CDNPurgeURL, Method: cfg.CDNPurgeMethod,
+			Before: postSvc.RemoveIfUnused}) // the delete may not have removed the bytes yet
 		if err != nil {
 			return nil, err
 		}
-		purger.Before = postSvc.RemoveIfUnused // the delete may not have removed the bytes yet
 		n.work(cfg, supervise.Worker{Name: "cdn-purge", Run: func(ctx context.Context) error {
 			return bus.Consume(ctx, natsbus.ConsumerConfig{Name: cdnpurge.ConsumerName, Subjects: cdnpurge.Subjects},
 				func(ctx context.Context, d natsbus.Delivery) error { return purger.Handle(ctx, d.Subject, d.Data) })

@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -51,4 +53,32 @@ func (w *thumbnailWorker) Work(ctx context.Context, job *river.Job[thumbnailArgs
 		return river.JobSnooze(budgetSnooze)
 	}
 	return err
+}
+
+// thumbnailQueues enqueues a processing post's thumbnail job on the job
+// queue of the post's database, in the transaction that stores the post.
+//
+// It is the wiring's one late binding, because of a true cycle: the
+// database needs it to store a post; each database's queue is built on
+// that database's connection, so after it opens; and the queue runs the
+// thumbnail worker, which needs the posts service, built on the database.
+// build binds each queue as it makes it, before anything is served, and
+// nothing changes it after.
+type thumbnailQueues struct {
+	byDB map[string]*jobs.Client // by part name ("" with one database)
+}
+
+func (q *thumbnailQueues) bind(database string, c *jobs.Client) {
+	if q.byDB == nil {
+		q.byDB = map[string]*jobs.Client{}
+	}
+	q.byDB[database] = c
+}
+
+func (q *thumbnailQueues) enqueue(ctx context.Context, database string, tx *sql.Tx, postID int64) error {
+	c := q.byDB[database]
+	if c == nil {
+		return fmt.Errorf("no job queue for processing posts on database %q", database)
+	}
+	return c.InsertTx(ctx, tx, thumbnailArgs{PostID: postID}, nil)
 }

@@ -27,15 +27,27 @@ type Purger struct {
 	template string // URL with {path}, e.g. http://cdn.internal{path}
 	method   string
 	client   *http.Client
+	before   func(ctx context.Context, key string) error
+}
+
+// Config is what a Purger is built with.
+type Config struct {
+	// URL is an http(s) URL containing {path}, replaced by the object's
+	// path (/media/<key>).
+	URL string
+	// Method is the purge request's (PURGE, POST, DELETE…; default PURGE).
+	Method string
+	// Client sends the purges (default: one with a 5s timeout).
+	Client *http.Client
 	// Before, if set, runs for each key before its purge: the caller
 	// makes sure the bytes are gone, or an edge that refetches on the
 	// purge would cache them again.
 	Before func(ctx context.Context, key string) error
 }
 
-// New checks template, an http(s) URL containing {path} (replaced by the
-// object's path, /media/<key>), and method (PURGE, POST, DELETE…).
-func New(template, method string, client *http.Client) (*Purger, error) {
+// New checks the URL template and the method.
+func New(cfg Config) (*Purger, error) {
+	template, method, client := cfg.URL, cfg.Method, cfg.Client
 	if !strings.Contains(template, "{path}") {
 		return nil, errors.New("--cdn-purge-url must contain {path}, e.g. http://cdn.internal{path}")
 	}
@@ -49,7 +61,7 @@ func New(template, method string, client *http.Client) (*Purger, error) {
 	if client == nil {
 		client = &http.Client{Timeout: 5 * time.Second}
 	}
-	return &Purger{template: template, method: strings.ToUpper(method), client: client}, nil
+	return &Purger{template: template, method: strings.ToUpper(method), client: client, before: cfg.Before}, nil
 }
 
 // Handle purges the media of a PhotoDeleted event. An object the edge
@@ -69,8 +81,8 @@ func (p *Purger) Handle(ctx context.Context, subject string, data []byte) error 
 			continue
 		}
 		seen[key] = true
-		if p.Before != nil {
-			if err := p.Before(ctx, key); err != nil {
+		if p.before != nil {
+			if err := p.before(ctx, key); err != nil {
 				return fmt.Errorf("before purging %s: %w", key, err)
 			}
 		}

@@ -17,7 +17,7 @@ import (
 
 func TestNewRejectsBadTemplates(t *testing.T) {
 	for _, tpl := range []string{"", "http://edge/purge", "ftp://edge{path}", "{path}", "http://{path}"} {
-		if _, err := cdnpurge.New(tpl, "PURGE", nil); err == nil {
+		if _, err := cdnpurge.New(cdnpurge.Config{URL: tpl, Method: "PURGE"}); err == nil {
 			t.Errorf("New(%q): no error", tpl)
 		}
 	}
@@ -36,7 +36,7 @@ func TestHandle(t *testing.T) {
 		w.WriteHeader(status)
 	}))
 	defer edge.Close()
-	p, err := cdnpurge.New(edge.URL+"/purge{path}", "purge", nil)
+	p, err := cdnpurge.New(cdnpurge.Config{URL: edge.URL + "/purge{path}", Method: "purge"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,14 +79,14 @@ func TestBeforeRunsFirst(t *testing.T) {
 		order = append(order, "purge "+r.URL.Path)
 	}))
 	defer edge.Close()
-	p, _ := cdnpurge.New(edge.URL+"{path}", "POST", nil)
-	p.Before = func(_ context.Context, key string) error {
+	before := func(_ context.Context, key string) error {
 		order = append(order, "before "+key)
 		if key == "bad.jpg" {
 			return errors.New("store down")
 		}
 		return nil
 	}
+	p, _ := cdnpurge.New(cdnpurge.Config{URL: edge.URL + "{path}", Method: "POST", Before: before})
 	e, _ := events.New(events.PhotoDeleted, events.PhotoDeletedV1{PostID: 1, AuthorID: 2, MediaKeys: []string{"one.jpg", "bad.jpg"}}, time.Now())
 	if err := p.Handle(context.Background(), e.Subject(), mustJSON(t, e)); err == nil {
 		t.Fatal("a failing Before did not fail the event")

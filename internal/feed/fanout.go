@@ -11,16 +11,19 @@ import (
 // FanOut applies domain events to the timelines. Each handler is
 // idempotent: replaying any event changes nothing.
 type FanOut struct {
-	store TimelineStore
-	cfg   Config
-	// Mirror, if set, completes a follow on the followee's side first
-	// (where their shard is on another database).
-	Mirror func(ctx context.Context, follower, followee int64) error
+	store  TimelineStore
+	cfg    Config
+	mirror Mirror
 }
 
-func NewFanOut(store TimelineStore, cfg Config) *FanOut {
-	s := NewService(store, nil, nil, cfg) // for the defaults
-	return &FanOut{store: store, cfg: s.cfg}
+// Mirror completes a follow on the followee's side (where their shard is
+// on another database than the follower's).
+type Mirror func(ctx context.Context, follower, followee int64) error
+
+// NewFanOut applies events to store with the read side's cfg. mirror, if
+// not nil, runs before a follow or unfollow changes the timelines.
+func NewFanOut(store TimelineStore, cfg Config, mirror Mirror) *FanOut {
+	return &FanOut{store: store, cfg: cfg.withDefaults(), mirror: mirror}
 }
 
 // Handle applies one event published on subject; seq is its position in
@@ -60,7 +63,7 @@ func (f *FanOut) apply(ctx context.Context, subject string, data []byte, source 
 		if _, err := events.Decode(data, &p); err != nil {
 			return err
 		}
-		if err := f.mirror(ctx, p); err != nil {
+		if err := f.mirrorFollow(ctx, p); err != nil {
 			return err
 		}
 		return f.store.Backfill(ctx, consumer, seq, p.FollowerID, p.FolloweeID, f.cfg.Threshold, f.cfg.Cap)
@@ -69,7 +72,7 @@ func (f *FanOut) apply(ctx context.Context, subject string, data []byte, source 
 		if _, err := events.Decode(data, &p); err != nil {
 			return err
 		}
-		if err := f.mirror(ctx, p); err != nil {
+		if err := f.mirrorFollow(ctx, p); err != nil {
 			return err
 		}
 		return f.store.RemoveAuthor(ctx, consumer, seq, p.FollowerID, p.FolloweeID)
@@ -83,14 +86,14 @@ func (f *FanOut) apply(ctx context.Context, subject string, data []byte, source 
 	}
 }
 
-// mirror brings the followee's side of a follow up to date before the
-// timelines change: a post fanned out after this event then finds the
+// mirrorFollow brings the followee's side of a follow up to date before
+// the timelines change: a post fanned out after this event then finds the
 // follower, and one fanned out before it is found by the backfill.
-func (f *FanOut) mirror(ctx context.Context, p events.FollowV1) error {
-	if f.Mirror == nil {
+func (f *FanOut) mirrorFollow(ctx context.Context, p events.FollowV1) error {
+	if f.mirror == nil {
 		return nil
 	}
-	if err := f.Mirror(ctx, p.FollowerID, p.FolloweeID); err != nil {
+	if err := f.mirror(ctx, p.FollowerID, p.FolloweeID); err != nil {
 		return fmt.Errorf("mirror follow: %w", err)
 	}
 	return nil

@@ -100,6 +100,12 @@ type Service struct {
 }
 
 func NewService(store TimelineStore, posts PostLoader, cursor *cursor.Codec, cfg Config) *Service {
+	return &Service{store: store, posts: posts, cursor: cursor, cfg: cfg.withDefaults(), lastProgress: time.Now()}
+}
+
+// withDefaults fills the zero values, for the read side and the fan-out
+// alike: both must agree on Threshold and Cap.
+func (cfg Config) withDefaults() Config {
 	if cfg.Threshold <= 0 {
 		cfg.Threshold = 10_000
 	}
@@ -115,7 +121,7 @@ func NewService(store TimelineStore, posts PostLoader, cursor *cursor.Codec, cfg
 	if cfg.Progress == nil {
 		cfg.Progress = NewProgress()
 	}
-	return &Service{store: store, posts: posts, cursor: cursor, cfg: cfg, lastProgress: time.Now()}
+	return cfg
 }
 
 // Config returns the effective configuration.

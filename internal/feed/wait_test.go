@@ -77,7 +77,7 @@ func TestFanOutAnnouncesHandledPosition(t *testing.T) {
 		seq    int64
 	}
 	var got []pos
-	f := NewFanOut(&advanceStore{}, Config{Announce: func(source string, seq int64) { got = append(got, pos{source, seq}) }})
+	f := NewFanOut(&advanceStore{}, Config{Announce: func(source string, seq int64) { got = append(got, pos{source, seq}) }}, nil)
 	ctx := context.Background()
 	if err := f.Handle(ctx, "photofeed.events.PostLiked", nil, "db2", 7); err != nil {
 		t.Fatal(err)

@@ -45,26 +45,27 @@ type Relay struct {
 	store   Store
 	pub     Publisher
 	log     *slog.Logger
-	wake    chan struct{}
+	cfg     RelayConfig
 	backoff resilience.Backoff
-	// Poll is how often the relay looks without being woken (default 200ms).
-	Poll time.Duration
+}
+
+// RelayConfig is what a relay is built with; zero values take the defaults.
+type RelayConfig struct {
 	// Source is set on every message relayed (see Message).
 	Source string
+	// Wake, if not nil, receives after a write commits to the store's
+	// database, so its events leave without waiting for the next poll.
+	Wake <-chan struct{}
+	// Poll is how often the relay looks without being woken (default 200ms).
+	Poll time.Duration
 }
 
-func NewRelay(store Store, pub Publisher, log *slog.Logger) *Relay {
-	return &Relay{store: store, pub: pub, log: log, wake: make(chan struct{}, 1),
-		backoff: resilience.Backoff{Base: 50 * time.Millisecond, Max: 5 * time.Second}, Poll: 200 * time.Millisecond}
-}
-
-// Notify wakes the relay after a write, so events leave without waiting
-// for the next poll. It never blocks.
-func (r *Relay) Notify() {
-	select {
-	case r.wake <- struct{}{}:
-	default:
+func NewRelay(store Store, pub Publisher, log *slog.Logger, cfg RelayConfig) *Relay {
+	if cfg.Poll <= 0 {
+		cfg.Poll = 200 * time.Millisecond
 	}
+	return &Relay{store: store, pub: pub, log: log, cfg: cfg,
+		backoff: resilience.Backoff{Base: 50 * time.Millisecond, Max: 5 * time.Second}}
 }
 
 // Run relays until ctx ends.
@@ -83,14 +84,14 @@ func (r *Relay) Run(ctx context.Context) {
 			continue // drain a backlog without pausing
 		default:
 			failures = 0
-			wait = r.Poll
+			wait = r.cfg.Poll
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return
-		case <-r.wake:
+		case <-r.cfg.Wake: // a nil channel: never
 			t.Stop()
 		case <-t.C:
 		}
@@ -105,7 +106,7 @@ func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
 	}
 	sent := make([]int64, 0, len(batch))
 	for _, m := range batch {
-		m.Source = r.Source
+		m.Source = r.cfg.Source
 		if err := r.pub.Publish(ctx, m); err != nil {
 			if len(sent) > 0 {
 				r.store.MarkSent(context.WithoutCancel(ctx), sent, time.Now())

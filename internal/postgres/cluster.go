@@ -46,6 +46,11 @@ type Config struct {
 	// Existing refuses a database that holds no deployment yet instead
 	// of laying one out: for administration commands.
 	Existing bool
+	// OnProcessingPost enqueues a processing post's thumbnail job inside
+	// tx, the transaction that stores the post on the database named
+	// database (in the shard map). Without it, storing a processing post
+	// fails.
+	OnProcessingPost func(ctx context.Context, database string, tx *sql.Tx, postID int64) error
 }
 
 // ErrNoDeployment is OpenCluster's answer, with Existing, for a database
@@ -157,6 +162,9 @@ func OpenCluster(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 		c.names = append(c.names, MainName)
 		main.name = MainName
 		c.urls = append(c.urls, cfg.URL)
+	}
+	for _, db := range c.dbs {
+		db.onProcessing = cfg.OnProcessingPost
 	}
 	if c.watcher, err = shardmap.NewWatcher(ctx, main.write, cfg.URL, cfg.Logger); err != nil {
 		return nil, err

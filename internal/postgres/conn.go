@@ -81,7 +81,7 @@ func (c conn) OnProcessing(ctx context.Context, t sqlstore.Tx, postID int64) err
 	if c.db.onProcessing == nil {
 		return errors.New("no job queue for processing posts")
 	}
-	return c.db.onProcessing(ctx, t.SQL(), postID)
+	return c.db.onProcessing(ctx, c.db.name, t.SQL(), postID)
 }
 
 // rebind turns ? and ?N placeholders into PostgreSQL's $n, leaving string

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/photofeed/photofeed/internal/consistency"
+	"github.com/photofeed/photofeed/internal/sqlstore"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the database/sql driver "pgx"
 )
@@ -28,8 +29,8 @@ type DB struct {
 	name  string  // in the shard map, for consistency tokens; "" alone
 	write *sql.DB // the primary; reads go to replicas when there are any (replicas.go)
 
-	afterWrite   func()
-	onProcessing func(ctx context.Context, tx *sql.Tx, postID int64) error
+	commits      *sqlstore.Commits
+	onProcessing func(ctx context.Context, database string, tx *sql.Tx, postID int64) error
 
 	replicas []*replica
 	maxLag   time.Duration
@@ -49,7 +50,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect postgres: %w", err)
 	}
-	db := &DB{write: pool}
+	db := &DB{write: pool, commits: sqlstore.NewCommits()}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -77,14 +78,8 @@ func (db *DB) Ping(ctx context.Context) error {
 	return err
 }
 
-// AfterWrite sets a function called after every committed write.
-func (db *DB) AfterWrite(fn func()) { db.afterWrite = fn }
-
-// OnProcessingPost sets how a processing post's thumbnail job is enqueued,
-// inside the transaction that stores the post.
-func (db *DB) OnProcessingPost(fn func(ctx context.Context, tx *sql.Tx, postID int64) error) {
-	db.onProcessing = fn
-}
+// Commits tells of the committed write transactions, for the outbox relay.
+func (db *DB) Commits() *sqlstore.Commits { return db.commits }
 
 // migrate applies, in name order and under an advisory lock (several
 // instances may start at once), every embedded migration not yet applied.
@@ -139,9 +134,7 @@ func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return writeErr(err)
 	}
 	db.observe(ctx)
-	if db.afterWrite != nil {
-		db.afterWrite()
-	}
+	db.commits.Committed()
 	return nil
 }
 

@@ -18,7 +18,7 @@ import (
 // openDB opens a deployment of 8 logical shards on one database.
 func openDB(t *testing.T) *postgres.Cluster {
 	t.Helper()
-	db, err := postgres.OpenCluster(t.Context(), postgres.Config{URL: testenv.PostgresURL(t), Shards: 8})
+	db, err := postgres.OpenCluster(t.Context(), postgres.Config{URL: testenv.PostgresURL(t), Shards: 8, OnProcessingPost: noJobQueue})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,11 +26,13 @@ func openDB(t *testing.T) *postgres.Cluster {
 	return db
 }
 
+// noJobQueue accepts a processing post where no job queue runs.
+func noJobQueue(context.Context, string, *sql.Tx, int64) error { return nil }
+
 // The same suites the SQLite adapter passes; nothing is skipped for either.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
 		db := openDB(t)
-		db.MainDB().OnProcessingPost(func(context.Context, *sql.Tx, int64) error { return nil })
 		return storetest.Stores{Identity: db.Identity(), Posts: db.Posts(), Graph: db.Graph(), Timelines: db.Timelines()}
 	})
 }
@@ -41,9 +43,6 @@ func TestConformance(t *testing.T) {
 func TestConformanceTwoDatabases(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
 		db := openTwo(t)
-		for _, d := range db.DBs() {
-			d.OnProcessingPost(func(context.Context, *sql.Tx, int64) error { return nil })
-		}
 		return storetest.Stores{Identity: db.Identity(), Posts: db.Posts(), Graph: db.Graph(), Timelines: db.Timelines(), Mirror: db.Graph().Mirror}
 	})
 }
@@ -53,7 +52,7 @@ func TestConformanceTwoDatabases(t *testing.T) {
 func openTwo(t *testing.T) *postgres.Cluster {
 	t.Helper()
 	db, err := postgres.OpenCluster(t.Context(), postgres.Config{URL: testenv.PostgresURL(t), Shards: 8,
-		Databases: []postgres.Database{{Name: "a", URL: testenv.PostgresURL(t)}, {Name: "b", URL: testenv.PostgresURL(t)}}})
+		Databases: []postgres.Database{{Name: "a", URL: testenv.PostgresURL(t)}, {Name: "b", URL: testenv.PostgresURL(t)}}, OnProcessingPost: noJobQueue})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +92,6 @@ func TestConcurrentMigrations(t *testing.T) {
 // just taken (the post's writer puts them again once its reference is in).
 func TestReferenceWaitsForBlobDeletion(t *testing.T) {
 	db := openDB(t)
-	db.MainDB().OnProcessingPost(func(context.Context, *sql.Tx, int64) error { return nil })
 	ctx := t.Context()
 	gen := ids.NewGenerator(nil)
 	author, _ := gen.Next(3)

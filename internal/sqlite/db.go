@@ -39,24 +39,27 @@ type DB struct {
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
 
-	afterWrite   func() // called after each committed write transaction
+	commits      *sqlstore.Commits
 	onProcessing func(ctx context.Context, tx *sql.Tx, postID int64) error
 }
 
-// OnProcessingPost sets how a processing post's thumbnail job is enqueued,
-// inside the transaction that stores the post.
-func (db *DB) OnProcessingPost(fn func(ctx context.Context, tx *sql.Tx, postID int64) error) {
-	db.onProcessing = fn
+// Options are what the database calls out to.
+type Options struct {
+	// OnProcessingPost enqueues a processing post's thumbnail job inside
+	// tx, the transaction that stores the post. Without it, storing a
+	// processing post fails.
+	OnProcessingPost func(ctx context.Context, tx *sql.Tx, postID int64) error
 }
-
-// AfterWrite sets a function called after every committed write, such as
-// waking the outbox relay. Set it before serving.
-func (db *DB) AfterWrite(fn func()) { db.afterWrite = fn }
 
 // Open opens (creating if needed) the database at path and applies
 // migrations. ":memory:" is not supported: readers and the writer must share
 // one file.
 func Open(ctx context.Context, path string) (*DB, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith is Open with opts.
+func OpenWith(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err := private(path); err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -82,7 +85,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 
-	db := &DB{write: write, read: read}
+	db := &DB{write: write, read: read, commits: sqlstore.NewCommits(), onProcessing: opts.OnProcessingPost}
 	// One file holds every logical shard, in the same tables.
 	db.Stores = sqlstore.NewStores(sqlstore.Single(conn{db}, ids.MaxShards))
 	if err := db.migrate(ctx); err != nil {
@@ -205,11 +208,12 @@ func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	if db.afterWrite != nil {
-		db.afterWrite()
-	}
+	db.commits.Committed()
 	return nil
 }
+
+// Commits tells of the committed write transactions, for the outbox relay.
+func (db *DB) Commits() *sqlstore.Commits { return db.commits }
 
 // idArray encodes ids as a JSON array for `IN (SELECT value FROM
 // json_each(?))`: one statement text for any number of ids, so it is

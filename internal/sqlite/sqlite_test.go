@@ -14,9 +14,9 @@ import (
 	"github.com/photofeed/photofeed/internal/storetest"
 )
 
-func openDB(t *testing.T) *sqlite.DB {
+func openDB(t *testing.T, opts sqlite.Options) *sqlite.DB {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "photofeed.db"))
+	db, err := sqlite.OpenWith(t.Context(), filepath.Join(t.TempDir(), "photofeed.db"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,8 +26,7 @@ func openDB(t *testing.T) *sqlite.DB {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
-		db := openDB(t)
-		db.OnProcessingPost(func(context.Context, *sql.Tx, int64) error { return nil })
+		db := openDB(t, sqlite.Options{OnProcessingPost: func(context.Context, *sql.Tx, int64) error { return nil }})
 		return storetest.Stores{Identity: db.Identity(), Posts: db.Posts(), Graph: db.Graph(), Timelines: db.Timelines()}
 	})
 }
@@ -47,13 +46,13 @@ func TestReopenKeepsDataAndSkipsAppliedMigrations(t *testing.T) {
 }
 
 func TestIdempotencyConformance(t *testing.T) {
-	storetest.RunIdempotency(t, func(t *testing.T) idempotency.Store { return openDB(t).Idempotency() })
+	storetest.RunIdempotency(t, func(t *testing.T) idempotency.Store { return openDB(t, sqlite.Options{}).Idempotency() })
 }
 
 // A write under a claimed key marks the key committed in its own
 // transaction; a write that fails leaves the key in flight.
 func TestWriteMarksKeyCommitted(t *testing.T) {
-	db := openDB(t)
+	db := openDB(t, sqlite.Options{})
 	ctx := t.Context()
 	now := time.Now()
 	store := db.Idempotency()
@@ -83,7 +82,7 @@ func TestWriteMarksKeyCommitted(t *testing.T) {
 // claims made before it started, so a retry runs at once; committed keys
 // and its own new claims stay.
 func TestReleaseInFlight(t *testing.T) {
-	db := openDB(t)
+	db := openDB(t, sqlite.Options{})
 	ctx := t.Context()
 	store := db.Idempotency()
 	crashed := time.Now().Add(-time.Second)
