@@ -107,3 +107,38 @@ func TestReleaseInFlight(t *testing.T) {
 		t.Fatalf("this run's own claim was released: %+v", rec)
 	}
 }
+
+// A committed write is counted and wakes the outbox relay's listener; a
+// write that fails is neither, and wake-ups not yet taken merge into one.
+func TestCommitsCountAndWake(t *testing.T) {
+	db := openDB(t, sqlite.Options{})
+	ctx := t.Context()
+	commits := db.Commits()
+	before := commits.Count()
+	u := identity.User{ID: 1, Username: "alice", DisplayName: "A", CreatedAt: time.Now()}
+	for range 2 {
+		if err := db.Identity().CreateUser(ctx, u, "h"); err != nil {
+			t.Fatal(err)
+		}
+		u.ID, u.Username = 2, "bob"
+	}
+	if n := commits.Count() - before; n != 2 {
+		t.Fatalf("%d commits counted, want 2", n)
+	}
+	select {
+	case <-commits.Wake():
+	default:
+		t.Fatal("a committed write woke nobody")
+	}
+	if err := db.Identity().CreateUser(ctx, u, "h"); err == nil {
+		t.Fatal("duplicate username accepted")
+	}
+	if n := commits.Count() - before; n != 2 {
+		t.Fatalf("a failed write was counted: %d commits", n)
+	}
+	select {
+	case <-commits.Wake():
+		t.Fatal("a failed write, or a second wake-up for the same two, woke the listener")
+	default:
+	}
+}
