@@ -10,6 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/photofeed/photofeed/internal/testenv"
 )
 
 func TestAccountsAndSessions(t *testing.T) {
@@ -127,7 +130,7 @@ func TestUsersAndFollows(t *testing.T) {
 	}
 	// A follow is on the follower's shard at once; the followee's side
 	// follows within moments where their shards are on two databases.
-	eventually(t, "bob's two followers", func() bool {
+	testenv.Eventually(t, "bob's two followers", 15*time.Second, func() bool {
 		anon.do("GET", "/v1/users/bob", nil).json(t, &u)
 		return u.FollowersCount == 2
 	})
@@ -165,7 +168,7 @@ func TestUsersAndFollows(t *testing.T) {
 	if r := alice.do("DELETE", "/v1/me/following/bob", nil); r.StatusCode != 204 {
 		t.Fatalf("unfollow again: %d", r.StatusCode)
 	}
-	eventually(t, "bob's one follower after the unfollow", func() bool {
+	testenv.Eventually(t, "bob's one follower after the unfollow", 15*time.Second, func() bool {
 		anon.do("GET", "/v1/users/bob", nil).json(t, &u)
 		return u.FollowersCount == 1
 	})
@@ -366,7 +369,7 @@ func TestFeed(t *testing.T) {
 			path = next
 		}
 	}
-	eventually(t, "every post in the feed", func() bool {
+	testenv.Eventually(t, "every post in the feed", 15*time.Second, func() bool {
 		readFeed()
 		return len(got) == len(want)
 	})
@@ -447,7 +450,7 @@ func TestGracefulShutdown(t *testing.T) {
 	br.ReadString('\n') // blank line after the interim response
 
 	s.cancel() // shutdown begins while the handler waits for the body
-	eventually(t, "the listener closed", func() bool {
+	testenv.Eventually(t, "the listener closed", 15*time.Second, func() bool {
 		_, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
 		return err != nil // shutdown is under way
 	})

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/photofeed/photofeed/internal/app"
+	"github.com/photofeed/photofeed/internal/testenv"
 )
 
 // photo is a 1200×900 JPEG, different for each seed so that no two posts
@@ -310,18 +311,15 @@ func TestCrashDuringUploadsLeavesNothingStuck(t *testing.T) {
 	}
 	before := len(mediaFileNames(t, dir))
 	node = startNodeProcess(t, dir, logw)
-	deadline := time.Now().Add(20 * time.Second)
-	for got := mediaFileNames(t, dir); !slices.Equal(got, want); got = mediaFileNames(t, dir) {
-		if time.Now().After(deadline) {
-			var extra []string
-			for _, f := range got {
-				if !slices.Contains(want, f) {
-					extra = append(extra, f)
-				}
+	var got []string
+	if !testenv.Poll(20*time.Second, func() bool { got = mediaFileNames(t, dir); return slices.Equal(got, want) }) {
+		var extra []string
+		for _, f := range got {
+			if !slices.Contains(want, f) {
+				extra = append(extra, f)
 			}
-			t.Fatalf("after the orphan cleanup, %d files in media, want the %d the posts use; not used: %q", len(got), len(want), extra)
 		}
-		time.Sleep(20 * time.Millisecond)
+		t.Fatalf("after the orphan cleanup, %d files in media, want the %d the posts use; not used: %q", len(got), len(want), extra)
 	}
 	t.Logf("orphan cleanup: %d files in media before, %d after (the posts' images)", before, len(want))
 }

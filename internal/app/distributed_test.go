@@ -105,7 +105,7 @@ func TestTwoInstancesAndAWorker(t *testing.T) {
 		var feed struct{ Items []post }
 		reader.do("GET", "/v1/feed", nil).json(t, &feed) // builds the timeline
 		p := author.post("fanned out by the worker")
-		eventually(t, "the post in the reader's feed on the other instance", func() bool {
+		testenv.Eventually(t, "the post in the reader's feed on the other instance", 15*time.Second, func() bool {
 			reader.do("GET", "/v1/feed", nil).json(t, &feed)
 			return len(feed.Items) == 1 && feed.Items[0].ID == p.ID
 		})
@@ -122,7 +122,7 @@ func TestTwoInstancesAndAWorker(t *testing.T) {
 		alice.signup("alice_" + suffix)
 		p := alice.post("here, then gone")
 		reader := b.client(t)
-		eventually(t, "the post ready on B (thumbnails made by the worker)", func() bool {
+		testenv.Eventually(t, "the post ready on B (thumbnails made by the worker)", 15*time.Second, func() bool {
 			var got post
 			r := reader.do("GET", "/v1/posts/"+p.ID, nil)
 			r.json(t, &got)

@@ -69,9 +69,9 @@ func startEnv(t *testing.T, getenv func(string) string, extra ...string) *server
 		getenv = func(string) string { return "" }
 	}
 	dir := t.TempDir()
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir,
-		"--argon2-memory", "64", "--argon2-time", "1", "--log-level", "error", "--rate-limits", "off",
-		"--metrics-addr", "127.0.0.1:0"} // nodes side by side must not share the default port
+	args := append([]string{"serve", "--addr", "127.0.0.1:0"}, app.CheapNodeArgs(dir)...)
+	args = append(args, "--log-level", "error",
+		"--metrics-addr", "127.0.0.1:0") // nodes side by side must not share the default port
 	dbURL := ""
 	// On PostgreSQL, 16 logical shards: a new deployment's default 1,024
 	// schemas take some 20 s to create, too long for every test.
@@ -129,19 +129,8 @@ func startEnv(t *testing.T, getenv func(string) string, extra ...string) *server
 	if s.URL == "" {
 		t.Fatalf("start line without URL: %q", line)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get(s.URL + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not healthy: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if err := awaitHealthy(s.URL, 10*time.Second); err != nil {
+		t.Fatalf("server not healthy: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := s.stop(); err != nil {
@@ -335,4 +324,23 @@ func (s *server) metrics(t *testing.T) response {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return response{resp, b}
+}
+
+// awaitHealthy waits until the node at base answers /healthz with 200,
+// returning the last failure seen if it never does within timeout.
+func awaitHealthy(base string, timeout time.Duration) error {
+	var last error
+	if testenv.Poll(timeout, func() bool {
+		resp, err := http.Get(base + "/healthz")
+		if err != nil {
+			last = err
+			return false
+		}
+		resp.Body.Close()
+		last = fmt.Errorf("/healthz answered %d", resp.StatusCode)
+		return resp.StatusCode == 200
+	}) {
+		return nil
+	}
+	return last
 }

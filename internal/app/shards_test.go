@@ -167,13 +167,13 @@ func TestShardMoveUnderLoad(t *testing.T) {
 		r.Header.Set("Authorization", "Bearer "+writer.token)
 		return r, 204
 	})
-	eventually(t, "writes under way", func() bool { return posted.Load() >= 5 })
+	testenv.Eventually(t, "writes under way", 15*time.Second, func() bool { return posted.Load() >= 5 })
 
 	began := time.Now()
 	out := admin("shards", "move", "0", "b")
 	took := time.Since(began)
 	postedDuringMove := posted.Load()
-	eventually(t, "writes after the move", func() bool { return posted.Load() >= postedDuringMove+5 })
+	testenv.Eventually(t, "writes after the move", 15*time.Second, func() bool { return posted.Load() >= postedDuringMove+5 })
 	close(stop)
 	wg.Wait()
 
@@ -233,7 +233,7 @@ func TestReadYourWritesAcrossServers(t *testing.T) {
 	yPost := y.post("on the other server")
 
 	var ready struct{ Replicas []struct{ Healthy bool } }
-	eventually(t, "both replicas healthy", func() bool {
+	testenv.Eventually(t, "both replicas healthy", 15*time.Second, func() bool {
 		x.do("GET", "/readyz", nil).json(t, &ready)
 		return len(ready.Replicas) == 2 && ready.Replicas[0].Healthy && ready.Replicas[1].Healthy
 	})

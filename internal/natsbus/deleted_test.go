@@ -40,7 +40,7 @@ func TestConsumeEndsWhenItsConsumerIsDeleted(t *testing.T) {
 		done <- b.Consume(ctx, natsbus.ConsumerConfig{Name: "doomed", Subjects: []string{"photofeed.events.Test"}},
 			func(context.Context, natsbus.Delivery) error { return nil })
 	}()
-	waitFor(t, "the consumer created", func() bool {
+	testenv.Eventually(t, "the consumer created", 10*time.Second, func() bool {
 		_, err := js.Consumer(t.Context(), natsbus.EventsStream, "doomed")
 		return err == nil
 	})

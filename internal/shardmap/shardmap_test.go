@@ -77,17 +77,12 @@ func TestWatchersFollowChanges(t *testing.T) {
 		watchers = append(watchers, w)
 	}
 	waitListening := func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			var n int
+		var n int
+		if !testenv.Poll(10*time.Second, func() bool {
 			db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN ` + shardmap.Channel + `'`).Scan(&n)
-			if n == len(watchers) {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d of %d watchers listening", n, len(watchers))
-			}
-			time.Sleep(10 * time.Millisecond)
+			return n == len(watchers)
+		}) {
+			t.Fatalf("%d of %d watchers listening", n, len(watchers))
 		}
 	}
 	seen := func(shard int, home string) time.Duration {
