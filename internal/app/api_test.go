@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/photofeed/photofeed/internal/app"
 	"github.com/photofeed/photofeed/internal/testenv"
 )
 
@@ -193,7 +194,7 @@ func TestPostsLikesAndMedia(t *testing.T) {
 	aliceID := alice.signup("alice")
 	bob.signup("bob")
 
-	photo := testJPEG(t, 800, 600, color.RGBA{10, 200, 30, 255})
+	photo := app.SampleJPEG(t, 800, 600, color.RGBA{10, 200, 30, 255})
 	r := alice.upload("/v1/posts", photo, "Sunset ☀️ #first")
 	var p post
 	r.json(t, &p)
@@ -262,7 +263,7 @@ func TestPostsLikesAndMedia(t *testing.T) {
 		{"text file", []byte("just some text, not an image"), "", 415},
 		{"html", []byte("<!DOCTYPE html><html><script>alert(1)</script>"), "", 415},
 		{"truncated jpeg", photo[:200], "", 422},
-		{"over pixel limit", testJPEG(t, 1200, 1000, color.White), "", 422},
+		{"over pixel limit", app.SampleJPEG(t, 1200, 1000, color.White), "", 422},
 		{"bomb header", bigPNGHeader, "", 422},
 		{"over size limit", make([]byte, 300<<10), "", 413},
 		{"caption too long", photo, strings.Repeat("x", 2201), 422},
@@ -304,7 +305,7 @@ func TestSharedBlobsSurviveDelete(t *testing.T) {
 	s := start(t)
 	c := s.client(t)
 	c.signup("alice")
-	photo := testJPEG(t, 100, 100, color.White)
+	photo := app.SampleJPEG(t, 100, 100, color.White)
 	var a, b post
 	c.upload("/v1/posts", photo, "one").json(t, &a)
 	c.upload("/v1/posts", photo, "two").json(t, &b)

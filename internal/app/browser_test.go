@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/photofeed/photofeed/internal/app"
 	"github.com/photofeed/photofeed/internal/testenv"
 )
 
@@ -24,7 +25,7 @@ func TestBrowserSignupUploadFeed(t *testing.T) {
 	s := start(t)
 
 	photo := filepath.Join(t.TempDir(), "beach.jpg")
-	if err := os.WriteFile(photo, testJPEG(t, 640, 480, color.RGBA{30, 144, 255, 255}), 0o644); err != nil {
+	if err := os.WriteFile(photo, app.SampleJPEG(t, 640, 480, color.RGBA{30, 144, 255, 255}), 0o644); err != nil {
 		t.Fatal(err)
 	}
 

@@ -6,11 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	"image/jpeg"
+	"image/color"
 	"io"
 	"io/fs"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -28,15 +26,7 @@ import (
 // photo is a 1200×900 JPEG, different for each seed so that no two posts
 // share variants.
 func photo(t *testing.T, seed int) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 1200, 900))
-	for i := range img.Pix {
-		img.Pix[i] = uint8(i/4*(seed+3) + i%4*seed)
-	}
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 85}); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	return app.SampleJPEG(t, 1200, 900, color.RGBA{uint8(seed), uint8(seed >> 8), 128, 255})
 }
 
 // keyedUpload is one upload as a client keeps it to retry: its key and
@@ -48,13 +38,8 @@ type keyedUpload struct {
 
 func newKeyedUpload(t *testing.T, round, i int) keyedUpload {
 	caption := fmt.Sprintf("round %d photo %d", round, i)
-	var b bytes.Buffer
-	mw := multipart.NewWriter(&b)
-	fw, _ := mw.CreateFormFile("photo", "photo.jpg")
-	fw.Write(photo(t, round*100+i))
-	mw.WriteField("caption", caption)
-	mw.Close()
-	return keyedUpload{key: fmt.Sprintf(`"crash-%d-%d"`, round, i), caption: caption, contentType: mw.FormDataContentType(), body: b.Bytes()}
+	ct, body := app.UploadForm(photo(t, round*100+i), caption)
+	return keyedUpload{key: fmt.Sprintf(`"crash-%d-%d"`, round, i), caption: caption, contentType: ct, body: body}
 }
 
 // send posts the upload once; it returns the post's id when the server

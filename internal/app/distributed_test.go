@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"image/color"
-	"mime/multipart"
 	"net"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/photofeed/photofeed/internal/app"
 	"github.com/photofeed/photofeed/internal/testenv"
 )
 
@@ -75,18 +75,13 @@ func TestTwoInstancesAndAWorker(t *testing.T) {
 		ca.signup("idem_" + suffix)
 		cb := b.client(t)
 		cb.token = ca.token
-		var body bytes.Buffer
-		mw := multipart.NewWriter(&body)
-		fw, _ := mw.CreateFormFile("photo", "p.jpg")
-		fw.Write(testJPEG(t, 40, 30, color.RGBA{200, 10, 10, 255}))
-		mw.WriteField("caption", "once")
-		mw.Close()
+		ct, body := app.UploadForm(app.SampleJPEG(t, 40, 30, color.RGBA{200, 10, 10, 255}), "once")
 		key := `"post-` + suffix + `"`
-		first := ca.do("POST", "/v2/posts", bytes.NewReader(body.Bytes()), "Content-Type", mw.FormDataContentType(), "Idempotency-Key", key)
+		first := ca.do("POST", "/v2/posts", bytes.NewReader(body), "Content-Type", ct, "Idempotency-Key", key)
 		if first.StatusCode != 201 {
 			t.Fatalf("first POST: %d %s", first.StatusCode, first.Body)
 		}
-		again := cb.do("POST", "/v2/posts", bytes.NewReader(body.Bytes()), "Content-Type", mw.FormDataContentType(), "Idempotency-Key", key)
+		again := cb.do("POST", "/v2/posts", bytes.NewReader(body), "Content-Type", ct, "Idempotency-Key", key)
 		if again.StatusCode != 201 || again.Header.Get("Idempotent-Replayed") != "true" ||
 			again.Header.Get("Location") != first.Header.Get("Location") || !bytes.Equal(again.Body, first.Body) {
 			t.Fatalf("replay on B: %d replayed=%q Location %q (first %q)\n%s", again.StatusCode,

@@ -6,11 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"image"
 	"image/color"
-	"image/jpeg"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -259,43 +256,19 @@ type post struct {
 // upload posts a photo; it returns the raw response.
 func (c *client) upload(path string, photo []byte, caption string, extra ...string) response {
 	c.t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	if photo != nil {
-		fw, _ := mw.CreateFormFile("photo", "photo.jpg")
-		fw.Write(photo)
-	}
-	mw.WriteField("caption", caption)
-	for i := 0; i+1 < len(extra); i += 2 {
-		mw.WriteField(extra[i], extra[i+1])
-	}
-	mw.Close()
-	return c.do("POST", path, &body, "Content-Type", mw.FormDataContentType())
+	ct, body := app.UploadForm(photo, caption, extra...)
+	return c.do("POST", path, bytes.NewReader(body), "Content-Type", ct)
 }
 
 func (c *client) post(caption string) post {
 	c.t.Helper()
-	r := c.upload("/v1/posts", testJPEG(c.t, 64, 48, color.RGBA{uint8(len(caption) * 40), 100, 50, 255}), caption)
+	r := c.upload("/v1/posts", app.SampleJPEG(c.t, 64, 48, color.RGBA{uint8(len(caption) * 40), 100, 50, 255}), caption)
 	if r.StatusCode != 201 {
 		c.t.Fatalf("upload: %d %s", r.StatusCode, r.Body)
 	}
 	var p post
 	r.json(c.t, &p)
 	return p
-}
-
-func testJPEG(t testing.TB, w, h int, c color.Color) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, c)
-		}
-	}
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, nil); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
 }
 
 // linkRel returns the target of the Link member with relation rel, or "".

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/photofeed/photofeed/internal/app"
 	"github.com/photofeed/photofeed/internal/consistency"
 	"github.com/photofeed/photofeed/internal/testenv"
 )
@@ -54,7 +55,7 @@ func TestReadReplicas(t *testing.T) {
 	}
 	defer replica.Close()
 	pauseReplay(t, replica)
-	r := c.upload("/v1/posts", testJPEG(t, 30, 30, color.White), "during the pause")
+	r := c.upload("/v1/posts", app.SampleJPEG(t, 30, 30, color.White), "during the pause")
 	token := r.Header.Get(consistency.Header)
 	if r.StatusCode != 201 || token == "" {
 		t.Fatalf("write: %d, token %q", r.StatusCode, token)

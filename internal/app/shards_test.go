@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image/color"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -136,16 +135,11 @@ func TestShardMoveUnderLoad(t *testing.T) {
 			}
 		})
 	}
-	photo := testJPEG(t, 32, 24, color.RGBA{200, 10, 10, 255})
+	photo := app.SampleJPEG(t, 32, 24, color.RGBA{200, 10, 10, 255})
 	loop("posts", func(i int) (*http.Request, int) {
-		var body bytes.Buffer
-		mw := multipart.NewWriter(&body)
-		fw, _ := mw.CreateFormFile("photo", "photo.jpg")
-		fw.Write(photo)
-		mw.WriteField("caption", fmt.Sprintf("under load %d", i))
-		mw.Close()
-		r, _ := http.NewRequest("POST", s.URL+"/v1/posts", &body)
-		r.Header.Set("Content-Type", mw.FormDataContentType())
+		ct, body := app.UploadForm(photo, fmt.Sprintf("under load %d", i))
+		r, _ := http.NewRequest("POST", s.URL+"/v1/posts", bytes.NewReader(body))
+		r.Header.Set("Content-Type", ct)
 		r.Header.Set("Authorization", "Bearer "+writer.token)
 		return r, 201
 	})
@@ -252,7 +246,7 @@ func TestReadYourWritesAcrossServers(t *testing.T) {
 		defer db.Exec(`SELECT pg_wal_replay_resume()`)
 	}
 
-	posted := x.upload("/v1/posts", testJPEG(t, 30, 30, color.White), "on this server")
+	posted := x.upload("/v1/posts", app.SampleJPEG(t, 30, 30, color.White), "on this server")
 	first := posted.Header.Get(consistency.Header)
 	liked := x.do("PUT", "/v1/posts/"+yPost.ID+"/like", nil, consistency.Header, first)
 	token := liked.Header.Get(consistency.Header)
