@@ -216,20 +216,16 @@ func TestCrashDuringUploadsLeavesNothingStuck(t *testing.T) {
 		}
 		// Every post becomes ready within 30 s of the restart.
 		for _, id := range ids {
-			for {
-				var p struct {
-					Status string
-					Images *struct{ Thumb struct{ URL string } }
-				}
+			var p struct {
+				Status string
+				Images *struct{ Thumb struct{ URL string } }
+			}
+			if !testenv.Poll(time.Until(deadline), func() bool {
 				c.do("GET", "/v2/posts/"+id, nil).json(t, &p)
-				if p.Status == "ready" && p.Images != nil {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("round %d: post %s still %q %d s after the restart (%d thumbnail jobs were left running; `jobs list --state running` now: %d)",
-						round, id, p.Status, int(time.Since(restarted).Seconds()), orphans, runningJobs(t, dir))
-				}
-				time.Sleep(20 * time.Millisecond)
+				return p.Status == "ready" && p.Images != nil
+			}) {
+				t.Fatalf("round %d: post %s still %q %d s after the restart (%d thumbnail jobs were left running; `jobs list --state running` now: %d)",
+					round, id, p.Status, int(time.Since(restarted).Seconds()), orphans, runningJobs(t, dir))
 			}
 		}
 		t.Logf("round %d: %d of %d uploads acknowledged before the kill, the rest retried; %d thumbnail jobs left running, rescued; all %d posts ready %s after the restart",

@@ -88,21 +88,17 @@ func TestWatchersFollowChanges(t *testing.T) {
 	seen := func(shard int, home string) time.Duration {
 		t.Helper()
 		start := time.Now()
-		for {
-			all := true
+		if !testenv.Poll(time.Second, func() bool {
 			for _, w := range watchers {
 				if w.Current().Home(shard) != home {
-					all = false
+					return false
 				}
 			}
-			if all {
-				return time.Since(start)
-			}
-			if time.Since(start) > time.Second {
-				t.Fatalf("shard %d: not on %s on every watcher within a second", shard, home)
-			}
-			time.Sleep(2 * time.Millisecond)
+			return true
+		}) {
+			t.Fatalf("shard %d: not on %s on every watcher within a second", shard, home)
 		}
+		return time.Since(start)
 	}
 	waitListening()
 	if _, err := shardmap.Set(ctx, db, 1, "db1"); err != nil {
