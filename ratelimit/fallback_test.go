@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/photofeed/photofeed/internal/testenv"
 	"github.com/photofeed/photofeed/ratelimit"
 )
 
@@ -60,13 +61,14 @@ func TestFallbackToLocalAndBreaker(t *testing.T) {
 	}
 	// It tries again after OpenFor, and closes when that works.
 	shared.down.Store(false)
-	deadline := time.Now().Add(5 * time.Second)
-	for shared.calls.Load() == before {
-		if time.Now().After(deadline) {
-			t.Fatal("the breaker never tried the shared limiter again")
+	if !testenv.Poll(5*time.Second, func() bool {
+		if shared.calls.Load() != before {
+			return true
 		}
 		f.AllowN(ctx, "again", l, 1)
-		time.Sleep(5 * time.Millisecond)
+		return false
+	}) {
+		t.Fatal("the breaker never tried the shared limiter again")
 	}
 	if len(states) < 2 || states[0] != "open" || states[len(states)-1] != "closed" {
 		t.Fatalf("breaker states %v, want open … closed", states)

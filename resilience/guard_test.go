@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/photofeed/photofeed/internal/testenv"
 	"github.com/photofeed/photofeed/resilience"
 )
 
@@ -37,12 +38,10 @@ func TestGuard(t *testing.T) {
 		if err := g.Do(ctx, fail); !errors.Is(err, resilience.ErrUnavailable) || calls != 5 {
 			t.Fatalf("sixth call: %v, %d calls made; want the breaker open and no call", err, calls)
 		}
-		deadline := time.Now().Add(5 * time.Second)
-		for g.Do(ctx, func(context.Context) error { return nil }) != nil {
-			if time.Now().After(deadline) {
-				t.Fatal("the breaker never let a call through again")
-			}
-			time.Sleep(10 * time.Millisecond)
+		if !testenv.Poll(5*time.Second, func() bool {
+			return g.Do(ctx, func(context.Context) error { return nil }) == nil
+		}) {
+			t.Fatal("the breaker never let a call through again")
 		}
 		if len(changes) < 2 || changes[0] != "closed>open" {
 			t.Fatalf("state changes %v", changes)

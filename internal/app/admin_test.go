@@ -5,8 +5,10 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/photofeed/photofeed/internal/app"
+	"github.com/photofeed/photofeed/internal/testenv"
 )
 
 func TestAdminJobs(t *testing.T) {
@@ -35,7 +37,7 @@ func TestAdminJobs(t *testing.T) {
 	var list struct {
 		Items []struct{ ID, Kind, Queue, State string }
 	}
-	eventually(t, "the periodic cleanups completed", func() bool {
+	testenv.Eventually(t, "the periodic cleanups completed", 15*time.Second, func() bool {
 		c.do("GET", "/v1/admin/jobs?state=completed", nil).json(t, &list)
 		return len(list.Items) >= 4
 	})

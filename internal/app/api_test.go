@@ -10,6 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/photofeed/photofeed/internal/app"
+	"github.com/photofeed/photofeed/internal/testenv"
 )
 
 func TestAccountsAndSessions(t *testing.T) {
@@ -127,7 +131,7 @@ func TestUsersAndFollows(t *testing.T) {
 	}
 	// A follow is on the follower's shard at once; the followee's side
 	// follows within moments where their shards are on two databases.
-	eventually(t, "bob's two followers", func() bool {
+	testenv.Eventually(t, "bob's two followers", 15*time.Second, func() bool {
 		anon.do("GET", "/v1/users/bob", nil).json(t, &u)
 		return u.FollowersCount == 2
 	})
@@ -165,7 +169,7 @@ func TestUsersAndFollows(t *testing.T) {
 	if r := alice.do("DELETE", "/v1/me/following/bob", nil); r.StatusCode != 204 {
 		t.Fatalf("unfollow again: %d", r.StatusCode)
 	}
-	eventually(t, "bob's one follower after the unfollow", func() bool {
+	testenv.Eventually(t, "bob's one follower after the unfollow", 15*time.Second, func() bool {
 		anon.do("GET", "/v1/users/bob", nil).json(t, &u)
 		return u.FollowersCount == 1
 	})
@@ -190,7 +194,7 @@ func TestPostsLikesAndMedia(t *testing.T) {
 	aliceID := alice.signup("alice")
 	bob.signup("bob")
 
-	photo := testJPEG(t, 800, 600, color.RGBA{10, 200, 30, 255})
+	photo := app.SampleJPEG(t, 800, 600, color.RGBA{10, 200, 30, 255})
 	r := alice.upload("/v1/posts", photo, "Sunset ☀️ #first")
 	var p post
 	r.json(t, &p)
@@ -259,7 +263,7 @@ func TestPostsLikesAndMedia(t *testing.T) {
 		{"text file", []byte("just some text, not an image"), "", 415},
 		{"html", []byte("<!DOCTYPE html><html><script>alert(1)</script>"), "", 415},
 		{"truncated jpeg", photo[:200], "", 422},
-		{"over pixel limit", testJPEG(t, 1200, 1000, color.White), "", 422},
+		{"over pixel limit", app.SampleJPEG(t, 1200, 1000, color.White), "", 422},
 		{"bomb header", bigPNGHeader, "", 422},
 		{"over size limit", make([]byte, 300<<10), "", 413},
 		{"caption too long", photo, strings.Repeat("x", 2201), 422},
@@ -301,7 +305,7 @@ func TestSharedBlobsSurviveDelete(t *testing.T) {
 	s := start(t)
 	c := s.client(t)
 	c.signup("alice")
-	photo := testJPEG(t, 100, 100, color.White)
+	photo := app.SampleJPEG(t, 100, 100, color.White)
 	var a, b post
 	c.upload("/v1/posts", photo, "one").json(t, &a)
 	c.upload("/v1/posts", photo, "two").json(t, &b)
@@ -366,7 +370,7 @@ func TestFeed(t *testing.T) {
 			path = next
 		}
 	}
-	eventually(t, "every post in the feed", func() bool {
+	testenv.Eventually(t, "every post in the feed", 15*time.Second, func() bool {
 		readFeed()
 		return len(got) == len(want)
 	})
@@ -447,7 +451,7 @@ func TestGracefulShutdown(t *testing.T) {
 	br.ReadString('\n') // blank line after the interim response
 
 	s.cancel() // shutdown begins while the handler waits for the body
-	eventually(t, "the listener closed", func() bool {
+	testenv.Eventually(t, "the listener closed", 15*time.Second, func() bool {
 		_, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
 		return err != nil // shutdown is under way
 	})

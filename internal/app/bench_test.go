@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/jpeg"
-	"mime/multipart"
+	"image/color"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -44,16 +42,8 @@ func benchNode(b *testing.B) (*node, string) {
 		name := fmt.Sprintf("author_%02d", a)
 		tok := login(name)
 		for p := range 10 {
-			img := image.NewRGBA(image.Rect(0, 0, 32, 32))
-			img.Pix[0], img.Pix[1] = uint8(a), uint8(p)
-			var pic, body bytes.Buffer
-			jpeg.Encode(&pic, img, nil)
-			mw := multipart.NewWriter(&body)
-			fw, _ := mw.CreateFormFile("photo", "p.jpg")
-			fw.Write(pic.Bytes())
-			mw.WriteField("caption", fmt.Sprintf("photo %d by %s", p, name))
-			mw.Close()
-			call("POST", "/v1/posts", tok, mw.FormDataContentType(), body.Bytes(), 201)
+			ct, body := UploadForm(SampleJPEG(b, 32, 32, color.RGBA{uint8(a), uint8(p), 0, 255}), fmt.Sprintf("photo %d by %s", p, name))
+			call("POST", "/v1/posts", tok, ct, body, 201)
 		}
 		call("PUT", "/v1/me/following/"+name, reader, "", nil, 204)
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/photofeed/photofeed/internal/testenv"
 )
@@ -25,7 +26,7 @@ func TestMediaOnS3(t *testing.T) {
 	}
 	large := m.Body
 	// A photo this small is its own thumbnail: the variants share one key.
-	eventually(t, "the photo, and nothing else, in the bucket", func() bool { return countObjects(t, store) == 1 })
+	testenv.Eventually(t, "the photo, and nothing else, in the bucket", 15*time.Second, func() bool { return countObjects(t, store) == 1 })
 
 	// An instance on the same bucket with --media-redirect sends clients
 	// to the store instead (media keys need no database lookup).
@@ -53,7 +54,7 @@ func TestMediaOnS3(t *testing.T) {
 	if d := alice.do("DELETE", "/v1/posts/"+p.ID, nil); d.StatusCode != 204 {
 		t.Fatalf("delete: %d %s", d.StatusCode, d.Body)
 	}
-	eventually(t, "an empty bucket after the only post was deleted", func() bool { return countObjects(t, store) == 0 })
+	testenv.Eventually(t, "an empty bucket after the only post was deleted", 15*time.Second, func() bool { return countObjects(t, store) == 0 })
 	alice.do("GET", p.Images.Large, nil).problem(t, 404)
 }
 

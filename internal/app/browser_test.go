@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/photofeed/photofeed/internal/app"
 	"github.com/photofeed/photofeed/internal/testenv"
 )
 
@@ -24,7 +25,7 @@ func TestBrowserSignupUploadFeed(t *testing.T) {
 	s := start(t)
 
 	photo := filepath.Join(t.TempDir(), "beach.jpg")
-	if err := os.WriteFile(photo, testJPEG(t, 640, 480, color.RGBA{30, 144, 255, 255}), 0o644); err != nil {
+	if err := os.WriteFile(photo, app.SampleJPEG(t, 640, 480, color.RGBA{30, 144, 255, 255}), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
@@ -67,19 +68,16 @@ func TestBrowserSignupUploadFeed(t *testing.T) {
 	// fan-out; each answers within a bound, and on a slow machine (-race)
 	// the photo may land later.
 	// Reload, as a person would, until it shows.
-	deadline := time.Now().Add(45 * time.Second)
-	for {
+	var n int
+	var err error
+	if !testenv.Poll(45*time.Second, func() bool {
 		if err := chromedp.Do(ctx, chromedp.Navigate(s.URL+"/")); err != nil {
 			t.Fatalf("open feed: %v", err)
 		}
-		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("article.post img").length`))
-		if err == nil && n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the feed never showed the photo (%d images, %v)", n, err)
-		}
-		time.Sleep(200 * time.Millisecond)
+		n, err = chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("article.post img").length`))
+		return err == nil && n > 0
+	}) {
+		t.Fatalf("the feed never showed the photo (%d images, %v)", n, err)
 	}
 	caption, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`article.post .caption`)))
 	if err != nil || !strings.Contains(caption, "Blue sky from a real browser") {

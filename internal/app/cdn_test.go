@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/photofeed/photofeed/internal/testenv"
 )
@@ -39,7 +40,7 @@ func TestCDNPurgeOnDelete(t *testing.T) {
 	}
 	// Until the purge the edge would keep its copy for a year; the purge
 	// makes it ask photofeed, which no longer has the photo.
-	eventually(t, "the edge to stop serving the deleted photo", func() bool {
+	testenv.Eventually(t, "the edge to stop serving the deleted photo", 15*time.Second, func() bool {
 		code, _ := get()
 		return code == 404
 	})

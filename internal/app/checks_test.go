@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"fmt"
+	"image/color"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -19,7 +20,7 @@ func TestUploadOverTheCheckSlotsIs503(t *testing.T) {
 	n := 0
 	upload := func() *httptest.ResponseRecorder {
 		n++
-		ct, body := multipartUpload(t, jpegBytes(t, 64, 64))
+		ct, body := UploadForm(SampleJPEG(t, 64, 64, color.RGBA{70, 140, 210, 255}), "hello")
 		req := httptest.NewRequest("POST", "/v2/posts", bytes.NewReader(body))
 		req.Header.Set("Content-Type", ct)
 		req.Header.Set("Authorization", "Bearer "+token)

@@ -6,11 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	"image/jpeg"
+	"image/color"
 	"io"
 	"io/fs"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,20 +20,13 @@ import (
 	"time"
 
 	"github.com/photofeed/photofeed/internal/app"
+	"github.com/photofeed/photofeed/internal/testenv"
 )
 
 // photo is a 1200×900 JPEG, different for each seed so that no two posts
 // share variants.
 func photo(t *testing.T, seed int) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 1200, 900))
-	for i := range img.Pix {
-		img.Pix[i] = uint8(i/4*(seed+3) + i%4*seed)
-	}
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 85}); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	return app.SampleJPEG(t, 1200, 900, color.RGBA{uint8(seed), uint8(seed >> 8), 128, 255})
 }
 
 // keyedUpload is one upload as a client keeps it to retry: its key and
@@ -47,13 +38,8 @@ type keyedUpload struct {
 
 func newKeyedUpload(t *testing.T, round, i int) keyedUpload {
 	caption := fmt.Sprintf("round %d photo %d", round, i)
-	var b bytes.Buffer
-	mw := multipart.NewWriter(&b)
-	fw, _ := mw.CreateFormFile("photo", "photo.jpg")
-	fw.Write(photo(t, round*100+i))
-	mw.WriteField("caption", caption)
-	mw.Close()
-	return keyedUpload{key: fmt.Sprintf(`"crash-%d-%d"`, round, i), caption: caption, contentType: mw.FormDataContentType(), body: b.Bytes()}
+	ct, body := app.UploadForm(photo(t, round*100+i), caption)
+	return keyedUpload{key: fmt.Sprintf(`"crash-%d-%d"`, round, i), caption: caption, contentType: ct, body: body}
 }
 
 // send posts the upload once; it returns the post's id when the server
@@ -230,20 +216,16 @@ func TestCrashDuringUploadsLeavesNothingStuck(t *testing.T) {
 		}
 		// Every post becomes ready within 30 s of the restart.
 		for _, id := range ids {
-			for {
-				var p struct {
-					Status string
-					Images *struct{ Thumb struct{ URL string } }
-				}
+			var p struct {
+				Status string
+				Images *struct{ Thumb struct{ URL string } }
+			}
+			if !testenv.Poll(time.Until(deadline), func() bool {
 				c.do("GET", "/v2/posts/"+id, nil).json(t, &p)
-				if p.Status == "ready" && p.Images != nil {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("round %d: post %s still %q %d s after the restart (%d thumbnail jobs were left running; `jobs list --state running` now: %d)",
-						round, id, p.Status, int(time.Since(restarted).Seconds()), orphans, runningJobs(t, dir))
-				}
-				time.Sleep(20 * time.Millisecond)
+				return p.Status == "ready" && p.Images != nil
+			}) {
+				t.Fatalf("round %d: post %s still %q %d s after the restart (%d thumbnail jobs were left running; `jobs list --state running` now: %d)",
+					round, id, p.Status, int(time.Since(restarted).Seconds()), orphans, runningJobs(t, dir))
 			}
 		}
 		t.Logf("round %d: %d of %d uploads acknowledged before the kill, the rest retried; %d thumbnail jobs left running, rescued; all %d posts ready %s after the restart",
@@ -310,18 +292,15 @@ func TestCrashDuringUploadsLeavesNothingStuck(t *testing.T) {
 	}
 	before := len(mediaFileNames(t, dir))
 	node = startNodeProcess(t, dir, logw)
-	deadline := time.Now().Add(20 * time.Second)
-	for got := mediaFileNames(t, dir); !slices.Equal(got, want); got = mediaFileNames(t, dir) {
-		if time.Now().After(deadline) {
-			var extra []string
-			for _, f := range got {
-				if !slices.Contains(want, f) {
-					extra = append(extra, f)
-				}
+	var got []string
+	if !testenv.Poll(20*time.Second, func() bool { got = mediaFileNames(t, dir); return slices.Equal(got, want) }) {
+		var extra []string
+		for _, f := range got {
+			if !slices.Contains(want, f) {
+				extra = append(extra, f)
 			}
-			t.Fatalf("after the orphan cleanup, %d files in media, want the %d the posts use; not used: %q", len(got), len(want), extra)
 		}
-		time.Sleep(20 * time.Millisecond)
+		t.Fatalf("after the orphan cleanup, %d files in media, want the %d the posts use; not used: %q", len(got), len(want), extra)
 	}
 	t.Logf("orphan cleanup: %d files in media before, %d after (the posts' images)", before, len(want))
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/photofeed/photofeed/internal/media"
+	"github.com/photofeed/photofeed/internal/testenv"
 )
 
 func pngChunk(typ string, data []byte) []byte {
@@ -110,18 +111,16 @@ func TestPNGFloodStaysWithinDecodeBudget(t *testing.T) {
 				}
 			}
 			answered := procStatus(t, "VmHWM")
-			deadline := time.Now().Add(60 * time.Second)
+			deadline := time.Now().Add(60 * time.Second) // for all the posts together
 			for _, id := range created {
-				for {
-					var p struct{ Status string }
+				var p struct{ Status string }
+				// A post that failed stops the wait at once.
+				testenv.Poll(time.Until(deadline), func() bool {
 					c.do("GET", "/v2/posts/"+id, nil).json(t, &p)
-					if p.Status == "ready" {
-						break
-					}
-					if p.Status != "processing" || time.Now().After(deadline) {
-						t.Fatalf("post %s is %s", id, p.Status)
-					}
-					time.Sleep(20 * time.Millisecond)
+					return p.Status != "processing"
+				})
+				if p.Status != "ready" {
+					t.Fatalf("post %s is %s", id, p.Status)
 				}
 			}
 			peak := procStatus(t, "VmHWM")
@@ -198,13 +197,11 @@ func TestPhonePhotoUploadPeakRSS(t *testing.T) {
 	var p struct{ ID, Status string }
 	r.json(t, &p)
 	c.do("GET", "/v2/posts/"+p.ID, nil).json(t, &p)
-	deadline := time.Now().Add(60 * time.Second)
-	for p.Status == "processing" {
-		if time.Now().After(deadline) {
-			t.Fatal("the post is still processing after 60 s")
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testenv.Poll(60*time.Second, func() bool {
 		c.do("GET", "/v2/posts/"+p.ID, nil).json(t, &p)
+		return p.Status != "processing"
+	}) {
+		t.Fatal("the post is still processing after 60 s")
 	}
 	peak := procStatus(t, "VmHWM")
 	cpu := cpuTime(t) - cpu0

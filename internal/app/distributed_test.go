@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"image/color"
-	"mime/multipart"
 	"net"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/photofeed/photofeed/internal/app"
 	"github.com/photofeed/photofeed/internal/testenv"
 )
 
@@ -75,18 +75,13 @@ func TestTwoInstancesAndAWorker(t *testing.T) {
 		ca.signup("idem_" + suffix)
 		cb := b.client(t)
 		cb.token = ca.token
-		var body bytes.Buffer
-		mw := multipart.NewWriter(&body)
-		fw, _ := mw.CreateFormFile("photo", "p.jpg")
-		fw.Write(testJPEG(t, 40, 30, color.RGBA{200, 10, 10, 255}))
-		mw.WriteField("caption", "once")
-		mw.Close()
+		ct, body := app.UploadForm(app.SampleJPEG(t, 40, 30, color.RGBA{200, 10, 10, 255}), "once")
 		key := `"post-` + suffix + `"`
-		first := ca.do("POST", "/v2/posts", bytes.NewReader(body.Bytes()), "Content-Type", mw.FormDataContentType(), "Idempotency-Key", key)
+		first := ca.do("POST", "/v2/posts", bytes.NewReader(body), "Content-Type", ct, "Idempotency-Key", key)
 		if first.StatusCode != 201 {
 			t.Fatalf("first POST: %d %s", first.StatusCode, first.Body)
 		}
-		again := cb.do("POST", "/v2/posts", bytes.NewReader(body.Bytes()), "Content-Type", mw.FormDataContentType(), "Idempotency-Key", key)
+		again := cb.do("POST", "/v2/posts", bytes.NewReader(body), "Content-Type", ct, "Idempotency-Key", key)
 		if again.StatusCode != 201 || again.Header.Get("Idempotent-Replayed") != "true" ||
 			again.Header.Get("Location") != first.Header.Get("Location") || !bytes.Equal(again.Body, first.Body) {
 			t.Fatalf("replay on B: %d replayed=%q Location %q (first %q)\n%s", again.StatusCode,
@@ -105,7 +100,7 @@ func TestTwoInstancesAndAWorker(t *testing.T) {
 		var feed struct{ Items []post }
 		reader.do("GET", "/v1/feed", nil).json(t, &feed) // builds the timeline
 		p := author.post("fanned out by the worker")
-		eventually(t, "the post in the reader's feed on the other instance", func() bool {
+		testenv.Eventually(t, "the post in the reader's feed on the other instance", 15*time.Second, func() bool {
 			reader.do("GET", "/v1/feed", nil).json(t, &feed)
 			return len(feed.Items) == 1 && feed.Items[0].ID == p.ID
 		})
@@ -122,7 +117,7 @@ func TestTwoInstancesAndAWorker(t *testing.T) {
 		alice.signup("alice_" + suffix)
 		p := alice.post("here, then gone")
 		reader := b.client(t)
-		eventually(t, "the post ready on B (thumbnails made by the worker)", func() bool {
+		testenv.Eventually(t, "the post ready on B (thumbnails made by the worker)", 15*time.Second, func() bool {
 			var got post
 			r := reader.do("GET", "/v1/posts/"+p.ID, nil)
 			r.json(t, &got)
@@ -143,16 +138,13 @@ func TestTwoInstancesAndAWorker(t *testing.T) {
 		}
 		deleted := time.Now()
 		readerA := a.client(t) // anonymous: alice's own limit is 10 a minute
-		for {
-			ra := readerA.do("GET", "/v1/posts/"+p.ID, nil)
-			rb := reader.do("GET", "/v1/posts/"+p.ID, nil)
-			if ra.StatusCode == 404 && rb.StatusCode == 404 {
-				break
-			}
-			if time.Since(deleted) > time.Second {
-				t.Fatalf("a second after the delete: A answers %d, B answers %d", ra.StatusCode, rb.StatusCode)
-			}
-			time.Sleep(10 * time.Millisecond)
+		var ra, rb response
+		if !testenv.Poll(time.Second, func() bool {
+			ra = readerA.do("GET", "/v1/posts/"+p.ID, nil)
+			rb = reader.do("GET", "/v1/posts/"+p.ID, nil)
+			return ra.StatusCode == 404 && rb.StatusCode == 404
+		}) {
+			t.Fatalf("a second after the delete: A answers %d, B answers %d", ra.StatusCode, rb.StatusCode)
 		}
 		t.Logf("gone on both instances %v after the delete", time.Since(deleted).Round(time.Millisecond))
 		// The reads since put a remembered miss there (one byte), not the post.

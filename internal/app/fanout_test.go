@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http/httptest"
 	"slices"
 	"sort"
@@ -16,6 +15,7 @@ import (
 	"github.com/photofeed/photofeed/internal/feed"
 	"github.com/photofeed/photofeed/internal/identity"
 	"github.com/photofeed/photofeed/internal/posts"
+	"github.com/photofeed/photofeed/internal/testenv"
 )
 
 // world seeds users, follows and posts straight into a node's store.
@@ -26,17 +26,7 @@ type world struct {
 }
 
 func newWorld(tb testing.TB, extra ...string) *world {
-	args := append([]string{"--data-dir", tb.TempDir(), "--argon2-memory", "64", "--argon2-time", "1", "--log-level", "error", "--rate-limits", "off"}, extra...)
-	cfg, err := parseServeConfig(args, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	n, err := build(tb.Context(), cfg, io.Discard)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { n.Close() })
-	return &world{tb: tb, n: n, gen: ids.NewGenerator(nil)}
+	return &world{tb: tb, n: buildTestNode(tb, extra...), gen: ids.NewGenerator(nil)}
 }
 
 func (w *world) user(name string) int64 {
@@ -66,17 +56,13 @@ func (w *world) post(author int64) int64 {
 // caughtUp waits until the fan-out consumer has handled every event.
 func (w *world) caughtUp() {
 	w.tb.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		head, _ := outboxHead(w.n.db)
-		off, _ := w.n.db.Timelines().Offset(context.Background(), feed.ConsumerName)
-		if off >= head {
-			return
-		}
-		if time.Now().After(deadline) {
-			w.tb.Fatalf("fan-out stuck at %d of %d", off, head)
-		}
-		time.Sleep(2 * time.Millisecond)
+	var head, off int64
+	if !testenv.Poll(30*time.Second, func() bool {
+		head, _ = outboxHead(w.n.db)
+		off, _ = w.n.db.Timelines().Offset(context.Background(), feed.ConsumerName)
+		return off >= head
+	}) {
+		w.tb.Fatalf("fan-out stuck at %d of %d", off, head)
 	}
 }
 

@@ -6,11 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"image"
 	"image/color"
-	"image/jpeg"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -69,9 +66,9 @@ func startEnv(t *testing.T, getenv func(string) string, extra ...string) *server
 		getenv = func(string) string { return "" }
 	}
 	dir := t.TempDir()
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir,
-		"--argon2-memory", "64", "--argon2-time", "1", "--log-level", "error", "--rate-limits", "off",
-		"--metrics-addr", "127.0.0.1:0"} // nodes side by side must not share the default port
+	args := append([]string{"serve", "--addr", "127.0.0.1:0"}, app.CheapNodeArgs(dir)...)
+	args = append(args, "--log-level", "error",
+		"--metrics-addr", "127.0.0.1:0") // nodes side by side must not share the default port
 	dbURL := ""
 	// On PostgreSQL, 16 logical shards: a new deployment's default 1,024
 	// schemas take some 20 s to create, too long for every test.
@@ -129,19 +126,8 @@ func startEnv(t *testing.T, getenv func(string) string, extra ...string) *server
 	if s.URL == "" {
 		t.Fatalf("start line without URL: %q", line)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get(s.URL + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not healthy: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if err := awaitHealthy(s.URL, 10*time.Second); err != nil {
+		t.Fatalf("server not healthy: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := s.stop(); err != nil {
@@ -270,43 +256,19 @@ type post struct {
 // upload posts a photo; it returns the raw response.
 func (c *client) upload(path string, photo []byte, caption string, extra ...string) response {
 	c.t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	if photo != nil {
-		fw, _ := mw.CreateFormFile("photo", "photo.jpg")
-		fw.Write(photo)
-	}
-	mw.WriteField("caption", caption)
-	for i := 0; i+1 < len(extra); i += 2 {
-		mw.WriteField(extra[i], extra[i+1])
-	}
-	mw.Close()
-	return c.do("POST", path, &body, "Content-Type", mw.FormDataContentType())
+	ct, body := app.UploadForm(photo, caption, extra...)
+	return c.do("POST", path, bytes.NewReader(body), "Content-Type", ct)
 }
 
 func (c *client) post(caption string) post {
 	c.t.Helper()
-	r := c.upload("/v1/posts", testJPEG(c.t, 64, 48, color.RGBA{uint8(len(caption) * 40), 100, 50, 255}), caption)
+	r := c.upload("/v1/posts", app.SampleJPEG(c.t, 64, 48, color.RGBA{uint8(len(caption) * 40), 100, 50, 255}), caption)
 	if r.StatusCode != 201 {
 		c.t.Fatalf("upload: %d %s", r.StatusCode, r.Body)
 	}
 	var p post
 	r.json(c.t, &p)
 	return p
-}
-
-func testJPEG(t testing.TB, w, h int, c color.Color) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, c)
-		}
-	}
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, nil); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
 }
 
 // linkRel returns the target of the Link member with relation rel, or "".
@@ -335,4 +297,23 @@ func (s *server) metrics(t *testing.T) response {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return response{resp, b}
+}
+
+// awaitHealthy waits until the node at base answers /healthz with 200,
+// returning the last failure seen if it never does within timeout.
+func awaitHealthy(base string, timeout time.Duration) error {
+	var last error
+	if testenv.Poll(timeout, func() bool {
+		resp, err := http.Get(base + "/healthz")
+		if err != nil {
+			last = err
+			return false
+		}
+		resp.Body.Close()
+		last = fmt.Errorf("/healthz answered %d", resp.StatusCode)
+		return resp.StatusCode == 200
+	}) {
+		return nil
+	}
+	return last
 }

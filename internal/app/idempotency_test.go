@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image/color"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"path/filepath"
 	"runtime"
@@ -15,18 +14,13 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/photofeed/photofeed/internal/app"
 )
 
 // multipartBody builds one upload body, so retries send identical bytes.
 func multipartBody(t *testing.T, caption string) (string, []byte) {
-	var b bytes.Buffer
-	mw := multipart.NewWriter(&b)
-	mw.SetBoundary("fixed-boundary-for-retries")
-	fw, _ := mw.CreateFormFile("photo", "p.jpg")
-	fw.Write(testJPEG(t, 40, 30, color.RGBA{1, 2, 3, 255}))
-	mw.WriteField("caption", caption)
-	mw.Close()
-	return mw.FormDataContentType(), b.Bytes()
+	return app.UploadForm(app.SampleJPEG(t, 40, 30, color.RGBA{1, 2, 3, 255}), caption)
 }
 
 func postCount(t *testing.T, c *client, user string) int {
@@ -110,13 +104,7 @@ func TestIdempotentUploadUnderConcurrentRetries(t *testing.T) {
 // rebuiltUpload is one upload as a client sends it on every try: the same
 // photo and caption in a freshly built body with a new boundary.
 func rebuiltUpload(photo []byte, caption string) (string, []byte) {
-	var b bytes.Buffer
-	mw := multipart.NewWriter(&b)
-	fw, _ := mw.CreateFormFile("photo", "p.jpg")
-	fw.Write(photo)
-	mw.WriteField("caption", caption)
-	mw.Close()
-	return mw.FormDataContentType(), b.Bytes()
+	return app.UploadForm(photo, caption)
 }
 
 // A retried upload is recognised by its meaning, not its bytes: rebuilt
@@ -125,7 +113,7 @@ func TestIdempotentUploadWithRebuiltBodies(t *testing.T) {
 	s := start(t)
 	c := s.client(t)
 	c.signup("alice")
-	photo := testJPEG(t, 40, 30, color.RGBA{9, 8, 7, 255})
+	photo := app.SampleJPEG(t, 40, 30, color.RGBA{9, 8, 7, 255})
 
 	ct, body := rebuiltUpload(photo, "retried")
 	first := c.do("POST", "/v2/posts", bytes.NewReader(body), "Content-Type", ct, "Idempotency-Key", `"retry-1"`)

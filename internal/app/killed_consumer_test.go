@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -33,7 +34,7 @@ func TestKilledFanOutConsumerIsRestarted(t *testing.T) {
 			return slices.ContainsFunc(page.Items, func(it struct{ ID string }) bool { return it.ID == id })
 		}
 	}
-	eventually(t, "a post fanned out before the kill", inFeed(author.post("before").ID))
+	testenv.Eventually(t, "a post fanned out before the kill", 15*time.Second, inFeed(author.post("before").ID))
 	if r := reader.do("GET", "/readyz", nil); r.StatusCode != 200 {
 		t.Fatalf("readyz before the kill: %d %s", r.StatusCode, r.Body)
 	}
@@ -52,18 +53,18 @@ func TestKilledFanOutConsumerIsRestarted(t *testing.T) {
 	}
 
 	var down response
-	eventually(t, "/readyz 503 naming the fan-out worker", func() bool {
+	testenv.Eventually(t, "/readyz 503 naming the fan-out worker", 15*time.Second, func() bool {
 		down = reader.do("GET", "/readyz", nil)
 		var body struct{ Status, Workers string }
 		down.json(t, &body)
 		return down.StatusCode == 503 && body.Status == "unavailable" && strings.Contains(body.Workers, "fan-out")
 	})
 	t.Logf("readyz while down: %s", down.Body)
-	eventually(t, "the fan-out restart counted", func() bool {
+	testenv.Eventually(t, "the fan-out restart counted", 15*time.Second, func() bool {
 		return strings.Contains(string(s.metrics(t).Body), `photofeed_worker_restarts_total{worker="fan-out"} 1`)
 	})
-	eventually(t, "a post fanned out after the kill", inFeed(author.post("after").ID))
-	eventually(t, "/readyz 200 once the restart has run a while", func() bool {
+	testenv.Eventually(t, "a post fanned out after the kill", 15*time.Second, inFeed(author.post("after").ID))
+	testenv.Eventually(t, "/readyz 200 once the restart has run a while", 15*time.Second, func() bool {
 		return reader.do("GET", "/readyz", nil).StatusCode == 200
 	})
 }

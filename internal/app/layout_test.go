@@ -21,8 +21,8 @@ func TestFirstStartAnnouncesShardLayout(t *testing.T) {
 	var logs testenv.LogBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- app.Run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--db", dbURL,
-			"--logical-shards", "16", "--argon2-memory", "64", "--argon2-time", "1", "--rate-limits", "off"},
+		done <- app.Run(ctx, append(append([]string{"serve", "--addr", "127.0.0.1:0"}, app.CheapNodeArgs(t.TempDir())...),
+			"--db", dbURL, "--logical-shards", "16"),
 			func(string) string { return "" }, stdoutW, &logs)
 		stdoutW.Close()
 	}()

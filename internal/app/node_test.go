@@ -5,12 +5,20 @@ import (
 	"testing"
 )
 
-// newTestNode builds a full photofeed handler on a temporary data dir with
-// cheap password hashing, without a listener.
-func newTestNode(tb testing.TB) *node {
+// CheapNodeArgs are the serve flags every test node starts with: dir as its
+// data directory, password hashing cheap enough for a test, no rate limits.
+// Exported from a test file so the black-box tests (package app_test) start
+// their nodes with the same list.
+func CheapNodeArgs(dir string) []string {
+	return []string{"--data-dir", dir, "--argon2-memory", "64", "--argon2-time", "1", "--rate-limits", "off"}
+}
+
+// buildTestNode builds a full photofeed node on a temporary data dir with
+// CheapNodeArgs and extra, without a listener or running workers.
+func buildTestNode(tb testing.TB, extra ...string) *node {
 	tb.Helper()
-	cfg, err := parseServeConfig([]string{"--data-dir", tb.TempDir(), "--argon2-memory", "64", "--argon2-time", "1", "--log-level", "error", "--rate-limits", "off"},
-		func(string) string { return "" }, io.Discard)
+	args := append(append(CheapNodeArgs(tb.TempDir()), "--log-level", "error"), extra...)
+	cfg, err := parseServeConfig(args, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -18,7 +26,15 @@ func newTestNode(tb testing.TB) *node {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(func() { n.Close() })
+	return n
+}
+
+// newTestNode is buildTestNode with its workers running.
+func newTestNode(tb testing.TB) *node {
+	tb.Helper()
+	n := buildTestNode(tb)
 	stop := n.start(tb.Context())
-	tb.Cleanup(func() { stop(); n.Close() })
+	tb.Cleanup(stop)
 	return n
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -59,9 +58,8 @@ type nodeProcess struct {
 // for it to answer /healthz. Its log goes to log.
 func startNodeProcess(t *testing.T, dir string, log io.Writer) *nodeProcess {
 	t.Helper()
-	args, _ := json.Marshal([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir,
-		"--argon2-memory", "64", "--argon2-time", "1", "--log-level", "info", "--rate-limits", "off",
-		"--metrics-addr", "off"})
+	args, _ := json.Marshal(append(append([]string{"serve", "--addr", "127.0.0.1:0"}, app.CheapNodeArgs(dir)...),
+		"--log-level", "info", "--metrics-addr", "off"))
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(args))
 	cmd.Stderr = log
@@ -100,20 +98,10 @@ func startNodeProcess(t *testing.T, dir string, log io.Writer) *nodeProcess {
 	if p.URL == "" {
 		t.Fatalf("the node did not start (see its log)")
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get(p.URL + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node not healthy: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if err := awaitHealthy(p.URL, 15*time.Second); err != nil {
+		t.Fatalf("node not healthy: %v", err)
 	}
+	return p
 }
 
 // kill ends the process with SIGKILL, as a crash or the OOM killer would,

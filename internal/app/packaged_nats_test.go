@@ -3,6 +3,7 @@ package app_test
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/photofeed/photofeed/internal/testenv"
 )
@@ -23,11 +24,11 @@ func TestEventsOnPackagedNATS(t *testing.T) {
 	reader.do("GET", "/v2/feed", nil) // the reader's timeline exists from here on
 	p := author.post("Harbour lights #packaged")
 
-	eventually(t, "the new post searchable", func() bool {
+	testenv.Eventually(t, "the new post searchable", 15*time.Second, func() bool {
 		page, _ := reader.search("posts", "#packaged")
 		return slices.ContainsFunc(page.Items, func(it struct{ ID, Username, Caption string }) bool { return it.ID == p.ID })
 	})
-	eventually(t, "the new post in the follower's feed", func() bool {
+	testenv.Eventually(t, "the new post in the follower's feed", 15*time.Second, func() bool {
 		var feed struct{ Items []struct{ ID string } }
 		reader.do("GET", "/v2/feed", nil).json(t, &feed)
 		return slices.ContainsFunc(feed.Items, func(it struct{ ID string }) bool { return it.ID == p.ID })

@@ -121,7 +121,7 @@ func TestUploadLimit(t *testing.T) {
 	c := s.client(t)
 	c.signup("alice")
 	c.post("first")
-	r := c.upload("/v1/posts", testJPEG(t, 10, 10, color.White), "second")
+	r := c.upload("/v1/posts", app.SampleJPEG(t, 10, 10, color.White), "second")
 	if v, _ := r.problem(t, 429)["violated-policies"].([]any); len(v) != 1 || v[0] != "uploads" {
 		t.Fatalf("violated %v", v)
 	}

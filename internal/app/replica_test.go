@@ -5,7 +5,9 @@ import (
 	"image/color"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/photofeed/photofeed/internal/app"
 	"github.com/photofeed/photofeed/internal/consistency"
 	"github.com/photofeed/photofeed/internal/testenv"
 )
@@ -27,7 +29,7 @@ func TestReadReplicas(t *testing.T) {
 			LagMS   int64 `json:"lag_ms"`
 		}
 	}
-	eventually(t, "the replica healthy in /readyz", func() bool {
+	testenv.Eventually(t, "the replica healthy in /readyz", 15*time.Second, func() bool {
 		c.do("GET", "/readyz", nil).json(t, &ready)
 		return len(ready.Replicas) == 1 && ready.Replicas[0].Healthy
 	})
@@ -45,7 +47,7 @@ func TestReadReplicas(t *testing.T) {
 		reader.do("GET", "/v1/users/alice/posts", nil, consistency.Header, token).json(t, &page)
 		return page.Total
 	}
-	eventually(t, "the replica caught up", func() bool { return count("") == 1 })
+	testenv.Eventually(t, "the replica caught up", 15*time.Second, func() bool { return count("") == 1 })
 
 	replica, err := sql.Open("pgx", cluster.ReplicaURLs()[0])
 	if err != nil {
@@ -53,7 +55,7 @@ func TestReadReplicas(t *testing.T) {
 	}
 	defer replica.Close()
 	pauseReplay(t, replica)
-	r := c.upload("/v1/posts", testJPEG(t, 30, 30, color.White), "during the pause")
+	r := c.upload("/v1/posts", app.SampleJPEG(t, 30, 30, color.White), "during the pause")
 	token := r.Header.Get(consistency.Header)
 	if r.StatusCode != 201 || token == "" {
 		t.Fatalf("write: %d, token %q", r.StatusCode, token)
@@ -70,7 +72,7 @@ func TestReadReplicas(t *testing.T) {
 	if _, err := replica.Exec(`SELECT pg_wal_replay_resume()`); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the replica catching up after the pause", func() bool { return count("") == 2 })
+	testenv.Eventually(t, "the replica catching up after the pause", 15*time.Second, func() bool { return count("") == 2 })
 
 	cluster.StopPrimary()
 	if r := c.do("GET", "/v1/users/alice", nil); r.StatusCode != 200 {
@@ -97,7 +99,7 @@ func pauseReplay(t *testing.T, replica *sql.DB) {
 	if _, err := replica.Exec(`SELECT pg_wal_replay_pause()`); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the replica's replay paused", func() bool {
+	testenv.Eventually(t, "the replica's replay paused", 15*time.Second, func() bool {
 		var state string
 		replica.QueryRow(`SELECT pg_get_wal_replay_pause_state()`).Scan(&state)
 		return state == "paused"

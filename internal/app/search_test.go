@@ -6,19 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// eventually polls fn until it holds: search follows writes through events.
-func eventually(t *testing.T, what string, fn func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !fn() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+	"github.com/photofeed/photofeed/internal/testenv"
+)
 
 type searchPage struct {
 	Items []struct {
@@ -62,23 +52,23 @@ func TestSearch(t *testing.T) {
 			return false
 		}
 	}
-	eventually(t, "the post found by a caption word", found("posts", "sunset", beach.ID))
-	eventually(t, "the post found by hashtag", found("posts", "#travel", beach.ID))
-	eventually(t, "a user found by display name", found("users", "smith", "alice_smith"))
-	eventually(t, "a user found by username prefix", found("users", "ali", "alice_smith"))
+	testenv.Eventually(t, "the post found by a caption word", 15*time.Second, found("posts", "sunset", beach.ID))
+	testenv.Eventually(t, "the post found by hashtag", 15*time.Second, found("posts", "#travel", beach.ID))
+	testenv.Eventually(t, "a user found by display name", 15*time.Second, found("users", "smith", "alice_smith"))
+	testenv.Eventually(t, "a user found by username prefix", 15*time.Second, found("users", "ali", "alice_smith"))
 	if p, _ := c.search("posts", "#breakfast"); len(p.Items) != 0 {
 		t.Fatalf("#breakfast matched %v: the caption has no such hashtag", p.Items)
 	}
 
 	c.do("DELETE", "/v1/posts/"+beach.ID, nil)
-	eventually(t, "the deleted post gone from search", func() bool { return !found("posts", "sunset", beach.ID)() })
+	testenv.Eventually(t, "the deleted post gone from search", 15*time.Second, func() bool { return !found("posts", "sunset", beach.ID)() })
 
 	// Cursor pagination: 25 matches, newest first, each once.
 	var want []string
 	for i := range 25 {
 		want = append([]string{c.post(fmt.Sprintf("photo %d #many", i)).ID}, want...)
 	}
-	eventually(t, "25 posts indexed", func() bool { p, _ := c.search("posts", "#many", "limit", "100"); return len(p.Items) == 25 })
+	testenv.Eventually(t, "25 posts indexed", 15*time.Second, func() bool { p, _ := c.search("posts", "#many", "limit", "100"); return len(p.Items) == 25 })
 	var got []string
 	cursor := ""
 	for range 5 {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image/color"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -136,16 +135,11 @@ func TestShardMoveUnderLoad(t *testing.T) {
 			}
 		})
 	}
-	photo := testJPEG(t, 32, 24, color.RGBA{200, 10, 10, 255})
+	photo := app.SampleJPEG(t, 32, 24, color.RGBA{200, 10, 10, 255})
 	loop("posts", func(i int) (*http.Request, int) {
-		var body bytes.Buffer
-		mw := multipart.NewWriter(&body)
-		fw, _ := mw.CreateFormFile("photo", "photo.jpg")
-		fw.Write(photo)
-		mw.WriteField("caption", fmt.Sprintf("under load %d", i))
-		mw.Close()
-		r, _ := http.NewRequest("POST", s.URL+"/v1/posts", &body)
-		r.Header.Set("Content-Type", mw.FormDataContentType())
+		ct, body := app.UploadForm(photo, fmt.Sprintf("under load %d", i))
+		r, _ := http.NewRequest("POST", s.URL+"/v1/posts", bytes.NewReader(body))
+		r.Header.Set("Content-Type", ct)
 		r.Header.Set("Authorization", "Bearer "+writer.token)
 		return r, 201
 	})
@@ -167,13 +161,13 @@ func TestShardMoveUnderLoad(t *testing.T) {
 		r.Header.Set("Authorization", "Bearer "+writer.token)
 		return r, 204
 	})
-	eventually(t, "writes under way", func() bool { return posted.Load() >= 5 })
+	testenv.Eventually(t, "writes under way", 15*time.Second, func() bool { return posted.Load() >= 5 })
 
 	began := time.Now()
 	out := admin("shards", "move", "0", "b")
 	took := time.Since(began)
 	postedDuringMove := posted.Load()
-	eventually(t, "writes after the move", func() bool { return posted.Load() >= postedDuringMove+5 })
+	testenv.Eventually(t, "writes after the move", 15*time.Second, func() bool { return posted.Load() >= postedDuringMove+5 })
 	close(stop)
 	wg.Wait()
 
@@ -233,7 +227,7 @@ func TestReadYourWritesAcrossServers(t *testing.T) {
 	yPost := y.post("on the other server")
 
 	var ready struct{ Replicas []struct{ Healthy bool } }
-	eventually(t, "both replicas healthy", func() bool {
+	testenv.Eventually(t, "both replicas healthy", 15*time.Second, func() bool {
 		x.do("GET", "/readyz", nil).json(t, &ready)
 		return len(ready.Replicas) == 2 && ready.Replicas[0].Healthy && ready.Replicas[1].Healthy
 	})
@@ -252,7 +246,7 @@ func TestReadYourWritesAcrossServers(t *testing.T) {
 		defer db.Exec(`SELECT pg_wal_replay_resume()`)
 	}
 
-	posted := x.upload("/v1/posts", testJPEG(t, 30, 30, color.White), "on this server")
+	posted := x.upload("/v1/posts", app.SampleJPEG(t, 30, 30, color.White), "on this server")
 	first := posted.Header.Get(consistency.Header)
 	liked := x.do("PUT", "/v1/posts/"+yPost.ID+"/like", nil, consistency.Header, first)
 	token := liked.Header.Get(consistency.Header)

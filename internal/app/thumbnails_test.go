@@ -5,11 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"image"
 	"image/color"
-	"image/jpeg"
 	"io"
-	mime_multipart "mime/multipart"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -27,19 +24,6 @@ import (
 	"github.com/photofeed/photofeed/internal/posts"
 )
 
-func jpegBytes(t *testing.T, w, h int) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for i := range img.Pix {
-		img.Pix[i] = uint8(i * 7)
-	}
-	img.Set(0, 0, color.White)
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, nil); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 // A photo is accepted as "processing"; until its thumbnail job has run it
 // has no images, is in no feed and its upload is never served; then it is
 // ready, in feeds, and the upload is gone.
@@ -50,7 +34,7 @@ func TestThumbnailsAreMadeByAJob(t *testing.T) {
 	w.follow(follower, author)
 	w.n.db.Timelines().Rebuild(ctx, follower, 10_000, 800)
 
-	p, err := w.n.posts.Create(ctx, author, "a slow one", jpegBytes(t, 300, 200))
+	p, err := w.n.posts.Create(ctx, author, "a slow one", SampleJPEG(t, 300, 200, color.RGBA{70, 140, 210, 255}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +98,7 @@ func TestUploadAnswersProcessingWithoutWaiting(t *testing.T) {
 	w := newWorld(t, "--upload-wait", "0s")
 	token := w.signIn("uploader")
 
-	ct, body := multipartUpload(t, jpegBytes(t, 64, 64))
+	ct, body := UploadForm(SampleJPEG(t, 64, 64, color.RGBA{70, 140, 210, 255}), "hello")
 	req := httptest.NewRequest("POST", "/v2/posts", bytes.NewReader(body))
 	req.Header.Set("Content-Type", ct)
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -124,16 +108,6 @@ func TestUploadAnswersProcessingWithoutWaiting(t *testing.T) {
 	if rec.Code != 201 || !strings.Contains(rec.Body.String(), `"status":"processing"`) || !strings.Contains(rec.Body.String(), `"images":null`) {
 		t.Fatalf("upload: %d %s", rec.Code, rec.Body)
 	}
-}
-
-func multipartUpload(t *testing.T, photo []byte) (string, []byte) {
-	var b bytes.Buffer
-	mw := mime_multipart.NewWriter(&b)
-	fw, _ := mw.CreateFormFile("photo", "p.jpg")
-	fw.Write(photo)
-	mw.WriteField("caption", "hello")
-	mw.Close()
-	return mw.FormDataContentType(), b.Bytes()
 }
 
 // The orphan-blob cleanup removes old files no post uses, and nothing else.
@@ -183,7 +157,7 @@ func TestThumbnailJobWaitsForTheDecodeBudget(t *testing.T) {
 	budget := media.NewBudget(16 << 20)
 	svc := posts.NewService(w.n.db.Posts(), blobs, nil, ids.NewGenerator(nil),
 		posts.Config{Budget: budget, BudgetWait: 50 * time.Millisecond})
-	p, err := svc.Create(ctx, w.user("author"), "waits its turn", jpegBytes(t, 300, 200))
+	p, err := svc.Create(ctx, w.user("author"), "waits its turn", SampleJPEG(t, 300, 200, color.RGBA{70, 140, 210, 255}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +191,7 @@ func TestThumbnailJobWaitsForTheDecodeBudget(t *testing.T) {
 func TestUndecodablePhotoEndsFailed(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	photo := jpegBytes(t, 120, 80)
+	photo := SampleJPEG(t, 120, 80, color.RGBA{70, 140, 210, 255})
 	for i := 2; i+4 < len(photo); i++ {
 		if photo[i] == 0xFF && photo[i+1] == 0xC4 { // DHT: its first table's class becomes 2
 			photo[i+4] = 0x20

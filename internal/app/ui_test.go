@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/photofeed/photofeed/internal/app"
 )
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
@@ -78,7 +80,7 @@ func TestUIFlows(t *testing.T) {
 	}
 
 	// Upload.
-	r = alice.upload("/upload", testJPEG(t, 300, 200, color.RGBA{200, 0, 0, 255}), "my first photo", "csrf", alice.csrf("/upload"))
+	r = alice.upload("/upload", app.SampleJPEG(t, 300, 200, color.RGBA{200, 0, 0, 255}), "my first photo", "csrf", alice.csrf("/upload"))
 	if r.StatusCode != 303 || !strings.HasPrefix(r.Header.Get("Location"), "/p/") {
 		t.Fatalf("upload: %d %s %s", r.StatusCode, r.Header.Get("Location"), r.Body)
 	}
@@ -87,7 +89,7 @@ func TestUIFlows(t *testing.T) {
 	if r.StatusCode != 415 || !strings.Contains(string(r.Body), "nope") {
 		t.Fatalf("bad upload: %d, want 415 with the caption kept", r.StatusCode)
 	}
-	if r := alice.upload("/upload", testJPEG(t, 10, 10, color.White), "x"); r.StatusCode != 403 {
+	if r := alice.upload("/upload", app.SampleJPEG(t, 10, 10, color.White), "x"); r.StatusCode != 403 {
 		t.Fatalf("upload without csrf: %d", r.StatusCode)
 	}
 	page := string(alice.do("GET", "/u/alice", nil).Body)

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/photofeed/photofeed/internal/testenv"
 )
@@ -35,7 +36,7 @@ func TestTwoWorkers(t *testing.T) {
 		author.post(fmt.Sprint("post ", i))
 	}
 	var feed struct{ Items []post }
-	eventually(t, "every post in the reader's feed", func() bool {
+	testenv.Eventually(t, "every post in the reader's feed", 15*time.Second, func() bool {
 		reader.do("GET", "/v1/feed?limit=50", nil).json(t, &feed)
 		return len(feed.Items) == n
 	})
@@ -53,14 +54,14 @@ func TestTwoWorkers(t *testing.T) {
 	}
 	defer conn.Close()
 	var thumbs, runs int
-	eventually(t, "every thumbnail job completed", func() bool {
+	testenv.Eventually(t, "every thumbnail job completed", 15*time.Second, func() bool {
 		conn.QueryRow(`SELECT count(*), coalesce(sum(attempt), 0) FROM river_job WHERE kind = 'thumbnails' AND state = 'completed'`).Scan(&thumbs, &runs)
 		return thumbs == n
 	})
 	if runs != n {
 		t.Fatalf("%d thumbnail jobs took %d attempts, want one each", thumbs, runs)
 	}
-	eventually(t, "the periodic cleanups run", func() bool {
+	testenv.Eventually(t, "the periodic cleanups run", 15*time.Second, func() bool {
 		var kinds int
 		conn.QueryRow(`SELECT count(DISTINCT args->>'what') FROM river_job WHERE kind = 'cleanup'`).Scan(&kinds)
 		return kinds == 4

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/photofeed/photofeed/internal/testenv"
 	"github.com/photofeed/photofeed/ratelimit"
 )
 
@@ -124,10 +125,7 @@ func TestAccountBackoff(t *testing.T) {
 			codes <- code
 		})
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for s.checks.Load() == checks && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	testenv.Poll(10*time.Second, func() bool { return s.checks.Load() != checks })
 	close(s.hold)
 	wg.Wait()
 	close(codes)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/photofeed/photofeed/internal/jobs"
 	"github.com/photofeed/photofeed/internal/sqlite"
+	"github.com/photofeed/photofeed/internal/testenv"
 )
 
 type flakyArgs struct{}
@@ -40,17 +41,6 @@ func (noMaintenance) DeleteExpiredIdempotencyKeys(context.Context, time.Time) (i
 func (noMaintenance) DeleteExpiredSessions(context.Context, time.Time) (int, error) { return 0, nil }
 func (noMaintenance) DeleteSentOutbox(context.Context, time.Time) (int, error)      { return 0, nil }
 func (noMaintenance) RemoveOrphanBlobs(context.Context, time.Time) (int, error)     { return 0, nil }
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // insertFlaky enqueues one flaky job of a single attempt, as a write's
 // transaction would.
@@ -91,7 +81,7 @@ func TestDeadLetterListAndRetry(t *testing.T) {
 
 	insertFlaky(t, ctx, db, c)
 	var dead []jobs.Job
-	waitFor(t, "the job discarded", func() bool {
+	testenv.Eventually(t, "the job discarded", 15*time.Second, func() bool {
 		dead, _ = c.List(ctx, "discarded", 10)
 		return len(dead) == 1
 	})
@@ -102,7 +92,7 @@ func TestDeadLetterListAndRetry(t *testing.T) {
 	if _, err := c.Retry(ctx, dead[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the retried job completed", func() bool {
+	testenv.Eventually(t, "the retried job completed", 15*time.Second, func() bool {
 		done, _ := c.List(ctx, "completed", 50)
 		for _, j := range done {
 			if j.ID == dead[0].ID {
@@ -121,7 +111,7 @@ func TestDeadLetterListAndRetry(t *testing.T) {
 		t.Fatalf("unknown state: %v", err)
 	}
 	// The periodic cleanups ran once on start, on the maintenance queue.
-	waitFor(t, "the periodic cleanups", func() bool {
+	testenv.Eventually(t, "the periodic cleanups", 15*time.Second, func() bool {
 		list, _ := c.List(ctx, "completed", 50)
 		n := 0
 		for _, j := range list {
@@ -160,7 +150,7 @@ func TestSetListsAndRetriesPerDatabase(t *testing.T) {
 		set.Add(name, c)
 	}
 	var dead []jobs.Job
-	waitFor(t, "both jobs discarded", func() bool {
+	testenv.Eventually(t, "both jobs discarded", 15*time.Second, func() bool {
 		dead, _ = set.List(ctx, "discarded", 10)
 		return len(dead) == 2
 	})
@@ -171,7 +161,7 @@ func TestSetListsAndRetriesPerDatabase(t *testing.T) {
 	if j, err := set.Retry(ctx, "two", dead[0].ID); err != nil || j.Database != "two" {
 		t.Fatalf("retry in two: %+v, %v", j, err)
 	}
-	waitFor(t, "the job of two completed", func() bool {
+	testenv.Eventually(t, "the job of two completed", 15*time.Second, func() bool {
 		done, _ := set.List(ctx, "completed", 10)
 		return len(done) == 1 && done[0].Database == "two"
 	})

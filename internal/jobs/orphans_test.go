@@ -13,6 +13,7 @@ import (
 
 	"github.com/photofeed/photofeed/internal/jobs"
 	"github.com/photofeed/photofeed/internal/sqlite"
+	"github.com/photofeed/photofeed/internal/testenv"
 )
 
 // deadRun leaves the database as a process killed while working would:
@@ -126,14 +127,14 @@ func TestRescueOrphansOnRestart(t *testing.T) {
 	}
 	started := time.Now()
 	run(t, c)
-	waitFor(t, "the orphan run again", func() bool { j, _ := jobState(t, c, again); return j.State == "completed" })
+	testenv.Eventually(t, "the orphan run again", 15*time.Second, func() bool { j, _ := jobState(t, c, again); return j.State == "completed" })
 	if j, _ := jobState(t, c, again); j.Attempt != 2 || runs.Load() != 1 {
 		t.Fatalf("the orphan: %+v after %d runs, want its second attempt, run once", j, runs.Load())
 	}
 	t.Logf("an orphan ran again %s after the restart", time.Since(started).Round(time.Millisecond))
 	// The periodic cleanups run on start, on the leader: the dead one gave
 	// way.
-	waitFor(t, "the periodic cleanups", func() bool {
+	testenv.Eventually(t, "the periodic cleanups", 15*time.Second, func() bool {
 		list, _ := c.List(t.Context(), "completed", 50)
 		return len(list) == 5
 	})
@@ -154,12 +155,9 @@ func TestRescuerRunsJobsOfADeadWorker(t *testing.T) {
 	run(t, c)
 	// The rescuer's first pass comes with leadership, within a second; the
 	// scheduler queues the retry within 5 s.
-	deadline := time.Now().Add(15 * time.Second)
-	for j, _ := jobState(t, c, lost); j.State != "completed"; j, _ = jobState(t, c, lost) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the job of a dead worker, %s after its attempt: %+v", jobs.RescueAfter+time.Second, j)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testenv.Poll(15*time.Second, func() bool { j, _ := jobState(t, c, lost); return j.State == "completed" }) {
+		j, _ := jobState(t, c, lost)
+		t.Fatalf("the job of a dead worker, %s after its attempt: %+v", jobs.RescueAfter+time.Second, j)
 	}
 	if j, _ := jobState(t, c, live); j.State != "running" {
 		t.Fatalf("a job %s into its attempt was rescued: %+v", jobs.JobTimeout-10*time.Second, j)
@@ -182,11 +180,11 @@ func TestCleanupOutlivesJobTimeout(t *testing.T) {
 
 	run(t, c)
 	// The rescuer decides on all three in one pass.
-	waitFor(t, "the job of a dead worker run again", func() bool { j, _ := jobState(t, c, lost); return j.State == "completed" })
+	testenv.Eventually(t, "the job of a dead worker run again", 15*time.Second, func() bool { j, _ := jobState(t, c, lost); return j.State == "completed" })
 	if j, _ := jobState(t, c, sweeping); j.State != "running" {
 		t.Fatalf("a sweep %s into its attempt was rescued: %+v", jobs.RescueAfter+time.Second, j)
 	}
-	waitFor(t, "the sweep of a dead worker run again", func() bool { j, _ := jobState(t, c, deadSweep); return j.State == "completed" })
+	testenv.Eventually(t, "the sweep of a dead worker run again", 15*time.Second, func() bool { j, _ := jobState(t, c, deadSweep); return j.State == "completed" })
 }
 
 // The sweep's context gives it CleanupTimeout less the slack that keeps a

@@ -65,7 +65,7 @@ func TestClusterSurvivesANode(t *testing.T) {
 		t.Fatalf("only %d of 300 publishes acknowledged with two of three nodes up", len(acked))
 	}
 	// A failover can take a JetStream API timeout (5 s) or two.
-	waitForWithin(t, 30*time.Second, "every acknowledged event delivered", func() bool {
+	testenv.Eventually(t, "every acknowledged event delivered", 30*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		missing := 0

@@ -40,9 +40,15 @@ func TestConsumeEndsWhenItsConsumerIsDeleted(t *testing.T) {
 		done <- b.Consume(ctx, natsbus.ConsumerConfig{Name: "doomed", Subjects: []string{"photofeed.events.Test"}},
 			func(context.Context, natsbus.Delivery) error { return nil })
 	}()
-	waitFor(t, "the consumer created", func() bool {
-		_, err := js.Consumer(t.Context(), natsbus.EventsStream, "doomed")
-		return err == nil
+	// Waiting for a pull request, not only the consumer, so the deletion
+	// comes while Consume reads, not between its creating and reading.
+	testenv.Eventually(t, "the consumer created and read from", 10*time.Second, func() bool {
+		c, err := js.Consumer(t.Context(), natsbus.EventsStream, "doomed")
+		if err != nil {
+			return false
+		}
+		info, err := c.Info(t.Context())
+		return err == nil && info.NumWaiting > 0
 	})
 	if err := js.DeleteConsumer(t.Context(), natsbus.EventsStream, "doomed"); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/photofeed/photofeed/internal/natsbus"
 	"github.com/photofeed/photofeed/internal/outbox"
+	"github.com/photofeed/photofeed/internal/testenv"
 	"github.com/photofeed/photofeed/resilience"
 )
 
@@ -20,22 +21,6 @@ func open(t *testing.T) *natsbus.Bus {
 	}
 	t.Cleanup(func() { b.Close() })
 	return b
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	waitForWithin(t, 10*time.Second, what, cond)
-}
-
-func waitForWithin(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // Publishing one outbox message twice (a relay that crashed before marking
@@ -60,7 +45,7 @@ func TestPublishDeduplicates(t *testing.T) {
 		}
 	}
 	b.Publish(ctx, outbox.Message{Seq: 8, ID: "event-8", Subject: "photofeed.events.Test", Body: []byte(`{}`)})
-	waitFor(t, "event 8", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) > 0 && got[len(got)-1] == 8 })
+	testenv.Eventually(t, "event 8", 10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) > 0 && got[len(got)-1] == 8 })
 	mu.Lock()
 	defer mu.Unlock()
 	if len(got) != 2 || got[0] != 7 {
@@ -92,8 +77,8 @@ func TestPoisonEventIsParked(t *testing.T) {
 	for seq := int64(1); seq <= 3; seq++ {
 		b.Publish(ctx, outbox.Message{Seq: seq, ID: "e" + string(rune('0'+seq)), Subject: "photofeed.events.Test", Body: []byte(`{}`)})
 	}
-	waitFor(t, "events behind the poison one", func() bool { mu.Lock(); defer mu.Unlock(); return handled[2] && handled[3] })
-	waitFor(t, "the poison event parked", func() bool { n, _ := b.DeadLetters(ctx, "fussy"); return n == 1 })
+	testenv.Eventually(t, "events behind the poison one", 10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return handled[2] && handled[3] })
+	testenv.Eventually(t, "the poison event parked", 10*time.Second, func() bool { n, _ := b.DeadLetters(ctx, "fussy"); return n == 1 })
 	mu.Lock()
 	defer mu.Unlock()
 	if tries[1] != 3 {
@@ -115,7 +100,7 @@ func TestReadyNamesAFailingConsumer(t *testing.T) {
 		b.Consume(ctx, natsbus.ConsumerConfig{Name: "not.a.name", Subjects: []string{"photofeed.events.Test"}},
 			func(context.Context, natsbus.Delivery) error { return nil })
 	}()
-	waitFor(t, "the failing consumer reported", func() bool {
+	testenv.Eventually(t, "the failing consumer reported", 10*time.Second, func() bool {
 		err := b.Ready()
 		return err != nil && strings.Contains(err.Error(), "not.a.name")
 	})

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/photofeed/photofeed/internal/natsbus"
 	"github.com/photofeed/photofeed/internal/outbox"
@@ -59,7 +60,7 @@ func TestConsumeOnPackagedServer(t *testing.T) {
 			want["one"] = append(want["one"], d)
 		}
 	}
-	waitFor(t, "every consumer's events", func() bool {
+	testenv.Eventually(t, "every consumer's events", 10*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(got["several"]) >= len(want["several"]) && len(got["one"]) >= len(want["one"]) && len(got["all"]) >= len(want["all"])

@@ -123,22 +123,20 @@ func TestReferenceWaitsForBlobDeletion(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer admin.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	if !testenv.Poll(10*time.Second, func() bool {
 		var waiting int
 		admin.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'`).Scan(&waiting)
 		if waiting == 1 {
-			break
+			return true
 		}
 		select {
 		case err := <-created:
 			t.Fatalf("the post was stored (%v) while the blob's deletion was under way", err)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the post never waited for the blob's lock")
-		}
-		time.Sleep(5 * time.Millisecond)
+		return false
+	}) {
+		t.Fatal("the post never waited for the blob's lock")
 	}
 	close(release)
 	if !<-deleted {

@@ -77,37 +77,28 @@ func TestWatchersFollowChanges(t *testing.T) {
 		watchers = append(watchers, w)
 	}
 	waitListening := func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			var n int
+		var n int
+		if !testenv.Poll(10*time.Second, func() bool {
 			db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN ` + shardmap.Channel + `'`).Scan(&n)
-			if n == len(watchers) {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d of %d watchers listening", n, len(watchers))
-			}
-			time.Sleep(10 * time.Millisecond)
+			return n == len(watchers)
+		}) {
+			t.Fatalf("%d of %d watchers listening", n, len(watchers))
 		}
 	}
 	seen := func(shard int, home string) time.Duration {
 		t.Helper()
 		start := time.Now()
-		for {
-			all := true
+		if !testenv.Poll(time.Second, func() bool {
 			for _, w := range watchers {
 				if w.Current().Home(shard) != home {
-					all = false
+					return false
 				}
 			}
-			if all {
-				return time.Since(start)
-			}
-			if time.Since(start) > time.Second {
-				t.Fatalf("shard %d: not on %s on every watcher within a second", shard, home)
-			}
-			time.Sleep(2 * time.Millisecond)
+			return true
+		}) {
+			t.Fatalf("shard %d: not on %s on every watcher within a second", shard, home)
 		}
+		return time.Since(start)
 	}
 	waitListening()
 	if _, err := shardmap.Set(ctx, db, 1, "db1"); err != nil {

@@ -102,13 +102,9 @@ func TestMoveUnderLoad(t *testing.T) {
 					var moved *shardmove.MovedError
 					if errors.As(err, &moved) {
 						redirects.Add(1)
-						deadline := time.Now().Add(2 * time.Second)
-						for watcher.Current().Home(3) != moved.Target {
-							if time.Now().After(deadline) {
-								t.Errorf("the watcher did not learn of the move within 2s")
-								return
-							}
-							time.Sleep(time.Millisecond)
+						if !testenv.Poll(2*time.Second, func() bool { return watcher.Current().Home(3) == moved.Target }) {
+							t.Errorf("the watcher did not learn of the move within 2s")
+							return
 						}
 						continue
 					}
@@ -146,14 +142,10 @@ func TestMoveUnderLoad(t *testing.T) {
 	}
 	duringMove := writes.Load()
 	// A few more writes land on the new home.
-	deadline := time.Now().Add(10 * time.Second)
-	for writes.Load() < duringMove+50 {
-		if time.Now().After(deadline) || failures.Load() > 0 {
-			close(stop)
-			wg.Wait()
-			t.Fatalf("no writes on the new home: %d in 10 s, %d failed", writes.Load()-duringMove, failures.Load())
-		}
-		time.Sleep(time.Millisecond)
+	if !testenv.Poll(10*time.Second, func() bool { return writes.Load() >= duringMove+50 || failures.Load() > 0 }) || writes.Load() < duringMove+50 {
+		close(stop)
+		wg.Wait()
+		t.Fatalf("no writes on the new home: %d in 10 s, %d failed", writes.Load()-duringMove, failures.Load())
 	}
 	close(stop)
 	wg.Wait()
@@ -223,14 +215,10 @@ func TestMoveAbandoned(t *testing.T) {
 	var pubs, slots, schemas int
 	src.QueryRow(`SELECT count(*) FROM pg_publication`).Scan(&pubs)
 	dst.QueryRow(`SELECT count(*) FROM pg_namespace WHERE nspname = 'shard_0001'`).Scan(&schemas)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testenv.Poll(10*time.Second, func() bool {
 		src.QueryRow(`SELECT count(*) FROM pg_replication_slots`).Scan(&slots)
-		if slots == 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return slots == 0
+	})
 	if n != 100 || pubs != 0 || slots != 0 || schemas != 0 {
 		t.Fatalf("after an abandoned move: %d rows on the source, %d publications, %d slots, target schema present %v",
 			n, pubs, slots, schemas == 1)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/photofeed/photofeed/internal/supervise"
+	"github.com/photofeed/photofeed/internal/testenv"
 	"github.com/photofeed/photofeed/resilience"
 )
 
@@ -48,18 +49,6 @@ func (c *clock) config(restarts *atomic.Int64, logs io.Writer) supervise.Config 
 		OnRestart: func(string) { restarts.Add(1) },
 		Logger:    slog.New(slog.NewTextHandler(logs, nil)),
 		After:     c.After,
-	}
-}
-
-// waitUntil polls cond until it holds, failing the test after a deadline.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		runtime.Gosched()
 	}
 }
 
@@ -101,7 +90,7 @@ func TestRestartsAFailingWorkerWithBackoff(t *testing.T) {
 		t.Fatalf("Down() = %v, want flaky named with its error, and only it", err)
 	}
 	c.fire <- time.Time{} // the restart has run for Healthy
-	waitUntil(t, "the restarted worker up", func() bool { return s.Down() == nil })
+	testenv.Eventually(t, "the restarted worker up", 5*time.Second, func() bool { return s.Down() == nil })
 
 	cancel()
 	if err := <-done; err != nil {
@@ -201,5 +190,5 @@ func TestCancelStopsEveryWorker(t *testing.T) {
 	if n := failures.Load(); n != 1 {
 		t.Errorf("failing worker ran %d times, want 1 (its restart waits on the delay)", n)
 	}
-	waitUntil(t, "the goroutines gone", func() bool { return runtime.NumGoroutine() <= before })
+	testenv.Eventually(t, "the goroutines gone", 5*time.Second, func() bool { return runtime.NumGoroutine() <= before })
 }
