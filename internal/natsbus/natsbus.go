@@ -253,6 +253,10 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, handle func(conte
 		return err
 	}
 	var ended atomic.Pointer[error] // the error that ended the subscription
+	// A consumer deleted before its first pull is never told so: its pulls
+	// go unanswered (no responders, no heartbeat) and the client retries
+	// them for good. Such errors have the consumer looked up.
+	suspect := make(chan struct{}, 1)
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
 		if wanted != nil && !wanted(msg.Subject()) {
 			msg.Ack()
@@ -282,17 +286,36 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, handle func(conte
 		// leader moves) a stale pull is replaced within seconds, not the
 		// 30 s default.
 		jetstream.PullExpiry(5*time.Second),
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) { ended.Store(&err) }))
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			ended.Store(&err)
+			if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoHeartbeat) {
+				select { // the consumer may be gone: have it looked up
+				case suspect <- struct{}{}:
+				default:
+				}
+			}
+		}))
 	if err != nil {
 		err = fmt.Errorf("consume %s: %w", cfg.Name, err)
 		b.setFailing(cfg.Name, err)
 		return err
 	}
-	select {
-	case <-ctx.Done():
-		cc.Stop()
-		return nil
-	case <-cc.Closed():
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			cc.Stop()
+			return nil
+		case <-cc.Closed():
+			break wait
+		case <-suspect:
+			if _, err := cons.Info(ctx); errors.Is(err, jetstream.ErrConsumerNotFound) {
+				ended.Store(&err)
+				cc.Stop()
+				<-cc.Closed()
+				break wait
+			}
+		}
 	}
 	// The subscription ended on its own (its consumer deleted, say): the
 	// caller decides whether to start over.
