@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/photofeed/photofeed/internal/natsbus"
 	"github.com/photofeed/photofeed/internal/supervise"
 )
 
@@ -39,4 +40,10 @@ func partWorker(kind, database string) string {
 		return kind
 	}
 	return kind + ":" + database
+}
+
+// consumer is a worker that reads a durable consumer of the events
+// stream, handing each delivery to handle.
+func consumer(bus *natsbus.Bus, name string, cc natsbus.ConsumerConfig, handle func(context.Context, natsbus.Delivery) error) supervise.Worker {
+	return supervise.Worker{Name: name, Run: func(ctx context.Context) error { return bus.Consume(ctx, cc, handle) }}
 }

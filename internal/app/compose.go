@@ -1,0 +1,418 @@
+package app
+
+// This file is the composition root: it is where a node is put together,
+// and it reads top to bottom in the order the parts depend on each other.
+//
+//	build
+//	 1. openAdapters  the engines, from the config: databases (SQLite or
+//	                  PostgreSQL primary/replicas/shards), object storage,
+//	                  the event bus (NATS), Redis, the search index, and
+//	                  the caches in front of the stores
+//	 2. newServices   the bounded contexts on those adapters: identity,
+//	                  posts, graph, feed (with its fan-out), search, and a
+//	                  job queue per database; every dependency and hook is
+//	                  a constructor argument
+//	 3. newWorkers    the background work as a list of named workers, each
+//	                  Run(ctx) error: outbox relays, job queues, the
+//	                  fan-out, search and CDN-purge consumers
+//	 4. newServer     the HTTP handler: the API's and the UI's routes, and
+//	                  the middleware every request passes through
+//
+// The workers come before the server because /readyz reports them. A node
+// is all or nothing: if any step fails, what the earlier ones opened is
+// closed and build returns the error.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/riverqueue/river"
+
+	"github.com/photofeed/photofeed/idempotency"
+	"github.com/photofeed/photofeed/ids"
+	"github.com/photofeed/photofeed/internal/bleveindex"
+	"github.com/photofeed/photofeed/internal/cdnpurge"
+	"github.com/photofeed/photofeed/internal/clientip"
+	"github.com/photofeed/photofeed/internal/consistency"
+	"github.com/photofeed/photofeed/internal/cursor"
+	"github.com/photofeed/photofeed/internal/events"
+	"github.com/photofeed/photofeed/internal/feed"
+	"github.com/photofeed/photofeed/internal/graph"
+	"github.com/photofeed/photofeed/internal/httpapi"
+	"github.com/photofeed/photofeed/internal/httpauth"
+	"github.com/photofeed/photofeed/internal/httplimit"
+	"github.com/photofeed/photofeed/internal/identity"
+	"github.com/photofeed/photofeed/internal/jobs"
+	"github.com/photofeed/photofeed/internal/logging"
+	"github.com/photofeed/photofeed/internal/media"
+	"github.com/photofeed/photofeed/internal/natsbus"
+	"github.com/photofeed/photofeed/internal/outbox"
+	"github.com/photofeed/photofeed/internal/posts"
+	"github.com/photofeed/photofeed/internal/problem"
+	"github.com/photofeed/photofeed/internal/redisstore"
+	"github.com/photofeed/photofeed/internal/search"
+	"github.com/photofeed/photofeed/internal/supervise"
+	"github.com/photofeed/photofeed/internal/web"
+	"github.com/photofeed/photofeed/ratelimit"
+	"github.com/photofeed/photofeed/resilience"
+)
+
+// build assembles a node from the config; see the top of this file.
+func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err error) {
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		return nil, err
+	}
+	n := &node{log: log}
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+	ad, err := n.openAdapters(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := n.newServices(ctx, cfg, ad)
+	if err != nil {
+		return nil, err
+	}
+	workers, err := newWorkers(cfg, ad, svc, log)
+	if err != nil {
+		return nil, err
+	}
+	var restarts *prometheus.CounterVec
+	n.workers, restarts = supervisor(workers, log)
+	n.metrics = metricsHandler(ad.db, restarts)
+	n.handler, err = newServer(cfg, ad, svc, n.workers.Down, log)
+	if err != nil {
+		return nil, err
+	}
+	n.db, n.posts, n.feed, n.checks = ad.db, svc.posts, svc.feed, svc.checks
+	return n, nil
+}
+
+// adapters are the engines a node runs on.
+type adapters struct {
+	nodeID string
+	secret []byte
+	db     *database
+	// thumbnails is where the database enqueues a new post's thumbnail
+	// job; its queues are bound in newServices (see thumbnailQueues).
+	thumbnails *thumbnailQueues
+	blobs      blobs
+	bus        *natsbus.Bus
+	redis      *redis.Client      // nil without --redis
+	timelines  feed.TimelineStore // the home timelines the fan-out writes
+	stores     readStores         // what the services read through
+	index      *bleveindex.Index  // nil on a worker, or when it could not open
+}
+
+// openAdapters opens the engines the config names, each closed with the
+// node.
+func (n *node) openAdapters(ctx context.Context, cfg Config) (*adapters, error) {
+	// The data dir holds password hashes, sessions and the secret: the
+	// owner's alone, whatever the umask or an older install left.
+	if err := privateDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	ad := &adapters{thumbnails: &thumbnailQueues{}}
+	var err error
+	if ad.nodeID, err = loadNodeID(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	if ad.secret, err = loadSecret(cfg); err != nil {
+		return nil, err
+	}
+	dbc := databaseConfig(cfg)
+	dbc.Logger = n.log // a new deployment's layout is announced
+	dbc.OnProcessingPost = ad.thumbnails.enqueue
+	if ad.db, err = openDatabase(ctx, dbc); err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, ad.db.Close)
+	if ad.blobs, err = openBlobs(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if cfg.Blobs == "" && !(cfg.hasRole("api") && cfg.hasRole("worker")) {
+		n.log.Warn("media are in this instance's data directory, which other instances cannot read: " +
+			"with api and worker roles in separate processes, use --blobs s3://...")
+	}
+	ad.bus, err = natsbus.Open(ctx, natsbus.Config{URL: cfg.NATS, StoreDir: filepath.Join(cfg.DataDir, "nats"), Logger: n.log})
+	if err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, ad.bus.Close)
+	if ad.redis, ad.timelines, err = n.openRedis(cfg, ad.db); err != nil {
+		return nil, err
+	}
+	if ad.stores, err = n.cachedStores(cfg, ad.db, ad.bus, ad.redis, ad.timelines); err != nil {
+		return nil, err
+	}
+	ad.index = n.openSearchIndex(ctx, cfg)
+	return ad, nil
+}
+
+// openRedis connects to --redis, if set. The shared state then lives
+// there: rate limits, and the home timelines (the SQL read model stays
+// the fallback).
+func (n *node) openRedis(cfg Config, db *database) (*redis.Client, feed.TimelineStore, error) {
+	timelines := db.Timelines()
+	if cfg.Redis == "" {
+		return nil, timelines, nil
+	}
+	opts, err := redis.ParseURL(cfg.Redis)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--redis: %w", err)
+	}
+	rdb := redis.NewClient(opts)
+	n.closers = append(n.closers, rdb.Close)
+	if wm, ok := timelines.(redisstore.WriteModel); ok {
+		timelines = redisstore.NewTimelines(wm, rdb, redisstore.TimelinesConfig{
+			Threshold: cfg.FanOutThreshold, Logger: n.log,
+			Guard: resilience.GuardConfig{OnStateChange: func(name, from, to string) {
+				n.log.Warn("Redis circuit breaker", "for", name, "state", to, "was", from)
+			}},
+		})
+	}
+	return rdb, timelines, nil
+}
+
+// openSearchIndex opens this api node's own search index. Search runs
+// beside everything else: if its index cannot open, search answers 503,
+// its consumer does not run (events wait in the stream), and the rest of
+// photofeed is unaffected.
+func (n *node) openSearchIndex(ctx context.Context, cfg Config) *bleveindex.Index {
+	if !cfg.hasRole("api") {
+		return nil // a worker serves no searches
+	}
+	idx, err := bleveindex.Open(filepath.Join(cfg.DataDir, "search.bleve"))
+	if err != nil {
+		n.log.WarnContext(ctx, "search unavailable", "err", err)
+		return nil
+	}
+	n.closers = append(n.closers, idx.Close)
+	return idx
+}
+
+// services are the bounded contexts, built on the adapters.
+type services struct {
+	identity *identity.Service
+	posts    *posts.Service
+	checks   *media.Checks // the uploads' validity checks at once
+	graph    *graph.Service
+	feed     *feed.Service
+	fanout   *feed.FanOut
+	search   *search.Service // nil without an index
+	queues   []*jobs.Client  // one per database, as db.parts
+	jobs     *jobs.Set
+	announce announcer
+}
+
+// newServices builds the services, each with its dependencies and hooks
+// as constructor arguments.
+func (n *node) newServices(ctx context.Context, cfg Config, ad *adapters) (*services, error) {
+	gen := ids.NewGenerator(nil)
+	svc := &services{announce: announcer{bus: ad.bus, log: n.log}}
+	var err error
+	svc.identity, err = identity.NewService(ad.stores.identity, gen, identity.Config{
+		SigningKey: subkey(ad.secret, "session-token"),
+		SessionTTL: cfg.SessionTTL,
+		Shards:     ad.db.shards,
+		PasswordParams: identity.PasswordParams{
+			Time: uint32(cfg.Argon2Time), Memory: uint32(cfg.Argon2Memory), Threads: 1,
+		},
+		HashMemory: cfg.HashMemory >> 10,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Requests waiting for the workers (a feed read for the fan-out, an
+	// upload for its thumbnails) wake at their announcements.
+	progress, settlements := feed.NewProgress(), posts.NewSettlements()
+	if cfg.hasRole("api") {
+		stop, err := listenAnnouncements(ad.bus, progress, settlements, n.log)
+		if err != nil {
+			return nil, err
+		}
+		n.closers = append(n.closers, stop)
+	}
+	svc.checks = media.NewChecks(2*runtime.GOMAXPROCS(0), 5*time.Second)
+	svc.posts = posts.NewService(ad.stores.posts, ad.blobs, authorDirectory{svc.identity}, gen, posts.Config{
+		MaxPixels: cfg.MaxPixels, Logger: n.log, DecodeMemory: cfg.DecodeMemory, Checks: svc.checks, Settlements: settlements,
+	})
+	svc.graph = graph.NewService(ad.stores.graph, nil)
+	feedCfg := feed.Config{Threshold: cfg.FanOutThreshold, Cap: cfg.TimelineCap,
+		Writes: ad.db.writes, MustCheck: fresh, Progress: progress, Announce: svc.announce.fanOutPosition}
+	svc.feed = feed.NewService(ad.stores.readTimelines, svc.posts, cursor.New(subkey(ad.secret, "feed-cursor")), feedCfg)
+	svc.fanout = feed.NewFanOut(ad.timelines, feedCfg, ad.db.mirror)
+	if ad.index != nil {
+		svc.search = search.NewService(ad.index, cursor.New(subkey(ad.secret, "search-cursor")))
+	}
+	if err := n.newJobQueues(ctx, cfg, ad, svc); err != nil {
+		return nil, err
+	}
+	return svc, nil
+}
+
+// newJobQueues makes each database's job queue: the jobs a write enqueues
+// are in its transaction. The periodic cleanups run from the main
+// database's queue and sweep them all.
+func (n *node) newJobQueues(ctx context.Context, cfg Config, ad *adapters, svc *services) error {
+	thumbs := &thumbnailWorker{posts: svc.posts, settled: svc.announce.postSettled}
+	svc.jobs = &jobs.Set{}
+	for i, part := range ad.db.parts {
+		client, err := jobs.New(ctx, jobs.Config{DB: part.writer, Dialect: ad.db.dialect, Logger: n.log,
+			Maintenance: maintenance{db: ad.db, posts: svc.posts, blobs: ad.blobs}, NoPeriodic: i > 0,
+			Register: func(w *river.Workers) { river.AddWorker(w, thumbs) }})
+		if err != nil {
+			return err
+		}
+		ad.thumbnails.bind(part.name, client)
+		svc.jobs.Add(part.name, client)
+		svc.queues = append(svc.queues, client)
+	}
+	if ad.db.dialect != "sqlite" {
+		return nil
+	}
+	lock, err := recoverAlone(ctx, cfg.DataDir, ad.db, svc.queues, n.log)
+	if err != nil {
+		return err
+	}
+	if lock != nil {
+		n.closers = append(n.closers, lock.Close)
+	}
+	return nil
+}
+
+// newWorkers lists the node's background work. Work shared by the
+// deployment (one durable consumer, one job queue) runs on worker-role
+// nodes only; each api node indexes its own search.
+func newWorkers(cfg Config, ad *adapters, svc *services, log *slog.Logger) ([]supervise.Worker, error) {
+	var all, shared []supervise.Worker
+	if ad.db.Monitor != nil {
+		all = append(all, supervise.Worker{Name: "replica-monitor", Run: untilDone(ad.db.Monitor)})
+	}
+	for i, part := range ad.db.parts {
+		relay := outbox.NewRelay(part.outbox, ad.bus, log, outbox.RelayConfig{Source: part.name, Wake: part.commits.Wake()})
+		shared = append(shared,
+			supervise.Worker{Name: partWorker("outbox-relay", part.name), Run: untilDone(relay.Run)},
+			supervise.Worker{Name: partWorker("jobs", part.name), Run: svc.queues[i].Run})
+	}
+	if ad.index != nil {
+		indexer := search.NewIndexer(ad.index)
+		// Every api node keeps its own index, so each reads every event:
+		// a consumer per node, removed a day after the node is gone.
+		all = append(all, consumer(ad.bus, "search-indexer",
+			natsbus.ConsumerConfig{Name: search.ConsumerName + "-" + ad.nodeID, Subjects: search.Subjects, InactiveThreshold: 24 * time.Hour},
+			func(ctx context.Context, d natsbus.Delivery) error { return indexer.Handle(ctx, d.Subject, d.Data) }))
+	}
+	if cfg.CDNPurgeURL != "" {
+		purger, err := cdnpurge.New(cdnpurge.Config{URL: cfg.CDNPurgeURL, Method: cfg.CDNPurgeMethod,
+			Before: svc.posts.RemoveIfUnused}) // the delete may not have removed the bytes yet
+		if err != nil {
+			return nil, err
+		}
+		shared = append(shared, consumer(ad.bus, "cdn-purge",
+			natsbus.ConsumerConfig{Name: cdnpurge.ConsumerName, Subjects: cdnpurge.Subjects},
+			func(ctx context.Context, d natsbus.Delivery) error { return purger.Handle(ctx, d.Subject, d.Data) }))
+	}
+	shared = append(shared, consumer(ad.bus, "fan-out",
+		natsbus.ConsumerConfig{Name: feed.ConsumerName, Subjects: []string{events.SubjectPrefix + ">"}},
+		func(ctx context.Context, d natsbus.Delivery) error {
+			return svc.fanout.Handle(ctx, d.Subject, d.Data, d.OutboxSource, d.OutboxSeq)
+		}))
+	if cfg.hasRole("worker") {
+		all = append(all, shared...)
+	}
+	return all, nil
+}
+
+// newServer is the node's HTTP handler: on an api node the API's and the
+// UI's routes, on a worker its health checks only; then the middleware,
+// listed from the innermost (nearest the routes) to the outermost (what a
+// request meets first).
+func newServer(cfg Config, ad *adapters, svc *services, workersDown func() error, log *slog.Logger) (http.Handler, error) {
+	spoolDir, err := bodySpool(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	api := httpapi.New(httpapi.Deps{
+		Identity: svc.identity, Posts: svc.posts, Graph: svc.graph, Feed: svc.feed, Search: svc.search, Jobs: svc.jobs,
+		Blobs: ad.blobs, MediaRedirect: ad.blobs.redirect(cfg.MediaRedirect),
+		Ready: ad.db.Ping, ReadyDetail: readyDetail(ad.db), Events: ad.bus.Ready, Workers: workersDown, Logger: log,
+		MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL, UploadWait: cfg.UploadWait,
+		Idempotency: &idempotency.Config{
+			Store: ad.db.Idempotency(), TTL: cfg.IdempotencyTTL, Scope: requestScope, Logger: log,
+			Secret: subkey(ad.secret, "idempotency-fingerprint"), SpoolDir: spoolDir,
+		},
+	})
+	ui, err := web.New(web.Deps{
+		Identity: svc.identity, Posts: svc.posts, Graph: svc.graph, Feed: svc.feed, Search: svc.search, Logger: log,
+		MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL, CSRFKey: subkey(ad.secret, "csrf"),
+		UploadWait: cfg.UploadWait,
+	})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	if cfg.hasRole("api") {
+		api.Register(mux)
+		ui.Register(mux)
+	} else {
+		api.RegisterHealth(mux)
+	}
+	limits, err := rateLimits(cfg, ad.redis, log)
+	if err != nil {
+		return nil, err
+	}
+	trusted, _ := clientip.ParseTrusted(cfg.TrustedProxies) // checked with the config
+	header, _ := clientip.ParseHeader(cfg.ClientIPHeader)
+
+	var h http.Handler = problem.NotFoundAndMethod(mux, ui.NotFound())
+	h = httpapi.Versions(h)
+	h = limits(h)
+	h = httpauth.Middleware(svc.identity, log, h)
+	// Outside the authentication: checking a session is a read that must
+	// see the client's own logout, so it needs the client's token.
+	h = consistency.Middleware(h)
+	h = http.NewCrossOriginProtection().Handler(h)
+	h = problem.Recover(log, h)
+	h = logging.Middleware(log, h)
+	h = nosniff(h)
+	h = clientip.New(trusted, header).Middleware(h)
+	return h, nil
+}
+
+// rateLimits is the rate-limiting middleware --rate-limits configures:
+// in memory, or shared in Redis with the memory limiter as its fallback.
+func rateLimits(cfg Config, rdb *redis.Client, log *slog.Logger) (func(http.Handler) http.Handler, error) {
+	if cfg.RateLimits == "off" {
+		return func(h http.Handler) http.Handler { return h }, nil
+	}
+	limits := httplimit.DefaultConfig()
+	if cfg.RateLimits != "" {
+		var err error
+		if limits, err = httplimit.LoadConfig(cfg.RateLimits); err != nil {
+			return nil, err
+		}
+	}
+	var limiter ratelimit.Limiter = ratelimit.NewMemory(ratelimit.MemoryConfig{})
+	if rdb != nil {
+		limiter = ratelimit.NewFallback(ratelimit.NewRedis(rdb, "photofeed:ratelimit:", nil), limiter, ratelimit.FallbackConfig{
+			FailOpen: cfg.LimitFallback == "open",
+			OnStateChange: func(from, to string) {
+				log.Warn("shared rate limiter", "breaker", to, "was", from)
+			},
+		})
+	}
+	return httplimit.New(limiter, limits, log).Middleware, nil
+}
