@@ -263,7 +263,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	// Search runs beside everything else: if its index cannot open, search
 	// answers 503, its consumer does not run (events wait in the stream),
 	// and the rest of photofeed is unaffected.
-	var searchSvc *search.Service
+	var searchSvc httpapi.Search // an interface: a nil *search.Service in one would not read as "no search"
 	if !cfg.hasRole("api") {
 		// a worker serves no searches
 	} else if idx, err := bleveindex.Open(filepath.Join(cfg.DataDir, "search.bleve")); err != nil {
