@@ -341,12 +341,19 @@ func newWorkers(cfg Config, ad *adapters, svc *services, log *slog.Logger) ([]su
 // listed from the innermost (nearest the routes) to the outermost (what a
 // request meets first).
 func newServer(cfg Config, ad *adapters, svc *services, workersDown func() error, log *slog.Logger) (http.Handler, error) {
+	// Without an index there is no search: a nil *search.Service in an
+	// interface would not read as none.
+	var searchAPI httpapi.Search
+	var searchUI web.Search
+	if svc.search != nil {
+		searchAPI, searchUI = svc.search, svc.search
+	}
 	spoolDir, err := bodySpool(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
 	api := httpapi.New(httpapi.Deps{
-		Identity: svc.identity, Posts: svc.posts, Graph: svc.graph, Feed: svc.feed, Search: svc.search, Jobs: svc.jobs,
+		Identity: svc.identity, Posts: svc.posts, Graph: svc.graph, Feed: svc.feed, Search: searchAPI, Jobs: svc.jobs,
 		Blobs: ad.blobs, MediaRedirect: ad.blobs.redirect(cfg.MediaRedirect),
 		Ready: ad.db.Ping, ReadyDetail: readyDetail(ad.db), Events: ad.bus.Ready, Workers: workersDown, Logger: log,
 		MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL, UploadWait: cfg.UploadWait,
@@ -356,7 +363,7 @@ func newServer(cfg Config, ad *adapters, svc *services, workersDown func() error
 		},
 	})
 	ui, err := web.New(web.Deps{
-		Identity: svc.identity, Posts: svc.posts, Graph: svc.graph, Feed: svc.feed, Search: svc.search, Logger: log,
+		Identity: svc.identity, Posts: svc.posts, Graph: svc.graph, Feed: svc.feed, Search: searchUI, Logger: log,
 		MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL, CSRFKey: subkey(ad.secret, "csrf"),
 		UploadWait: cfg.UploadWait,
 	})

@@ -5,8 +5,9 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
-	"mime/multipart"
 	"testing"
+
+	"github.com/photofeed/photofeed/internal/testenv"
 )
 
 // The photos and upload bodies the tests send. Exported from a test file
@@ -29,19 +30,7 @@ func SampleJPEG(tb testing.TB, w, h int, c color.Color) []byte {
 	return b.Bytes()
 }
 
-// UploadForm is the multipart body of an upload: photo as the "photo" file
-// (no file part when nil), the caption, then extra as name, value pairs.
+// UploadForm is testenv.UploadForm, under the name these tests know.
 func UploadForm(photo []byte, caption string, extra ...string) (contentType string, body []byte) {
-	var b bytes.Buffer
-	mw := multipart.NewWriter(&b)
-	if photo != nil {
-		fw, _ := mw.CreateFormFile("photo", "photo.jpg")
-		fw.Write(photo)
-	}
-	mw.WriteField("caption", caption)
-	for i := 0; i+1 < len(extra); i += 2 {
-		mw.WriteField(extra[i], extra[i+1])
-	}
-	mw.Close()
-	return mw.FormDataContentType(), b.Bytes()
+	return testenv.UploadForm(photo, caption, extra...)
 }

@@ -46,14 +46,19 @@ type TimelineStore interface {
 	Lag(ctx context.Context, consumer string) (head, offset int64, err error)
 }
 
-// PostLoader loads posts in the order asked.
-type PostLoader interface {
-	PostsByIDs(ctx context.Context, ids []int64) ([]posts.Post, error)
+// PostViews loads a page's posts as its reader sees them (the post, its
+// author, whether the reader likes it), so a page leaves the feed ready to
+// show and no caller loads its posts again.
+type PostViews interface {
+	// ViewsByIDs returns the posts that exist, in the order of ids.
+	ViewsByIDs(ctx context.Context, viewerID int64, ids []int64) ([]posts.View, error)
 }
 
-// Page is one page of a feed.
+var _ PostViews = (*posts.Service)(nil)
+
+// Page is one page of a feed, as its reader sees it.
 type Page struct {
-	Posts []posts.Post
+	Posts []posts.View
 	// Next is the cursor of the following page, "" on the last one.
 	Next string
 }
@@ -89,7 +94,7 @@ const ConsumerName = "fanout"
 // Service pages through home feeds with signed cursors.
 type Service struct {
 	store  TimelineStore
-	posts  PostLoader
+	posts  PostViews
 	cursor *cursor.Codec
 	cfg    Config
 
@@ -99,7 +104,7 @@ type Service struct {
 	caughtUp     atomic.Uint64 // Writes()+1 when the fan-out was last seen caught up; 0: never
 }
 
-func NewService(store TimelineStore, posts PostLoader, cursor *cursor.Codec, cfg Config) *Service {
+func NewService(store TimelineStore, posts PostViews, cursor *cursor.Codec, cfg Config) *Service {
 	return &Service{store: store, posts: posts, cursor: cursor, cfg: cfg.withDefaults(), lastProgress: time.Now()}
 }
 
@@ -127,7 +132,8 @@ func (cfg Config) withDefaults() Config {
 // Config returns the effective configuration.
 func (s *Service) Config() Config { return s.cfg }
 
-// Home returns a page of userID's feed after cursor ("" for the first).
+// Home returns a page of userID's feed after cursor ("" for the first),
+// as userID sees it.
 func (s *Service) Home(ctx context.Context, userID int64, after string, limit int) (Page, error) {
 	var before int64
 	if after != "" {
@@ -170,7 +176,7 @@ func (s *Service) Home(ctx context.Context, userID int64, after string, limit in
 	if more {
 		ids = ids[:limit]
 	}
-	list, err := s.posts.PostsByIDs(ctx, ids)
+	list, err := s.posts.ViewsByIDs(ctx, userID, ids)
 	if err != nil {
 		return Page{}, fmt.Errorf("load feed: %w", err)
 	}

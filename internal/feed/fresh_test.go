@@ -19,9 +19,9 @@ func (s *lagStore) Timeline(context.Context, int64, int64, int) ([]int64, bool, 
 }
 func (s *lagStore) FollowedCelebrities(context.Context, int64, int) ([]int64, error) { return nil, nil }
 
-type noPostLoader struct{}
+type noPostViews struct{}
 
-func (noPostLoader) PostsByIDs(context.Context, []int64) ([]posts.Post, error) { return nil, nil }
+func (noPostViews) ViewsByIDs(context.Context, int64, []int64) ([]posts.View, error) { return nil, nil }
 
 // A read checks the fan-out only when this process wrote since the last
 // check found it caught up, or when the reader must be checked anyway.
@@ -29,7 +29,7 @@ func TestFreshnessCheckSkippedWithoutWrites(t *testing.T) {
 	var writes uint64
 	mustCheck := false
 	store := &lagStore{}
-	s := NewService(store, noPostLoader{}, nil, Config{
+	s := NewService(store, noPostViews{}, nil, Config{
 		Writes:    func() uint64 { return writes },
 		MustCheck: func(context.Context) bool { return mustCheck },
 	})

@@ -37,7 +37,7 @@ func (s *behindStore) Offset(context.Context, string) (int64, error) {
 func TestFeedReadWokenByFanOutAnnouncement(t *testing.T) {
 	store := &behindStore{read: make(chan struct{})}
 	progress := NewProgress()
-	s := NewService(store, noPostLoader{}, nil, Config{FreshWait: 10 * time.Second, StalledAfter: time.Minute, Progress: progress})
+	s := NewService(store, noPostViews{}, nil, Config{FreshWait: 10 * time.Second, StalledAfter: time.Minute, Progress: progress})
 	done := make(chan time.Duration, 1)
 	go func() {
 		start := time.Now()

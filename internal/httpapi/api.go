@@ -10,12 +10,9 @@ import (
 
 	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/blobstore"
-	"github.com/photofeed/photofeed/internal/feed"
 	"github.com/photofeed/photofeed/internal/httpauth"
 	"github.com/photofeed/photofeed/internal/identity"
-	"github.com/photofeed/photofeed/internal/posts"
 	"github.com/photofeed/photofeed/internal/problem"
-	"github.com/photofeed/photofeed/internal/search"
 )
 
 func httpauthUserID(r *http.Request) int64 { return httpauth.UserID(r.Context()) }
@@ -28,10 +25,10 @@ type BlobOpener interface {
 // Deps are what the API serves from.
 type Deps struct {
 	Identity Identity
-	Posts    *posts.Service
+	Posts    Posts
 	Graph    Graph
-	Feed     *feed.Service
-	Search   *search.Service // nil: search is unavailable (503)
+	Feed     Feed
+	Search   Search // nil: search is unavailable (503)
 	Jobs     Jobs
 	Blobs    BlobOpener
 	// MediaRedirect, if set, makes /media/ answer with a redirect to the

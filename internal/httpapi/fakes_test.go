@@ -127,11 +127,18 @@ func (f *fakeIdentity) Renew(context.Context, identity.Claims) (string, time.Tim
 // fakeGraph keeps follows as a set of (follower, followee) pairs.
 type fakeGraph struct {
 	follows map[[2]int64]bool
+	// err, if set, is what the named method fails with.
+	err map[string]error
 }
 
-func newFakeGraph() *fakeGraph { return &fakeGraph{follows: map[[2]int64]bool{}} }
+func newFakeGraph() *fakeGraph {
+	return &fakeGraph{follows: map[[2]int64]bool{}, err: map[string]error{}}
+}
 
 func (g *fakeGraph) Follow(_ context.Context, follower, followee int64) error {
+	if err := g.err["Follow"]; err != nil {
+		return err
+	}
 	if follower == followee {
 		return graph.ErrSelfFollow
 	}
@@ -145,6 +152,9 @@ func (g *fakeGraph) Unfollow(_ context.Context, follower, followee int64) error 
 }
 
 func (g *fakeGraph) Counts(_ context.Context, userID int64) (graph.Counts, error) {
+	if err := g.err["Counts"]; err != nil {
+		return graph.Counts{}, err
+	}
 	var c graph.Counts
 	for p := range g.follows {
 		if p[0] == userID {
@@ -158,6 +168,9 @@ func (g *fakeGraph) Counts(_ context.Context, userID int64) (graph.Counts, error
 }
 
 func (g *fakeGraph) Followers(_ context.Context, userID int64, offset, limit int) ([]int64, int64, error) {
+	if err := g.err["Followers"]; err != nil {
+		return nil, 0, err
+	}
 	return g.page(userID, 1, 0, offset, limit)
 }
 
@@ -211,19 +224,47 @@ type fakes struct {
 	id    *fakeIdentity
 	graph *fakeGraph
 	jobs  *fakeJobs
-	h     http.Handler
+	posts *fakePosts
+	feed  *fakeFeed
+	// search nil: the API is built without search.
+	search *fakeSearch
+	// deps, if set, adjusts the API's dependencies before it is built.
+	deps func(*httpapi.Deps)
+	h    http.Handler
 }
+
+// testUploadLimit keeps the upload limit small enough to pass in a test.
+const testUploadLimit = 64 << 10
 
 func newFakes(t *testing.T) *fakes {
 	t.Helper()
 	f := &fakes{id: newFakeIdentity(), graph: newFakeGraph(),
 		jobs: &fakeJobs{jobs: map[int64]jobs.Job{41: {ID: 41, Kind: "thumbnails", State: "discarded"}}}}
+	f.posts = newFakePosts(f.id)
+	f.feed = &fakeFeed{posts: f.posts, ids: []int64{bobsPost.ID, annsPost.ID}, next: "older-than-11"}
+	f.search = &fakeSearch{posts: []int64{bobsPost.ID}, users: []int64{bob.ID, 99}}
+	return f
+}
+
+// handler builds the API from the fakes as a test's setup left them.
+func (f *fakes) handler() http.Handler {
+	if f.h != nil {
+		return f.h
+	}
 	log := slog.New(slog.DiscardHandler)
-	api := httpapi.New(httpapi.Deps{Identity: f.id, Graph: f.graph, Jobs: f.jobs, Logger: log})
+	deps := httpapi.Deps{Identity: f.id, Graph: f.graph, Jobs: f.jobs, Posts: f.posts, Feed: f.feed, Logger: log,
+		MaxUploadBytes: testUploadLimit, UploadWait: 3 * time.Second, MediaBaseURL: "https://cdn.example"}
+	if f.search != nil { // a nil *fakeSearch in the interface would not read as "no search"
+		deps.Search = f.search
+	}
+	if f.deps != nil {
+		f.deps(&deps)
+	}
+	api := httpapi.New(deps)
 	mux := http.NewServeMux()
 	api.Register(mux)
 	f.h = httpauth.Middleware(f.id, log, mux)
-	return f
+	return f.h
 }
 
 // call is one request to the API: token "" is anonymous.
@@ -240,7 +281,7 @@ func (f *fakes) do(c call) *httptest.ResponseRecorder {
 		r.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	w := httptest.NewRecorder()
-	f.h.ServeHTTP(w, r)
+	f.handler().ServeHTTP(w, r)
 	return w
 }
 

@@ -28,7 +28,8 @@ func (a *API) getFeed(w http.ResponseWriter, r *http.Request, uid int64) error {
 		w.Header().Add("Link", `<`+r.URL.Path+`?`+next.Encode()+`>; rel="next"`)
 	}
 	w.Header().Set("Cache-Control", "private, no-cache")
-	return a.writeViews(w, r, uid, page.Posts, func(items []any) any {
+	a.writePosts(w, r, page.Posts, func(items []any) any {
 		return cursorPage[any]{Items: items, NextCursor: page.Next}
 	})
+	return nil
 }

@@ -181,22 +181,24 @@ func (a *API) listUserPosts(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	pageLinks(w, r, page, limit, total)
-	return a.writeViews(w, r, viewer, list, func(items []any) any {
-		return offsetPage[any]{Items: items, Page: page, Limit: limit, Total: total}
-	})
-}
-
-func (a *API) writeViews(w http.ResponseWriter, r *http.Request, viewer int64, list []posts.Post, wrap func([]any) any) error {
 	views, err := a.deps.Posts.Views(r.Context(), viewer, list)
 	if err != nil {
 		return err
 	}
+	a.writePosts(w, r, views, func(items []any) any {
+		return offsetPage[any]{Items: items, Page: page, Limit: limit, Total: total}
+	})
+	return nil
+}
+
+// writePosts answers with views shaped for the request's version, in the
+// page wrap makes of them.
+func (a *API) writePosts(w http.ResponseWriter, r *http.Request, views []posts.View, wrap func([]any) any) {
 	items := make([]any, len(views))
 	for i, v := range views {
 		items[i] = a.post(r, v)
 	}
 	writeJSON(w, http.StatusOK, wrap(items))
-	return nil
 }
 
 func (a *API) like(w http.ResponseWriter, r *http.Request, uid int64) error {

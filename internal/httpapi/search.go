@@ -44,12 +44,12 @@ func (a *API) getSearch(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusOK, cursorPage[userSummaryJSON]{Items: items, NextCursor: page.Next})
 		return nil
 	}
-	list, err := a.deps.Posts.PostsByIDs(r.Context(), page.IDs)
+	views, err := a.deps.Posts.ViewsByIDs(r.Context(), httpauthUserID(r), page.IDs)
 	if err != nil {
 		return err
 	}
-	viewer := httpauthUserID(r)
-	return a.writeViews(w, r, viewer, list, func(items []any) any {
+	a.writePosts(w, r, views, func(items []any) any {
 		return cursorPage[any]{Items: items, NextCursor: page.Next}
 	})
+	return nil
 }

@@ -2,9 +2,13 @@ package httpapi
 
 import (
 	"context"
+	"time"
 
+	"github.com/photofeed/photofeed/internal/feed"
 	"github.com/photofeed/photofeed/internal/graph"
 	"github.com/photofeed/photofeed/internal/identity"
+	"github.com/photofeed/photofeed/internal/posts"
+	"github.com/photofeed/photofeed/internal/search"
 )
 
 // Identity is what the API asks of accounts and sessions; handlers are
@@ -27,7 +31,35 @@ type Graph interface {
 	Following(ctx context.Context, userID int64, offset, limit int) ([]int64, int64, error)
 }
 
+// Posts is what the API asks of posts and likes.
+type Posts interface {
+	Create(ctx context.Context, authorID int64, caption string, photo []byte) (posts.Post, error)
+	WaitReady(ctx context.Context, id int64, d time.Duration) (posts.Post, error)
+	Post(ctx context.Context, id int64) (posts.Post, error)
+	Delete(ctx context.Context, id, authorID int64) error
+	ByAuthor(ctx context.Context, authorID int64, offset, limit int) ([]posts.Post, int64, error)
+	CountByAuthor(ctx context.Context, authorID int64) (int64, error)
+	Views(ctx context.Context, viewerID int64, list []posts.Post) ([]posts.View, error)
+	ViewOne(ctx context.Context, viewerID int64, p posts.Post) (posts.View, error)
+	ViewsByIDs(ctx context.Context, viewerID int64, ids []int64) ([]posts.View, error)
+	Like(ctx context.Context, postID, userID int64) error
+	Unlike(ctx context.Context, postID, userID int64) error
+}
+
+// Feed is what the API asks of home feeds: a page ready to show.
+type Feed interface {
+	Home(ctx context.Context, userID int64, after string, limit int) (feed.Page, error)
+}
+
+// Search is what the API asks of search.
+type Search interface {
+	Search(ctx context.Context, kind search.Kind, q, after string, limit int) (search.Page, error)
+}
+
 var (
 	_ Identity = (*identity.Service)(nil)
 	_ Graph    = (*graph.Service)(nil)
+	_ Posts    = (*posts.Service)(nil)
+	_ Feed     = (*feed.Service)(nil)
+	_ Search   = (*search.Service)(nil)
 )

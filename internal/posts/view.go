@@ -59,6 +59,16 @@ func (s *Service) Views(ctx context.Context, viewerID int64, list []Post) ([]Vie
 	return out, nil
 }
 
+// ViewsByIDs is Views of the posts with these ids that exist, in the
+// order of ids.
+func (s *Service) ViewsByIDs(ctx context.Context, viewerID int64, ids []int64) ([]View, error) {
+	list, err := s.PostsByIDs(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	return s.Views(ctx, viewerID, list)
+}
+
 // ViewOne is Views for a single post.
 func (s *Service) ViewOne(ctx context.Context, viewerID int64, p Post) (View, error) {
 	v, err := s.Views(ctx, viewerID, []Post{p})

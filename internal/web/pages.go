@@ -10,11 +10,6 @@ import (
 	"github.com/photofeed/photofeed/internal/posts"
 )
 
-type feedData struct {
-	Posts []posts.View
-	Next  string
-}
-
 func (ui *UI) home(w http.ResponseWriter, r *http.Request) {
 	uid := httpauth.UserID(r.Context())
 	if uid == 0 {
@@ -26,12 +21,7 @@ func (ui *UI) home(w http.ResponseWriter, r *http.Request) {
 		ui.fail(w, r, err)
 		return
 	}
-	views, err := ui.deps.Posts.Views(r.Context(), uid, pg.Posts)
-	if err != nil {
-		ui.fail(w, r, err)
-		return
-	}
-	ui.render(w, r, http.StatusOK, "home", page{Title: "Home", Data: feedData{Posts: views, Next: pg.Next}})
+	ui.render(w, r, http.StatusOK, "home", page{Title: "Home", Data: pg})
 }
 
 type profileData struct {

@@ -54,7 +54,8 @@ func (ui *UI) likeOrNot(w http.ResponseWriter, r *http.Request, do func(ctx cont
 		ui.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, safeNext(r.PostFormValue("back")+"#p"+strconv.FormatInt(id, 10)), http.StatusSeeOther)
+	// The anchor goes on after safeNext, which keeps only path and query.
+	http.Redirect(w, r, safeNext(r.PostFormValue("back"))+"#p"+strconv.FormatInt(id, 10), http.StatusSeeOther)
 }
 
 func (ui *UI) deletePost(w http.ResponseWriter, r *http.Request) {

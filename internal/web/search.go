@@ -62,10 +62,7 @@ func (ui *UI) explore(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	} else {
-		list, err := ui.deps.Posts.PostsByIDs(r.Context(), res.IDs)
-		if err == nil {
-			d.Posts, err = ui.deps.Posts.Views(r.Context(), httpauth.UserID(r.Context()), list)
-		}
+		d.Posts, err = ui.deps.Posts.ViewsByIDs(r.Context(), httpauth.UserID(r.Context()), res.IDs)
 		if err != nil {
 			ui.fail(w, r, err)
 			return

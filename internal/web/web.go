@@ -16,13 +16,10 @@ import (
 
 	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/errkind"
-	"github.com/photofeed/photofeed/internal/feed"
-	"github.com/photofeed/photofeed/internal/graph"
 	"github.com/photofeed/photofeed/internal/httpauth"
 	"github.com/photofeed/photofeed/internal/identity"
 	"github.com/photofeed/photofeed/internal/posts"
 	"github.com/photofeed/photofeed/internal/problem"
-	"github.com/photofeed/photofeed/internal/search"
 )
 
 //go:embed templates/*.html
@@ -33,11 +30,11 @@ var staticFS embed.FS
 
 // Deps are what the UI serves from.
 type Deps struct {
-	Identity       *identity.Service
-	Posts          *posts.Service
-	Graph          *graph.Service
-	Feed           *feed.Service
-	Search         *search.Service // nil: search is unavailable
+	Identity       Identity
+	Posts          Posts
+	Graph          Graph
+	Feed           Feed
+	Search         Search // nil: search is unavailable
 	Logger         *slog.Logger
 	MaxUploadBytes int64
 	MediaBaseURL   string
