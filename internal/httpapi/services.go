@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/graph"
 	"github.com/photofeed/photofeed/internal/identity"
 )
@@ -10,7 +11,7 @@ import (
 // Identity is what the API asks of accounts and sessions; handlers are
 // tested against a fake of it.
 type Identity interface {
-	Register(ctx context.Context, username, password, displayName string) (identity.User, error)
+	Register(ctx context.Context, username, password, displayName string, claim idempotency.Claim) (identity.User, error)
 	Login(ctx context.Context, username, password string) (token string, sess identity.Session, err error)
 	Logout(ctx context.Context, sessionID int64) error
 	UserByID(ctx context.Context, id int64) (identity.User, error)
