@@ -144,6 +144,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	// job queue is bound below, as it is made.
 	thumbQueues := &thumbnailQueues{}
 	dbc.OnProcessingPost = thumbQueues.enqueue
+	dbc.CommitObserver = consistency.Trackers{} // the requests' trackers (consistency.Middleware, below)
 	db, err := openDatabase(ctx, dbc)
 	if err != nil {
 		return nil, err
