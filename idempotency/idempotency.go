@@ -69,9 +69,10 @@ type Record struct {
 	State       State
 	LockedAt    time.Time
 	ExpiresAt   time.Time
-	// Resource names what the request created ("post:123"), recorded in
-	// the same transaction as the write.
-	Resource string
+	// Resource names what the request created, recorded in the same
+	// transaction as the write; the zero Resource if it made nothing a
+	// retry can be answered with.
+	Resource Resource
 	Response *Response
 }
 
@@ -99,19 +100,3 @@ type Store interface {
 
 // ErrNotClaimed is returned by Complete for a key nobody holds.
 var ErrNotClaimed = errors.New("idempotency: key not claimed")
-
-type ctxKey struct{}
-
-// WithKey marks ctx as running under a claimed key. A store that commits a
-// write for this request records the key's resource in the same
-// transaction (see KeyFrom), so a crash after the commit can never lead to
-// the write being done twice.
-func WithKey(ctx context.Context, key string) context.Context {
-	return context.WithValue(ctx, ctxKey{}, key)
-}
-
-// KeyFrom returns the claimed key ctx runs under, if any.
-func KeyFrom(ctx context.Context) (string, bool) {
-	k, ok := ctx.Value(ctxKey{}).(string)
-	return k, ok
-}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/identity"
 )
 
@@ -175,7 +176,7 @@ func TestRebuiltRetryAfterACrashIsRecovered(t *testing.T) {
 			if f.calls.Add(1) > 1 {
 				t.Error("the request ran again")
 			}
-			f.db.Identity().CreateUser(r.Context(), identity.User{ID: 7, Username: "pat", DisplayName: "p", CreatedAt: f.now}, "h")
+			f.db.Identity().CreateUser(r.Context(), identity.User{ID: 7, Username: "pat", DisplayName: "p", CreatedAt: f.now}, "h", idempotency.ClaimOf(r))
 			panic("the process dies before the response is stored")
 		}
 	})

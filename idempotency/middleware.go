@@ -37,7 +37,7 @@ type Config struct {
 	Problem func(w http.ResponseWriter, r *http.Request, status int, slug, detail string)
 	// Recover renders a created resource when a request's write committed
 	// but its response was lost in a crash; it returns false if it cannot.
-	Recover func(w http.ResponseWriter, r *http.Request, resource string) bool
+	Recover func(w http.ResponseWriter, r *http.Request, created Resource) bool
 	// MaxBody bounds the body (default 32 MiB): a larger one is refused
 	// (413) without reading more than MaxBody+1 bytes of it. Set it to the
 	// route's own limit.
@@ -72,6 +72,32 @@ var storedHeaders = []string{"Content-Type", "Location", "Link", "Cache-Control"
 
 // Middleware applies idempotency keys to POST requests.
 func Middleware(cfg Config, next http.Handler) http.Handler {
+	cfg = cfg.withDefaults()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			next.ServeHTTP(w, r)
+			return
+		}
+		raw, present := r.Header[KeyHeader]
+		key, valid := ParseKey(strings.Join(raw, ","))
+		switch {
+		case !present && cfg.Required(r):
+			cfg.Problem(w, r, http.StatusBadRequest, "idempotency-key-missing",
+				"this request needs an Idempotency-Key header (a quoted string of 1–255 characters, e.g. a UUID), so that retrying it is safe")
+		case !present:
+			next.ServeHTTP(w, r)
+		case !valid:
+			cfg.Problem(w, r, http.StatusBadRequest, "idempotency-key-invalid",
+				`Idempotency-Key must be a structured-field string of 1–255 printable ASCII characters, e.g. "8e03978e-40d5-43e8-bc93-6894a57f9324"`)
+		case cfg.NoStore:
+			next.ServeHTTP(w, r)
+		default:
+			cfg.serveKeyed(w, r, key, next)
+		}
+	})
+}
+
+func (cfg Config) withDefaults() Config {
 	if cfg.TTL <= 0 {
 		cfg.TTL = 24 * time.Hour
 	}
@@ -96,83 +122,70 @@ func Middleware(cfg Config, next http.Handler) http.Handler {
 	if cfg.Required == nil {
 		cfg.Required = func(*http.Request) bool { return false }
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			next.ServeHTTP(w, r)
-			return
-		}
-		raw, present := r.Header[KeyHeader]
-		if !present {
-			if cfg.Required(r) {
-				cfg.Problem(w, r, http.StatusBadRequest, "idempotency-key-missing",
-					"this request needs an Idempotency-Key header (a quoted string of 1–255 characters, e.g. a UUID), so that retrying it is safe")
-				return
-			}
-			next.ServeHTTP(w, r)
-			return
-		}
-		key, ok := ParseKey(strings.Join(raw, ","))
-		if !ok {
-			cfg.Problem(w, r, http.StatusBadRequest, "idempotency-key-invalid",
-				`Idempotency-Key must be a structured-field string of 1–255 printable ASCII characters, e.g. "8e03978e-40d5-43e8-bc93-6894a57f9324"`)
-			return
-		}
-		if cfg.NoStore {
-			next.ServeHTTP(w, r)
-			return
-		}
-		fp, body, ok := fingerprint(cfg, w, r)
-		defer body.remove()
-		if !ok {
-			return
-		}
-		scoped := cfg.Scope(r) + " " + r.Method + " " + r.URL.Path + " " + key
+	return cfg
+}
 
-		now := cfg.Now()
-		rec, claimed, err := cfg.Store.Claim(r.Context(), scoped, fp, now, cfg.LockTimeout, cfg.TTL)
-		if err != nil && r.Context().Err() == context.Canceled {
-			cfg.Logger.InfoContext(r.Context(), "request cancelled by the client while its idempotency key was checked")
-			cfg.Problem(w, r, StatusClientClosedRequest, "client-closed-request", "the client closed the request before it was answered")
-			return
-		}
-		if err != nil {
-			cfg.Logger.ErrorContext(r.Context(), "idempotency store failed", "err", err)
-			cfg.Problem(w, r, http.StatusServiceUnavailable, "unavailable", "the request could not be checked for duplicates; try again")
-			return
-		}
-		if !claimed {
-			replay(cfg, w, r, rec, fp)
-			return
-		}
+// serveKeyed runs a request that carries a well-formed key: the first with
+// its key and body runs, a retry is answered from the record.
+func (cfg *Config) serveKeyed(w http.ResponseWriter, r *http.Request, key string, next http.Handler) {
+	fp, body, ok := cfg.fingerprint(w, r)
+	defer body.remove()
+	if !ok {
+		return
+	}
+	scoped := cfg.Scope(r) + " " + r.Method + " " + r.URL.Path + " " + key
+	rec, claimed, ok := cfg.claim(w, r, scoped, fp)
+	switch {
+	case !ok:
+	case !claimed:
+		cfg.replay(w, r, rec, fp)
+	default:
+		cfg.runClaimed(w, r, Claim{Key: scoped}, next)
+	}
+}
 
-		rw := &recorder{ResponseWriter: w, header: w.Header().Clone()}
-		completed := false
-		defer func() {
-			if !completed { // it panicked, or its answer is not to be kept: let the key be retried
-				cfg.Store.Release(context.WithoutCancel(r.Context()), scoped)
-			}
-		}()
-		next.ServeHTTP(rw, r.WithContext(WithKey(r.Context(), scoped)))
-		rw.flush()
-		if !storable(rw.status) {
-			// The answer says "not now", not "this is the result": keep
-			// nothing (the deferred Release frees an in-flight key), so
-			// the retry runs again, or, had the write committed, is
-			// answered from what it made, instead of being told the
-			// same for the key's lifetime.
-			return
+// claim claims key for this request, or finds the record of its first
+// run. If the store cannot tell, it has answered the request and returns
+// ok = false.
+func (cfg *Config) claim(w http.ResponseWriter, r *http.Request, key, fp string) (rec *Record, claimed, ok bool) {
+	rec, claimed, err := cfg.Store.Claim(r.Context(), key, fp, cfg.Now(), cfg.LockTimeout, cfg.TTL)
+	switch {
+	case err != nil && r.Context().Err() == context.Canceled:
+		cfg.Logger.InfoContext(r.Context(), "request cancelled by the client while its idempotency key was checked")
+		cfg.Problem(w, r, StatusClientClosedRequest, "client-closed-request", "the client closed the request before it was answered")
+		return nil, false, false
+	case err != nil:
+		cfg.Logger.ErrorContext(r.Context(), "idempotency store failed", "err", err)
+		cfg.Problem(w, r, http.StatusServiceUnavailable, "unavailable", "the request could not be checked for duplicates; try again")
+		return nil, false, false
+	}
+	return rec, claimed, true
+}
+
+// runClaimed runs the request under its claim and stores its answer, if
+// that is the request's result; otherwise it frees the key for a retry.
+func (cfg *Config) runClaimed(w http.ResponseWriter, r *http.Request, c Claim, next http.Handler) {
+	rw := &recorder{ResponseWriter: w, header: w.Header().Clone()}
+	completed := false
+	defer func() {
+		if !completed { // it panicked, or its answer is not to be kept: let the key be retried
+			cfg.Store.Release(context.WithoutCancel(r.Context()), c.Key)
 		}
-		resp := Response{Status: rw.status, Header: http.Header{}, Body: rw.body.Bytes()}
-		for _, h := range storedHeaders {
-			if v := rw.header.Values(h); len(v) > 0 {
-				resp.Header[h] = v
-			}
-		}
-		if err := cfg.Store.Complete(context.WithoutCancel(r.Context()), scoped, resp, cfg.Now()); err != nil {
-			cfg.Logger.ErrorContext(r.Context(), "storing the idempotent response failed", "err", err)
-		}
-		completed = true
-	})
+	}()
+	next.ServeHTTP(rw, withClaim(r, c))
+	rw.flush()
+	if !storable(rw.status) {
+		// The answer says "not now", not "this is the result": keep
+		// nothing (the deferred Release frees an in-flight key), so the
+		// retry runs again, or, had the write committed, is answered
+		// from what it made, instead of being told the same for the
+		// key's lifetime.
+		return
+	}
+	if err := cfg.Store.Complete(context.WithoutCancel(r.Context()), c.Key, rw.response(), cfg.Now()); err != nil {
+		cfg.Logger.ErrorContext(r.Context(), "storing the idempotent response failed", "err", err)
+	}
+	completed = true
 }
 
 // storable reports whether an answer is the request's result, to be
@@ -182,7 +195,7 @@ func storable(status int) bool {
 	return status < 500 && status != http.StatusTooManyRequests && status != StatusClientClosedRequest
 }
 
-func replay(cfg Config, w http.ResponseWriter, r *http.Request, rec *Record, fp string) {
+func (cfg *Config) replay(w http.ResponseWriter, r *http.Request, rec *Record, fp string) {
 	if rec.Fingerprint != fp {
 		cfg.Problem(w, r, http.StatusUnprocessableEntity, "idempotency-key-reused",
 			"this Idempotency-Key was already used with a request that means something else (other fields, files or JSON values); use a new key for a new request")
@@ -196,7 +209,7 @@ func replay(cfg Config, w http.ResponseWriter, r *http.Request, rec *Record, fp 
 		w.Header().Set(ReplayedHeader, "true")
 		w.WriteHeader(rec.Response.Status)
 		w.Write(rec.Response.Body)
-	case rec.State == Committed && cfg.Recover != nil && rec.Resource != "":
+	case rec.State == Committed && cfg.Recover != nil && rec.Resource != (Resource{}):
 		w.Header().Set(ReplayedHeader, "true")
 		if !cfg.Recover(w, r, rec.Resource) {
 			cfg.Problem(w, r, http.StatusConflict, "idempotency-response-lost",
@@ -216,7 +229,7 @@ func replay(cfg Config, w http.ResponseWriter, r *http.Request, rec *Record, fp 
 // handler then reads from, and fingerprints its meaning on the way. If it
 // cannot, it has answered the request and returns ok = false; the spool is
 // to be removed either way.
-func fingerprint(cfg Config, w http.ResponseWriter, r *http.Request) (fp string, sp *spool, ok bool) {
+func (cfg *Config) fingerprint(w http.ResponseWriter, r *http.Request) (fp string, sp *spool, ok bool) {
 	sp = &spool{dir: cfg.SpoolDir, limit: cfg.MemoryBody}
 	if r.ContentLength > int64(cfg.MemoryBody) {
 		sp.limit = 0 // it will not fit: straight to the file
@@ -339,6 +352,17 @@ func (r *recorder) Write(b []byte) (int, error) {
 	}
 	r.body.Write(b)
 	return r.ResponseWriter.Write(b)
+}
+
+// response is what a replay repeats of the recorded answer.
+func (r *recorder) response() Response {
+	resp := Response{Status: r.status, Header: http.Header{}, Body: r.body.Bytes()}
+	for _, h := range storedHeaders {
+		if v := r.header.Values(h); len(v) > 0 {
+			resp.Header[h] = v
+		}
+	}
+	return resp
 }
 
 func (r *recorder) flush() {

@@ -39,9 +39,9 @@ func newFixture(t *testing.T, inner func(f *fixture) http.HandlerFunc, opts ...f
 			w.WriteHeader(status)
 			io.WriteString(w, slug)
 		},
-		Recover: func(w http.ResponseWriter, r *http.Request, resource string) bool {
+		Recover: func(w http.ResponseWriter, r *http.Request, created idempotency.Resource) bool {
 			w.WriteHeader(201)
-			io.WriteString(w, "recovered "+resource)
+			io.WriteString(w, "recovered "+created.String())
 			return true
 		},
 		Now: func() time.Time { return f.now },
@@ -58,7 +58,7 @@ func createUser(f *fixture) http.HandlerFunc {
 		n := f.calls.Add(1)
 		body, _ := io.ReadAll(r.Body)
 		name := strings.TrimSpace(string(body))
-		err := f.db.Identity().CreateUser(r.Context(), identity.User{ID: int64(n), Username: name, DisplayName: name, CreatedAt: f.now}, "h")
+		err := f.db.Identity().CreateUser(r.Context(), identity.User{ID: int64(n), Username: name, DisplayName: name, CreatedAt: f.now}, "h", idempotency.ClaimOf(r))
 		if err != nil {
 			w.WriteHeader(409)
 			fmt.Fprintf(w, "taken (call %d)", n)
@@ -134,7 +134,7 @@ func TestInFlightAndCrashRecovery(t *testing.T) {
 				<-release
 				w.WriteHeader(201)
 			case "crash-after-commit":
-				f.db.Identity().CreateUser(r.Context(), identity.User{ID: 9, Username: "zed", DisplayName: "z", CreatedAt: f.now}, "h")
+				f.db.Identity().CreateUser(r.Context(), identity.User{ID: 9, Username: "zed", DisplayName: "z", CreatedAt: f.now}, "h", idempotency.ClaimOf(r))
 				panic("process dies before the response is stored")
 			case "crash-before-commit":
 				panic("process dies before writing anything")

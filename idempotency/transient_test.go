@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/identity"
 )
 
@@ -57,7 +58,7 @@ func TestServerErrorAfterTheCommitIsRecovered(t *testing.T) {
 			if f.calls.Add(1) > 1 {
 				t.Error("the request ran again")
 			}
-			f.db.Identity().CreateUser(r.Context(), identity.User{ID: 3, Username: "kim", DisplayName: "k", CreatedAt: f.now}, "h")
+			f.db.Identity().CreateUser(r.Context(), identity.User{ID: 3, Username: "kim", DisplayName: "k", CreatedAt: f.now}, "h", idempotency.ClaimOf(r))
 			w.WriteHeader(http.StatusInternalServerError) // rendering the answer failed
 		}
 	})

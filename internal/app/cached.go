@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/photofeed/photofeed/cache"
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/consistency"
 	"github.com/photofeed/photofeed/internal/feed"
 	"github.com/photofeed/photofeed/internal/graph"
@@ -199,8 +200,8 @@ func (c *cachedPosts) DeleteIfUnused(ctx context.Context, key string, del func(c
 	return c.store.DeleteIfUnused(ctx, key, del)
 }
 
-func (c *cachedPosts) CreatePost(ctx context.Context, p posts.Post) error {
-	err := c.store.CreatePost(ctx, p)
+func (c *cachedPosts) CreatePost(ctx context.Context, p posts.Post, claim idempotency.Claim) error {
+	err := c.store.CreatePost(ctx, p, claim)
 	if err == nil {
 		c.iv.dropID(ctx, cachePost, p.ID) // a read before the commit may have remembered it missing
 	}
@@ -324,8 +325,8 @@ func (c *cachedIdentity) SessionByID(ctx context.Context, id int64) (identity.Se
 	return s, err
 }
 
-func (c *cachedIdentity) CreateUser(ctx context.Context, u identity.User, hash string) error {
-	err := c.store.CreateUser(ctx, u, hash)
+func (c *cachedIdentity) CreateUser(ctx context.Context, u identity.User, hash string, claim idempotency.Claim) error {
+	err := c.store.CreateUser(ctx, u, hash, claim)
 	if err == nil {
 		c.iv.dropID(ctx, cacheUser, u.ID)
 		c.iv.drop(ctx, cacheUsername, u.Username)

@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/photofeed/photofeed/cache"
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/identity"
 	"github.com/photofeed/photofeed/internal/posts"
@@ -83,6 +84,8 @@ func cached(db *sqlite.DB, bus *memBus, remote cache.Remote) storetest.Stores {
 		Posts:     newCachedPosts(db.Posts(), iv, cc),
 		Graph:     newCachedGraph(db.Graph(), iv),
 		Timelines: newCachedCelebrities(db.Timelines(), threshold, iv, cc),
+		// Not cached: there so the suite sees the decorators pass claims on.
+		Idempotency: db.Idempotency(),
 	}
 }
 
@@ -123,13 +126,13 @@ func TestCachedStoresAcrossInstances(t *testing.T) {
 	now := time.UnixMilli(time.Now().UnixMilli()).UTC()
 	uid, _ := gen.Next(ids.ShardForKey("ann", 1024))
 	u := identity.User{ID: uid, Username: "ann", DisplayName: "Ann ✨", CreatedAt: now}
-	if err := a.Identity.CreateUser(ctx, u, "hash"); err != nil {
+	if err := a.Identity.CreateUser(ctx, u, "hash", idempotency.Claim{}); err != nil {
 		t.Fatal(err)
 	}
 	pid, _ := gen.Next(ids.Shard(uid))
 	p := posts.Post{ID: pid, AuthorID: uid, Caption: "shared", CreatedAt: ids.Time(pid), Status: posts.Ready,
 		Images: posts.Images{Thumb: posts.Image{Key: "t.jpg", Width: 1, Height: 2}}}
-	if err := a.Posts.CreatePost(ctx, p); err != nil {
+	if err := a.Posts.CreatePost(ctx, p, idempotency.Claim{}); err != nil {
 		t.Fatal(err)
 	}
 	s := identity.Session{ID: 5, UserID: uid, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
@@ -221,7 +224,7 @@ func TestCachedSetAdmin(t *testing.T) {
 	c := newCachedIdentity(db.Identity(), iv, cache.Config{TTL: time.Hour})
 	ctx := t.Context()
 	u := identity.User{ID: 7, Username: "root", DisplayName: "Root", CreatedAt: time.UnixMilli(1).UTC()}
-	if err := c.CreateUser(ctx, u, "hash"); err != nil {
+	if err := c.CreateUser(ctx, u, "hash", idempotency.Claim{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, admin := range []bool{false, true, false} {

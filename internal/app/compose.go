@@ -135,6 +135,7 @@ func (n *node) openAdapters(ctx context.Context, cfg Config) (*adapters, error) 
 	dbc := databaseConfig(cfg)
 	dbc.Logger = n.log // a new deployment's layout is announced
 	dbc.OnProcessingPost = ad.thumbnails.enqueue
+	dbc.CommitObserver = consistency.Trackers{} // the requests' trackers (consistency.Middleware, in newServer)
 	if ad.db, err = openDatabase(ctx, dbc); err != nil {
 		return nil, err
 	}

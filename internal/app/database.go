@@ -104,6 +104,10 @@ type dbConfig struct {
 	// transaction storing it, on database (its part's name). Nil where no
 	// job queue runs: storing a processing post then fails.
 	OnProcessingPost func(ctx context.Context, database string, tx *sql.Tx, postID int64) error
+	// CommitObserver learns where PostgreSQL's WAL stands after the
+	// commits of a request that tracks them (read-your-writes). Nil
+	// where no request runs.
+	CommitObserver postgres.CommitObserver
 }
 
 func databaseConfig(cfg Config) dbConfig {
@@ -138,7 +142,7 @@ func openDatabase(ctx context.Context, c dbConfig) (*database, error) {
 			Ping:  db.Ping, Close: db.Close}, nil
 	case strings.HasPrefix(c.URL, "postgres://") || strings.HasPrefix(c.URL, "postgresql://"):
 		pc := postgres.Config{URL: c.URL, Replicas: c.Replicas, Shards: c.Shards, MaxLag: c.MaxLag, Existing: c.Existing, Logger: c.Logger,
-			OnProcessingPost: c.OnProcessingPost}
+			OnProcessingPost: c.OnProcessingPost, CommitObserver: c.CommitObserver}
 		if c.ShardsFile != "" {
 			f, err := os.Open(c.ShardsFile)
 			if err != nil {

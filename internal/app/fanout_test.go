@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/feed"
 	"github.com/photofeed/photofeed/internal/identity"
@@ -31,7 +32,7 @@ func newWorld(tb testing.TB, extra ...string) *world {
 
 func (w *world) user(name string) int64 {
 	id, _ := w.gen.Next(ids.ShardForKey(name, 1024))
-	if err := w.n.db.Identity().CreateUser(context.Background(), identity.User{ID: id, Username: name, DisplayName: name, CreatedAt: time.Now()}, "x"); err != nil {
+	if err := w.n.db.Identity().CreateUser(context.Background(), identity.User{ID: id, Username: name, DisplayName: name, CreatedAt: time.Now()}, "x", idempotency.Claim{}); err != nil {
 		w.tb.Fatal(err)
 	}
 	return id
@@ -47,7 +48,7 @@ func (w *world) post(author int64) int64 {
 	id, _ := w.gen.Next(ids.Shard(author))
 	im := posts.Image{Key: fmt.Sprintf("%x.jpg", id), Width: 1, Height: 1}
 	if err := w.n.db.Posts().CreatePost(context.Background(), posts.Post{ID: id, AuthorID: author, CreatedAt: ids.Time(id),
-		Images: posts.Images{Thumb: im, Large: im, Original: im}}); err != nil {
+		Images: posts.Images{Thumb: im, Large: im, Original: im}}, idempotency.Claim{}); err != nil {
 		w.tb.Fatal(err)
 	}
 	return id

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/posts"
 )
 
@@ -34,7 +35,7 @@ func TestFanOutPositionReachesFeedReads(t *testing.T) {
 	defer stop()
 	w.caughtUp() // the user's registration is behind us
 	moved := w.n.feed.Config().Progress.Next()
-	if _, err := w.n.posts.Create(ctx, author, "announced", SampleJPEG(t, 60, 40, color.RGBA{70, 140, 210, 255})); err != nil {
+	if _, err := w.n.posts.Create(ctx, author, "announced", SampleJPEG(t, 60, 40, color.RGBA{70, 140, 210, 255}), idempotency.Claim{}); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -50,7 +51,7 @@ func TestUploadWaitEndsAtThumbnailAnnouncement(t *testing.T) {
 	w := newWorld(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	p, err := w.n.posts.Create(ctx, w.user("author"), "waited for", SampleJPEG(t, 300, 200, color.RGBA{70, 140, 210, 255}))
+	p, err := w.n.posts.Create(ctx, w.user("author"), "waited for", SampleJPEG(t, 300, 200, color.RGBA{70, 140, 210, 255}), idempotency.Claim{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/media"
 	"github.com/photofeed/photofeed/internal/posts"
@@ -34,7 +35,7 @@ func TestThumbnailsAreMadeByAJob(t *testing.T) {
 	w.follow(follower, author)
 	w.n.db.Timelines().Rebuild(ctx, follower, 10_000, 800)
 
-	p, err := w.n.posts.Create(ctx, author, "a slow one", SampleJPEG(t, 300, 200, color.RGBA{70, 140, 210, 255}))
+	p, err := w.n.posts.Create(ctx, author, "a slow one", SampleJPEG(t, 300, 200, color.RGBA{70, 140, 210, 255}), idempotency.Claim{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +158,7 @@ func TestThumbnailJobWaitsForTheDecodeBudget(t *testing.T) {
 	budget := media.NewBudget(16 << 20)
 	svc := posts.NewService(w.n.db.Posts(), blobs, nil, ids.NewGenerator(nil),
 		posts.Config{Budget: budget, BudgetWait: 50 * time.Millisecond})
-	p, err := svc.Create(ctx, w.user("author"), "waits its turn", SampleJPEG(t, 300, 200, color.RGBA{70, 140, 210, 255}))
+	p, err := svc.Create(ctx, w.user("author"), "waits its turn", SampleJPEG(t, 300, 200, color.RGBA{70, 140, 210, 255}), idempotency.Claim{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +199,7 @@ func TestUndecodablePhotoEndsFailed(t *testing.T) {
 			break
 		}
 	}
-	p, err := w.n.posts.Create(ctx, w.user("author"), "damaged inside", photo)
+	p, err := w.n.posts.Create(ctx, w.user("author"), "damaged inside", photo, idempotency.Claim{})
 	if err != nil {
 		t.Fatalf("upload refused: %v", err)
 	}

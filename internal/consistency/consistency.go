@@ -170,10 +170,30 @@ func (t *Tracker) Token(came Token) Token {
 	return out
 }
 
-// TrackerFrom returns the request's tracker, if any.
-func TrackerFrom(ctx context.Context) (*Tracker, bool) {
+func trackerFrom(ctx context.Context) (*Tracker, bool) {
 	t, ok := ctx.Value(trackerKey{}).(*Tracker)
 	return t, ok
+}
+
+// Trackers hands the positions of a request's commits to the Tracker of
+// that request (Middleware gives each one its own), for the token its
+// answer carries. The composition root gives it to the store that knows
+// its commits' positions (internal/postgres's CommitObserver).
+type Trackers struct{}
+
+// Observing reports whether ctx is a request's that tracks its writes:
+// finding a commit's position costs the store a round trip, spent only
+// then.
+func (Trackers) Observing(ctx context.Context) bool {
+	_, ok := trackerFrom(ctx)
+	return ok
+}
+
+// Committed records that the request of ctx wrote on database up to at.
+func (Trackers) Committed(ctx context.Context, database string, at LSN) {
+	if t, ok := trackerFrom(ctx); ok {
+		t.Observe(database, at)
+	}
 }
 
 // Middleware reads a token from the request and, after a write, sends the

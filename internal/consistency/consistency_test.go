@@ -1,6 +1,8 @@
 package consistency_test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/photofeed/photofeed/internal/consistency"
@@ -94,4 +96,29 @@ func FuzzParseToken(f *testing.F) {
 			t.Fatalf("%q → %v does not round-trip", s, tok)
 		}
 	})
+}
+
+// Trackers hands a commit's position to the tracker of the request that
+// made it, whose answer then carries it; outside a request it observes
+// nothing.
+func TestTrackersRecordARequestsCommits(t *testing.T) {
+	var trackers consistency.Trackers
+	if trackers.Observing(t.Context()) {
+		t.Fatal("observing outside a request")
+	}
+	trackers.Committed(t.Context(), "a", 9) // no request's: dropped
+	h := consistency.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !trackers.Observing(r.Context()) {
+			t.Error("not observing a request's commits")
+		}
+		trackers.Committed(r.Context(), "a", 5)
+		w.WriteHeader(http.StatusCreated)
+	}))
+	r := httptest.NewRequest("POST", "/v2/posts", nil)
+	r.Header.Set(consistency.Header, "b:0/7")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if got := w.Header().Get(consistency.Header); got != "a:0/5.b:0/7" {
+		t.Fatalf("token %q, want the write's position on top of the one the request came with", got)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/graph"
 	"github.com/photofeed/photofeed/internal/request"
 )
@@ -19,7 +20,7 @@ func (a *API) createAccount(w http.ResponseWriter, r *http.Request) error {
 	if err := request.DecodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	u, err := a.deps.Identity.Register(r.Context(), req.Username, req.Password, req.DisplayName)
+	u, err := a.deps.Identity.Register(r.Context(), req.Username, req.Password, req.DisplayName, idempotency.ClaimOf(r))
 	if err != nil {
 		return err
 	}

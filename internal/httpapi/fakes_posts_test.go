@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/errkind"
 	"github.com/photofeed/photofeed/internal/feed"
 	"github.com/photofeed/photofeed/internal/posts"
@@ -45,7 +46,7 @@ func newFakePosts(ids *fakeIdentity) *fakePosts {
 		likes: map[[2]int64]bool{}, err: map[string]error{}}
 }
 
-func (f *fakePosts) Create(_ context.Context, authorID int64, caption string, photo []byte) (posts.Post, error) {
+func (f *fakePosts) Create(_ context.Context, authorID int64, caption string, photo []byte, _ idempotency.Claim) (posts.Post, error) {
 	if err := f.err["Create"]; err != nil {
 		return posts.Post{}, err
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/graph"
 	"github.com/photofeed/photofeed/internal/httpapi"
 	"github.com/photofeed/photofeed/internal/httpauth"
@@ -42,13 +43,15 @@ type fakeIdentity struct {
 	// err, if set, is what the named method fails with.
 	err       map[string]error
 	loggedOut []int64
+	claims    []idempotency.Claim // Register's, in call order
 }
 
 func newFakeIdentity() *fakeIdentity {
 	return &fakeIdentity{users: map[string]identity.User{"ann": ann, "bob": bob, "root": root}, err: map[string]error{}}
 }
 
-func (f *fakeIdentity) Register(_ context.Context, username, password, displayName string) (identity.User, error) {
+func (f *fakeIdentity) Register(_ context.Context, username, password, displayName string, claim idempotency.Claim) (identity.User, error) {
+	f.claims = append(f.claims, claim)
 	if err := f.err["Register"]; err != nil {
 		return identity.User{}, err
 	}

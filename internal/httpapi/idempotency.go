@@ -2,10 +2,12 @@ package httpapi
 
 import (
 	"net/http"
-	"net/http/httptest"
-	"strings"
+	"strconv"
 
 	"github.com/photofeed/photofeed/idempotency"
+	"github.com/photofeed/photofeed/internal/errkind"
+	"github.com/photofeed/photofeed/internal/identity"
+	"github.com/photofeed/photofeed/internal/posts"
 	"github.com/photofeed/photofeed/internal/problem"
 )
 
@@ -19,14 +21,15 @@ type keyOpts struct {
 // keyed runs fn under the request's Idempotency-Key. A route puts it after
 // its own checks (credentials, a login), so the body of a request about to
 // be refused is never read, and reads at most the route's limit of it.
-// recover serves the GET that renders a created resource.
-func (a *API) keyed(o keyOpts, recover http.Handler, fn handlerFunc) handlerFunc {
+// The handler passes the request's claim on the key
+// (idempotency.ClaimOf) to the write it makes.
+func (a *API) keyed(o keyOpts, fn handlerFunc) handlerFunc {
 	if a.deps.Idempotency == nil {
 		return fn
 	}
 	cfg := *a.deps.Idempotency
 	cfg.Problem = IdempotencyProblem
-	cfg.Recover = a.RecoverCreated(recover)
+	cfg.Recover = a.recoverCreated
 	cfg.MaxBody = o.maxBody
 	cfg.NoStore = o.noStore
 	cfg.Required = func(*http.Request) bool { return o.required }
@@ -42,8 +45,8 @@ func (a *API) keyed(o keyOpts, recover http.Handler, fn handlerFunc) handlerFunc
 }
 
 // keyedAs is keyed for a route of a signed-in user.
-func (a *API) keyedAs(o keyOpts, recover http.Handler, fn func(w http.ResponseWriter, r *http.Request, uid int64) error) func(w http.ResponseWriter, r *http.Request, uid int64) error {
-	h := a.keyed(o, recover, func(w http.ResponseWriter, r *http.Request) error {
+func (a *API) keyedAs(o keyOpts, fn func(w http.ResponseWriter, r *http.Request, uid int64) error) func(w http.ResponseWriter, r *http.Request, uid int64) error {
+	h := a.keyed(o, func(w http.ResponseWriter, r *http.Request) error {
 		return fn(w, r, httpauthUserID(r))
 	})
 	return func(w http.ResponseWriter, r *http.Request, _ int64) error { return h(w, r) }
@@ -57,41 +60,36 @@ func IdempotencyProblem(w http.ResponseWriter, r *http.Request, status int, slug
 	problem.Write(w, *problem.New(status, slug, detail))
 }
 
-// RecoverCreated answers a replayed create whose write committed but whose
-// response was lost (a crash between the two): it renders the resource the
-// way a GET would, as the 201 the first request would have sent.
-func (a *API) RecoverCreated(h http.Handler) func(w http.ResponseWriter, r *http.Request, resource string) bool {
-	return func(w http.ResponseWriter, r *http.Request, resource string) bool {
-		kind, id, ok := strings.Cut(resource, ":")
-		if !ok {
-			return false
+// recoverCreated answers a replayed create whose write committed but
+// whose response was lost (a crash between the two): the resource as its
+// GET route shows it, in the request's API version, as the 201 the first
+// request would have sent. It reports false if the resource cannot be
+// shown (gone since, or a store failing).
+func (a *API) recoverCreated(w http.ResponseWriter, r *http.Request, created idempotency.Resource) bool {
+	var body any
+	var err error
+	var collection string
+	switch created.Kind {
+	case posts.ResourceKind:
+		collection = "/posts/"
+		var id int64
+		if id, err = strconv.ParseInt(created.ID, 10, 64); err == nil {
+			body, err = a.postBody(r, id)
 		}
-		version := "/v1"
-		if strings.HasPrefix(r.URL.Path, "/v2/") {
-			version = "/v2"
-		}
-		var loc string
-		switch kind {
-		case "post":
-			loc = version + "/posts/" + id
-		case "user":
-			loc = version + "/users/" + id
-		default:
-			return false
-		}
-		get := httptest.NewRequestWithContext(r.Context(), http.MethodGet, loc, nil)
-		get.Header = r.Header.Clone()
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, get)
-		if rec.Code != http.StatusOK {
-			return false
-		}
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.Header().Set("Location", loc)
-		w.WriteHeader(http.StatusCreated)
-		w.Write(rec.Body.Bytes())
-		return true
+	case identity.ResourceKind:
+		collection = "/users/"
+		body, err = a.profileOf(r, created.ID)
+	default:
+		a.log.ErrorContext(r.Context(), "a committed idempotency key names a resource of no known kind", "resource", created.String())
+		return false
 	}
+	if err != nil {
+		if errkind.Of(err) != errkind.NotFound {
+			a.log.ErrorContext(r.Context(), "rendering a recovered create failed", "resource", created.String(), "err", err)
+		}
+		return false
+	}
+	w.Header().Set("Location", versionPrefix(r)+collection+created.ID)
+	writeJSON(w, http.StatusCreated, body)
+	return true
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/httpauth"
 	"github.com/photofeed/photofeed/internal/posts"
 	"github.com/photofeed/photofeed/internal/problem"
@@ -25,7 +26,7 @@ func (a *API) createPost(w http.ResponseWriter, r *http.Request, uid int64) erro
 	if p != nil {
 		return p
 	}
-	post, err := a.deps.Posts.Create(r.Context(), uid, caption, photo)
+	post, err := a.deps.Posts.Create(r.Context(), uid, caption, photo, idempotency.ClaimOf(r))
 	if err != nil {
 		return err
 	}
@@ -141,17 +142,26 @@ func (a *API) getPost(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	viewer := httpauth.UserID(r.Context())
+	body, err := a.postBody(r, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}
+
+// postBody is post id as the signed-in reader (or anyone) sees it, in the
+// request's API version.
+func (a *API) postBody(r *http.Request, id int64) (any, error) {
 	post, err := a.deps.Posts.Post(r.Context(), id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	view, err := a.deps.Posts.ViewOne(r.Context(), viewer, post)
+	view, err := a.deps.Posts.ViewOne(r.Context(), httpauth.UserID(r.Context()), post)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, a.post(r, view))
-	return nil
+	return a.post(r, view), nil
 }
 
 func (a *API) deletePost(w http.ResponseWriter, r *http.Request, uid int64) error {

@@ -22,8 +22,8 @@ func (a *API) Register(mux *http.ServeMux) {
 		route := func(method, path string, h http.Handler) { mux.Handle(method+" "+v+path, h) }
 		// POSTs take Idempotency-Key behind their own checks (see keyed).
 		// A login's answer is a credential: it is never stored.
-		route("POST", "/accounts", a.handle(a.keyed(keyOpts{maxBody: request.MaxJSONBody}, mux, a.createAccount)))
-		route("POST", "/sessions", a.handle(a.keyed(keyOpts{maxBody: request.MaxJSONBody, noStore: true}, mux, a.createSession)))
+		route("POST", "/accounts", a.handle(a.keyed(keyOpts{maxBody: request.MaxJSONBody}, a.createAccount)))
+		route("POST", "/sessions", a.handle(a.keyed(keyOpts{maxBody: request.MaxJSONBody, noStore: true}, a.createSession)))
 		route("DELETE", "/sessions/current", a.authed(a.deleteSession))
 
 		route("GET", "/me", a.authed(a.getMe))
@@ -34,7 +34,7 @@ func (a *API) Register(mux *http.ServeMux) {
 		route("PUT", "/me/following/{username}", a.authed(a.follow))
 		route("DELETE", "/me/following/{username}", a.authed(a.unfollow))
 
-		route("POST", "/posts", a.authed(a.keyedAs(keyOpts{maxBody: a.uploadLimit(), required: v == "/v2"}, mux, a.createPost)))
+		route("POST", "/posts", a.authed(a.keyedAs(keyOpts{maxBody: a.uploadLimit(), required: v == "/v2"}, a.createPost)))
 		route("GET", "/posts/{id}", a.handle(a.getPost))
 		route("DELETE", "/posts/{id}", a.authed(a.deletePost))
 		route("PUT", "/posts/{id}/like", a.authed(a.like))
@@ -44,7 +44,7 @@ func (a *API) Register(mux *http.ServeMux) {
 		route("GET", "/search", a.handle(a.getSearch))
 
 		route("GET", "/admin/jobs", a.admin(a.listJobs))
-		route("POST", "/admin/jobs/{id}/retry", a.admin(a.keyedAs(keyOpts{maxBody: request.MaxJSONBody}, mux, a.retryJob)))
+		route("POST", "/admin/jobs/{id}/retry", a.admin(a.keyedAs(keyOpts{maxBody: request.MaxJSONBody}, a.retryJob)))
 	}
 
 	mux.Handle("GET /media/{key}", a.handle(a.getMedia))

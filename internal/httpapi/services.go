@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/feed"
 	"github.com/photofeed/photofeed/internal/graph"
 	"github.com/photofeed/photofeed/internal/identity"
@@ -14,7 +15,7 @@ import (
 // Identity is what the API asks of accounts and sessions; handlers are
 // tested against a fake of it.
 type Identity interface {
-	Register(ctx context.Context, username, password, displayName string) (identity.User, error)
+	Register(ctx context.Context, username, password, displayName string, claim idempotency.Claim) (identity.User, error)
 	Login(ctx context.Context, username, password string) (token string, sess identity.Session, err error)
 	Logout(ctx context.Context, sessionID int64) error
 	UserByID(ctx context.Context, id int64) (identity.User, error)
@@ -33,7 +34,7 @@ type Graph interface {
 
 // Posts is what the API asks of posts and likes.
 type Posts interface {
-	Create(ctx context.Context, authorID int64, caption string, photo []byte) (posts.Post, error)
+	Create(ctx context.Context, authorID int64, caption string, photo []byte, claim idempotency.Claim) (posts.Post, error)
 	WaitReady(ctx context.Context, id int64, d time.Duration) (posts.Post, error)
 	Post(ctx context.Context, id int64) (posts.Post, error)
 	Delete(ctx context.Context, id, authorID int64) error

@@ -39,16 +39,21 @@ func (a *API) getMe(w http.ResponseWriter, r *http.Request, uid int64) error {
 }
 
 func (a *API) getUser(w http.ResponseWriter, r *http.Request) error {
-	u, err := a.deps.Identity.UserByUsername(r.Context(), r.PathValue("username"))
-	if err != nil {
-		return err
-	}
-	p, err := a.profile(r, u)
+	p, err := a.profileOf(r, r.PathValue("username"))
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, p)
 	return nil
+}
+
+// profileOf is the profile of the user of username.
+func (a *API) profileOf(r *http.Request, username string) (any, error) {
+	u, err := a.deps.Identity.UserByUsername(r.Context(), username)
+	if err != nil {
+		return nil, err
+	}
+	return a.profile(r, u)
 }
 
 func (a *API) listFollowers(w http.ResponseWriter, r *http.Request) error {

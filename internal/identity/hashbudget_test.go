@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/errkind"
 	"github.com/photofeed/photofeed/internal/identity"
@@ -30,14 +31,17 @@ func TestHashBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Register(t.Context(), "alice", "password-alice", ""); err != nil {
+	if _, err := svc.Register(t.Context(), "alice", "password-alice", "", idempotency.Claim{}); err != nil {
 		t.Fatal(err)
 	}
 	release := identity.HoldHashBudget(svc, 100) // what is left is not a hash's worth
 	for name, try := range map[string]func() error{
 		"known user":   func() error { _, _, err := svc.Login(t.Context(), "alice", "password-alice"); return err },
 		"unknown user": func() error { _, _, err := svc.Login(t.Context(), "nobody", "password-x"); return err },
-		"sign-up":      func() error { _, err := svc.Register(t.Context(), "bob", "password-bob", ""); return err },
+		"sign-up": func() error {
+			_, err := svc.Register(t.Context(), "bob", "password-bob", "", idempotency.Claim{})
+			return err
+		},
 	} {
 		start := time.Now()
 		err := try()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/ids"
 )
 
@@ -73,7 +74,9 @@ func (s *Service) SessionTTL() time.Duration { return s.ttl }
 
 // Register creates an account. The user's logical shard comes from their
 // username, so everything they own can later live together on one shard.
-func (s *Service) Register(ctx context.Context, username, password, displayName string) (User, error) {
+// A held claim (the request's Idempotency-Key) is marked committed with
+// the account.
+func (s *Service) Register(ctx context.Context, username, password, displayName string, claim idempotency.Claim) (User, error) {
 	if err := validateRegistration(username, password, displayName); err != nil {
 		return User{}, err
 	}
@@ -92,7 +95,7 @@ func (s *Service) Register(ctx context.Context, username, password, displayName 
 		return User{}, fmt.Errorf("register: %w", err)
 	}
 	u := User{ID: id, Username: username, DisplayName: displayName, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
-	if err := s.store.CreateUser(ctx, u, hash); err != nil {
+	if err := s.store.CreateUser(ctx, u, hash, claim); err != nil {
 		return User{}, fmt.Errorf("register %q: %w", username, err)
 	}
 	return u, nil

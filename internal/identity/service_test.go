@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/errkind"
 	"github.com/photofeed/photofeed/internal/identity"
@@ -59,7 +60,7 @@ func TestRegisterValidation(t *testing.T) {
 		{"x", "y", "", []string{"username", "password"}},
 	}
 	for _, tt := range tests {
-		_, err := svc.Register(t.Context(), tt.user, tt.pass, tt.display)
+		_, err := svc.Register(t.Context(), tt.user, tt.pass, tt.display, idempotency.Claim{})
 		if tt.badFields == nil {
 			if err != nil {
 				t.Errorf("Register(%q): %v", tt.user, err)
@@ -91,7 +92,7 @@ func TestRegisterValidation(t *testing.T) {
 func TestSessionLifecycle(t *testing.T) {
 	svc, clk := newService(t, key)
 	ctx := t.Context()
-	if _, err := svc.Register(ctx, "alice", "0123456789", "Alice"); err != nil {
+	if _, err := svc.Register(ctx, "alice", "0123456789", "Alice", idempotency.Claim{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ user, pass string }{{"alice", "wrong-password"}, {"nobody", "0123456789"}, {"BAD!", "x"}} {

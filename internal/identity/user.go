@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/errkind"
 )
 
@@ -29,9 +30,21 @@ type Session struct {
 	RevokedAt *time.Time
 }
 
+// ResourceKind names a user among what keyed requests create
+// (idempotency.Resource).
+const ResourceKind = "user"
+
+// Created names the user of username as what a keyed request created:
+// its retry, if the first answer was lost, is answered with the user.
+func Created(username string) idempotency.Resource {
+	return idempotency.Resource{Kind: ResourceKind, ID: username}
+}
+
 // Store is the persistence identity needs.
 type Store interface {
-	CreateUser(ctx context.Context, u User, passwordHash string) error
+	// CreateUser stores an account; a held claim is marked committed with
+	// the user as what it created (Created), in the same transaction.
+	CreateUser(ctx context.Context, u User, passwordHash string, claim idempotency.Claim) error
 	UserByID(ctx context.Context, id int64) (User, error)
 	UserByUsername(ctx context.Context, username string) (User, error)
 	UsersByIDs(ctx context.Context, ids []int64) ([]User, error)

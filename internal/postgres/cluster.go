@@ -51,6 +51,10 @@ type Config struct {
 	// database (in the shard map). Without it, storing a processing post
 	// fails.
 	OnProcessingPost func(ctx context.Context, database string, tx *sql.Tx, postID int64) error
+	// CommitObserver, if set, is told the primary's WAL position after
+	// each write it observes, on the database named database: how a
+	// request's consistency token learns of its writes.
+	CommitObserver CommitObserver
 }
 
 // ErrNoDeployment is OpenCluster's answer, with Existing, for a database
@@ -165,6 +169,7 @@ func OpenCluster(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	}
 	for _, db := range c.dbs {
 		db.onProcessing = cfg.OnProcessingPost
+		db.observer = cfg.CommitObserver
 	}
 	if c.watcher, err = shardmap.NewWatcher(ctx, main.write, cfg.URL, cfg.Logger); err != nil {
 		return nil, err

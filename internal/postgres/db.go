@@ -30,6 +30,7 @@ type DB struct {
 	write *sql.DB // the primary; reads go to replicas when there are any (replicas.go)
 
 	commits      *sqlstore.Commits
+	observer     CommitObserver // nil: commits are not observed
 	onProcessing func(ctx context.Context, database string, tx *sql.Tx, postID int64) error
 
 	replicas []*replica
@@ -120,7 +121,8 @@ func (db *DB) migrate(ctx context.Context) error {
 }
 
 // inTx runs fn in a transaction on the primary. After the commit it
-// records the primary's WAL position for the request's consistency token.
+// tells the observer the primary's WAL position, for the request's
+// consistency token.
 func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
@@ -138,18 +140,26 @@ func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return nil
 }
 
-// observe records, for a request that tracks its writes, the primary's WAL
-// position after a write committed, so that the request's consistency
-// token makes the client's next reads see it.
+// CommitObserver is told where the primary's WAL stands after a write
+// commits: a request's read-your-writes token is made of these positions.
+type CommitObserver interface {
+	// Observing reports whether commits made under ctx are to be told
+	// of: asking the primary for its position costs a round trip, spent
+	// only for a request that carries its writes' positions back.
+	Observing(ctx context.Context) bool
+	Committed(ctx context.Context, database string, at consistency.LSN)
+}
+
+// observe tells the observer, if it listens for ctx, the primary's WAL
+// position after a write committed.
 func (db *DB) observe(ctx context.Context) {
-	t, ok := consistency.TrackerFrom(ctx)
-	if !ok {
+	if db.observer == nil || !db.observer.Observing(ctx) {
 		return
 	}
 	var lsn string
 	if err := db.write.QueryRowContext(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err == nil {
 		if l, err := consistency.ParseLSN(lsn); err == nil {
-			t.Observe(db.name, l)
+			db.observer.Committed(ctx, db.name, l)
 		}
 	}
 }

@@ -33,7 +33,7 @@ func noJobQueue(context.Context, string, *sql.Tx, int64) error { return nil }
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
 		db := openDB(t)
-		return storetest.Stores{Identity: db.Identity(), Posts: db.Posts(), Graph: db.Graph(), Timelines: db.Timelines()}
+		return storetest.Stores{Identity: db.Identity(), Posts: db.Posts(), Graph: db.Graph(), Timelines: db.Timelines(), Idempotency: db.Idempotency()}
 	})
 }
 
@@ -43,7 +43,7 @@ func TestConformance(t *testing.T) {
 func TestConformanceTwoDatabases(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
 		db := openTwo(t)
-		return storetest.Stores{Identity: db.Identity(), Posts: db.Posts(), Graph: db.Graph(), Timelines: db.Timelines(), Mirror: db.Graph().Mirror}
+		return storetest.Stores{Identity: db.Identity(), Posts: db.Posts(), Graph: db.Graph(), Timelines: db.Timelines(), Idempotency: db.Idempotency(), Mirror: db.Graph().Mirror}
 	})
 }
 
@@ -95,7 +95,7 @@ func TestReferenceWaitsForBlobDeletion(t *testing.T) {
 	ctx := t.Context()
 	gen := ids.NewGenerator(nil)
 	author, _ := gen.Next(3)
-	if err := db.Identity().CreateUser(ctx, identity.User{ID: author, Username: "ann", DisplayName: "Ann", CreatedAt: time.Now()}, "hash"); err != nil {
+	if err := db.Identity().CreateUser(ctx, identity.User{ID: author, Username: "ann", DisplayName: "Ann", CreatedAt: time.Now()}, "hash", idempotency.Claim{}); err != nil {
 		t.Fatal(err)
 	}
 	key := "0003-shared.jpg"
@@ -115,7 +115,8 @@ func TestReferenceWaitsForBlobDeletion(t *testing.T) {
 		id, _ := gen.Next(3)
 		im := posts.Image{Key: key, Width: 1, Height: 1}
 		created <- db.Posts().CreatePost(ctx, posts.Post{ID: id, AuthorID: author, CreatedAt: ids.Time(id), Status: posts.Ready,
-			Images: posts.Images{Thumb: im, Large: im, Original: im}})
+			Images: posts.Images{Thumb: im, Large: im, Original: im}}, idempotency.Claim{})
+
 	}()
 	// The post's transaction shows up waiting for the blob's lock.
 	admin, err := sql.Open("pgx", db.URLs()[0])

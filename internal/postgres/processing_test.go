@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/identity"
 	"github.com/photofeed/photofeed/internal/postgres"
@@ -43,11 +44,11 @@ func TestProcessingPostHookNamesItsDatabase(t *testing.T) {
 	for _, shard := range []int{1, 6} { // 0–3 on a, 4–7 on b
 		author, _ := gen.Next(shard)
 		name := fmt.Sprintf("user%d", shard)
-		if err := db.Identity().CreateUser(ctx, identity.User{ID: author, Username: name, DisplayName: name, CreatedAt: time.Now()}, "hash"); err != nil {
+		if err := db.Identity().CreateUser(ctx, identity.User{ID: author, Username: name, DisplayName: name, CreatedAt: time.Now()}, "hash", idempotency.Claim{}); err != nil {
 			t.Fatal(err)
 		}
 		id, _ := gen.Next(shard)
-		if err := db.Posts().CreatePost(ctx, posts.Post{ID: id, AuthorID: author, CreatedAt: ids.Time(id), Status: posts.Processing}); err != nil {
+		if err := db.Posts().CreatePost(ctx, posts.Post{ID: id, AuthorID: author, CreatedAt: ids.Time(id), Status: posts.Processing}, idempotency.Claim{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -3,8 +3,10 @@ package posts
 
 import (
 	"context"
+	"strconv"
 	"time"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/errkind"
 )
 
@@ -46,11 +48,22 @@ func (im Images) Keys() []string {
 	return []string{im.Thumb.Key, im.Large.Key, im.Original.Key}
 }
 
+// ResourceKind names a post among what keyed requests create
+// (idempotency.Resource).
+const ResourceKind = "post"
+
+// Created names the post id as what a keyed request created: its retry,
+// if the first answer was lost, is answered with the post.
+func Created(id int64) idempotency.Resource {
+	return idempotency.Resource{Kind: ResourceKind, ID: strconv.FormatInt(id, 10)}
+}
+
 // Store is the persistence posts need.
 type Store interface {
 	// CreatePost stores a post; a processing post also gets its thumbnail
-	// job, in the same transaction.
-	CreatePost(ctx context.Context, p Post) error
+	// job, and a held claim is marked committed with the post as what it
+	// created (Created), in the same transaction.
+	CreatePost(ctx context.Context, p Post, claim idempotency.Claim) error
 	// FinishPost records a processing post's variants and makes it ready,
 	// announcing it (PhotoPosted) in the same transaction; it reports false
 	// if the post is gone or no longer processing.

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/errkind"
 	"github.com/photofeed/photofeed/internal/media"
@@ -110,8 +111,10 @@ func ValidateCaption(caption string) error {
 // slots (media.Checks), and gives up with media.ErrBusy (a 503). The
 // upload is stored before the post (a
 // committed post never points at a missing file) and removed again if the
-// post cannot be saved. The post enters feeds when its job finishes.
-func (s *Service) Create(ctx context.Context, authorID int64, caption string, photo []byte) (Post, error) {
+// post cannot be saved. The post enters feeds when its job finishes. A
+// held claim (the request's Idempotency-Key) is marked committed with the
+// post.
+func (s *Service) Create(ctx context.Context, authorID int64, caption string, photo []byte, claim idempotency.Claim) (Post, error) {
 	if err := ValidateCaption(caption); err != nil {
 		return Post{}, err
 	}
@@ -132,7 +135,7 @@ func (s *Service) Create(ctx context.Context, authorID int64, caption string, ph
 		return Post{}, fmt.Errorf("create post: store upload: %w", err)
 	}
 	p := Post{ID: id, AuthorID: authorID, Caption: caption, CreatedAt: ids.Time(id), Status: Processing, UploadKey: key}
-	if err := s.store.CreatePost(ctx, p); err != nil {
+	if err := s.store.CreatePost(ctx, p, claim); err != nil {
 		if created {
 			s.removeUnused(context.WithoutCancel(ctx), []string{key})
 		}

@@ -70,7 +70,8 @@ func (s *IdempotencyStore) Claim(ctx context.Context, key, fp string, now time.T
 	str := func(i int) string { v, _ := res[i].(string); return v }
 	num := func(i int) int64 { n, _ := strconv.ParseInt(str(i), 10, 64); return n }
 	rec := &idempotency.Record{Key: key, Fingerprint: str(1), State: idempotency.State(str(2)),
-		LockedAt: time.UnixMilli(num(3)).UTC(), ExpiresAt: time.UnixMilli(num(4)).UTC(), Resource: str(5)}
+		LockedAt: time.UnixMilli(num(3)).UTC(), ExpiresAt: time.UnixMilli(num(4)).UTC()}
+	rec.Resource, _ = idempotency.ParseResource(str(5))
 	if str(6) != "" {
 		rec.Response = &idempotency.Response{Status: int(num(6)), Header: http.Header{}, Body: []byte(str(8))}
 		if h := str(7); h != "" {

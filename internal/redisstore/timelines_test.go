@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/identity"
 	"github.com/photofeed/photofeed/internal/posts"
@@ -35,7 +36,7 @@ func openSQLite(t *testing.T) *sqlite.DB {
 func newUser(t *testing.T, db *sqlite.DB, gen *ids.Generator, name string) int64 {
 	t.Helper()
 	id, _ := gen.Next(ids.ShardForKey(name, 1024))
-	if err := db.Identity().CreateUser(t.Context(), identity.User{ID: id, Username: name, DisplayName: name, CreatedAt: time.Now()}, "x"); err != nil {
+	if err := db.Identity().CreateUser(t.Context(), identity.User{ID: id, Username: name, DisplayName: name, CreatedAt: time.Now()}, "x", idempotency.Claim{}); err != nil {
 		t.Fatal(err)
 	}
 	return id
@@ -72,7 +73,7 @@ func TestTimelinesWithoutRedis(t *testing.T) {
 	var want []int64
 	for range 3 {
 		id, _ := gen.Next(ids.Shard(friend))
-		if err := db.Posts().CreatePost(ctx, posts.Post{ID: id, AuthorID: friend, Caption: "x", CreatedAt: time.Now(), Status: posts.Ready}); err != nil {
+		if err := db.Posts().CreatePost(ctx, posts.Post{ID: id, AuthorID: friend, Caption: "x", CreatedAt: time.Now(), Status: posts.Ready}, idempotency.Claim{}); err != nil {
 			t.Fatal(err)
 		}
 		want = append([]int64{id}, want...)
@@ -131,7 +132,7 @@ func TestRebuildKeepsAConcurrentFanOut(t *testing.T) {
 	var late int64
 	wm.during = func() {
 		late, _ = gen.Next(ids.Shard(friend))
-		if err := db.Posts().CreatePost(ctx, posts.Post{ID: late, AuthorID: friend, Caption: "late", CreatedAt: time.Now(), Status: posts.Ready}); err != nil {
+		if err := db.Posts().CreatePost(ctx, posts.Post{ID: late, AuthorID: friend, Caption: "late", CreatedAt: time.Now(), Status: posts.Ready}, idempotency.Claim{}); err != nil {
 			t.Fatal(err)
 		}
 		if err := tl.FanOut(ctx, "fanout", 1, late, friend, 10_000, 800); err != nil {

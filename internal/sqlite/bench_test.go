@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/identity"
 	"github.com/photofeed/photofeed/internal/posts"
@@ -19,7 +20,7 @@ func seedFeed(b *testing.B, db *sqlite.DB, authors, each int) int64 {
 	gen := ids.NewGenerator(nil)
 	user := func(name string) int64 {
 		id, _ := gen.Next(ids.ShardForKey(name, 1024))
-		if err := db.Identity().CreateUser(ctx, identity.User{ID: id, Username: name, DisplayName: name, CreatedAt: time.Now()}, "x"); err != nil {
+		if err := db.Identity().CreateUser(ctx, identity.User{ID: id, Username: name, DisplayName: name, CreatedAt: time.Now()}, "x", idempotency.Claim{}); err != nil {
 			b.Fatal(err)
 		}
 		return id
@@ -37,7 +38,7 @@ func seedFeed(b *testing.B, db *sqlite.DB, authors, each int) int64 {
 			k := fmt.Sprintf("%x", id)
 			im := posts.Image{Key: k, Width: 1, Height: 1}
 			if err := db.Posts().CreatePost(ctx, posts.Post{ID: id, AuthorID: author, Caption: "c", CreatedAt: time.Now(), Status: posts.Ready,
-				Images: posts.Images{Thumb: im, Large: im, Original: im}}); err != nil {
+				Images: posts.Images{Thumb: im, Large: im, Original: im}}, idempotency.Claim{}); err != nil {
 				b.Fatal(err)
 			}
 		}

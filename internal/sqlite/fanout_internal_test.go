@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/identity"
 )
 
@@ -20,7 +21,7 @@ func TestMillionFollowerPostIsOneWrite(t *testing.T) {
 	}
 	defer db.Close()
 	for id, name := range map[int64]string{1: "star", 2: "fan_a", 3: "fan_b"} {
-		db.Identity().CreateUser(ctx, identity.User{ID: id, Username: name, DisplayName: name, CreatedAt: time.Now()}, "x")
+		db.Identity().CreateUser(ctx, identity.User{ID: id, Username: name, DisplayName: name, CreatedAt: time.Now()}, "x", idempotency.Claim{})
 	}
 	db.Graph().Follow(ctx, 2, 1, time.Now())
 	db.Graph().Follow(ctx, 3, 1, time.Now())

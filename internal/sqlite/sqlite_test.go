@@ -27,7 +27,7 @@ func openDB(t *testing.T, opts sqlite.Options) *sqlite.DB {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
 		db := openDB(t, sqlite.Options{OnProcessingPost: func(context.Context, *sql.Tx, int64) error { return nil }})
-		return storetest.Stores{Identity: db.Identity(), Posts: db.Posts(), Graph: db.Graph(), Timelines: db.Timelines()}
+		return storetest.Stores{Identity: db.Identity(), Posts: db.Posts(), Graph: db.Graph(), Timelines: db.Timelines(), Idempotency: db.Idempotency()}
 	})
 }
 
@@ -58,15 +58,15 @@ func TestWriteMarksKeyCommitted(t *testing.T) {
 	store := db.Idempotency()
 	store.Claim(ctx, "k1", "fp", now, time.Minute, time.Hour)
 	u := identity.User{ID: 1, Username: "alice", DisplayName: "A", CreatedAt: now}
-	if err := db.Identity().CreateUser(idempotency.WithKey(ctx, "k1"), u, "h"); err != nil {
+	if err := db.Identity().CreateUser(ctx, u, "h", idempotency.Claim{Key: "k1"}); err != nil {
 		t.Fatal(err)
 	}
 	rec, _, _ := store.Claim(ctx, "k1", "fp", now, time.Minute, time.Hour)
-	if rec.State != idempotency.Committed || rec.Resource != "user:alice" {
+	if rec.State != idempotency.Committed || rec.Resource != identity.Created("alice") {
 		t.Fatalf("after the write: %+v", rec)
 	}
 	store.Claim(ctx, "k2", "fp", now, time.Minute, time.Hour)
-	if err := db.Identity().CreateUser(idempotency.WithKey(ctx, "k2"), u, "h"); err == nil {
+	if err := db.Identity().CreateUser(ctx, u, "h", idempotency.Claim{Key: "k2"}); err == nil {
 		t.Fatal("duplicate username accepted")
 	}
 	if rec, _, _ := store.Claim(ctx, "k2", "fp", now, time.Minute, time.Hour); rec.State != idempotency.InFlight {
@@ -89,7 +89,7 @@ func TestReleaseInFlight(t *testing.T) {
 	store.Claim(ctx, "dead", "fp", crashed, time.Minute, time.Hour)
 	store.Claim(ctx, "done", "fp", crashed, time.Minute, time.Hour)
 	u := identity.User{ID: 1, Username: "alice", DisplayName: "A", CreatedAt: crashed}
-	if err := db.Identity().CreateUser(idempotency.WithKey(ctx, "done"), u, "h"); err != nil {
+	if err := db.Identity().CreateUser(ctx, u, "h", idempotency.Claim{Key: "done"}); err != nil {
 		t.Fatal(err)
 	}
 	restart := time.Now()
@@ -117,7 +117,7 @@ func TestCommitsCountAndWake(t *testing.T) {
 	before := commits.Count()
 	u := identity.User{ID: 1, Username: "alice", DisplayName: "A", CreatedAt: time.Now()}
 	for range 2 {
-		if err := db.Identity().CreateUser(ctx, u, "h"); err != nil {
+		if err := db.Identity().CreateUser(ctx, u, "h", idempotency.Claim{}); err != nil {
 			t.Fatal(err)
 		}
 		u.ID, u.Username = 2, "bob"
@@ -130,7 +130,7 @@ func TestCommitsCountAndWake(t *testing.T) {
 	default:
 		t.Fatal("a committed write woke nobody")
 	}
-	if err := db.Identity().CreateUser(ctx, u, "h"); err == nil {
+	if err := db.Identity().CreateUser(ctx, u, "h", idempotency.Claim{}); err == nil {
 		t.Fatal("duplicate username accepted")
 	}
 	if n := commits.Count() - before; n != 2 {

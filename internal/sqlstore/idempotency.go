@@ -86,9 +86,11 @@ func scanRecord(row RowScanner) (*idempotency.Record, error) {
 	var status sql.NullInt64
 	var header sql.NullString
 	var body []byte
-	if err := row.Scan(&r.Key, &r.Fingerprint, &r.State, &locked, &expires, &r.Resource, &status, &header, &body); err != nil {
+	var resource string
+	if err := row.Scan(&r.Key, &r.Fingerprint, &r.State, &locked, &expires, &resource, &status, &header, &body); err != nil {
 		return nil, err
 	}
+	r.Resource, _ = idempotency.ParseResource(resource) // "" for a request that made nothing to answer with
 	r.LockedAt, r.ExpiresAt = fromMS(locked), fromMS(expires)
 	if status.Valid {
 		r.Response = &idempotency.Response{Status: int(status.Int64), Header: http.Header{}, Body: body}
@@ -156,15 +158,15 @@ func (s *IdempotencyStore) deleteEverywhere(ctx context.Context, stmt string, ar
 }
 
 // markCommitted records, inside a write's own transaction, that the
-// request running under an idempotency key has committed and what it made;
-// prefix names the shard the write and the key are on.
-func markCommitted(ctx context.Context, tx Tx, prefix, resource string) error {
-	key, ok := idempotency.KeyFrom(ctx)
-	if !ok {
+// request holding claim has committed and what it made; prefix names the
+// shard the write and the key are on. A write without a claim marks
+// nothing.
+func markCommitted(ctx context.Context, tx Tx, prefix string, claim idempotency.Claim, made idempotency.Resource) error {
+	if !claim.Held() {
 		return nil
 	}
 	_, err := tx.ExecContext(ctx, qualify(`UPDATE shard.idempotency_keys SET state = ?, resource = ? WHERE key = ? AND state = ?`, prefix),
-		idempotency.Committed, resource, key, idempotency.InFlight)
+		idempotency.Committed, made.String(), claim.Key, idempotency.InFlight)
 	if err != nil {
 		return fmt.Errorf("mark idempotency key committed: %w", err)
 	}

@@ -5,10 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/photofeed/photofeed/internal/events"
 	"strings"
 	"time"
 
+	"github.com/photofeed/photofeed/idempotency"
+	"github.com/photofeed/photofeed/internal/events"
 	"github.com/photofeed/photofeed/internal/identity"
 )
 
@@ -19,7 +20,7 @@ var _ identity.Store = (*IdentityStore)(nil)
 
 func NewIdentityStore(db Conn) *IdentityStore { return &IdentityStore{db} }
 
-func (s *IdentityStore) CreateUser(ctx context.Context, u identity.User, hash string) error {
+func (s *IdentityStore) CreateUser(ctx context.Context, u identity.User, hash string, claim idempotency.Claim) error {
 	return s.db.InTx(ctx, func(tx Tx) error {
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO users (id, username, display_name, password_hash, admin, created_at)
@@ -34,7 +35,7 @@ func (s *IdentityStore) CreateUser(ctx context.Context, u identity.User, hash st
 		if err := emit(ctx, tx, events.UserRegistered, events.UserRegisteredV1{UserID: u.ID, Username: u.Username, DisplayName: u.DisplayName}); err != nil {
 			return err
 		}
-		return markCommitted(ctx, tx, "", "user:"+u.Username)
+		return markCommitted(ctx, tx, "", claim, identity.Created(u.Username))
 	})
 }
 
@@ -103,6 +104,9 @@ func (s *IdentityStore) PasswordHash(ctx context.Context, username string) (int6
 	return id, hash, nil
 }
 
+// CreateSession stores a login's session. It takes no idempotency claim:
+// a login's answer is a credential, never kept for a retry (its route is
+// NoStore), so a retried login runs again and opens another session.
 func (s *IdentityStore) CreateSession(ctx context.Context, sess identity.Session) error {
 	return s.db.InTx(ctx, func(tx Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
@@ -110,8 +114,7 @@ func (s *IdentityStore) CreateSession(ctx context.Context, sess identity.Session
 		if err != nil {
 			return fmt.Errorf("insert session: %w", err)
 		}
-		// A session's token cannot be shown again, so it records no resource.
-		return markCommitted(ctx, tx, "", "")
+		return nil
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/events"
 	"github.com/photofeed/photofeed/internal/posts"
@@ -23,7 +24,7 @@ var _ posts.Store = (*PostStore)(nil)
 
 func NewPostStore(sh Shards) *PostStore { return &PostStore{cluster{sh}} }
 
-func (s *PostStore) CreatePost(ctx context.Context, p posts.Post) error {
+func (s *PostStore) CreatePost(ctx context.Context, p posts.Post, claim idempotency.Claim) error {
 	im := p.Images
 	n := ids.Shard(p.ID)
 	return s.write(ctx, []int64{p.ID}, func(tx Tx) error {
@@ -58,7 +59,7 @@ func (s *PostStore) CreatePost(ctx context.Context, p posts.Post) error {
 				return fmt.Errorf("enqueue thumbnails: %w", err)
 			}
 		}
-		return markCommitted(ctx, tx, s.sh.Prefix(n), fmt.Sprintf("post:%d", p.ID))
+		return markCommitted(ctx, tx, s.sh.Prefix(n), claim, posts.Created(p.ID))
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/feed"
 	"github.com/photofeed/photofeed/internal/graph"
@@ -27,6 +28,10 @@ type Stores struct {
 	// completes the followee's side, as the event consumer does after
 	// each follow and unfollow.
 	Mirror func(ctx context.Context, follower, followee int64) error
+	// Idempotency, where the adapter keeps idempotency keys in the
+	// database of the writes they guard, is that store: the writes made
+	// under a claim mark its key there. Nil skips ClaimedWrites.
+	Idempotency idempotency.Store
 }
 
 // Run runs the suite; open must return empty stores for each call.
@@ -43,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"Follows", testFollows},
 		{"TimelineRebuild", testTimelineRebuild},
 		{"TimelineFanOut", testTimelineFanOut},
+		{"ClaimedWrites", testClaimedWrites},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,7 +91,7 @@ func (f *fixture) user(t *testing.T, name string) identity.User {
 	t.Helper()
 	id, _ := f.gen.Next(ids.ShardForKey(name, 1024))
 	u := identity.User{ID: id, Username: name, DisplayName: "The " + name, CreatedAt: time.UnixMilli(time.Now().UnixMilli()).UTC()}
-	if err := f.Identity.CreateUser(f.ctx, u, "hash-of-"+name); err != nil {
+	if err := f.Identity.CreateUser(f.ctx, u, "hash-of-"+name, idempotency.Claim{}); err != nil {
 		t.Fatalf("create user %s: %v", name, err)
 	}
 	return u
@@ -107,7 +113,7 @@ func (f *fixture) post(t *testing.T, author int64, caption string) posts.Post {
 			Large:    posts.Image{Key: key + "-l.jpg", Width: 1080, Height: 810},
 			Original: posts.Image{Key: sharedKey(author), Width: 2000, Height: 1500},
 		}}
-	if err := f.Posts.CreatePost(f.ctx, p); err != nil {
+	if err := f.Posts.CreatePost(f.ctx, p, idempotency.Claim{}); err != nil {
 		t.Fatalf("create post: %v", err)
 	}
 	return p
@@ -140,7 +146,7 @@ func testUsers(t *testing.T, f *fixture) {
 	alice := f.user(t, "alice")
 	dup := alice
 	dup.ID++
-	mustKind(t, f.Identity.CreateUser(f.ctx, dup, "x"), identity.ErrUsernameTaken)
+	mustKind(t, f.Identity.CreateUser(f.ctx, dup, "x", idempotency.Claim{}), identity.ErrUsernameTaken)
 
 	got, err := f.Identity.UserByUsername(f.ctx, "alice")
 	if err != nil || got != alice {
@@ -524,7 +530,7 @@ func testProcessing(t *testing.T, f *fixture) {
 	id, _ := f.gen.Next(ids.Shard(a.ID))
 	upload := fmt.Sprintf("%04d-raw.upload", ids.Shard(id))
 	p := posts.Post{ID: id, AuthorID: a.ID, Caption: "slow", CreatedAt: ids.Time(id), Status: posts.Processing, UploadKey: upload}
-	if err := f.Posts.CreatePost(f.ctx, p); err != nil {
+	if err := f.Posts.CreatePost(f.ctx, p, idempotency.Claim{}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := f.Posts.Post(f.ctx, id)
@@ -560,7 +566,7 @@ func testProcessing(t *testing.T, f *fixture) {
 	if _, err := f.Posts.Post(f.ctx, id2); !errors.Is(err, posts.ErrPostNotFound) {
 		t.Fatalf("Post before create: %v", err)
 	}
-	f.Posts.CreatePost(f.ctx, posts.Post{ID: id2, AuthorID: a.ID, CreatedAt: ids.Time(id2), Status: posts.Processing, UploadKey: "b.upload"})
+	f.Posts.CreatePost(f.ctx, posts.Post{ID: id2, AuthorID: a.ID, CreatedAt: ids.Time(id2), Status: posts.Processing, UploadKey: "b.upload"}, idempotency.Claim{})
 	if got, err := f.Posts.Post(f.ctx, id2); err != nil || got.Status != posts.Processing {
 		t.Fatalf("Post after create = %+v, %v", got, err)
 	}

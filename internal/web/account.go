@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/errkind"
 	"github.com/photofeed/photofeed/internal/httpauth"
 	"github.com/photofeed/photofeed/internal/problem"
@@ -21,7 +22,7 @@ func (ui *UI) signupPage(w http.ResponseWriter, r *http.Request) {
 func (ui *UI) signup(w http.ResponseWriter, r *http.Request) {
 	f := accountForm{Username: strings.TrimSpace(r.PostFormValue("username")), DisplayName: strings.TrimSpace(r.PostFormValue("display_name"))}
 	password := r.PostFormValue("password")
-	_, err := ui.deps.Identity.Register(r.Context(), f.Username, password, f.DisplayName)
+	_, err := ui.deps.Identity.Register(r.Context(), f.Username, password, f.DisplayName, idempotency.Claim{}) // forms carry no Idempotency-Key
 	if err != nil {
 		ui.formError(w, r, "signup", "Sign up", f, err)
 		return

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/errkind"
 	"github.com/photofeed/photofeed/internal/feed"
 	"github.com/photofeed/photofeed/internal/graph"
@@ -48,7 +49,7 @@ type fakeIdentity struct {
 	loggedOut []int64
 }
 
-func (f *fakeIdentity) Register(_ context.Context, username, password, displayName string) (identity.User, error) {
+func (f *fakeIdentity) Register(_ context.Context, username, password, displayName string, _ idempotency.Claim) (identity.User, error) {
 	if err := f.err["Register"]; err != nil {
 		return identity.User{}, err
 	}
@@ -139,7 +140,7 @@ type fakePosts struct {
 	viewers []int64         // the viewer of each batch of views
 }
 
-func (f *fakePosts) Create(_ context.Context, authorID int64, caption string, photo []byte) (posts.Post, error) {
+func (f *fakePosts) Create(_ context.Context, authorID int64, caption string, photo []byte, _ idempotency.Claim) (posts.Post, error) {
 	if err := f.err["Create"]; err != nil {
 		return posts.Post{}, err
 	}

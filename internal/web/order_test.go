@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/httpauth"
 	"github.com/photofeed/photofeed/internal/identity"
@@ -46,7 +47,7 @@ func TestFormsCheckBeforeReadingTheBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := idSvc.Register(t.Context(), "alice", "password-alice", ""); err != nil {
+	if _, err := idSvc.Register(t.Context(), "alice", "password-alice", "", idempotency.Claim{}); err != nil {
 		t.Fatal(err)
 	}
 	token, _, err := idSvc.Login(t.Context(), "alice", "password-alice")

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/httpauth"
 	"github.com/photofeed/photofeed/internal/posts"
 	"github.com/photofeed/photofeed/internal/request"
@@ -89,7 +90,7 @@ func (ui *UI) upload(w http.ResponseWriter, r *http.Request) {
 		ui.fail(w, r, err)
 		return
 	}
-	p, err := ui.deps.Posts.Create(r.Context(), httpauth.UserID(r.Context()), caption, data)
+	p, err := ui.deps.Posts.Create(r.Context(), httpauth.UserID(r.Context()), caption, data, idempotency.Claim{}) // forms carry no Idempotency-Key
 	if err != nil {
 		ui.formError(w, r, "upload", "New post", caption, err)
 		return
