@@ -144,6 +144,22 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	if err := setFromEnv(fs, getenv); err != nil {
+		return Config{}, err
+	}
+	c.MaxUploadBytes = int64(maxUpload)
+	c.HashMemory = int64(hashMemory)
+	if c.HashMemory == 0 {
+		c.HashMemory = 4 * int64(c.Argon2Memory) << 10
+	}
+	c.DecodeMemory = int64(decodeMemory)
+	c.getenv = getenv
+	return c, c.validate()
+}
+
+// setFromEnv sets each flag the command line left unset from its
+// PHOTOFEED_ variable (--max-upload: PHOTOFEED_MAX_UPLOAD), if not empty.
+func setFromEnv(fs *flag.FlagSet, getenv func(string) string) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var err error
@@ -155,17 +171,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 			}
 		}
 	})
-	if err != nil {
-		return Config{}, err
-	}
-	c.MaxUploadBytes = int64(maxUpload)
-	c.HashMemory = int64(hashMemory)
-	if c.HashMemory == 0 {
-		c.HashMemory = 4 * int64(c.Argon2Memory) << 10
-	}
-	c.DecodeMemory = int64(decodeMemory)
-	c.getenv = getenv
-	return c, c.validate()
+	return err
 }
 
 func (c Config) validate() error {

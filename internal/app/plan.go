@@ -48,63 +48,7 @@ func parsePlanFlags(args []string, stderr io.Writer) (planOptions, error) {
 	o.components, _ = capacity.ParseComponents(defaultComponents)
 	fs := flag.NewFlagSet("photofeed plan", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	count := func(dst *float64) func(string) error {
-		return func(s string) error { v, err := capacity.ParseCount(s); *dst = v; return err }
-	}
-	size := func(dst *float64) func(string) error {
-		return func(s string) error { v, err := capacity.ParseBytes(s); *dst = v; return err }
-	}
-	number := func(dst *float64) func(string) error {
-		return func(s string) error {
-			v, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
-			if err != nil {
-				return errors.New("want a number")
-			}
-			*dst = v
-			return nil
-		}
-	}
-	vars := []struct {
-		name, def, usage string
-		set              func(string) error
-	}{
-		{"dau", "100M", "daily active users", count(&o.in.DAU)},
-		{"actions-per-day", "5", "requests per user per day", count(&o.in.ActionsPerDay)},
-		{"read-write-ratio", "10", "reads per write", number(&o.in.ReadWriteRatio)},
-		{"peak-factor", "2", "peak traffic over the daily average", number(&o.in.PeakFactor)},
-		{"uploads-per-day", "10M", "photos uploaded per day", count(&o.in.UploadsPerDay)},
-		{"photo-size", "500KB", "average original photo", size(&o.in.PhotoSize)},
-		{"thumb-sizes", "30KB,150KB", "sizes of the variants stored beside each original", func(s string) error {
-			o.in.ThumbSizes = nil
-			for part := range strings.SplitSeq(s, ",") {
-				if part = strings.TrimSpace(part); part == "" {
-					continue
-				}
-				v, err := capacity.ParseBytes(part)
-				if err != nil {
-					return err
-				}
-				o.in.ThumbSizes = append(o.in.ThumbSizes, v)
-			}
-			return nil
-		}},
-		{"retention", "1y", "how long photos are kept (h, d, w, mo, y)", func(s string) error {
-			v, err := capacity.ParseDays(s)
-			o.in.RetentionDays = v
-			return err
-		}},
-		{"response-size", "200KB", "average response", size(&o.in.ResponseSize)},
-		{"replication", "1", "stored copies of each blob", number(&o.in.Replication)},
-		{"availability", "99.99", "availability target, percent", number(&o.in.Availability)},
-		{"components", defaultComponents, "tiers as name=availability%xreplicas", func(s string) error {
-			cs, err := capacity.ParseComponents(s)
-			o.components = cs
-			return err
-		}},
-		{"cdn-hit", "0.9", "share of egress a CDN serves, 0–1", number(&o.sizing.CDNHitRatio)},
-		{"timeline-entries", "800", "entries kept per home timeline", count(&o.sizing.TimelineEntries)},
-	}
-	for _, v := range vars {
+	for _, v := range planInputFlags(&o) {
 		fs.Var(&flagFunc{value: v.def, set: v.set}, v.name, v.usage)
 	}
 	fs.StringVar(&o.capFile, "capacity", "", "JSON file of measured per-node capacity (default: the reference 2-core figures)")
@@ -127,6 +71,17 @@ func parsePlanFlags(args []string, stderr io.Writer) (planOptions, error) {
 	if *binary {
 		o.units = capacity.Binary
 	}
+	o.seed = !primerInputsChanged(fs)
+	if err := o.in.Validate(); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// primerInputsChanged reports whether a flag moved the inputs away from
+// the system-design primer's example, whose own figures are then no
+// longer comparable.
+func primerInputsChanged(fs *flag.FlagSet) bool {
 	changed := false
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
@@ -134,11 +89,79 @@ func parsePlanFlags(args []string, stderr io.Writer) (planOptions, error) {
 			changed = true
 		}
 	})
-	o.seed = !changed
-	if err := o.in.Validate(); err != nil {
-		return o, err
+	return changed
+}
+
+type planInputFlag struct {
+	name, def, usage string
+	set              func(string) error
+}
+
+// planInputFlags are the flags that set o's inputs, each with its default
+// as the user would type it.
+func planInputFlags(o *planOptions) []planInputFlag {
+	return []planInputFlag{
+		{"dau", "100M", "daily active users", countFlag(&o.in.DAU)},
+		{"actions-per-day", "5", "requests per user per day", countFlag(&o.in.ActionsPerDay)},
+		{"read-write-ratio", "10", "reads per write", numberFlag(&o.in.ReadWriteRatio)},
+		{"peak-factor", "2", "peak traffic over the daily average", numberFlag(&o.in.PeakFactor)},
+		{"uploads-per-day", "10M", "photos uploaded per day", countFlag(&o.in.UploadsPerDay)},
+		{"photo-size", "500KB", "average original photo", bytesFlag(&o.in.PhotoSize)},
+		{"thumb-sizes", "30KB,150KB", "sizes of the variants stored beside each original", bytesListFlag(&o.in.ThumbSizes)},
+		{"retention", "1y", "how long photos are kept (h, d, w, mo, y)", func(s string) error {
+			v, err := capacity.ParseDays(s)
+			o.in.RetentionDays = v
+			return err
+		}},
+		{"response-size", "200KB", "average response", bytesFlag(&o.in.ResponseSize)},
+		{"replication", "1", "stored copies of each blob", numberFlag(&o.in.Replication)},
+		{"availability", "99.99", "availability target, percent", numberFlag(&o.in.Availability)},
+		{"components", defaultComponents, "tiers as name=availability%xreplicas", func(s string) error {
+			cs, err := capacity.ParseComponents(s)
+			o.components = cs
+			return err
+		}},
+		{"cdn-hit", "0.9", "share of egress a CDN serves, 0–1", numberFlag(&o.sizing.CDNHitRatio)},
+		{"timeline-entries", "800", "entries kept per home timeline", countFlag(&o.sizing.TimelineEntries)},
 	}
-	return o, nil
+}
+
+func countFlag(dst *float64) func(string) error {
+	return func(s string) error { v, err := capacity.ParseCount(s); *dst = v; return err }
+}
+
+func bytesFlag(dst *float64) func(string) error {
+	return func(s string) error { v, err := capacity.ParseBytes(s); *dst = v; return err }
+}
+
+func numberFlag(dst *float64) func(string) error {
+	return func(s string) error {
+		v, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
+		if err != nil {
+			return errors.New("want a number")
+		}
+		*dst = v
+		return nil
+	}
+}
+
+// bytesListFlag parses a comma-separated list of sizes; empty items are
+// skipped.
+func bytesListFlag(dst *[]float64) func(string) error {
+	return func(s string) error {
+		*dst = nil
+		for part := range strings.SplitSeq(s, ",") {
+			if part = strings.TrimSpace(part); part == "" {
+				continue
+			}
+			v, err := capacity.ParseBytes(part)
+			if err != nil {
+				return err
+			}
+			*dst = append(*dst, v)
+		}
+		return nil
+	}
 }
 
 // plan is the `photofeed plan` command.

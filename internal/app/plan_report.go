@@ -25,6 +25,18 @@ type section struct {
 }
 
 func buildReport(o planOptions, est capacity.Estimate, node capacity.NodeCapacity, z capacity.Sizing) report {
+	return report{
+		title: "photofeed plan · units: " + o.units.String(),
+		sections: []section{
+			estimateSection(o, est),
+			ninesSection(o.in.Availability),
+			compositeSection(o.components, o.in.Availability),
+			deploymentSection(o, est, node, z),
+		},
+	}
+}
+
+func estimateSection(o planOptions, est capacity.Estimate) section {
 	u := o.units
 	in := o.in
 	n := capacity.FormatCount
@@ -32,14 +44,12 @@ func buildReport(o planOptions, est capacity.Estimate, node capacity.NodeCapacit
 	b := u.FormatBytes
 	approxB := func(v float64) string { return "~" + u.FormatBytesSig(v, 2) }
 	approxN := func(v float64) string { return "~" + n(capacity.Round(v, 2)) }
-	r := report{title: "photofeed plan · units: " + u.String()}
-
-	est1 := section{
+	s := section{
 		title:   "Back-of-envelope estimate",
 		headers: []string{"quantity", "formula", "exact", "≈ 2 s.f."},
 	}
 	rw := in.ReadWriteRatio
-	est1.rows = [][]string{
+	s.rows = [][]string{
 		{"QPS", fmt.Sprintf("DAU × actions/day / 86,400 = %s × %s / 86,400", short(in.DAU), n(in.ActionsPerDay)),
 			n(est.QPS) + " QPS", approxN(est.QPS) + " QPS"},
 		{"peak QPS", fmt.Sprintf("QPS × peak factor = %s × %s", n(est.QPS), n(in.PeakFactor)),
@@ -54,58 +64,77 @@ func buildReport(o planOptions, est capacity.Estimate, node capacity.NodeCapacit
 		{"peak uploads", fmt.Sprintf("uploads × peak factor = %s × %s", n(est.UploadsPerS), n(in.PeakFactor)), n(est.PeakUploadsS) + " /s", approxN(est.PeakUploadsS) + " /s"},
 	}
 	if o.seed && u == capacity.Decimal {
-		est1.headers = append(est1.headers, "system-design primer says")
-		seedBW := capacity.Round(est.QPS, 2) * in.ResponseSize
-		said := map[string]string{
-			"QPS":       "100M × 5 / 86400 ~ 5,800 QPS",
-			"storage":   "10M × 500KB × 365 ~ 1.8 PB/yr",
-			"bandwidth": fmt.Sprintf("5800 × 200KB = %s/s ~ 1.1 GB/s", b(seedBW)),
-		}
-		for i, row := range est1.rows {
-			est1.rows[i] = append(row, said[row[0]])
-		}
-		est1.notes = append(est1.notes,
-			"The system-design primer multiplies the rounded 5,800 QPS by 200 KB (1.16 GB/s) and states ~1.1 GB/s; from the exact QPS it is 1.157 GB/s, or 1.078 GiB/s in binary units (--binary).")
+		addPrimerColumn(&s, est, in.ResponseSize, b)
 	}
+	return s
+}
 
-	nines := section{title: "Availability: downtime allowed", headers: []string{"availability"}}
+// addPrimerColumn sets the system-design primer's own figures beside the
+// estimate, for the primer's worked example in decimal units.
+func addPrimerColumn(s *section, est capacity.Estimate, responseSize float64, b func(float64) string) {
+	s.headers = append(s.headers, "system-design primer says")
+	seedBW := capacity.Round(est.QPS, 2) * responseSize
+	said := map[string]string{
+		"QPS":       "100M × 5 / 86400 ~ 5,800 QPS",
+		"storage":   "10M × 500KB × 365 ~ 1.8 PB/yr",
+		"bandwidth": fmt.Sprintf("5800 × 200KB = %s/s ~ 1.1 GB/s", b(seedBW)),
+	}
+	for i, row := range s.rows {
+		s.rows[i] = append(row, said[row[0]])
+	}
+	s.notes = append(s.notes,
+		"The system-design primer multiplies the rounded 5,800 QPS by 200 KB (1.16 GB/s) and states ~1.1 GB/s; from the exact QPS it is 1.157 GB/s, or 1.078 GiB/s in binary units (--binary).")
+}
+
+func ninesSection(target float64) section {
+	s := section{title: "Availability: downtime allowed", headers: []string{"availability"}}
 	for _, p := range capacity.Periods {
-		nines.headers = append(nines.headers, "per "+p.Name)
+		s.headers = append(s.headers, "per "+p.Name)
 	}
 	levels := []float64{99.9, 99.99, 99.999}
-	if !containsFloat(levels, in.Availability) {
-		levels = append(levels, in.Availability)
+	if !containsFloat(levels, target) {
+		levels = append(levels, target)
 	}
 	for _, a := range levels {
 		row := []string{fmt.Sprintf("%g%%", a)}
-		if a == in.Availability {
+		if a == target {
 			row[0] += " (target)"
 		}
 		for _, p := range capacity.Periods {
 			row = append(row, capacity.FormatDowntime(capacity.Downtime(a, p.Span)))
 		}
-		nines.rows = append(nines.rows, row)
+		s.rows = append(s.rows, row)
 	}
+	return s
+}
 
-	comp := section{title: "Composite availability", headers: []string{"tier", "one instance", "replicas", "tier availability", "tier downtime/yr"}}
-	for _, c := range o.components {
-		comp.rows = append(comp.rows, []string{c.Name, fmt.Sprintf("%g%%", c.Availability), fmt.Sprint(c.Replicas),
+func compositeSection(components []capacity.Component, target float64) section {
+	s := section{title: "Composite availability", headers: []string{"tier", "one instance", "replicas", "tier availability", "tier downtime/yr"}}
+	for _, c := range components {
+		s.rows = append(s.rows, []string{c.Name, fmt.Sprintf("%g%%", c.Availability), fmt.Sprint(c.Replicas),
 			pct(c.Parallel()), capacity.FormatDowntime(capacity.Downtime(c.Parallel(), capacity.Year))})
 	}
-	single, redundant := capacity.Series(o.components, false), capacity.Series(o.components, true)
-	comp.rows = append(comp.rows,
+	single, redundant := capacity.Series(components, false), capacity.Series(components, true)
+	s.rows = append(s.rows,
 		[]string{"all in series, one instance each", "", "", pct(single), capacity.FormatDowntime(capacity.Downtime(single, capacity.Year))},
 		[]string{"all in series, with replicas", "", "", pct(redundant), capacity.FormatDowntime(capacity.Downtime(redundant, capacity.Year))},
 	)
 	verdict := "meets"
-	if redundant < in.Availability {
+	if redundant < target {
 		verdict = "misses"
 	}
-	comp.notes = append(comp.notes,
+	s.notes = append(s.notes,
 		"A tier is down only when all its replicas are: 1 − (1 − a)^n. Tiers in series multiply: every one must be up.",
 		fmt.Sprintf("Without redundancy the system reaches %s, below every tier alone; with it, %s, which %s the %g%% target.",
-			pct(single), pct(redundant), verdict, in.Availability))
+			pct(single), pct(redundant), verdict, target))
+	return s
+}
 
+func deploymentSection(o planOptions, est capacity.Estimate, node capacity.NodeCapacity, z capacity.Sizing) section {
+	in := o.in
+	n := capacity.FormatCount
+	short := capacity.FormatShort
+	b := o.units.FormatBytes
 	peakR, peakW := est.ReadQPS*in.PeakFactor, est.WriteQPS*in.PeakFactor
 	var variants []string
 	for _, t := range in.ThumbSizes {
@@ -115,7 +144,7 @@ func buildReport(o planOptions, est capacity.Estimate, node capacity.NodeCapacit
 	if len(variants) > 0 {
 		perUpload = "(" + perUpload + " + " + strings.Join(variants, " + ") + ")"
 	}
-	size := section{
+	s := section{
 		title:   "Deployment sized from measured capacity",
 		headers: []string{"quantity", "formula", "value"},
 		rows: [][]string{
@@ -135,10 +164,9 @@ func buildReport(o planOptions, est capacity.Estimate, node capacity.NodeCapacit
 		notes: []string{"Per-node capacity: " + node.Machine + "."},
 	}
 	if len(node.Assumed) > 0 {
-		size.notes = append(size.notes, "Assumed, not measured: "+strings.Join(node.Assumed, "; ")+".")
+		s.notes = append(s.notes, "Assumed, not measured: "+strings.Join(node.Assumed, "; ")+".")
 	}
-	r.sections = []section{est1, nines, comp, size}
-	return r
+	return s
 }
 
 // pct shows a percentage with enough decimals to tell its nines apart:

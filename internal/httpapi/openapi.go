@@ -252,55 +252,15 @@ func OpenAPI() []byte {
 	paths := m{}
 	for _, op := range operations() {
 		for _, prefix := range []string{"/v1", "/v2", ""} {
-			responses := m{"default": problemRef(0)}
-			for _, status := range op.problems(prefix) {
-				responses[itoa(int64(status))] = problemRef(status)
-			}
-			o := m{
-				"summary":     op.summary,
-				"operationId": strings.ToLower(op.method) + strings.NewReplacer("/", "_", "{", "", "}", "").Replace(prefix+op.path),
-				"responses":   responses,
-				"security":    public,
-			}
-			if prefix == "/v1" {
-				o["deprecated"] = true
-			}
-			if len(op.params) > 0 {
-				o["parameters"] = op.params
-			}
-			if op.body != nil {
-				o["requestBody"] = m{"required": true, "content": op.body}
-			}
-			if op.auth {
-				o["security"] = []m{{"bearer": []string{}}, {"cookie": []string{}}}
-			}
-			resp := m{"description": http.StatusText(op.status)}
-			if op.result != "" {
-				resp["content"] = resultContent(op, prefix)
-			}
-			responses[itoa(int64(op.status))] = resp
 			p, _ := paths[prefix+op.path].(m)
 			if p == nil {
 				p = m{}
 				paths[prefix+op.path] = p
 			}
-			p[strings.ToLower(op.method)] = o
+			p[strings.ToLower(op.method)] = op.document(prefix)
 		}
 	}
-	paths["/media/{key}"] = m{"get": m{"summary": "Image bytes (immutable; ETag, 304)", "operationId": "get_media", "security": public,
-		"parameters": []m{pathParam("key", str())},
-		"responses": m{"default": problemRef(0), "304": m{"description": "Not Modified"}, "404": problemRef(404),
-			"200": m{"description": "OK", "content": m{"image/jpeg": m{}, "image/png": m{}}}}}}
-	for _, p := range []string{"/healthz", "/readyz"} {
-		paths[p] = m{"get": m{"summary": "Probe", "operationId": "get" + strings.TrimPrefix(p, "/"), "security": public,
-			"responses": m{"200": m{"description": "OK", "content": m{"application/json": m{"schema": ref("Health")}}},
-				"503": m{"description": "Unavailable", "content": m{"application/json": m{"schema": ref("Health")}}}}}}
-	}
-	paths["/problems/{slug}"] = m{"get": m{"summary": "Documentation of a problem type", "operationId": "get_problem_doc", "security": public,
-		"parameters": []m{pathParam("slug", str())},
-		"responses":  m{"default": problemRef(0), "404": problemRef(404), "429": problemRef(429), "200": m{"description": "OK", "content": m{"text/html": m{}}}}}}
-	paths["/openapi.json"] = m{"get": m{"summary": "This document", "operationId": "get_openapi", "security": public,
-		"responses": m{"429": problemRef(429), "200": m{"description": "OK", "content": m{"application/json": m{}}}}}}
+	addUnversionedPaths(paths)
 	doc := m{
 		"openapi": "3.1.0",
 		"info": m{"title": "photofeed", "version": "2",
@@ -322,6 +282,57 @@ func OpenAPI() []byte {
 		panic(err) // the document is built from literals above
 	}
 	return b
+}
+
+// document is the operation object for op under the version prefix.
+func (op operation) document(prefix string) m {
+	responses := m{"default": problemRef(0)}
+	for _, status := range op.problems(prefix) {
+		responses[itoa(int64(status))] = problemRef(status)
+	}
+	o := m{
+		"summary":     op.summary,
+		"operationId": strings.ToLower(op.method) + strings.NewReplacer("/", "_", "{", "", "}", "").Replace(prefix+op.path),
+		"responses":   responses,
+		"security":    public,
+	}
+	if prefix == "/v1" {
+		o["deprecated"] = true
+	}
+	if len(op.params) > 0 {
+		o["parameters"] = op.params
+	}
+	if op.body != nil {
+		o["requestBody"] = m{"required": true, "content": op.body}
+	}
+	if op.auth {
+		o["security"] = []m{{"bearer": []string{}}, {"cookie": []string{}}}
+	}
+	resp := m{"description": http.StatusText(op.status)}
+	if op.result != "" {
+		resp["content"] = resultContent(op, prefix)
+	}
+	responses[itoa(int64(op.status))] = resp
+	return o
+}
+
+// addUnversionedPaths adds the paths outside the versioned API: images,
+// probes, problem documentation and this document.
+func addUnversionedPaths(paths m) {
+	paths["/media/{key}"] = m{"get": m{"summary": "Image bytes (immutable; ETag, 304)", "operationId": "get_media", "security": public,
+		"parameters": []m{pathParam("key", str())},
+		"responses": m{"default": problemRef(0), "304": m{"description": "Not Modified"}, "404": problemRef(404),
+			"200": m{"description": "OK", "content": m{"image/jpeg": m{}, "image/png": m{}}}}}}
+	for _, p := range []string{"/healthz", "/readyz"} {
+		paths[p] = m{"get": m{"summary": "Probe", "operationId": "get" + strings.TrimPrefix(p, "/"), "security": public,
+			"responses": m{"200": m{"description": "OK", "content": m{"application/json": m{"schema": ref("Health")}}},
+				"503": m{"description": "Unavailable", "content": m{"application/json": m{"schema": ref("Health")}}}}}}
+	}
+	paths["/problems/{slug}"] = m{"get": m{"summary": "Documentation of a problem type", "operationId": "get_problem_doc", "security": public,
+		"parameters": []m{pathParam("slug", str())},
+		"responses":  m{"default": problemRef(0), "404": problemRef(404), "429": problemRef(429), "200": m{"description": "OK", "content": m{"text/html": m{}}}}}}
+	paths["/openapi.json"] = m{"get": m{"summary": "This document", "operationId": "get_openapi", "security": public,
+		"responses": m{"429": problemRef(429), "200": m{"description": "OK", "content": m{"application/json": m{}}}}}}
 }
 
 func (a *API) getOpenAPI(w http.ResponseWriter, r *http.Request) {

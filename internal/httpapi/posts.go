@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"strconv"
 
@@ -70,6 +71,13 @@ func (a *API) readUpload(w http.ResponseWriter, r *http.Request) (caption string
 	if err != nil {
 		return "", nil, problem.BadRequest("malformed multipart body: "+err.Error(), nil)
 	}
+	return a.readParts(mr, held, tooLarge)
+}
+
+// readParts reads the upload's parts: one photo, at most one caption,
+// other parts skipped. held is as for readPhoto; tooLarge is the answer
+// to an upload over its limit.
+func (a *API) readParts(mr *multipart.Reader, held int64, tooLarge *problem.Details) (caption string, photo []byte, _ *problem.Details) {
 	var havePhoto bool
 	for {
 		part, err := mr.NextPart()

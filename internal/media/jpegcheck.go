@@ -148,19 +148,9 @@ func scanJPEG(b []byte) (jpegInfo, error) {
 				return j, errJPEG
 			}
 			sawSOS = true
-			// The entropy-coded data runs to the next marker that is not
-			// an escaped 0xFF or a restart.
-			for {
-				for i < len(b) && b[i] != 0xFF {
-					i++
-				}
-				if i+1 >= len(b) {
-					return j, errJPEG
-				}
-				if m := b[i+1]; m != 0x00 && (m < 0xD0 || m > 0xD7) {
-					break
-				}
-				i += 2
+			var ok bool
+			if i, ok = skipEntropyCoded(b, i); !ok {
+				return j, errJPEG
 			}
 		case marker == 0xE0:
 			if len(seg) >= 5 && string(seg[:5]) == "JFIF\x00" {
@@ -174,6 +164,24 @@ func scanJPEG(b []byte) (jpegInfo, error) {
 		default: // other frame types (lossless, arithmetic) image/jpeg does not read
 			return j, errJPEG
 		}
+	}
+}
+
+// skipEntropyCoded returns where a scan's entropy-coded data, from i,
+// ends: at the next marker that is not an escaped 0xFF or a restart. No
+// such marker (the file is cut short) is not ok.
+func skipEntropyCoded(b []byte, i int) (int, bool) {
+	for {
+		for i < len(b) && b[i] != 0xFF {
+			i++
+		}
+		if i+1 >= len(b) {
+			return i, false
+		}
+		if m := b[i+1]; m != 0x00 && (m < 0xD0 || m > 0xD7) {
+			return i, true
+		}
+		i += 2
 	}
 }
 

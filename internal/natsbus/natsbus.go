@@ -252,12 +252,37 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, handle func(conte
 	if cons == nil {
 		return err
 	}
-	var ended atomic.Pointer[error] // the error that ended the subscription
-	// A consumer deleted before its first pull is never told so: its pulls
-	// go unanswered (no responders, no heartbeat) and the client retries
-	// them for good. Such errors have the consumer looked up.
-	suspect := make(chan struct{}, 1)
-	cc, err := cons.Consume(func(msg jetstream.Msg) {
+	end := &subscriptionEnd{suspect: make(chan struct{}, 1)}
+	cc, err := cons.Consume(b.deliverTo(ctx, cfg, wanted, handle),
+		// Short pulls: after a node of a cluster fails (and the consumer's
+		// leader moves) a stale pull is replaced within seconds, not the
+		// 30 s default.
+		jetstream.PullExpiry(5*time.Second),
+		jetstream.ConsumeErrHandler(end.record))
+	if err != nil {
+		err = fmt.Errorf("consume %s: %w", cfg.Name, err)
+		b.setFailing(cfg.Name, err)
+		return err
+	}
+	if !end.await(ctx, cons, cc) {
+		return nil
+	}
+	// The subscription ended on its own (its consumer deleted, say): the
+	// caller decides whether to start over.
+	cause := end.cause()
+	if ctx.Err() != nil {
+		return nil
+	}
+	err = fmt.Errorf("consume %s: %w", cfg.Name, cause)
+	b.setFailing(cfg.Name, err)
+	return err
+}
+
+// deliverTo hands each wanted message to handle, one at a time: acked when
+// handled, retried after cfg.Backoff when not, parked after cfg.MaxDeliver
+// attempts.
+func (b *Bus) deliverTo(ctx context.Context, cfg ConsumerConfig, wanted func(string) bool, handle func(context.Context, Delivery) error) jetstream.MessageHandler {
+	return func(msg jetstream.Msg) {
 		if wanted != nil && !wanted(msg.Subject()) {
 			msg.Ack()
 			return
@@ -281,54 +306,54 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, handle func(conte
 			return
 		}
 		msg.Ack()
-	},
-		// Short pulls: after a node of a cluster fails (and the consumer's
-		// leader moves) a stale pull is replaced within seconds, not the
-		// 30 s default.
-		jetstream.PullExpiry(5*time.Second),
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			ended.Store(&err)
-			if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoHeartbeat) {
-				select { // the consumer may be gone: have it looked up
-				case suspect <- struct{}{}:
-				default:
-				}
-			}
-		}))
-	if err != nil {
-		err = fmt.Errorf("consume %s: %w", cfg.Name, err)
-		b.setFailing(cfg.Name, err)
-		return err
 	}
-wait:
+}
+
+// subscriptionEnd is why a subscription ended. A consumer deleted before
+// its first pull is never told so: its pulls go unanswered (no
+// responders, no heartbeat) and the client retries them for good. Such
+// errors have the consumer looked up (suspect).
+type subscriptionEnd struct {
+	err     atomic.Pointer[error] // the error that ended the subscription
+	suspect chan struct{}
+}
+
+func (e *subscriptionEnd) record(_ jetstream.ConsumeContext, err error) {
+	e.err.Store(&err)
+	if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoHeartbeat) {
+		select { // the consumer may be gone: have it looked up
+		case e.suspect <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// await returns once the subscription has ended, true, or ctx has, false
+// (the subscription then stopped).
+func (e *subscriptionEnd) await(ctx context.Context, cons jetstream.Consumer, cc jetstream.ConsumeContext) bool {
 	for {
 		select {
 		case <-ctx.Done():
 			cc.Stop()
-			return nil
+			return false
 		case <-cc.Closed():
-			break wait
-		case <-suspect:
+			return true
+		case <-e.suspect:
 			if _, err := cons.Info(ctx); errors.Is(err, jetstream.ErrConsumerNotFound) {
-				ended.Store(&err)
+				e.err.Store(&err)
 				cc.Stop()
 				<-cc.Closed()
-				break wait
+				return true
 			}
 		}
 	}
-	// The subscription ended on its own (its consumer deleted, say): the
-	// caller decides whether to start over.
-	cause := errors.New("subscription closed")
-	if last := ended.Load(); last != nil {
-		cause = *last
+}
+
+func (e *subscriptionEnd) cause() error {
+	if last := e.err.Load(); last != nil {
+		return *last
 	}
-	if ctx.Err() != nil {
-		return nil
-	}
-	err = fmt.Errorf("consume %s: %w", cfg.Name, cause)
-	b.setFailing(cfg.Name, err)
-	return err
+	return errors.New("subscription closed")
 }
 
 // makeConsumer makes (or finds) cfg's durable consumer, with retries:

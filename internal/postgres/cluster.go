@@ -98,15 +98,7 @@ type routes struct {
 // shard map when the deployment is new, creates the schemas of the shards
 // each database holds, and follows the map from then on.
 func OpenCluster(ctx context.Context, cfg Config) (_ *Cluster, err error) {
-	if cfg.Shards <= 0 {
-		cfg.Shards = 1024
-	}
-	if cfg.MaxLag <= 0 {
-		cfg.MaxLag = 5 * time.Second
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg = cfg.withDefaults()
 	if cfg.Existing {
 		if err := deploymentExists(ctx, cfg.URL); err != nil {
 			return nil, err
@@ -128,44 +120,14 @@ func OpenCluster(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 			return nil, err
 		}
 	}
-	dbs := cfg.Databases
-	if len(dbs) == 0 {
-		dbs = []Database{{Name: MainName, URL: cfg.URL}}
-	}
-	for _, d := range dbs {
-		db := main
-		if d.URL == cfg.URL {
-			main.name = d.Name
-		} else {
-			if db, err = Open(ctx, d.URL); err != nil {
-				return nil, fmt.Errorf("database %s: %w", d.Name, err)
-			}
-			if len(d.Replicas) > 0 {
-				if err := db.AddReplicas(ctx, d.Replicas, cfg.MaxLag); err != nil {
-					return nil, fmt.Errorf("database %s: %w", d.Name, err)
-				}
-			}
-			db.name = d.Name
-		}
-		c.dbs = append(c.dbs, db)
-		c.conns = append(c.conns, conn{db})
-		c.names = append(c.names, d.Name)
-		c.urls = append(c.urls, d.URL)
+	if err := c.openShardDatabases(ctx, cfg); err != nil {
+		return nil, err
 	}
 	if err := shardmap.Init(ctx, main.write, cfg.Shards, c.names); err != nil {
 		return nil, err
 	}
-	if !slices.Contains(c.dbs, main) {
-		// The main database holds no shards, but has an outbox (accounts'
-		// events) that consumers keep a position in.
-		if slices.Contains(c.names, MainName) {
-			return nil, fmt.Errorf("the name %q is the main database's; name the others differently", MainName)
-		}
-		c.dbs = append(c.dbs, main)
-		c.conns = append(c.conns, conn{main})
-		c.names = append(c.names, MainName)
-		main.name = MainName
-		c.urls = append(c.urls, cfg.URL)
+	if err := c.addShardlessMain(cfg.URL); err != nil {
+		return nil, err
 	}
 	for _, db := range c.dbs {
 		db.onProcessing = cfg.OnProcessingPost
@@ -178,6 +140,79 @@ func OpenCluster(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	for n := range c.count { // every statement on a shard names its schema: made once
 		c.prefixes = append(c.prefixes, SchemaName(n)+".")
 	}
+	if err := c.createShardSchemas(ctx); err != nil {
+		return nil, err
+	}
+	c.Stores = sqlstore.NewStores(c)
+	c.followMap(ctx)
+	return c, nil
+}
+
+func (cfg Config) withDefaults() Config {
+	if cfg.Shards <= 0 {
+		cfg.Shards = 1024
+	}
+	if cfg.MaxLag <= 0 {
+		cfg.MaxLag = 5 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return cfg
+}
+
+// openShardDatabases opens every database of cfg.Databases (the main one,
+// already open, where its URL is named), in their order.
+func (c *Cluster) openShardDatabases(ctx context.Context, cfg Config) error {
+	dbs := cfg.Databases
+	if len(dbs) == 0 {
+		dbs = []Database{{Name: MainName, URL: cfg.URL}}
+	}
+	for _, d := range dbs {
+		db := c.main
+		if d.URL == cfg.URL {
+			c.main.name = d.Name
+		} else {
+			var err error
+			if db, err = Open(ctx, d.URL); err != nil {
+				return fmt.Errorf("database %s: %w", d.Name, err)
+			}
+			if len(d.Replicas) > 0 {
+				if err := db.AddReplicas(ctx, d.Replicas, cfg.MaxLag); err != nil {
+					return fmt.Errorf("database %s: %w", d.Name, err)
+				}
+			}
+			db.name = d.Name
+		}
+		c.dbs = append(c.dbs, db)
+		c.conns = append(c.conns, conn{db})
+		c.names = append(c.names, d.Name)
+		c.urls = append(c.urls, d.URL)
+	}
+	return nil
+}
+
+// addShardlessMain lists the main database among the others when it holds
+// no shards: it still has an outbox (accounts' events) that consumers
+// keep a position in.
+func (c *Cluster) addShardlessMain(mainURL string) error {
+	if slices.Contains(c.dbs, c.main) {
+		return nil
+	}
+	if slices.Contains(c.names, MainName) {
+		return fmt.Errorf("the name %q is the main database's; name the others differently", MainName)
+	}
+	c.dbs = append(c.dbs, c.main)
+	c.conns = append(c.conns, conn{c.main})
+	c.names = append(c.names, MainName)
+	c.main.name = MainName
+	c.urls = append(c.urls, mainURL)
+	return nil
+}
+
+// createShardSchemas creates, on each database, the schemas of the shards
+// the map places there.
+func (c *Cluster) createShardSchemas(ctx context.Context) error {
 	r := c.current()
 	for i, db := range c.dbs {
 		var mine []int
@@ -187,17 +222,21 @@ func OpenCluster(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 			}
 		}
 		if err := db.createShards(ctx, mine, c.log, describe(c.names[i], c.urls[i])); err != nil {
-			return nil, fmt.Errorf("database %s: %w", c.names[i], err)
+			return fmt.Errorf("database %s: %w", c.names[i], err)
 		}
 	}
-	c.Stores = sqlstore.NewStores(c)
+	return nil
+}
+
+// followMap keeps the shard map current until Close, past the end of the
+// opening ctx.
+func (c *Cluster) followMap(ctx context.Context) {
 	watchCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	c.stop = stop
 	go func() {
 		defer close(c.done)
 		c.watcher.Run(watchCtx)
 	}()
-	return c, nil
 }
 
 // Close stops following the map and closes every database.

@@ -145,7 +145,7 @@ func (s *Service) Create(ctx context.Context, authorID int64, caption string, ph
 }
 
 // gcAfter is the cost of an image above which processing it ends with a
-// garbage collection (see Finish).
+// garbage collection (see makeVariants).
 const gcAfter = 16 << 20
 
 // ErrUnprocessable marks an upload that passed validation but could not be
@@ -171,18 +171,42 @@ func (s *Service) Finish(ctx context.Context, postID int64) error {
 	if err != nil {
 		return fmt.Errorf("finish post %d: read upload: %w", postID, err)
 	}
+	v, err := s.makeVariants(ctx, postID, photo)
+	if err != nil {
+		return err
+	}
+	im, created, err := s.storeVariants(ctx, postID, v)
+	if err != nil {
+		return err
+	}
+	finished, err := s.store.FinishPost(ctx, postID, im)
+	if err != nil {
+		s.removeUnused(context.WithoutCancel(ctx), created)
+		return fmt.Errorf("finish post %d: %w", postID, err)
+	}
+	if !finished {
+		s.removeUnused(context.WithoutCancel(ctx), created)
+		return nil
+	}
+	if err := s.restoreShared(ctx, postID, im, v, created); err != nil {
+		return err
+	}
+	s.removeUnused(context.WithoutCancel(ctx), []string{p.UploadKey})
+	return nil
+}
+
+// makeVariants decodes the upload within the node's decode budget. An
+// upload that cannot be processed fails the post, for good.
+func (s *Service) makeVariants(ctx context.Context, postID int64, photo []byte) (media.Variants, error) {
 	hdr, err := media.Inspect(photo, s.limits)
 	if err != nil {
-		if ferr := s.store.FailPost(ctx, postID); ferr != nil {
-			return ferr
-		}
-		return fmt.Errorf("finish post %d: %w: %w", postID, ErrUnprocessable, err)
+		return media.Variants{}, s.failPost(ctx, postID, err)
 	}
 	wait, cancel := context.WithTimeout(ctx, s.budgetFor)
 	release, err := s.budget.Acquire(wait, hdr.Cost)
 	cancel()
 	if err != nil {
-		return fmt.Errorf("finish post %d: wait for %d MiB of the decode budget: %w", postID, hdr.Cost>>20, err)
+		return media.Variants{}, fmt.Errorf("finish post %d: wait for %d MiB of the decode budget: %w", postID, hdr.Cost>>20, err)
 	}
 	v, err := media.Process(photo, s.limits)
 	if hdr.Cost >= gcAfter {
@@ -195,11 +219,24 @@ func (s *Service) Finish(ctx context.Context, postID int64) error {
 	}
 	release()
 	if err != nil {
-		if ferr := s.store.FailPost(ctx, postID); ferr != nil {
-			return ferr
-		}
-		return fmt.Errorf("finish post %d: %w: %w", postID, ErrUnprocessable, err)
+		return media.Variants{}, s.failPost(ctx, postID, err)
 	}
+	return v, nil
+}
+
+// failPost marks the post failed because of cause, an image that retrying
+// will not make processable.
+func (s *Service) failPost(ctx context.Context, postID int64, cause error) error {
+	if err := s.store.FailPost(ctx, postID); err != nil {
+		return err
+	}
+	return fmt.Errorf("finish post %d: %w: %w", postID, ErrUnprocessable, cause)
+}
+
+// storeVariants puts the variants in the blob store and returns them as
+// the post's images, with the keys this call created (not already there):
+// the ones to remove if the post does not take them.
+func (s *Service) storeVariants(ctx context.Context, postID int64, v media.Variants) (Images, []string, error) {
 	var im Images
 	var created []string
 	for _, x := range []struct {
@@ -210,27 +247,23 @@ func (s *Service) Finish(ctx context.Context, postID int64) error {
 		isNew, err := s.blobs.Put(ctx, key, x.v.Data)
 		if err != nil {
 			s.removeUnused(context.WithoutCancel(ctx), created)
-			return fmt.Errorf("finish post %d: store image: %w", postID, err)
+			return im, nil, fmt.Errorf("finish post %d: store image: %w", postID, err)
 		}
 		if isNew {
 			created = append(created, key)
 		}
 		*x.dst = Image{Key: key, Width: x.v.Width, Height: x.v.Height}
 	}
-	finished, err := s.store.FinishPost(ctx, postID, im)
-	if err != nil {
-		s.removeUnused(context.WithoutCancel(ctx), created)
-		return fmt.Errorf("finish post %d: %w", postID, err)
-	}
-	if !finished {
-		s.removeUnused(context.WithoutCancel(ctx), created)
-		return nil
-	}
-	// A variant that was already there (another post of the same photo)
-	// may have been deleted, by that post's deletion, between our Put and
-	// our reference: the store makes the deletion's check and delete one
-	// step that our reference waits for, so once it is committed, putting
-	// the bytes again is enough.
+	return im, created, nil
+}
+
+// restoreShared puts again the variants the post shares with another post
+// of the same photo (those not in created). Such a variant may have been
+// deleted, by that post's deletion, between our Put and our reference:
+// the store makes the deletion's check and delete one step that our
+// reference waits for, so once it is committed, putting the bytes again
+// is enough.
+func (s *Service) restoreShared(ctx context.Context, postID int64, im Images, v media.Variants, created []string) error {
 	for _, x := range []struct {
 		key  string
 		data []byte
@@ -242,7 +275,6 @@ func (s *Service) Finish(ctx context.Context, postID int64) error {
 			return fmt.Errorf("finish post %d: store image again: %w", postID, err)
 		}
 	}
-	s.removeUnused(context.WithoutCancel(ctx), []string{p.UploadKey})
 	return nil
 }
 

@@ -92,54 +92,102 @@ func (m Move) Run(ctx context.Context) (rep Report, err error) {
 		return rep, err
 	}
 	defer dst.Close()
-	name := "photofeed_move_" + m.Schema
+	r := moveRun{Move: m, src: src, dst: dst, name: "photofeed_move_" + m.Schema}
 
 	if err := m.copySchema(ctx); err != nil {
 		return rep, err
 	}
-	if _, err := src.ExecContext(ctx, `CREATE PUBLICATION `+name+` FOR TABLES IN SCHEMA `+m.Schema); err != nil {
-		return rep, fmt.Errorf("shardmove: publication: %w", err)
-	}
-	cleanup := func() {
-		// Best effort, on a fresh context: the caller's may be done.
-		c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		dst.ExecContext(c, `DROP SUBSCRIPTION IF EXISTS `+name)
-		src.ExecContext(c, `DROP PUBLICATION IF EXISTS `+name)
+	if err := r.publish(ctx); err != nil {
+		return rep, err
 	}
 	defer func() {
 		if err != nil {
-			cleanup()
-			c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			dst.ExecContext(c, `DROP SCHEMA IF EXISTS `+m.Schema+` CASCADE`)
+			r.abandon()
 		}
 	}()
-	if _, err := dst.ExecContext(ctx, `CREATE SUBSCRIPTION `+name+` CONNECTION '`+strings.ReplaceAll(m.SourceFromTarget, "'", "''")+
-		`' PUBLICATION `+name+` WITH (copy_data = true)`); err != nil {
-		return rep, fmt.Errorf("shardmove: subscription: %w", err)
-	}
-	if err := waitFor(ctx, 10*time.Minute, "the initial copy", func() (bool, error) {
-		var pending int
-		err := dst.QueryRowContext(ctx, `SELECT count(*) FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
-			WHERE s.subname = $1 AND r.srsubstate <> 'r'`, name).Scan(&pending)
-		return pending == 0, err
-	}); err != nil {
+	if err := r.subscribe(ctx); err != nil {
 		return rep, err
 	}
-	// Streaming: let it get close before fencing, so the pause is short.
-	if err := waitFor(ctx, 10*time.Minute, "the stream to catch up", func() (bool, error) {
-		behind, err := replicationLag(ctx, src, name)
-		return behind < 64<<10, err
-	}); err != nil {
+	if err := r.catchUp(ctx); err != nil {
 		return rep, err
 	}
 	rep.CopyAndRun = time.Since(start)
+	if err := r.cutOver(ctx, &rep); err != nil {
+		return rep, err
+	}
+	if err := r.retireSource(ctx); err != nil {
+		return rep, err
+	}
+	rep.Total = time.Since(start)
+	return rep, nil
+}
 
+// moveRun is a move under way: the open databases and the name of the
+// publication, subscription and slot that carry the shard between them.
+type moveRun struct {
+	Move
+	src, dst *sql.DB
+	name     string
+}
+
+func (r moveRun) publish(ctx context.Context) error {
+	if _, err := r.src.ExecContext(ctx, `CREATE PUBLICATION `+r.name+` FOR TABLES IN SCHEMA `+r.Schema); err != nil {
+		return fmt.Errorf("shardmove: publication: %w", err)
+	}
+	return nil
+}
+
+func (r moveRun) subscribe(ctx context.Context) error {
+	if _, err := r.dst.ExecContext(ctx, `CREATE SUBSCRIPTION `+r.name+` CONNECTION '`+strings.ReplaceAll(r.SourceFromTarget, "'", "''")+
+		`' PUBLICATION `+r.name+` WITH (copy_data = true)`); err != nil {
+		return fmt.Errorf("shardmove: subscription: %w", err)
+	}
+	return nil
+}
+
+// stopReplicating drops the subscription and the publication.
+func (r moveRun) stopReplicating() {
+	// Best effort, on a fresh context: the caller's may be done.
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r.dst.ExecContext(c, `DROP SUBSCRIPTION IF EXISTS `+r.name)
+	r.src.ExecContext(c, `DROP PUBLICATION IF EXISTS `+r.name)
+}
+
+// abandon undoes a failed move: the source stays the shard's home and the
+// target's partial copy goes.
+func (r moveRun) abandon() {
+	r.stopReplicating()
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r.dst.ExecContext(c, `DROP SCHEMA IF EXISTS `+r.Schema+` CASCADE`)
+}
+
+// catchUp waits for the initial copy and then for the stream to get
+// close to the source, so the fenced pause that follows is short.
+func (r moveRun) catchUp(ctx context.Context) error {
+	if err := waitFor(ctx, 10*time.Minute, "the initial copy", func() (bool, error) {
+		var pending int
+		err := r.dst.QueryRowContext(ctx, `SELECT count(*) FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
+			WHERE s.subname = $1 AND r.srsubstate <> 'r'`, r.name).Scan(&pending)
+		return pending == 0, err
+	}); err != nil {
+		return err
+	}
+	return waitFor(ctx, 10*time.Minute, "the stream to catch up", func() (bool, error) {
+		behind, err := replicationLag(ctx, r.src, r.name)
+		return behind < 64<<10, err
+	})
+}
+
+// cutOver fences writes to the shard, lets the target replay the rest,
+// compares both sides and switches the shard map to the target; the fence
+// is lifted on every return, and rep.Pause says how long it held.
+func (r moveRun) cutOver(ctx context.Context, rep *Report) error {
 	fenced := time.Now()
-	release, err := m.Fence(ctx)
+	release, err := r.Fence(ctx)
 	if err != nil {
-		return rep, fmt.Errorf("shardmove: fence: %w", err)
+		return fmt.Errorf("shardmove: fence: %w", err)
 	}
 	released := false
 	lift := func() {
@@ -150,53 +198,68 @@ func (m Move) Run(ctx context.Context) (rep Report, err error) {
 		}
 	}
 	defer lift()
-	pauseCtx, cancel := context.WithTimeout(ctx, m.MaxPause)
+	pauseCtx, cancel := context.WithTimeout(ctx, r.MaxPause)
 	defer cancel()
-	var last string
-	if err := src.QueryRowContext(pauseCtx, `SELECT pg_current_wal_lsn()::text`).Scan(&last); err != nil {
-		return rep, fmt.Errorf("shardmove: source position: %w", err)
-	}
-	for {
-		var done bool
-		err := src.QueryRowContext(pauseCtx, `SELECT confirmed_flush_lsn >= $2::pg_lsn FROM pg_replication_slots WHERE slot_name = $1`,
-			name, last).Scan(&done)
-		if err == nil && done {
-			break
-		}
-		if pauseCtx.Err() != nil {
-			return rep, ErrPauseTooLong
-		}
-		time.Sleep(5 * time.Millisecond)
+	if err := r.replayToSourcePosition(pauseCtx); err != nil {
+		return err
 	}
 	// Both sides hold the same rows now and nobody writes: compare them
 	// before anyone writes to the target.
-	if rep.Rows, err = m.compare(pauseCtx, src, dst); err != nil {
+	if rep.Rows, err = r.compare(pauseCtx, r.src, r.dst); err != nil {
 		if pauseCtx.Err() != nil {
-			return rep, ErrPauseTooLong
+			return ErrPauseTooLong
 		}
-		return rep, err
+		return err
 	}
-	// A shard coming back to a database it once left: that database's
-	// record of its leaving goes, before anyone is sent there.
-	if err := EnsureMarkerTable(pauseCtx, dst); err != nil {
-		return rep, err
+	if err := r.forgetLeaving(pauseCtx); err != nil {
+		return err
 	}
-	if _, err := dst.ExecContext(pauseCtx, `DELETE FROM `+MarkerTable+` WHERE schema_name = $1`, m.Schema); err != nil {
-		return rep, err
-	}
-	if err := m.Switch(ctx); err != nil {
-		return rep, fmt.Errorf("shardmove: switch the shard map: %w", err)
+	if err := r.Switch(ctx); err != nil {
+		return fmt.Errorf("shardmove: switch the shard map: %w", err)
 	}
 	lift()
+	return nil
+}
 
-	// From here the target is the shard's home: stop replicating and drop
-	// the source's copy.
-	cleanup()
-	if _, err := src.ExecContext(ctx, `DROP SCHEMA `+m.Schema+` CASCADE`); err != nil {
-		return rep, fmt.Errorf("shardmove: drop the source copy: %w", err)
+// replayToSourcePosition waits, within pauseCtx, until the target has
+// confirmed everything the source wrote before the fence.
+func (r moveRun) replayToSourcePosition(pauseCtx context.Context) error {
+	var last string
+	if err := r.src.QueryRowContext(pauseCtx, `SELECT pg_current_wal_lsn()::text`).Scan(&last); err != nil {
+		return fmt.Errorf("shardmove: source position: %w", err)
 	}
-	rep.Total = time.Since(start)
-	return rep, nil
+	for {
+		var done bool
+		err := r.src.QueryRowContext(pauseCtx, `SELECT confirmed_flush_lsn >= $2::pg_lsn FROM pg_replication_slots WHERE slot_name = $1`,
+			r.name, last).Scan(&done)
+		if err == nil && done {
+			return nil
+		}
+		if pauseCtx.Err() != nil {
+			return ErrPauseTooLong
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// forgetLeaving handles a shard coming back to a database it once left:
+// that database's record of its leaving goes, before anyone is sent there.
+func (r moveRun) forgetLeaving(ctx context.Context) error {
+	if err := EnsureMarkerTable(ctx, r.dst); err != nil {
+		return err
+	}
+	_, err := r.dst.ExecContext(ctx, `DELETE FROM `+MarkerTable+` WHERE schema_name = $1`, r.Schema)
+	return err
+}
+
+// retireSource runs once the target is the shard's home: it stops
+// replicating and drops the source's copy.
+func (r moveRun) retireSource(ctx context.Context) error {
+	r.stopReplicating()
+	if _, err := r.src.ExecContext(ctx, `DROP SCHEMA `+r.Schema+` CASCADE`); err != nil {
+		return fmt.Errorf("shardmove: drop the source copy: %w", err)
+	}
+	return nil
 }
 
 // replicationLag is how many bytes of WAL the subscription's slot has not

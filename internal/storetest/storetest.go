@@ -294,19 +294,23 @@ func testPosts(t *testing.T, f *fixture) {
 	if in, _ := f.Posts.ImageInUse(f.ctx, sharedKey(a.ID)); !in {
 		t.Fatal("blob shared with other posts reported unused")
 	}
+	checkDeleteIfUnused(t, f, sharedKey(a.ID), p1.Images.Thumb.Key, p1.Images.Large.Key)
+}
 
-	// DeleteIfUnused runs the deletion only for a blob nothing uses, and
-	// passes its failure on.
+// checkDeleteIfUnused: DeleteIfUnused runs the deletion only for a blob
+// nothing uses, and passes its failure on. used is a blob in use; unused
+// and unused2 are blobs nothing uses.
+func checkDeleteIfUnused(t *testing.T, f *fixture, used, unused, unused2 string) {
 	ran := 0
 	remove := func(context.Context) error { ran++; return nil }
-	if ok, err := f.Posts.DeleteIfUnused(f.ctx, sharedKey(a.ID), remove); ok || err != nil || ran != 0 {
+	if ok, err := f.Posts.DeleteIfUnused(f.ctx, used, remove); ok || err != nil || ran != 0 {
 		t.Fatalf("DeleteIfUnused of a used blob = %v, %v; deletion ran %d times", ok, err, ran)
 	}
-	if ok, err := f.Posts.DeleteIfUnused(f.ctx, p1.Images.Thumb.Key, remove); !ok || err != nil || ran != 1 {
+	if ok, err := f.Posts.DeleteIfUnused(f.ctx, unused, remove); !ok || err != nil || ran != 1 {
 		t.Fatalf("DeleteIfUnused of an unused blob = %v, %v; deletion ran %d times", ok, err, ran)
 	}
 	failed := errors.New("storage down")
-	if ok, err := f.Posts.DeleteIfUnused(f.ctx, p1.Images.Large.Key, func(context.Context) error { return failed }); ok || !errors.Is(err, failed) {
+	if ok, err := f.Posts.DeleteIfUnused(f.ctx, unused2, func(context.Context) error { return failed }); ok || !errors.Is(err, failed) {
 		t.Fatalf("DeleteIfUnused with a failing deletion = %v, %v", ok, err)
 	}
 }

@@ -36,6 +36,20 @@ func ReserveCachingProxy(t testing.TB) *CachingProxy {
 // without nginx and its cache-purge module.
 func (c *CachingProxy) Start(t testing.TB, upstream string) {
 	t.Helper()
+	bin := nginxBinary(t)
+	dir := t.TempDir()
+	conf := fmt.Sprintf(cachingProxyConf, "", dir, c.Port, upstream)
+	path := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runNginx(t, bin, path, dir)
+	c.awaitListening(t, dir)
+}
+
+// nginxBinary finds nginx on PATH or where Debian installs it, or skips.
+func nginxBinary(t testing.TB) string {
+	t.Helper()
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
 		for _, p := range []string{"/usr/sbin/nginx", "/sbin/nginx"} {
@@ -47,8 +61,12 @@ func (c *CachingProxy) Start(t testing.TB, upstream string) {
 	if bin == "" {
 		Missing(t, "nginx (apt-get install nginx-light)")
 	}
-	dir := t.TempDir()
-	conf := fmt.Sprintf(`
+	return bin
+}
+
+// cachingProxyConf is nginx.conf for a CachingProxy; its arguments are
+// the run directory (%[2]s), the port (%[3]d) and the upstream (%[4]s).
+const cachingProxyConf = `
 daemon off;
 worker_processes 1;
 user root;
@@ -90,11 +108,12 @@ http {
 		}
 	}
 }
-`, "", dir, c.Port, upstream)
-	path := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`
+
+// runNginx starts nginx with the config at path and stops it when the
+// test ends, showing its error log (in dir) if the test failed.
+func runNginx(t testing.TB, bin, path, dir string) {
+	t.Helper()
 	cmd := exec.Command(bin, "-c", path, "-e", filepath.Join(dir, "error.log"))
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -116,6 +135,10 @@ http {
 			t.Logf("nginx error log:\n%s", log)
 		}
 	})
+}
+
+func (c *CachingProxy) awaitListening(t testing.TB, dir string) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		conn, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(c.Port))
