@@ -46,11 +46,11 @@ func (h *health) checked(ok bool, cfg HealthConfig) {
 type outcome int
 
 const (
-	succeeded   outcome = iota
-	failedConn          // no response: refused, reset, closed early
-	failed5xx           // the upstream answered with a server error
-	timedOut            // no response headers within the route's timeout
-	clientGone          // the client left; says nothing of the upstream
+	succeeded  outcome = iota
+	failedConn         // no response: refused, reset, closed early
+	failed5xx          // the upstream answered with a server error
+	timedOut           // no response headers within the route's timeout
+	clientGone         // the client left; says nothing of the upstream
 )
 
 // observe feeds an attempt's outcome to passive outlier detection: enough
