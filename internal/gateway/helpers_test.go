@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"io"
+	"strings"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -124,3 +125,5 @@ func state(g *gateway.Gateway, url string) gateway.UpstreamState {
 	}
 	return gateway.UpstreamState{}
 }
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }
