@@ -109,7 +109,7 @@ func TestActiveHealthChecks(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error)
 	go func() { done <- g.Run(ctx) }() // a round at start
-	ticks <- time.Time{} // taken once the first round has finished
+	ticks <- time.Time{}               // taken once the first round has finished
 	if state(g, a.URL).Healthy {
 		t.Fatal("healthy after one passed check; the threshold is 2")
 	}

@@ -2,9 +2,9 @@ package gateway_test
 
 import (
 	"io"
-	"strings"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
