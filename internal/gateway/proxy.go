@@ -84,9 +84,19 @@ func (x *exchange) retryOn(tried []*upstream) (*attempt, io.ReadCloser) {
 }
 
 // pick reserves an upstream of the current set for one attempt, skipping
-// those already tried.
+// those already tried. A set replaced while it was picking from it may
+// have had all its members drained under it: the new set is tried then.
 func (g *Gateway) pick(rt *route, key string, tried []*upstream) *attempt {
-	set := g.set.Load()
+	for range 3 {
+		set := g.set.Load()
+		if a := g.pickFrom(set, rt, key, tried); a != nil || g.set.Load() == set {
+			return a
+		}
+	}
+	return nil
+}
+
+func (g *Gateway) pickFrom(set *upstreamSet, rt *route, key string, tried []*upstream) *attempt {
 	now := g.cfg.Now()
 	c := &choice{set: set, usable: make([]bool, len(set.list)), key: key, limit: int64(g.cfg.MaxInFlight)}
 	for i, u := range set.list {
