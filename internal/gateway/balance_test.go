@@ -149,3 +149,25 @@ func TestHashBoundedLoads(t *testing.T) {
 		}
 	}
 }
+
+// Without a key from the caller, the client address is the key.
+func TestHashFallsBackToClientAddress(t *testing.T) {
+	ups := []*backend{newBackend(t, nil), newBackend(t, nil), newBackend(t, nil)}
+	_, srv := front(t, gateway.Config{Upstreams: urls(ups...), Policy: gateway.PolicyHash,
+		HashKey: func(*http.Request) string { return "" }})
+	for range 12 {
+		get(t, srv.URL+"/x")
+	}
+	served := 0
+	for _, u := range ups {
+		if n := u.hits.Load(); n > 0 {
+			served++
+			if n != 12 {
+				t.Fatalf("one client's requests split: %d of 12 on one upstream", n)
+			}
+		}
+	}
+	if served != 1 {
+		t.Fatalf("one client address on %d upstreams", served)
+	}
+}

@@ -88,13 +88,24 @@ func TestProxyStreamsUploads(t *testing.T) {
 	})
 	_, srv := front(t, gateway.Config{Upstreams: urls(up)})
 
-	for _, key := range []string{"", "k1"} { // a keyed POST of unknown length streams too
-		t.Run("idempotency-key="+key, func(t *testing.T) {
+	const rest = 8 << 20
+	tests := []struct {
+		name   string
+		key    string
+		length int64
+	}{
+		{"unkeyed", "", -1},
+		{"keyed, length unknown", `"k1"`, -1},
+		{"keyed, over the replay limit", `"k2"`, 5 + rest}, // a retryable request too big to keep
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
 			gotFirst = make(chan struct{})
 			pr, pw := io.Pipe()
 			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/upload", pr)
-			if key != "" {
-				req.Header.Set("Idempotency-Key", key)
+			req.ContentLength = tt.length
+			if tt.key != "" {
+				req.Header.Set("Idempotency-Key", tt.key)
 			}
 			done := make(chan string)
 			go func() {
@@ -114,7 +125,6 @@ func TestProxyStreamsUploads(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatal("the upstream never saw the start of the body while the client was still sending")
 			}
-			const rest = 8 << 20
 			io.Copy(pw, io.LimitReader(zeros{}, rest))
 			pw.Close()
 			if got := <-done; got != fmt.Sprintf("first+%d", rest) {

@@ -92,7 +92,7 @@ func TestRetryBudget(t *testing.T) {
 	ups := []*backend{newBackend(t, fail), newBackend(t, fail), newBackend(t, fail)}
 	_, srv := front(t, gateway.Config{Upstreams: urls(ups...),
 		Outlier: gateway.OutlierConfig{Consecutive: -1}, Breaker: gateway.BreakerConfig{MinRequests: 1 << 30},
-		Retry:   gateway.RetryConfig{Attempts: 2, Base: time.Microsecond, Max: time.Microsecond, Budget: 0.1, Reserve: 10}})
+		Retry: gateway.RetryConfig{Attempts: 2, Base: time.Microsecond, Max: time.Microsecond, Budget: 0.1, Reserve: 10}})
 	const requests = 400
 	for range requests {
 		if resp, _ := get(t, srv.URL+"/x"); resp.StatusCode != http.StatusServiceUnavailable {
