@@ -170,12 +170,15 @@ func TestProxyStreamsResponses(t *testing.T) {
 // default of 2 idle connections per host, most of these would open one.
 func TestProxyReusesConnections(t *testing.T) {
 	var conns atomic.Int64
-	up := newBackend(t, nil)
+	up := &backend{}
+	up.Server = httptest.NewUnstartedServer(up.wrap(nil))
 	up.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			conns.Add(1)
 		}
 	}
+	up.Start()
+	t.Cleanup(up.Close)
 	_, srv := front(t, gateway.Config{Upstreams: urls(up)})
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	const parallel, rounds = 16, 20
