@@ -18,7 +18,7 @@ import (
 // upstreams. Its methods are safe for concurrent use.
 type Gateway struct {
 	cfg     Config
-	mu      sync.Mutex // serialises changes to set
+	mu      sync.Mutex // serialises changes to set, and ejections
 	set     atomic.Pointer[upstreamSet]
 	routes  []route // longest prefix first
 	def     route

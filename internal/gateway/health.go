@@ -70,7 +70,12 @@ func (g *Gateway) observe(u *upstream, o outcome) {
 	u.health.failedRequests++
 	trip := u.health.failedRequests >= g.cfg.Outlier.Consecutive
 	u.mu.Unlock()
-	if !trip || !g.ejectAllowed(u) {
+	if !trip {
+		return
+	}
+	g.mu.Lock() // one ejection decision at a time, so that together they keep half
+	defer g.mu.Unlock()
+	if !g.ejectAllowed(u) {
 		return
 	}
 	u.mu.Lock()
