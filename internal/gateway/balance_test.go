@@ -171,3 +171,35 @@ func TestHashFallsBackToClientAddress(t *testing.T) {
 		t.Fatalf("one client address on %d upstreams", served)
 	}
 }
+
+// A route group balances by its own policy: the live stream sticks to the
+// user's upstream while the rest of the API rotates.
+func TestRoutePolicies(t *testing.T) {
+	ups := []*backend{newBackend(t, nil), newBackend(t, nil), newBackend(t, nil)}
+	_, srv := front(t, gateway.Config{Upstreams: urls(ups...), Policy: gateway.PolicyRoundRobin,
+		Routes:  []gateway.Route{{Prefix: "/v2/feed/stream", Policy: gateway.PolicyHash}},
+		HashKey: func(r *http.Request) string { return r.Header.Get("X-User") }})
+	hits := func() []int64 {
+		var out []int64
+		for _, u := range ups {
+			out = append(out, u.hits.Load())
+		}
+		return out
+	}
+	for range 9 {
+		get(t, srv.URL+"/v2/feed/stream", "X-User", "alice")
+	}
+	streams := hits()
+	for range 9 {
+		get(t, srv.URL+"/v1/feed", "X-User", "alice")
+	}
+	all := hits()
+	for i := range ups {
+		if s := streams[i]; s != 0 && s != 9 {
+			t.Errorf("alice's streams split: %v", streams)
+		}
+		if all[i]-streams[i] != 3 {
+			t.Errorf("the rest did not rotate: %v after %v", all, streams)
+		}
+	}
+}

@@ -275,3 +275,40 @@ func TestConfigErrors(t *testing.T) {
 }
 
 var _ = bytes.NewReader
+
+// An upstream that dies halfway through a body of unknown length must not
+// look to the client like one that finished: the client's read fails.
+func TestProxyCutBodyIsNotComplete(t *testing.T) {
+	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "half of it")
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler) // the connection closes without the final chunk
+	})
+	_, srv := front(t, gateway.Config{Upstreams: urls(up)})
+	resp, err := http.Get(srv.URL + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if b, err := io.ReadAll(resp.Body); err == nil {
+		t.Fatalf("read %q to a clean end from an upstream that died", b)
+	}
+}
+
+func TestProxyTrailers(t *testing.T) {
+	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "X-Checksum")
+		io.WriteString(w, "body")
+		w.Header().Set("X-Checksum", "abc")
+	})
+	_, srv := front(t, gateway.Config{Upstreams: urls(up)})
+	resp, err := http.Get(srv.URL + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if got := resp.Trailer.Get("X-Checksum"); got != "abc" {
+		t.Fatalf("trailer %q", got)
+	}
+}
