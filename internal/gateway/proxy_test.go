@@ -248,8 +248,11 @@ func TestUnreachableUpstreamIs502(t *testing.T) {
 // does not wait for it is a 504.
 func TestRouteTimeouts(t *testing.T) {
 	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(300 * time.Millisecond) // the slowness under test, not a wait
-		io.WriteString(w, "slow")
+		select { // the slowness under test
+		case <-time.After(300 * time.Millisecond):
+			io.WriteString(w, "slow")
+		case <-r.Context().Done():
+		}
 	})
 	_, srv := front(t, gateway.Config{Upstreams: urls(up), Timeout: 50 * time.Millisecond,
 		Routes: []gateway.Route{{Prefix: "/v2/export", Timeout: 5 * time.Second}}})
