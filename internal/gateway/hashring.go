@@ -82,12 +82,12 @@ func (boundedHash) pick(c *choice) *upstream {
 	start := c.set.ring.start(c.key)
 	// Requests finishing and starting elsewhere move the bound while we
 	// walk; a walk that found every upstream at a bound already passed is
-	// tried again with the new one, a few times.
+	// tried again with the new one.
 	lastTotal := int64(-1)
 	for range 4 {
 		total := c.load()
 		if c.count == 0 || total == lastTotal {
-			return nil
+			break
 		}
 		lastTotal = total
 		bound := loadBound(total, c.count)
@@ -97,7 +97,9 @@ func (boundedHash) pick(c *choice) *upstream {
 			}
 		}
 	}
-	return nil
+	// Only loads shifting under every walk get here: the request is
+	// served off its key's upstream rather than refused.
+	return leastOutstanding{}.pick(c)
 }
 
 // loadBound is how many requests an upstream may have in flight and still
