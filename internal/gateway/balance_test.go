@@ -203,3 +203,38 @@ func TestRoutePolicies(t *testing.T) {
 		}
 	}
 }
+
+// A route limited to methods takes only those: writes rotate while reads
+// of the same paths stick to the user's upstream.
+func TestRouteMethods(t *testing.T) {
+	ups := []*backend{newBackend(t, nil), newBackend(t, nil), newBackend(t, nil)}
+	_, srv := front(t, gateway.Config{Upstreams: urls(ups...), Policy: gateway.PolicyHash,
+		Routes:  []gateway.Route{{Prefix: "/", Methods: []string{http.MethodPost}, Policy: gateway.PolicyRoundRobin}},
+		HashKey: func(r *http.Request) string { return r.Header.Get("X-User") }})
+	hits := func() (out []int64) {
+		for _, u := range ups {
+			out = append(out, u.hits.Load())
+		}
+		return out
+	}
+	for range 9 {
+		get(t, srv.URL+"/v2/posts/1", "X-User", "alice")
+	}
+	reads := hits()
+	for range 9 {
+		resp, err := http.Post(srv.URL+"/v2/posts", "text/plain", stringsReader("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	all := hits()
+	for i := range ups {
+		if r := reads[i]; r != 0 && r != 9 {
+			t.Errorf("alice's reads split: %v", reads)
+		}
+		if all[i]-reads[i] != 3 {
+			t.Errorf("the writes did not rotate: %v after %v", all, reads)
+		}
+	}
+}

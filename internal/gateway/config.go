@@ -58,7 +58,11 @@ type Config struct {
 
 // Route is a group of paths with its own balancing and timeout.
 type Route struct {
-	Prefix  string        // "/v2/feed/stream", "/media/"
+	Prefix string // "/v2/feed/stream", "/media/"
+	// Methods, when set, limit the route to requests of those methods
+	// (writes balanced apart from reads of the same paths, say); among
+	// routes of the same prefix length, one with Methods is tried first.
+	Methods []string
 	Policy  string        // "" takes Config.Policy
 	Timeout time.Duration // 0 takes Config.Timeout
 }

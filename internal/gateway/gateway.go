@@ -29,6 +29,7 @@ type Gateway struct {
 
 type route struct {
 	prefix   string
+	methods  []string // any method when empty
 	balancer balancer
 	hashed   bool
 	timeout  time.Duration
@@ -46,9 +47,13 @@ func New(cfg Config) (*Gateway, error) {
 	g.bufs.New = func() any { b := make([]byte, 32<<10); return &b }
 	g.def = newRoute("", cfg.Policy, cfg.Timeout)
 	for _, r := range cfg.Routes {
-		g.routes = append(g.routes, newRoute(r.Prefix, cmp.Or(r.Policy, cfg.Policy), cmp.Or(r.Timeout, cfg.Timeout)))
+		rt := newRoute(r.Prefix, cmp.Or(r.Policy, cfg.Policy), cmp.Or(r.Timeout, cfg.Timeout))
+		rt.methods = r.Methods
+		g.routes = append(g.routes, rt)
 	}
-	slices.SortStableFunc(g.routes, func(a, b route) int { return len(b.prefix) - len(a.prefix) })
+	slices.SortStableFunc(g.routes, func(a, b route) int {
+		return cmp.Or(len(b.prefix)-len(a.prefix), len(b.methods)-len(a.methods))
+	})
 	g.set.Store(newUpstreamSet(nil))
 	if err := g.SetUpstreams(cfg.Upstreams); err != nil {
 		return nil, err
@@ -61,9 +66,10 @@ func newRoute(prefix, policy string, timeout time.Duration) route {
 	return route{prefix: prefix, balancer: b, hashed: policy == PolicyHash, timeout: timeout}
 }
 
-func (g *Gateway) route(path string) *route {
+func (g *Gateway) route(r *http.Request) *route {
 	for i := range g.routes {
-		if strings.HasPrefix(path, g.routes[i].prefix) {
+		rt := &g.routes[i]
+		if strings.HasPrefix(r.URL.Path, rt.prefix) && (len(rt.methods) == 0 || slices.Contains(rt.methods, r.Method)) {
 			return &g.routes[i]
 		}
 	}
@@ -78,7 +84,7 @@ var (
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := requestID(r)
 	w.Header().Set(requestIDHeader, id)
-	x := &exchange{g: g, r: r, rt: g.route(r.URL.Path), retry: safeToRetry(r) && g.cfg.Retry.Attempts > 0}
+	x := &exchange{g: g, r: r, rt: g.route(r), retry: safeToRetry(r) && g.cfg.Retry.Attempts > 0}
 	if x.rt.hashed {
 		if g.cfg.HashKey != nil {
 			x.key = g.cfg.HashKey(r)
