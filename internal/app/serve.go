@@ -51,7 +51,11 @@ func (n *node) Close() error {
 // serve runs every role in this process until ctx ends, then shuts down
 // gracefully: stop accepting, let in-flight requests finish, close stores.
 func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
-	n, err := build(ctx, cfg, stderr)
+	builder := build
+	if cfg.hasRole("gateway") {
+		builder = buildGateway
+	}
+	n, err := builder(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
