@@ -85,6 +85,17 @@ func TestGatewayInFrontOfAPINodes(t *testing.T) {
 		t.Fatalf("the api nodes did not log the client's own address (127.0.0.2):\n%s", logs.String())
 	}
 
+	t.Run("media, UI and OpenAPI", func(t *testing.T) {
+		for _, tc := range []struct{ path, contentType string }{
+			{p.Images.Large, "image/jpeg"}, {"/", "text/html"}, {"/openapi.json", "application/json"},
+		} {
+			r := alice.do("GET", tc.path, nil)
+			if r.StatusCode != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), tc.contentType) {
+				t.Errorf("GET %s through the gateway: %d %s", tc.path, r.StatusCode, r.Header.Get("Content-Type"))
+			}
+		}
+	})
+
 	t.Run("home", func(t *testing.T) {
 		var h home
 		r := alice.do("GET", "/v2/home", nil)

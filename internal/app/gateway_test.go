@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -183,6 +184,58 @@ func TestGatewayRateLimits(t *testing.T) {
 	if n := up.count(anyRequest); n != 3 {
 		t.Fatalf("the upstream saw %d requests, want the 3 within the quota", n)
 	}
+
+	t.Run("shared in Redis by gateways", func(t *testing.T) {
+		if c, err := net.Dial("tcp", "127.0.0.1:6379"); err != nil {
+			testenv.Missing(t, "Redis on 127.0.0.1:6379")
+		} else {
+			c.Close()
+		}
+		var gws []*server
+		for range 2 {
+			gws = append(gws, startGateway(t, nodeOptions{}, []string{up.URL}, "--rate-limits", limits, "--redis", "redis://127.0.0.1:6379/0"))
+		}
+		// Redis outlives the test: a user id of its own.
+		tok := sessionToken(t, gatewaySecret, time.Now().UnixNano(), time.Now().Add(time.Hour))
+		allowed := 0
+		for i := range 8 {
+			switch r := send(t, "GET", gws[i%2].URL+"/v2/feed", "Authorization", "Bearer "+tok); r.StatusCode {
+			case 200:
+				allowed++
+			case 429:
+			default:
+				t.Fatalf("request %d: %d %s", i, r.StatusCode, r.Body)
+			}
+		}
+		if allowed != 3 {
+			t.Fatalf("%d of 8 requests through two gateways passed a limit of 3 a minute", allowed)
+		}
+	})
+}
+
+// The gateway's probes answer for the gateway: /healthz while it runs,
+// /readyz while an upstream takes requests (503 once the only one has
+// failed enough to be ejected).
+func TestGatewayProbes(t *testing.T) {
+	up := newFakeUpstream(t)
+	gw := startGateway(t, nodeOptions{}, []string{up.URL})
+	if r := send(t, "GET", gw.URL+"/readyz"); r.StatusCode != 200 {
+		t.Fatalf("/readyz with a live upstream: %d %s", r.StatusCode, r.Body)
+	}
+	up.Close()
+	for range 5 {
+		if r := send(t, "GET", gw.URL+"/v2/posts/1"); r.StatusCode < 500 {
+			t.Fatalf("a request to a closed upstream: %d", r.StatusCode)
+		}
+	}
+	r := send(t, "GET", gw.URL+"/readyz")
+	if r.StatusCode != 503 || !strings.Contains(string(r.Body), `"ejected":true`) {
+		t.Fatalf("/readyz with the only upstream ejected: %d %s", r.StatusCode, r.Body)
+	}
+	if r := send(t, "GET", gw.URL+"/healthz"); r.StatusCode != 200 {
+		t.Fatalf("/healthz: %d", r.StatusCode)
+	}
+	send(t, "GET", gw.URL+"/v2/posts/1").problem(t, http.StatusServiceUnavailable)
 }
 
 // upstreamsOf reads the gateway's /readyz: its upstreams, in order.
