@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/photofeed/photofeed/internal/clientip"
 	"github.com/photofeed/photofeed/internal/gateway"
 	"github.com/photofeed/photofeed/internal/home"
@@ -74,8 +76,9 @@ func buildGateway(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, e
 		workers = append(workers, supervise.Worker{Name: "upstreams-file",
 			Run: reloadUpstreams(gw, cfg.UpstreamsFile, n.hangups(ctx), log)})
 	}
-	n.workers, _ = supervisor(workers, log)
-	n.metrics = metricsHandler(nil)
+	var restarts *prometheus.CounterVec
+	n.workers, restarts = supervisor(workers, log)
+	n.metrics = metricsHandler(nil, restarts, newUpstreamCollector(gw.Upstreams))
 	n.handler = gatewayServer(cfg, gw, limits, subkey([]byte(cfg.Secret), "session-token"), log)
 	return n, nil
 }
@@ -174,7 +177,7 @@ func gatewayReady(w http.ResponseWriter, gw *gateway.Gateway) {
 	status, usable := "unavailable", 0
 	list := []upstreamJSON{}
 	for _, u := range gw.Upstreams() {
-		ok := u.Healthy && !u.Ejected && !u.Draining && u.Breaker != "open"
+		ok := usableNow(u)
 		if ok {
 			usable++
 			status = "ok"

@@ -222,6 +222,9 @@ func TestGatewayProbes(t *testing.T) {
 	if r := send(t, "GET", gw.URL+"/readyz"); r.StatusCode != 200 {
 		t.Fatalf("/readyz with a live upstream: %d %s", r.StatusCode, r.Body)
 	}
+	if m := gw.metrics(t); !strings.Contains(string(m.Body), `photofeed_gateway_upstream_usable{upstream="`+up.URL+`"} 1`) {
+		t.Fatalf("/metrics does not show the upstream usable:\n%s", m.Body)
+	}
 	up.Close()
 	for range 5 {
 		if r := send(t, "GET", gw.URL+"/v2/posts/1"); r.StatusCode < 500 {
@@ -234,6 +237,9 @@ func TestGatewayProbes(t *testing.T) {
 	}
 	if r := send(t, "GET", gw.URL+"/healthz"); r.StatusCode != 200 {
 		t.Fatalf("/healthz: %d", r.StatusCode)
+	}
+	if m := gw.metrics(t); !strings.Contains(string(m.Body), `photofeed_gateway_upstream_usable{upstream="`+up.URL+`"} 0`) {
+		t.Fatalf("/metrics does not show the upstream out:\n%s", m.Body)
 	}
 	send(t, "GET", gw.URL+"/v2/posts/1").problem(t, http.StatusServiceUnavailable)
 }
