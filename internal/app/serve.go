@@ -82,7 +82,11 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer stopMetrics()
-	fmt.Fprintf(stdout, "photofeed serving on %s (data in %s; metrics %s)\n", publicURL(ln.Addr()), cfg.DataDir, metrics)
+	where := "data in " + cfg.DataDir
+	if cfg.hasRole("gateway") {
+		where = "gateway, no data of its own"
+	}
+	fmt.Fprintf(stdout, "photofeed serving on %s (%s; metrics %s)\n", publicURL(ln.Addr()), where, metrics)
 	log.Info("started", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "metrics", metrics)
 
 	defer n.start(ctx)()
