@@ -370,3 +370,49 @@ func TestGatewayReloadsUpstreamsFile(t *testing.T) {
 		t.Fatal("the request in flight never finished")
 	}
 }
+
+// Route groups at work: each user's feed reads stay on one upstream (the
+// verified user id is the hash key), signed-out reads from one address
+// too; media rotate over all upstreams.
+func TestGatewayRouteGroups(t *testing.T) {
+	ups := []*fakeUpstream{newFakeUpstream(t), newFakeUpstream(t), newFakeUpstream(t)}
+	var urls []string
+	for _, u := range ups {
+		urls = append(urls, u.URL)
+	}
+	gw := startGateway(t, nodeOptions{}, urls)
+	servedBy := func(path string, header ...string) string {
+		r := send(t, "GET", gw.URL+path, header...)
+		if r.StatusCode != 200 {
+			t.Fatalf("GET %s: %d %s", path, r.StatusCode, r.Body)
+		}
+		return r.Header.Get("X-Upstream")
+	}
+	homes := map[string]bool{}
+	for uid := range int64(8) {
+		tok := sessionToken(t, gatewaySecret, 1000+uid, time.Now().Add(time.Hour))
+		first := servedBy("/v2/feed", "Authorization", "Bearer "+tok)
+		homes[first] = true
+		for range 4 {
+			if got := servedBy("/v1/feed?limit=5", "Authorization", "Bearer "+tok); got != first {
+				t.Fatalf("user %d's feed reads on %s and %s", 1000+uid, first, got)
+			}
+		}
+	}
+	if len(homes) < 2 {
+		t.Fatalf("8 users' feeds all on one upstream: %v", homes)
+	}
+	anon := servedBy("/v2/feed")
+	for range 4 {
+		if got := servedBy("/v2/feed"); got != anon {
+			t.Fatalf("one address's signed-out feed reads on %s and %s", anon, got)
+		}
+	}
+	media := map[string]int{}
+	for range 6 {
+		media[servedBy("/media/0001-abc.jpg")]++
+	}
+	if len(media) != 3 || media[urls[0]] != 2 || media[urls[1]] != 2 {
+		t.Fatalf("media did not rotate over the 3 upstreams: %v", media)
+	}
+}
