@@ -308,6 +308,14 @@ func TestGatewayReloadsUpstreamsFile(t *testing.T) {
 		t.Fatalf("the one upstream got %d of 4", a.count(anyRequest))
 	}
 
+	// A file that does not parse leaves the set as it was.
+	write("a:1")
+	hangup()
+	hangup() // the first one has been handled once the second is taken
+	if urls, _ := upstreamsOf(t, gw); len(urls) != 1 || urls[0] != a.URL {
+		t.Fatalf("a bad file changed the set to %v", urls)
+	}
+
 	write(a.URL, b.URL)
 	hangup()
 	testenv.Eventually(t, "the new upstream in the set", 5*time.Second, func() bool {

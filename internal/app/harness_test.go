@@ -88,8 +88,8 @@ func startWith(t *testing.T, o nodeOptions, extra ...string) *server {
 	// On PostgreSQL, 16 logical shards: a new deployment's default 1,024
 	// schemas take some 20 s to create, too long for every test.
 	mode := os.Getenv("PHOTOFEED_TEST_DB")
-	if slices.Contains(extra, "--db") {
-		mode = "" // the test brings its own database
+	if slices.Contains(extra, "--db") || slices.Contains(extra, "gateway") {
+		mode = "" // the test brings its own database, or the node has none
 	}
 	switch mode {
 	case "postgres": // the suite again, on PostgreSQL
