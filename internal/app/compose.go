@@ -19,7 +19,9 @@ package app
 //	                  the middleware every request passes through
 //
 // The workers come before the server because /readyz reports them. A node
-// is all or nothing: if any step fails, what the earlier ones opened is
+// of the gateway role is built apart, by buildGateway (gateway.go): it
+// has none of these engines or services, only the proxy in front of api
+// nodes and the edge middleware. A node is all or nothing: if any step fails, what the earlier ones opened is
 // closed and build returns the error.
 
 import (
@@ -167,15 +169,10 @@ func (n *node) openAdapters(ctx context.Context, cfg Config) (*adapters, error) 
 // the fallback).
 func (n *node) openRedis(cfg Config, db *database) (*redis.Client, feed.TimelineStore, error) {
 	timelines := db.Timelines()
-	if cfg.Redis == "" {
-		return nil, timelines, nil
+	rdb, err := n.redisClient(cfg)
+	if rdb == nil || err != nil {
+		return nil, timelines, err
 	}
-	opts, err := redis.ParseURL(cfg.Redis)
-	if err != nil {
-		return nil, nil, fmt.Errorf("--redis: %w", err)
-	}
-	rdb := redis.NewClient(opts)
-	n.closers = append(n.closers, rdb.Close)
 	if wm, ok := timelines.(redisstore.WriteModel); ok {
 		timelines = redisstore.NewTimelines(wm, rdb, redisstore.TimelinesConfig{
 			Threshold: cfg.FanOutThreshold, Logger: n.log,
@@ -185,6 +182,20 @@ func (n *node) openRedis(cfg Config, db *database) (*redis.Client, feed.Timeline
 		})
 	}
 	return rdb, timelines, nil
+}
+
+// redisClient connects to --redis, or returns nil without it.
+func (n *node) redisClient(cfg Config) (*redis.Client, error) {
+	if cfg.Redis == "" {
+		return nil, nil
+	}
+	opts, err := redis.ParseURL(cfg.Redis)
+	if err != nil {
+		return nil, fmt.Errorf("--redis: %w", err)
+	}
+	rdb := redis.NewClient(opts)
+	n.closers = append(n.closers, rdb.Close)
+	return rdb, nil
 }
 
 // openSearchIndex opens this api node's own search index. Search runs
@@ -378,7 +389,7 @@ func newServer(cfg Config, ad *adapters, svc *services, workersDown func() error
 	} else {
 		api.RegisterHealth(mux)
 	}
-	limits, err := rateLimits(cfg, ad.redis, log)
+	limits, err := rateLimits(cfg, ad.redis, "photofeed:ratelimit:", log)
 	if err != nil {
 		return nil, err
 	}
@@ -401,8 +412,9 @@ func newServer(cfg Config, ad *adapters, svc *services, workersDown func() error
 }
 
 // rateLimits is the rate-limiting middleware --rate-limits configures:
-// in memory, or shared in Redis with the memory limiter as its fallback.
-func rateLimits(cfg Config, rdb *redis.Client, log *slog.Logger) (func(http.Handler) http.Handler, error) {
+// in memory, or shared in Redis (its keys under prefix) with the memory
+// limiter as its fallback. Api nodes and gateways both use it.
+func rateLimits(cfg Config, rdb *redis.Client, prefix string, log *slog.Logger) (func(http.Handler) http.Handler, error) {
 	if cfg.RateLimits == "off" {
 		return func(h http.Handler) http.Handler { return h }, nil
 	}
@@ -415,7 +427,7 @@ func rateLimits(cfg Config, rdb *redis.Client, log *slog.Logger) (func(http.Hand
 	}
 	var limiter ratelimit.Limiter = ratelimit.NewMemory(ratelimit.MemoryConfig{})
 	if rdb != nil {
-		limiter = ratelimit.NewFallback(ratelimit.NewRedis(rdb, "photofeed:ratelimit:", nil), limiter, ratelimit.FallbackConfig{
+		limiter = ratelimit.NewFallback(ratelimit.NewRedis(rdb, prefix, nil), limiter, ratelimit.FallbackConfig{
 			FailOpen: cfg.LimitFallback == "open",
 			OnStateChange: func(from, to string) {
 				log.Warn("shared rate limiter", "breaker", to, "was", from)

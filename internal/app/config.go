@@ -53,6 +53,9 @@ type Config struct {
 	MetricsAddr     string        // --metrics-addr, PHOTOFEED_METRICS_ADDR; default 127.0.0.1:9464, "off" for none
 	TrustedProxies  string        // --trusted-proxies, PHOTOFEED_TRUSTED_PROXIES; CIDR ranges whose client header is believed
 	ClientIPHeader  string        // --client-ip-header, PHOTOFEED_CLIENT_IP_HEADER; x-forwarded-for (default) or forwarded
+	Upstreams       string        // --upstreams, PHOTOFEED_UPSTREAMS; the gateway's api nodes, comma-separated URLs
+	UpstreamsFile   string        // --upstreams-file, PHOTOFEED_UPSTREAMS_FILE; the same, one a line, re-read on SIGHUP
+	LBPolicy        string        // --lb-policy, PHOTOFEED_LB_POLICY; the gateway's balancing, per route group
 
 	// getenv is the environment the config was read from, for adapters
 	// that take credentials from it (AWS_*).
@@ -101,7 +104,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs := flag.NewFlagSet("photofeed serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Addr, "addr", ":8080", "listen address (host:port)")
-	fs.StringVar(&c.Roles, "roles", "api,worker", "what this process does: api (HTTP API and UI), worker (outbox relay, event consumers, jobs), or both")
+	fs.StringVar(&c.Roles, "roles", "api,worker", "what this process does: api (HTTP API and UI), worker (outbox relay, event consumers, jobs), or both; or gateway alone (the front door of api nodes)")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "where the database and media live")
 	fs.StringVar(&c.DB, "db", "", "PostgreSQL URL, postgres://user@host:5432/db (default: embedded SQLite in the data dir)")
 	fs.StringVar(&c.DBReplicas, "db-replicas", "", "comma-separated PostgreSQL URLs of streaming read replicas")
@@ -136,6 +139,9 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:9464", `listen address of /metrics (Prometheus), apart from the public one; "off" for none`)
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDR ranges of proxies whose --client-ip-header names the client (default: none; the peer address is the client)")
 	fs.StringVar(&c.ClientIPHeader, "client-ip-header", string(clientip.XForwardedFor), "the one header trusted proxies name the client in: x-forwarded-for or forwarded (RFC 7239); the other is never read")
+	fs.StringVar(&c.Upstreams, "upstreams", "", "with --roles gateway: the api nodes' URLs, comma-separated, e.g. http://10.0.0.5:8080,http://10.0.0.6:8080")
+	fs.StringVar(&c.UpstreamsFile, "upstreams-file", "", "with --roles gateway: a file of api node URLs, one a line (# comments), re-read on SIGHUP: new ones join, missing ones are drained")
+	fs.StringVar(&c.LBPolicy, "lb-policy", "", `with --roles gateway: balancing, all groups at once ("p2c") and/or per route group ("feed=hash,writes=least-outstanding"); groups `+routeGroupNames()+`; policies round-robin, least-outstanding, p2c, hash (default: `+defaultLBPolicy()+`)`)
 	fs.StringVar(&c.RateLimits, "rate-limits", "", `rate-limit policy file (JSON), or "off" (default: built-in policies)`)
 
 	if err := fs.Parse(args); err != nil {
@@ -186,8 +192,10 @@ func (c Config) validate() error {
 		return errors.New("--media-redirect needs --blobs s3://...")
 	case c.MediaRedirect < 0 || c.MediaRedirect > 7*24*time.Hour:
 		return errors.New("--media-redirect must be from 0 to 168h (S3's longest presigned URL)")
+	case c.hasRole("gateway") && c.Roles != "gateway":
+		return errors.New("--roles gateway runs alone: start api and worker nodes as processes of their own")
 	case !validRoles(c.Roles):
-		return errors.New("--roles must be api, worker, or api,worker")
+		return errors.New("--roles must be api, worker, api,worker, or gateway")
 	case c.CacheTTL < 0 || c.CacheTTL > time.Hour:
 		return errors.New("--cache-ttl must be from 0 to 1h")
 	case c.LimitFallback != "local" && c.LimitFallback != "open":
@@ -225,6 +233,32 @@ func (c Config) validate() error {
 	case c.HashMemory < int64(c.Argon2Memory)<<10:
 		return errors.New("--hash-memory must be at least --argon2-memory (one hash)")
 	}
+	return c.validateGateway()
+}
+
+// validateGateway checks the gateway's flags, and that no other role is
+// given them.
+func (c Config) validateGateway() error {
+	if !c.hasRole("gateway") {
+		if c.Upstreams != "" || c.UpstreamsFile != "" || c.LBPolicy != "" {
+			return errors.New("--upstreams, --upstreams-file and --lb-policy are for --roles gateway")
+		}
+		return nil
+	}
+	switch {
+	case (c.Upstreams == "") == (c.UpstreamsFile == ""):
+		return errors.New("--roles gateway needs --upstreams or --upstreams-file (one of them)")
+	case c.Secret == "":
+		return errors.New("--roles gateway needs --secret, the api nodes' own, to verify session tokens")
+	}
+	if c.Upstreams != "" {
+		if _, err := parseUpstreams(strings.NewReader(strings.ReplaceAll(c.Upstreams, ",", "\n"))); err != nil {
+			return fmt.Errorf("--upstreams: %w", err)
+		}
+	}
+	if _, err := parseLBPolicy(c.LBPolicy); err != nil {
+		return fmt.Errorf("--lb-policy: %w", err)
+	}
 	return nil
 }
 
@@ -247,7 +281,7 @@ func validRoles(roles string) bool {
 	n := 0
 	for _, r := range strings.Split(roles, ",") {
 		switch strings.TrimSpace(r) {
-		case "api", "worker":
+		case "api", "worker", "gateway":
 			n++
 		default:
 			return false

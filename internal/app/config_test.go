@@ -60,11 +60,54 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{[]string{"--metrics-addr", "9464"}, nil, "--metrics-addr"},
 		{[]string{"extra"}, nil, "unexpected argument"},
 		{[]string{"--no-such-flag"}, nil, "no-such-flag"},
+		{[]string{"--roles", "gateway,api", "--upstreams", "http://a:1", "--secret", secret32}, nil, "--roles gateway runs alone"},
+		{[]string{"--roles", "gateway", "--secret", secret32}, nil, "--upstreams"},
+		{[]string{"--roles", "gateway", "--upstreams", "http://a:1"}, nil, "--secret"},
+		{[]string{"--roles", "gateway", "--secret", secret32, "--upstreams", "a:1"}, nil, "--upstreams"},
+		{[]string{"--roles", "gateway", "--secret", secret32, "--upstreams", "http://a:1", "--upstreams-file", "f"}, nil, "--upstreams-file"},
+		{[]string{"--roles", "gateway", "--secret", secret32, "--upstreams", "http://a:1", "--lb-policy", "feed=fastest"}, nil, `unknown policy "fastest"`},
+		{[]string{"--roles", "gateway", "--secret", secret32, "--upstreams", "http://a:1", "--lb-policy", "posts=hash"}, nil, `unknown route group "posts"`},
+		{[]string{"--upstreams", "http://a:1"}, nil, "--roles gateway"},
+		{nil, map[string]string{"PHOTOFEED_ROLES": "gateway", "PHOTOFEED_SECRET": secret32, "PHOTOFEED_UPSTREAMS": "ftp://a"}, "--upstreams"},
 	}
 	for _, tt := range tests {
 		_, err := parseServeConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("args %v env %v: err %v, want a one-line error naming %q", tt.args, tt.env, err, tt.want)
+		}
+	}
+}
+
+const secret32 = "0123456789abcdef0123456789abcdef"
+
+func TestGatewayConfig(t *testing.T) {
+	env := map[string]string{"PHOTOFEED_UPSTREAMS": "http://10.0.0.5:8080, http://10.0.0.6:8080/"}
+	c, err := parseServeConfig([]string{"--roles", "gateway", "--secret", secret32, "--lb-policy", "round-robin,feed=hash"},
+		func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ups, err := initialUpstreams(c)
+	if err != nil || strings.Join(ups, " ") != "http://10.0.0.5:8080 http://10.0.0.6:8080" {
+		t.Fatalf("upstreams from PHOTOFEED_UPSTREAMS: %v %v", ups, err)
+	}
+	tests := []struct{ flag, want string }{
+		{"", "default=p2c feed=hash media=round-robin writes=least-outstanding"},
+		{"round-robin", "default=round-robin feed=round-robin media=round-robin writes=round-robin"},
+		{"default=p2c,feed=hash", "default=p2c feed=hash media=round-robin writes=least-outstanding"},
+		{"hash, writes = p2c", "default=hash feed=hash media=hash writes=p2c"},
+	}
+	for _, tt := range tests {
+		got, err := parseLBPolicy(tt.flag)
+		if err != nil {
+			t.Fatalf("--lb-policy %q: %v", tt.flag, err)
+		}
+		var s []string
+		for _, g := range []string{"default", "feed", "media", "writes"} {
+			s = append(s, g+"="+got[g])
+		}
+		if strings.Join(s, " ") != tt.want {
+			t.Errorf("--lb-policy %q: %s, want %s", tt.flag, strings.Join(s, " "), tt.want)
 		}
 	}
 }

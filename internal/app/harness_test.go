@@ -62,6 +62,21 @@ func start(t *testing.T, extra ...string) *server {
 // startEnv is start with an environment (nil: empty) for the process.
 func startEnv(t *testing.T, getenv func(string) string, extra ...string) *server {
 	t.Helper()
+	return startWith(t, nodeOptions{getenv: getenv}, extra...)
+}
+
+// nodeOptions are what startWith takes besides flags; zero values are
+// start's.
+type nodeOptions struct {
+	getenv func(string) string // nil: an empty environment
+	ctx    context.Context     // Run's context (cancelled to stop it); nil: Background
+	log    io.Writer           // the node's log; nil: discarded
+}
+
+// startWith is start with options.
+func startWith(t *testing.T, o nodeOptions, extra ...string) *server {
+	t.Helper()
+	getenv := o.getenv
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
@@ -73,8 +88,8 @@ func startEnv(t *testing.T, getenv func(string) string, extra ...string) *server
 	// On PostgreSQL, 16 logical shards: a new deployment's default 1,024
 	// schemas take some 20 s to create, too long for every test.
 	mode := os.Getenv("PHOTOFEED_TEST_DB")
-	if slices.Contains(extra, "--db") {
-		mode = "" // the test brings its own database
+	if slices.Contains(extra, "--db") || slices.Contains(extra, "gateway") {
+		mode = "" // the test brings its own database, or the node has none
 	}
 	switch mode {
 	case "postgres": // the suite again, on PostgreSQL
@@ -97,11 +112,16 @@ func startEnv(t *testing.T, getenv func(string) string, extra ...string) *server
 		args = append(args, "--db", primary, "--db-replicas", strings.Join(replicas, ","), "--shards", file, "--logical-shards", "4")
 	}
 	args = append(args, extra...)
-	ctx, cancel := context.WithCancel(context.Background())
+	if o.ctx == nil {
+		o.ctx = context.Background()
+	}
+	ctx, cancel := context.WithCancel(o.ctx)
 	pr, pw := io.Pipe()
 	s := &server{DataDir: dir, DB: dbURL, cancel: cancel, done: make(chan error, 1)}
 	var logs io.Writer = io.Discard
-	if os.Getenv("PHOTOFEED_TEST_LOG") != "" { // server logs on stderr, for debugging a test
+	if o.log != nil {
+		logs = o.log
+	} else if os.Getenv("PHOTOFEED_TEST_LOG") != "" { // server logs on stderr, for debugging a test
 		logs = os.Stderr
 		args = append(args, "--log-level", "warn")
 	}

@@ -51,12 +51,12 @@ func (c *replicaCollector) Collect(ch chan<- prometheus.Metric) {
 
 // metricsHandler serves /metrics: the Go runtime, the process, and the
 // database replicas when there are any, and more (the worker restarts).
-// Each node has its own registry.
+// Each node has its own registry; a gateway has no database (nil).
 func metricsHandler(db *database, more ...prometheus.Collector) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(more...)
-	if db.Replicas != nil {
+	if db != nil && db.Replicas != nil {
 		reg.MustRegister(newReplicaCollector(db.Replicas))
 	}
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})

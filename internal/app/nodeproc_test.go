@@ -54,12 +54,12 @@ type nodeProcess struct {
 	done  chan error
 }
 
-// startNodeProcess starts the test binary as a node serving dir and waits
-// for it to answer /healthz. Its log goes to log.
-func startNodeProcess(t *testing.T, dir string, log io.Writer) *nodeProcess {
+// startNodeProcess starts the test binary as a node serving dir, with
+// extra flags, and waits for it to answer /healthz. Its log goes to log.
+func startNodeProcess(t *testing.T, dir string, log io.Writer, extra ...string) *nodeProcess {
 	t.Helper()
-	args, _ := json.Marshal(append(append([]string{"serve", "--addr", "127.0.0.1:0"}, app.CheapNodeArgs(dir)...),
-		"--log-level", "info", "--metrics-addr", "off"))
+	args, _ := json.Marshal(append(append(append([]string{"serve", "--addr", "127.0.0.1:0"}, app.CheapNodeArgs(dir)...),
+		"--log-level", "info", "--metrics-addr", "off"), extra...))
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(args))
 	cmd.Stderr = log

@@ -66,6 +66,8 @@ const usage = `photofeed: a self-hostable photo-sharing service
 
 Usage:
   photofeed [serve] [flags]   run the service (all roles, embedded engines)
+  photofeed serve --roles gateway --upstreams URL[,URL...] --secret S
+                              the front door of api nodes: balancing, token checks, rate limits
   photofeed reindex [flags]   rebuild the search index from the database (server stopped)
   photofeed jobs list [--state discarded] | jobs retry <id> [--database name]
                               background jobs of every database; discarded ones are the dead letters

@@ -51,7 +51,11 @@ func (n *node) Close() error {
 // serve runs every role in this process until ctx ends, then shuts down
 // gracefully: stop accepting, let in-flight requests finish, close stores.
 func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
-	n, err := build(ctx, cfg, stderr)
+	builder := build
+	if cfg.hasRole("gateway") {
+		builder = buildGateway
+	}
+	n, err := builder(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
@@ -78,7 +82,11 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer stopMetrics()
-	fmt.Fprintf(stdout, "photofeed serving on %s (data in %s; metrics %s)\n", publicURL(ln.Addr()), cfg.DataDir, metrics)
+	where := "data in " + cfg.DataDir
+	if cfg.hasRole("gateway") {
+		where = "gateway, no data of its own"
+	}
+	fmt.Fprintf(stdout, "photofeed serving on %s (%s; metrics %s)\n", publicURL(ln.Addr()), where, metrics)
 	log.Info("started", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "metrics", metrics)
 
 	defer n.start(ctx)()

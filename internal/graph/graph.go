@@ -2,8 +2,10 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/photofeed/photofeed/internal/errkind"
@@ -91,4 +93,63 @@ func (s *Service) Following(ctx context.Context, userID int64, offset, limit int
 		return nil, 0, fmt.Errorf("following: %w", err)
 	}
 	return list, c.Following, nil
+}
+
+// How far Suggestions looks: the most recent follows of the user, and of
+// each of those. Bounded so that a user following thousands costs the
+// same few reads as anyone, whatever shards the follows live on.
+const (
+	suggestFrom    = 20  // followed users whose follows are read
+	suggestEach    = 50  // follows read of each
+	suggestExclude = 500 // the user's own follows read to leave out
+)
+
+// Suggestions are people followed by the people userID follows, whom
+// userID does not follow yet, most shared first (then lowest id): the
+// friends-of-friends rule. It reads through Following only, so it works
+// the same on one database and on shards.
+func (s *Service) Suggestions(ctx context.Context, userID int64, limit int) ([]int64, error) {
+	mine, err := s.store.Following(ctx, userID, 0, suggestExclude)
+	if err != nil {
+		return nil, fmt.Errorf("suggestions: %w", err)
+	}
+	followed := make(map[int64]bool, len(mine))
+	for _, id := range mine {
+		followed[id] = true
+	}
+	shared := map[int64]int{}
+	for _, f := range mine[:min(len(mine), suggestFrom)] {
+		theirs, err := s.store.Following(ctx, f, 0, suggestEach)
+		if err != nil {
+			return nil, fmt.Errorf("suggestions: %w", err)
+		}
+		for _, c := range theirs {
+			if c != userID && !followed[c] {
+				shared[c]++
+			}
+		}
+	}
+	out := make([]int64, 0, len(shared))
+	for id := range shared {
+		out = append(out, id)
+	}
+	slices.SortFunc(out, func(a, b int64) int {
+		return cmp.Or(cmp.Compare(shared[b], shared[a]), cmp.Compare(a, b))
+	})
+	if len(mine) < suggestExclude {
+		return out[:min(len(out), limit)], nil
+	}
+	// The user follows more than were read: ask about each candidate.
+	var kept []int64
+	for _, id := range out {
+		if len(kept) == limit {
+			break
+		}
+		if yes, err := s.store.IsFollowing(ctx, userID, id); err != nil {
+			return nil, fmt.Errorf("suggestions: %w", err)
+		} else if !yes {
+			kept = append(kept, id)
+		}
+	}
+	return kept, nil
 }

@@ -181,6 +181,10 @@ func (g *fakeGraph) Following(_ context.Context, userID int64, offset, limit int
 	return g.page(userID, 0, 1, offset, limit)
 }
 
+func (g *fakeGraph) Suggestions(_ context.Context, userID int64, limit int) ([]int64, error) {
+	return nil, nil
+}
+
 func (g *fakeGraph) page(userID int64, match, other, offset, limit int) ([]int64, int64, error) {
 	var all []int64
 	for p := range g.follows {

@@ -76,6 +76,10 @@ func schemas() m {
 		"PostV2": object(m{"id": idStr(), "caption": str(), "created_at": dateTime(), "like_count": integer(), "liked_by_me": boolean(),
 			"author": object(m{"id": idStr(), "username": str(), "display_name": str(), "profile": str()}), "status": status,
 			"images": nullable(object(m{"thumb": image2, "large": image2, "original": image2}))}),
+		"UserList": object(m{"items": arrayOf(ref("UserSummary"))}),
+		"HomeV2": object(m{"me": ref("UserV2"), "feed": ref("FeedV2"), "suggestions": arrayOf(ref("UserSummary")),
+			"warnings": m{"type": "array", "items": str(), "description": "the parts left out, each as \"part: why\" (a partial answer)"}},
+			"me", "suggestions", "warnings"),
 		"UserPage":   object(m{"items": arrayOf(ref("UserSummary")), "page": integer(), "limit": integer(), "total": integer()}),
 		"PostPageV1": object(m{"items": arrayOf(ref("PostV1")), "page": integer(), "limit": integer(), "total": integer()}),
 		"PostPageV2": object(m{"items": arrayOf(ref("PostV2")), "page": integer(), "limit": integer(), "total": integer()}),
@@ -84,7 +88,10 @@ func schemas() m {
 		"Health": object(m{"status": str(), "store": str(),
 			"events":   m{"type": "string", "description": `"ok", or the event consumers that are not running and why`},
 			"workers":  m{"type": "string", "description": `"ok", or the background workers that are down (failed, not yet back) and why`},
-			"replicas": arrayOf(object(m{"database": str(), "addr": str(), "healthy": boolean(), "lag_ms": integer()}))}, "store", "replicas", "events", "workers"),
+			"replicas": arrayOf(object(m{"database": str(), "addr": str(), "healthy": boolean(), "lag_ms": integer()})),
+			"upstreams": m{"type": "array", "description": "on a gateway (which has no store): its upstreams; ready while one takes requests",
+				"items": object(m{"url": str(), "usable": boolean(), "healthy": boolean(), "ejected": boolean(), "draining": boolean(), "breaker": str(), "in_flight": integer()})},
+		}, "store", "replicas", "events", "workers", "upstreams"),
 		"Job": object(m{"id": idStr(), "database": str(), "kind": str(), "queue": str(), "state": str(), "attempt": integer(), "max_attempts": integer(),
 			"args": m{}, "last_error": str(), "created_at": dateTime(), "finalized_at": dateTime()}, "last_error", "finalized_at", "database"),
 		"JobList":  object(m{"items": arrayOf(ref("Job"))}),
@@ -156,6 +163,8 @@ func operations() []operation {
 		{method: "GET", path: "/users/{username}/posts", summary: "A user's posts, newest first", params: append([]m{username}, pageQuery...), status: 200, result: "PostPage", versioned: true},
 		{method: "PUT", path: "/me/following/{username}", summary: "Follow", auth: true, params: []m{username}, status: 204, more: []int{422}},
 		{method: "DELETE", path: "/me/following/{username}", summary: "Unfollow", auth: true, params: []m{username}, status: 204},
+		{method: "GET", path: "/suggestions", summary: "People to follow: followed by those you follow, not by you yet", auth: true, params: []m{
+			query("limit", m{"type": "integer", "minimum": 1, "maximum": 50, "default": 10}, "at most this many")}, status: 200, result: "UserList"},
 		{method: "POST", path: "/posts", summary: "Post a photo", auth: true, params: []m{idemKey}, body: upload, status: 201, result: "Post", versioned: true},
 		{method: "GET", path: "/posts/{id}", summary: "A post", params: []m{postID}, status: 200, result: "Post", versioned: true},
 		{method: "DELETE", path: "/posts/{id}", summary: "Delete your post", auth: true, params: []m{postID}, status: 204},
@@ -323,6 +332,14 @@ func addUnversionedPaths(paths m) {
 		"parameters": []m{pathParam("key", str())},
 		"responses": m{"default": problemRef(0), "304": m{"description": "Not Modified"}, "404": problemRef(404),
 			"200": m{"description": "OK", "content": m{"image/jpeg": m{}, "image/png": m{}}}}}}
+	// Served by the gateway role (photofeed serve --roles gateway), which
+	// asks the api nodes for the three parts at once.
+	paths["/v2/home"] = m{"get": m{"summary": "Home: your profile, the first feed page and suggestions, in one answer (gateway)",
+		"operationId": "get_v2_home", "security": []m{{"bearer": []string{}}, {"cookie": []string{}}},
+		"parameters": []m{query("limit", m{"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "feed items")},
+		"responses": m{"default": problemRef(0), "400": problemRef(400), "401": problemRef(401), "429": problemRef(429),
+			"200": m{"description": "OK; a part that timed out or failed is left out and named in warnings",
+				"content": m{"application/json": m{"schema": ref("HomeV2")}}}}}}
 	for _, p := range []string{"/healthz", "/readyz"} {
 		paths[p] = m{"get": m{"summary": "Probe", "operationId": "get" + strings.TrimPrefix(p, "/"), "security": public,
 			"responses": m{"200": m{"description": "OK", "content": m{"application/json": m{"schema": ref("Health")}}},

@@ -33,6 +33,7 @@ func (a *API) Register(mux *http.ServeMux) {
 		route("GET", "/users/{username}/posts", a.handle(a.listUserPosts))
 		route("PUT", "/me/following/{username}", a.authed(a.follow))
 		route("DELETE", "/me/following/{username}", a.authed(a.unfollow))
+		route("GET", "/suggestions", a.authed(a.getSuggestions))
 
 		route("POST", "/posts", a.authed(a.keyedAs(keyOpts{maxBody: a.uploadLimit(), required: v == "/v2"}, a.createPost)))
 		route("GET", "/posts/{id}", a.handle(a.getPost))

@@ -30,6 +30,7 @@ type Graph interface {
 	Counts(ctx context.Context, userID int64) (graph.Counts, error)
 	Followers(ctx context.Context, userID int64, offset, limit int) ([]int64, int64, error)
 	Following(ctx context.Context, userID int64, offset, limit int) ([]int64, int64, error)
+	Suggestions(ctx context.Context, userID int64, limit int) ([]int64, error)
 }
 
 // Posts is what the API asks of posts and likes.

@@ -26,6 +26,11 @@ func toUser(u identity.User, c graph.Counts, posts int64) userJSON {
 		FollowersCount: c.Followers, FollowingCount: c.Following, PostsCount: posts, CreatedAt: u.CreatedAt}
 }
 
+// userListJSON is a list of users that is not paged (suggestions).
+type userListJSON struct {
+	Items []userSummaryJSON `json:"items"`
+}
+
 type userSummaryJSON struct {
 	ID          int64  `json:"id,string"`
 	Username    string `json:"username"`

@@ -93,6 +93,32 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request,
 	return nil
 }
 
+// getSuggestions lists people to follow: followed by those the caller
+// follows, not followed by the caller yet.
+func (a *API) getSuggestions(w http.ResponseWriter, r *http.Request, uid int64) error {
+	limit, err := request.Limit(r, 10, 50)
+	if err != nil {
+		return err
+	}
+	idList, err := a.deps.Graph.Suggestions(r.Context(), uid, limit)
+	if err != nil {
+		return err
+	}
+	users, err := a.deps.Identity.UsersByIDs(r.Context(), idList)
+	if err != nil {
+		return err
+	}
+	items := make([]userSummaryJSON, 0, len(idList))
+	for _, id := range idList {
+		if u, ok := users[id]; ok {
+			items = append(items, userSummaryJSON{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName})
+		}
+	}
+	w.Header().Set("Cache-Control", "private, no-cache")
+	writeJSON(w, http.StatusOK, userListJSON{Items: items})
+	return nil
+}
+
 func (a *API) follow(w http.ResponseWriter, r *http.Request, uid int64) error {
 	return a.followOrNot(w, r, uid, a.deps.Graph.Follow)
 }

@@ -147,3 +147,43 @@ func TestSessionLifecycle(t *testing.T) {
 		t.Errorf("after logout: %v, want ErrSessionInvalidated", err)
 	}
 }
+
+// VerifyToken knows what a node without the store can: the signature and
+// the expiry. A logged-out session still passes it; Authenticate refuses.
+func TestVerifyTokenWithoutTheStore(t *testing.T) {
+	svc, clk := newService(t, key)
+	ctx := t.Context()
+	if _, err := svc.Register(ctx, "alice", "0123456789", "Alice"); err != nil {
+		t.Fatal(err)
+	}
+	token, sess, err := svc.Login(ctx, "alice", "0123456789")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := identity.VerifyToken([]byte(key), token, clk.now)
+	if err != nil || c.SessionID != sess.ID || c.UserID != sess.UserID {
+		t.Fatalf("VerifyToken: %+v %v", c, err)
+	}
+	for name, tc := range map[string]struct {
+		key, token string
+		at         time.Time
+	}{
+		"another key": {"another-key-another-key-another-k", token, clk.now},
+		"altered":     {key, token[:len(token)-2] + "xx", clk.now},
+		"expired":     {key, token, clk.now.Add(time.Hour)},
+		"not a token": {key, "bearer", clk.now},
+	} {
+		if _, err := identity.VerifyToken([]byte(tc.key), tc.token, tc.at); !errors.Is(err, identity.ErrUnauthenticated) {
+			t.Errorf("%s: %v, want ErrUnauthenticated", name, err)
+		}
+	}
+	if err := svc.Logout(ctx, sess.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := identity.VerifyToken([]byte(key), token, clk.now); err != nil {
+		t.Errorf("a revoked session's token fails VerifyToken (%v): it cannot know", err)
+	}
+	if _, err := svc.Authenticate(ctx, token); err == nil {
+		t.Error("Authenticate accepts a revoked session")
+	}
+}

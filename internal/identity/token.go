@@ -61,3 +61,15 @@ func parseToken(key []byte, token string, now time.Time) (Claims, error) {
 	}
 	return Claims{UserID: uid, SessionID: sid, ExpiresAt: tc.ExpiresAt.Time}, nil
 }
+
+// VerifyToken checks a session token's signature and expiry with key, and
+// nothing more: it is what a node without the session store (the
+// gateway) can know. A revoked session passes it; the instances behind,
+// which read the store, still refuse it (Service.Authenticate).
+func VerifyToken(key []byte, token string, now time.Time) (Claims, error) {
+	c, err := parseToken(key, token, now)
+	if err != nil {
+		return Claims{}, ErrUnauthenticated
+	}
+	return c, nil
+}

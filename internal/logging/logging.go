@@ -48,15 +48,16 @@ const header = "X-Request-Id"
 
 var enc = base32.StdEncoding.WithPadding(base32.NoPadding)
 
-func newID() string {
+// NewID makes a request id for a request that came without a valid one.
+func NewID() string {
 	var b [10]byte
 	rand.Read(b[:])
 	return enc.EncodeToString(b[:])
 }
 
-// validID accepts an incoming id only if it is short and printable, so a
+// ValidID accepts an incoming id only if it is short and printable, so a
 // client's id can be correlated without letting it forge log lines.
-func validID(s string) bool {
+func ValidID(s string) bool {
 	if len(s) == 0 || len(s) > 64 {
 		return false
 	}
@@ -74,8 +75,8 @@ func validID(s string) bool {
 func Middleware(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(header)
-		if !validID(id) {
-			id = newID()
+		if !ValidID(id) {
+			id = NewID()
 		}
 		w.Header().Set(header, id)
 		ctx := WithRequestID(r.Context(), id)

@@ -1,0 +1,317 @@
+package gateway_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/photofeed/photofeed/internal/gateway"
+	"github.com/photofeed/photofeed/internal/testenv"
+)
+
+func TestProxyHeaders(t *testing.T) {
+	seen := make(chan http.Header, 1)
+	var seenURL, seenHost string
+	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		seenURL, seenHost = r.URL.String(), r.Host
+		seen <- r.Header.Clone()
+		w.Header().Set("Connection", "X-Private")
+		w.Header().Set("X-Private", "hop")
+		w.Header().Set("Keep-Alive", "timeout=5")
+		w.Header().Set("X-End", "to-end")
+		io.WriteString(w, "hello")
+	})
+	_, srv := front(t, gateway.Config{Upstreams: urls(up)})
+
+	tests := []struct {
+		name   string
+		header []string
+		wantID string // "" accepts any new id
+	}{
+		{"a valid id passes on", []string{"X-Request-Id", "client-id-1"}, "client-id-1"},
+		{"none gets one", nil, ""},
+		{"an invalid id is replaced", []string{"X-Request-Id", "bad id\twith tab"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := append([]string{"Connection", "X-Hop", "X-Hop", "dropped", "X-Keep", "kept",
+				"Forwarded", "for=192.0.2.1"}, tt.header...)
+			resp, body := get(t, srv.URL+"/v1/feed?limit=20&cursor=a%2Fb", h...)
+			up := <-seen
+			if resp.StatusCode != 200 || body != "hello" {
+				t.Fatalf("%d %q", resp.StatusCode, body)
+			}
+			id := up.Get("X-Request-Id")
+			if id == "" || resp.Header.Get("X-Request-Id") != id || (tt.wantID != "" && id != tt.wantID) || strings.ContainsAny(id, " \t") {
+				t.Errorf("request id: upstream saw %q, client got %q, want %q", id, resp.Header.Get("X-Request-Id"), tt.wantID)
+			}
+			if up.Get("X-Hop") != "" || up.Get("Connection") != "" || up.Get("X-Keep") != "kept" {
+				t.Errorf("hop-by-hop headers reached the upstream: %v", up)
+			}
+			host := strings.TrimPrefix(srv.URL, "http://")
+			want := []string{"for=192.0.2.1", `for=127.0.0.1;host="` + host + `";proto=http`}
+			if got := up.Values("Forwarded"); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("Forwarded %q, want %q", got, want)
+			}
+			if seenURL != "/v1/feed?limit=20&cursor=a%2Fb" || seenHost != host {
+				t.Errorf("upstream saw %s for host %s", seenURL, seenHost)
+			}
+			if resp.Header.Get("X-Private") != "" || resp.Header.Get("Keep-Alive") != "" || resp.Header.Get("X-End") != "to-end" {
+				t.Errorf("response headers %v", resp.Header)
+			}
+		})
+	}
+}
+
+// The upstream reads the start of an upload while the client has not sent
+// the rest: the gateway streams bodies rather than buffering them.
+func TestProxyStreamsUploads(t *testing.T) {
+	gotFirst := make(chan struct{})
+	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		first := make([]byte, 5)
+		if _, err := io.ReadFull(r.Body, first); err != nil {
+			t.Error(err)
+			return
+		}
+		close(gotFirst)
+		n, _ := io.Copy(io.Discard, r.Body)
+		fmt.Fprintf(w, "%s+%d", first, n)
+	})
+	_, srv := front(t, gateway.Config{Upstreams: urls(up)})
+
+	const rest = 8 << 20
+	tests := []struct {
+		name   string
+		key    string
+		length int64
+	}{
+		{"unkeyed", "", -1},
+		{"keyed, length unknown", `"k1"`, -1},
+		{"keyed, over the replay limit", `"k2"`, 5 + rest}, // a retryable request too big to keep
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gotFirst = make(chan struct{})
+			pr, pw := io.Pipe()
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/upload", pr)
+			req.ContentLength = tt.length
+			if tt.key != "" {
+				req.Header.Set("Idempotency-Key", tt.key)
+			}
+			done := make(chan string)
+			go func() {
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Error(err)
+					done <- ""
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				done <- string(b)
+			}()
+			pw.Write([]byte("first"))
+			select {
+			case <-gotFirst:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the upstream never saw the start of the body while the client was still sending")
+			}
+			io.Copy(pw, io.LimitReader(zeros{}, rest))
+			pw.Close()
+			if got := <-done; got != fmt.Sprintf("first+%d", rest) {
+				t.Fatalf("upstream answered %q", got)
+			}
+		})
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// The client reads the start of a response the upstream has not finished:
+// event streams and long downloads pass through as they come.
+func TestProxyStreamsResponses(t *testing.T) {
+	more := make(chan struct{})
+	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: one\n\n")
+		w.(http.Flusher).Flush()
+		<-more
+		io.WriteString(w, "data: two\n\n")
+	})
+	_, srv := front(t, gateway.Config{Upstreams: urls(up)})
+	resp, err := http.Get(srv.URL + "/v2/feed/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	first := make([]byte, len("data: one\n\n"))
+	if _, err := io.ReadFull(resp.Body, first); err != nil || string(first) != "data: one\n\n" {
+		t.Fatalf("first event %q, %v", first, err)
+	}
+	close(more)
+	rest, _ := io.ReadAll(resp.Body)
+	if string(rest) != "data: two\n\n" {
+		t.Fatalf("rest %q", rest)
+	}
+}
+
+// Concurrent requests reuse pooled keep-alive connections: with Go's
+// default of 2 idle connections per host, most of these would open one.
+func TestProxyReusesConnections(t *testing.T) {
+	var conns atomic.Int64
+	up := &backend{}
+	up.Server = httptest.NewUnstartedServer(up.wrap(nil))
+	up.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	up.Start()
+	t.Cleanup(up.Close)
+	_, srv := front(t, gateway.Config{Upstreams: urls(up)})
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	const parallel, rounds = 16, 20
+	for range rounds {
+		var wg sync.WaitGroup
+		for range parallel {
+			wg.Go(func() {
+				resp, err := client.Get(srv.URL + "/x")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			})
+		}
+		wg.Wait()
+	}
+	if n := conns.Load(); n > 2*parallel {
+		t.Fatalf("%d connections to the upstream for %d requests %d at a time", n, parallel*rounds, parallel)
+	}
+}
+
+func TestNoUpstreamAnswers503(t *testing.T) {
+	h := newHold()
+	up := newBackend(t, h.handler)
+	g, srv := front(t, gateway.Config{Upstreams: urls(up), MaxInFlight: 1})
+	go http.Get(srv.URL + "/held")
+	testenv.Eventually(t, "a request in flight", 5*time.Second, func() bool { return up.inflight.Load() == 1 })
+
+	check := func(what string) {
+		t.Helper()
+		resp, body := get(t, srv.URL+"/x")
+		var p struct {
+			Type   string
+			Status int
+		}
+		json.Unmarshal([]byte(body), &p)
+		if resp.StatusCode != 503 || resp.Header.Get("Content-Type") != "application/problem+json" ||
+			resp.Header.Get("Retry-After") == "" || p.Status != 503 || p.Type != "/problems/unavailable" {
+			t.Fatalf("%s: %d %v %s", what, resp.StatusCode, resp.Header, body)
+		}
+	}
+	check("bulkhead full")
+	close(h.release)
+	testenv.Eventually(t, "the held request to finish", 5*time.Second, func() bool { return up.inflight.Load() == 0 })
+	if resp, _ := get(t, srv.URL+"/x"); resp.StatusCode != 200 {
+		t.Fatalf("after the bulkhead emptied: %d", resp.StatusCode)
+	}
+	if err := g.Drain(t.Context(), up.URL); err != nil {
+		t.Fatal(err)
+	}
+	check("only upstream drained")
+}
+
+func TestUnreachableUpstreamIs502(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	_, srv := front(t, gateway.Config{Upstreams: []string{dead.URL}})
+	resp, body := get(t, srv.URL+"/x")
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, "unavailable") {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+}
+
+// Each route group waits for its own time; a slow answer on a route that
+// does not wait for it is a 504.
+func TestRouteTimeouts(t *testing.T) {
+	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		select { // the slowness under test
+		case <-time.After(300 * time.Millisecond):
+			io.WriteString(w, "slow")
+		case <-r.Context().Done():
+		}
+	})
+	_, srv := front(t, gateway.Config{Upstreams: urls(up), Timeout: 50 * time.Millisecond,
+		Routes: []gateway.Route{{Prefix: "/v2/export", Timeout: 5 * time.Second}}})
+	if resp, body := get(t, srv.URL+"/v2/export/all"); resp.StatusCode != 200 || body != "slow" {
+		t.Errorf("patient route: %d %q", resp.StatusCode, body)
+	}
+	if resp, _ := get(t, srv.URL+"/v1/feed"); resp.StatusCode != http.StatusGatewayTimeout {
+		t.Errorf("impatient route: %d", resp.StatusCode)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, cfg := range []gateway.Config{
+		{},
+		{Upstreams: []string{"127.0.0.1:80"}},
+		{Upstreams: []string{"http://127.0.0.1:1"}, Policy: "random"},
+		{Upstreams: []string{"http://127.0.0.1:1"}, Routes: []gateway.Route{{Prefix: "/x", Policy: "nope"}}},
+	} {
+		if _, err := gateway.New(cfg); err == nil {
+			t.Errorf("New(%+v) accepted", cfg)
+		}
+	}
+}
+
+var _ = bytes.NewReader
+
+// An upstream that dies halfway through a body of unknown length must not
+// look to the client like one that finished: the client's read fails.
+func TestProxyCutBodyIsNotComplete(t *testing.T) {
+	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "half of it")
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler) // the connection closes without the final chunk
+	})
+	_, srv := front(t, gateway.Config{Upstreams: urls(up)})
+	resp, err := http.Get(srv.URL + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if b, err := io.ReadAll(resp.Body); err == nil {
+		t.Fatalf("read %q to a clean end from an upstream that died", b)
+	}
+}
+
+func TestProxyTrailers(t *testing.T) {
+	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "X-Checksum")
+		io.WriteString(w, "body")
+		w.Header().Set("X-Checksum", "abc")
+	})
+	_, srv := front(t, gateway.Config{Upstreams: urls(up)})
+	resp, err := http.Get(srv.URL + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if got := resp.Trailer.Get("X-Checksum"); got != "abc" {
+		t.Fatalf("trailer %q", got)
+	}
+}

@@ -1,0 +1,66 @@
+package gateway
+
+import (
+	"io"
+	"net/http"
+	"strings"
+)
+
+// respond streams the upstream's response to the client through a pooled
+// buffer, then finishes the attempt.
+func (g *Gateway) respond(w http.ResponseWriter, resp *http.Response, a *attempt) {
+	o := statusOutcome(resp.StatusCode)
+	defer func() {
+		resp.Body.Close()
+		a.finish(o)
+	}()
+	h := w.Header()
+	forwardHeader(h, resp.Header)
+	for k := range resp.Trailer {
+		h.Add("Trailer", k)
+	}
+	w.WriteHeader(resp.StatusCode)
+	// A body of unknown length may be a stream (server-sent events, a long
+	// poll): each piece goes to the client as it comes.
+	flush := resp.ContentLength < 0 || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
+	readErr, writeErr := g.copyBody(w, resp.Body, flush)
+	if readErr != nil {
+		// The client must not take a cut body for a whole one: abort the
+		// response so that its connection is closed without the end.
+		o = failedConn
+		panic(http.ErrAbortHandler)
+	}
+	if writeErr != nil {
+		return
+	}
+	for k, vv := range resp.Trailer {
+		h[http.TrailerPrefix+k] = vv
+	}
+}
+
+func (g *Gateway) copyBody(w http.ResponseWriter, src io.Reader, flush bool) (readErr, writeErr error) {
+	bp := g.bufs.Get().(*[]byte)
+	defer g.bufs.Put(bp)
+	buf := *bp
+	var rc *http.ResponseController
+	if flush {
+		rc = http.NewResponseController(w)
+	}
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return nil, werr
+			}
+			if rc != nil {
+				rc.Flush()
+			}
+		}
+		if err == io.EOF {
+			return nil, nil
+		}
+		if err != nil {
+			return err, nil
+		}
+	}
+}

@@ -1,0 +1,128 @@
+package gateway
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+)
+
+// upstream is one instance behind the gateway with everything kept per
+// instance: its connection pool, its in-flight count (the bulkhead and the
+// load the balancers compare), its breaker and its health.
+type upstream struct {
+	name      string // the URL as configured
+	target    *url.URL
+	transport *http.Transport
+	breaker   *gobreaker.TwoStepCircuitBreaker[struct{}]
+
+	inflight  atomic.Int64
+	draining  atomic.Bool
+	drained   chan struct{} // closed once draining with nothing in flight
+	drainOnce sync.Once
+
+	mu     sync.Mutex
+	health health
+}
+
+func newUpstream(raw string, cfg Config) (*upstream, error) {
+	target, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("upstream %q: %w", raw, err)
+	}
+	if target.Scheme != "http" && target.Scheme != "https" || target.Host == "" {
+		return nil, fmt.Errorf("upstream %q: want http://host:port", raw)
+	}
+	u := &upstream{name: raw, target: target, drained: make(chan struct{}), health: health{healthy: true}}
+	u.transport = &http.Transport{
+		Proxy:               nil, // the gateway is the proxy; an environment's HTTP_PROXY must not capture upstream traffic
+		DialContext:         (&net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: cfg.MaxIdleConnsPerHost,
+		IdleConnTimeout:     90 * time.Second,
+		// Clients' Accept-Encoding passes through and compressed bodies pass
+		// back untouched; the transport must not add gzip and unpack it.
+		DisableCompression: true,
+		WriteBufferSize:    32 << 10,
+		ReadBufferSize:     32 << 10,
+	}
+	u.breaker = newBreaker(raw, cfg.Breaker)
+	return u, nil
+}
+
+// tryAcquire takes a slot if fewer than limit requests are in flight and
+// the upstream is not draining; the caller releases it.
+func (u *upstream) tryAcquire(limit int64) bool {
+	for {
+		n := u.inflight.Load()
+		if n >= limit {
+			return false
+		}
+		if u.inflight.CompareAndSwap(n, n+1) {
+			break
+		}
+	}
+	// Checked after counting, so that drain, which sets the flag before
+	// reading the count, either sees this request or is seen by it.
+	if u.draining.Load() {
+		u.release()
+		return false
+	}
+	return true
+}
+
+func (u *upstream) release() {
+	if u.inflight.Add(-1) == 0 && u.draining.Load() {
+		u.finishDrain()
+	}
+}
+
+// drain stops new requests to u; drained closes when the last in-flight
+// one is done.
+func (u *upstream) drain() {
+	u.draining.Store(true)
+	if u.inflight.Load() == 0 {
+		u.finishDrain()
+	}
+}
+
+func (u *upstream) finishDrain() {
+	u.drainOnce.Do(func() {
+		close(u.drained)
+		u.transport.CloseIdleConnections()
+	})
+}
+
+// usable says whether u may be offered a new request at now: in service,
+// healthy, not ejected and with its breaker not open. The bulkhead and a
+// half-open breaker's probe slot are checked when a slot is taken.
+func (u *upstream) usable(now time.Time) bool {
+	if u.draining.Load() || u.breaker.State() == gobreaker.StateOpen {
+		return false
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.health.admits(now)
+}
+
+// UpstreamState is a snapshot of one upstream, for status pages and tests.
+type UpstreamState struct {
+	URL      string
+	InFlight int64
+	Healthy  bool // by the active checks
+	Ejected  bool // by passive outlier detection
+	Draining bool
+	Breaker  string // "closed", "open" or "half-open"
+}
+
+func (u *upstream) state(now time.Time) UpstreamState {
+	u.mu.Lock()
+	h := u.health
+	u.mu.Unlock()
+	return UpstreamState{URL: u.name, InFlight: u.inflight.Load(), Healthy: h.healthy,
+		Ejected: now.Before(h.ejectedUntil), Draining: u.draining.Load(), Breaker: u.breaker.State().String()}
+}
