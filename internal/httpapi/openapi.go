@@ -287,6 +287,7 @@ func OpenAPI() []byte {
 			p[strings.ToLower(op.method)] = o
 		}
 	}
+	paths["/v2/feed/stream"] = streamOperation()
 	paths["/media/{key}"] = m{"get": m{"summary": "Image bytes (immutable; ETag, 304)", "operationId": "get_media", "security": public,
 		"parameters": []m{pathParam("key", str())},
 		"responses": m{"default": problemRef(0), "304": m{"description": "Not Modified"}, "404": problemRef(404),
