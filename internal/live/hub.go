@@ -197,7 +197,7 @@ func (h *Hub) landed(data []byte) {
 }
 
 // celebrity handles a celebrity's post: the readers here who follow the
-// author get it. The check is per reader (a cached list of the authors
+// author get it (the author's own timeline is in a group message). The check is per reader (a cached list of the authors
 // they follow that are merged at read time), outside the hub's lock.
 func (h *Hub) celebrity(data []byte) {
 	var p Post
@@ -223,7 +223,7 @@ func (h *Hub) celebrity(data []byte) {
 			h.cfg.Logger.Warn("live: who follows a celebrity; their readers see the post on their next read", "author", p.Author, "err", err)
 			return
 		}
-		if ok || r == p.Author {
+		if ok {
 			to = append(to, r)
 		}
 	}

@@ -197,8 +197,8 @@ func TestCelebrityPostReachesFollowersHere(t *testing.T) {
 	if got := received(o); len(got) != 0 {
 		t.Errorf("non-follower got %v", got)
 	}
-	if got := received(self); !slices.Equal(got, []int64{20}) {
-		t.Errorf("the author's own stream got %v", got)
+	if got := received(self); len(got) != 0 {
+		t.Errorf("the author's own stream got %v from the celebrity subject (their own timeline's group tells them)", got)
 	}
 }
 
