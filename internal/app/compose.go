@@ -9,7 +9,8 @@ package app
 //	                  the event bus (NATS), Redis, the search index, and
 //	                  the caches in front of the stores
 //	 2. newServices   the bounded contexts on those adapters: identity,
-//	                  posts, graph, feed (with its fan-out), search, and a
+//	                  posts, graph, feed (with its fan-out, announcing to
+//	                  the live feed's hub), search, and a
 //	                  job queue per database; every dependency and hook is
 //	                  a constructor argument
 //	 3. newWorkers    the background work as a list of named workers, each
