@@ -83,8 +83,13 @@ func TestBrowserSignupUploadFeed(t *testing.T) {
 	if err != nil || !strings.Contains(caption, "Blue sky from a real browser") {
 		t.Fatalf("feed caption %q, %v", caption, err)
 	}
-	// The image must have loaded, not just be in the markup.
-	width, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelector("article.post img").naturalWidth`))
+	// The image must have loaded, not just be in the markup. It is lazy,
+	// and lazy images do not hold up the load event: wait for it.
+	var width int
+	testenv.Poll(10*time.Second, func() bool {
+		width, err = chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelector("article.post img").naturalWidth`))
+		return err != nil || width != 0
+	})
 	if err != nil || width != 640 {
 		t.Fatalf("feed image naturalWidth = %d, %v; want 640", width, err)
 	}

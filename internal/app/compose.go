@@ -9,7 +9,8 @@ package app
 //	                  the event bus (NATS), Redis, the search index, and
 //	                  the caches in front of the stores
 //	 2. newServices   the bounded contexts on those adapters: identity,
-//	                  posts, graph, feed (with its fan-out), search, and a
+//	                  posts, graph, feed (with its fan-out, announcing to
+//	                  the live feed's hub), search, and a
 //	                  job queue per database; every dependency and hook is
 //	                  a constructor argument
 //	 3. newWorkers    the background work as a list of named workers, each
@@ -53,6 +54,7 @@ import (
 	"github.com/photofeed/photofeed/internal/httplimit"
 	"github.com/photofeed/photofeed/internal/identity"
 	"github.com/photofeed/photofeed/internal/jobs"
+	"github.com/photofeed/photofeed/internal/live"
 	"github.com/photofeed/photofeed/internal/logging"
 	"github.com/photofeed/photofeed/internal/media"
 	"github.com/photofeed/photofeed/internal/natsbus"
@@ -98,7 +100,7 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	if err != nil {
 		return nil, err
 	}
-	n.db, n.posts, n.feed, n.checks = ad.db, svc.posts, svc.feed, svc.checks
+	n.db, n.posts, n.feed, n.checks, n.live = ad.db, svc.posts, svc.feed, svc.checks, svc.live
 	return n, nil
 }
 
@@ -227,6 +229,7 @@ type services struct {
 	queues   []*jobs.Client  // one per database, as db.parts
 	jobs     *jobs.Set
 	announce announcer
+	live     *live.Hub // the live feed's streams; nil on a worker
 }
 
 // newServices builds the services, each with its dependencies and hooks
@@ -265,7 +268,17 @@ func (n *node) newServices(ctx context.Context, cfg Config, ad *adapters) (*serv
 	feedCfg := feed.Config{Threshold: cfg.FanOutThreshold, Cap: cfg.TimelineCap,
 		Writes: ad.db.writes, MustCheck: fresh, Progress: progress, Announce: svc.announce.fanOutPosition}
 	svc.feed = feed.NewService(ad.stores.readTimelines, svc.posts, cursor.New(subkey(ad.secret, "feed-cursor")), feedCfg)
-	svc.fanout = feed.NewFanOut(ad.timelines, feedCfg, ad.db.mirror)
+	landed, err := announcingLanded(ad, svc.graph, n.log)
+	if err != nil {
+		return nil, err
+	}
+	svc.fanout = feed.NewFanOut(landed, feedCfg, ad.db.mirror)
+	if cfg.hasRole("api") {
+		if svc.live, err = newLiveHub(ad.bus, ad.stores.readTimelines, svc.feed.Config().Threshold, n.log); err != nil {
+			return nil, err
+		}
+		n.closers = append(n.closers, svc.live.Close)
+	}
 	if ad.index != nil {
 		svc.search = search.NewService(ad.index, cursor.New(subkey(ad.secret, "search-cursor")))
 	}
@@ -369,6 +382,7 @@ func newServer(cfg Config, ad *adapters, svc *services, workersDown func() error
 		Blobs: ad.blobs, MediaRedirect: ad.blobs.redirect(cfg.MediaRedirect),
 		Ready: ad.db.Ping, ReadyDetail: readyDetail(ad.db), Events: ad.bus.Ready, Workers: workersDown, Logger: log,
 		MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL, UploadWait: cfg.UploadWait,
+		Live: liveFeed(svc.live), StreamHeartbeat: cfg.StreamHeartbeat,
 		Idempotency: &idempotency.Config{
 			Store: ad.db.Idempotency(), TTL: cfg.IdempotencyTTL, Scope: requestScope, Logger: log,
 			Secret: subkey(ad.secret, "idempotency-fingerprint"), SpoolDir: spoolDir,

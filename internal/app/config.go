@@ -42,6 +42,7 @@ type Config struct {
 	FanOutThreshold int           // --fanout-threshold, PHOTOFEED_FANOUT_THRESHOLD; default 10,000
 	TimelineCap     int           // --timeline-cap, PHOTOFEED_TIMELINE_CAP; default 800
 	UploadWait      time.Duration // --upload-wait, PHOTOFEED_UPLOAD_WAIT; default 2s
+	StreamHeartbeat time.Duration // --stream-heartbeat, PHOTOFEED_STREAM_HEARTBEAT; default 15s
 	Redis           string        // --redis, PHOTOFEED_REDIS; redis:// URL for state shared by instances (rate limits)
 	LimitFallback   string        // --rate-limit-fallback, PHOTOFEED_RATE_LIMIT_FALLBACK; local or open, default local
 	Blobs           string        // --blobs, PHOTOFEED_BLOBS; s3://bucket[/prefix]?region=&endpoint=&path_style=, default the data dir
@@ -128,6 +129,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.IntVar(&c.FanOutThreshold, "fanout-threshold", 10_000, "authors with more followers are merged into feeds at read time instead of fanned out")
 	fs.IntVar(&c.TimelineCap, "timeline-cap", 800, "entries kept per home timeline")
 	fs.DurationVar(&c.UploadWait, "upload-wait", 2*time.Second, `how long an upload's response waits for its thumbnails before answering "processing"`)
+	fs.DurationVar(&c.StreamHeartbeat, "stream-heartbeat", 15*time.Second, "how often an idle live feed stream (/v2/feed/stream) sends a comment line, so proxies keep it open")
 	fs.StringVar(&c.Redis, "redis", "", "Redis URL (redis://host:6379/0) for rate limits shared by all instances (default: per-instance memory)")
 	fs.StringVar(&c.LimitFallback, "rate-limit-fallback", "local", "when Redis is unreachable: local (in-process limits) or open (no limits)")
 	fs.StringVar(&c.Blobs, "blobs", "", "object store for media: s3://bucket[/prefix]?region=...&endpoint=...&path_style=true (default: the data dir); credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the AWS default chain")
@@ -202,6 +204,8 @@ func (c Config) validate() error {
 		return errors.New("--rate-limit-fallback must be local or open")
 	case c.UploadWait < 0 || c.UploadWait > time.Minute:
 		return errors.New("--upload-wait must be from 0 to 1m")
+	case c.StreamHeartbeat < 10*time.Millisecond || c.StreamHeartbeat > 10*time.Minute:
+		return errors.New("--stream-heartbeat must be from 10ms to 10m")
 	case c.FanOutThreshold < 0:
 		return errors.New("--fanout-threshold must not be negative")
 	case c.TimelineCap < 20 || c.TimelineCap > 100_000:

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/photofeed/photofeed/internal/feed"
+	"github.com/photofeed/photofeed/internal/live"
 	"github.com/photofeed/photofeed/internal/media"
 	"github.com/photofeed/photofeed/internal/posts"
 	"github.com/photofeed/photofeed/internal/supervise"
@@ -26,6 +27,7 @@ type node struct {
 	feed    *feed.Service
 	posts   *posts.Service
 	checks  *media.Checks // the uploads' validity checks at once
+	live    *live.Hub     // the live feed's open streams; nil on a worker
 	log     *slog.Logger
 	closers []func() error
 	workers *supervise.Supervisor // the background work, restarted when it fails
@@ -75,6 +77,11 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if n.live != nil {
+		// Shutdown waits for streaming responses without ending them:
+		// the hub ends the live streams, whose clients reconnect elsewhere.
+		srv.RegisterOnShutdown(func() { n.live.Close() })
 	}
 	metrics, stopMetrics, err := serveMetrics(cfg, n.metrics, log)
 	if err != nil {

@@ -59,6 +59,11 @@ type Deps struct {
 	// route (Store, TTL, Scope, ...); each route adds its own limit and
 	// rules. nil: keys are not honoured.
 	Idempotency *idempotency.Config
+	// Live holds the live feed streams (GET /v2/feed/stream); nil: 503.
+	Live LiveFeed
+	// StreamHeartbeat is how often an idle stream sends a comment line,
+	// so proxies do not close it (default 15s).
+	StreamHeartbeat time.Duration
 }
 
 // API serves the REST routes.

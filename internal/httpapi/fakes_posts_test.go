@@ -193,6 +193,20 @@ func (f *fakeFeed) Home(ctx context.Context, userID int64, after string, limit i
 	return feed.Page{Posts: views, Next: f.next}, nil
 }
 
+// Since replays the page's posts newer than afterID, oldest first.
+func (f *fakeFeed) Since(_ context.Context, _, afterID int64) ([]int64, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	var out []int64
+	for i := len(f.ids) - 1; i >= 0; i-- {
+		if f.ids[i] > afterID {
+			out = append(out, f.ids[i])
+		}
+	}
+	return out, nil
+}
+
 // fakeSearch finds every post and every user whatever the query, one page.
 type fakeSearch struct {
 	posts, users []int64

@@ -269,6 +269,7 @@ func OpenAPI() []byte {
 			p[strings.ToLower(op.method)] = op.document(prefix)
 		}
 	}
+	paths["/v2/feed/stream"] = streamOperation()
 	addUnversionedPaths(paths)
 	doc := m{
 		"openapi": "3.1.0",

@@ -48,6 +48,7 @@ func (a *API) Register(mux *http.ServeMux) {
 		route("POST", "/admin/jobs/{id}/retry", a.admin(a.keyedAs(keyOpts{maxBody: request.MaxJSONBody}, a.retryJob)))
 	}
 
+	mux.Handle("GET /v2/feed/stream", a.authed(a.feedStream))
 	mux.Handle("GET /media/{key}", a.handle(a.getMedia))
 	mux.Handle("GET /openapi.json", http.HandlerFunc(a.getOpenAPI))
 	mux.Handle("GET /problems/{slug}", http.HandlerFunc(a.getProblemDoc))

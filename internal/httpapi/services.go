@@ -51,6 +51,9 @@ type Posts interface {
 // Feed is what the API asks of home feeds: a page ready to show.
 type Feed interface {
 	Home(ctx context.Context, userID int64, after string, limit int) (feed.Page, error)
+	// Since lists the ids of what reached userID's home feed after
+	// afterID, oldest first (a reconnecting live stream's replay).
+	Since(ctx context.Context, userID, afterID int64) ([]int64, error)
 }
 
 // Search is what the API asks of search.

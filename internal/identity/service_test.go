@@ -153,7 +153,7 @@ func TestSessionLifecycle(t *testing.T) {
 func TestVerifyTokenWithoutTheStore(t *testing.T) {
 	svc, clk := newService(t, key)
 	ctx := t.Context()
-	if _, err := svc.Register(ctx, "alice", "0123456789", "Alice"); err != nil {
+	if _, err := svc.Register(ctx, "alice", "0123456789", "Alice", idempotency.Claim{}); err != nil {
 		t.Fatal(err)
 	}
 	token, sess, err := svc.Login(ctx, "alice", "0123456789")
