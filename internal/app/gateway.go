@@ -26,6 +26,7 @@ import (
 	"github.com/photofeed/photofeed/internal/gateway"
 	"github.com/photofeed/photofeed/internal/home"
 	"github.com/photofeed/photofeed/internal/httpauth"
+	"github.com/photofeed/photofeed/internal/live"
 	"github.com/photofeed/photofeed/internal/logging"
 	"github.com/photofeed/photofeed/internal/problem"
 	"github.com/photofeed/photofeed/internal/supervise"
@@ -112,10 +113,23 @@ func gatewayServer(cfg Config, gw *gateway.Gateway, limits func(http.Handler) ht
 // user's requests land on the api node whose caches hold their timeline
 // and posts. Without one the gateway hashes the client address.
 func userKey(r *http.Request) string {
-	if uid := httpauth.UserID(r.Context()); uid != 0 {
-		return strconv.FormatInt(uid, 10)
+	return hashKey(r.URL.Path, httpauth.UserID(r.Context()))
+}
+
+// liveStreamPath is the live feed's endpoint (internal/httpapi routes).
+const liveStreamPath = "/v2/feed/stream"
+
+// hashKey is userKey for a request to path by uid (0: signed out). A
+// live stream goes by its reader's group instead: a node then holds whole
+// groups, and listens on few of the live feed's subjects (internal/live).
+func hashKey(path string, uid int64) string {
+	switch {
+	case uid == 0:
+		return ""
+	case path == liveStreamPath:
+		return "live-group:" + strconv.Itoa(live.Group(uid))
 	}
-	return ""
+	return strconv.FormatInt(uid, 10)
 }
 
 // refuseBadTokens answers 401 for a bearer token that failed verification

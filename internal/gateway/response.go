@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // respond streams the upstream's response to the client through a pooled
@@ -38,6 +39,10 @@ func (g *Gateway) respond(w http.ResponseWriter, resp *http.Response, a *attempt
 	}
 }
 
+// streamWriteBound is how long one piece of a streamed response may take
+// to reach the client before the stream is given up.
+const streamWriteBound = 30 * time.Second
+
 func (g *Gateway) copyBody(w http.ResponseWriter, src io.Reader, flush bool) (readErr, writeErr error) {
 	bp := g.bufs.Get().(*[]byte)
 	defer g.bufs.Put(bp)
@@ -49,6 +54,11 @@ func (g *Gateway) copyBody(w http.ResponseWriter, src io.Reader, flush bool) (re
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
+			if rc != nil {
+				// A stream lives past the server's WriteTimeout, which
+				// bounds ordinary answers: each piece gets its own bound.
+				rc.SetWriteDeadline(time.Now().Add(streamWriteBound))
+			}
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				return nil, werr
 			}
