@@ -80,14 +80,18 @@ func cached(db *sqlite.DB, bus *memBus, remote cache.Remote) storetest.Stores {
 	// threshold the cached reads are for.
 	const threshold = 0
 	return storetest.Stores{
-		Identity:  newCachedIdentity(db.Identity(), iv, cc),
-		Posts:     newCachedPosts(db.Posts(), iv, cc),
+		Identity:  newCachedIdentity(db.Identity(), iv, cc, noToken),
+		Posts:     newCachedPosts(db.Posts(), iv, cc, noToken),
 		Graph:     newCachedGraph(db.Graph(), iv),
-		Timelines: newCachedCelebrities(db.Timelines(), threshold, iv, cc),
+		Timelines: newCachedCelebrities(db.Timelines(), threshold, iv, cc, noToken),
 		// Not cached: there so the suite sees the decorators pass claims on.
 		Idempotency: db.Idempotency(),
 	}
 }
+
+// noToken is the freshness of requests that carry no read-your-writes
+// token: every read may be served from the cache.
+func noToken(context.Context) bool { return false }
 
 func startRedisRemote(t *testing.T) func() cache.Remote {
 	srv := testenv.StartRedis(t)
@@ -221,7 +225,7 @@ func TestCachedSetAdmin(t *testing.T) {
 	bus := &memBus{}
 	iv := newInvalidations(bus, 0, slog.New(slog.DiscardHandler))
 	bus.receivers = append(bus.receivers, iv.receive)
-	c := newCachedIdentity(db.Identity(), iv, cache.Config{TTL: time.Hour})
+	c := newCachedIdentity(db.Identity(), iv, cache.Config{TTL: time.Hour}, noToken)
 	ctx := t.Context()
 	u := identity.User{ID: 7, Username: "root", DisplayName: "Root", CreatedAt: time.UnixMilli(1).UTC()}
 	if err := c.CreateUser(ctx, u, "hash", idempotency.Claim{}); err != nil {

@@ -116,6 +116,14 @@ type adapters struct {
 	index      *bleveindex.Index  // nil on a worker, or when it could not open
 }
 
+// carriesToken reports whether a request wrote recently (it came with a
+// read-your-writes token): its reads pass the caches and the feed's
+// freshness shortcut, which may predate its write on another instance.
+func carriesToken(ctx context.Context) bool {
+	_, ok := consistency.Trackers{}.MustSee(ctx)
+	return ok
+}
+
 // openAdapters opens the engines the config names, each closed with the
 // node.
 func (n *node) openAdapters(ctx context.Context, cfg Config) (*adapters, error) {
@@ -135,7 +143,9 @@ func (n *node) openAdapters(ctx context.Context, cfg Config) (*adapters, error) 
 	dbc := databaseConfig(cfg)
 	dbc.Logger = n.log // a new deployment's layout is announced
 	dbc.OnProcessingPost = ad.thumbnails.enqueue
-	dbc.CommitObserver = consistency.Trackers{} // the requests' trackers (consistency.Middleware, in newServer)
+	// The requests' tokens (consistency.Middleware, in newServer): their
+	// commits' positions go into them, their reads must see them.
+	dbc.CommitObserver, dbc.ReadTokens = consistency.Trackers{}, consistency.Trackers{}
 	if ad.db, err = openDatabase(ctx, dbc); err != nil {
 		return nil, err
 	}
@@ -155,7 +165,7 @@ func (n *node) openAdapters(ctx context.Context, cfg Config) (*adapters, error) 
 	if ad.redis, ad.timelines, err = n.openRedis(cfg, ad.db); err != nil {
 		return nil, err
 	}
-	if ad.stores, err = n.cachedStores(cfg, ad.db, ad.bus, ad.redis, ad.timelines); err != nil {
+	if ad.stores, err = n.cachedStores(cfg, ad.db, ad.bus, ad.redis, ad.timelines, carriesToken); err != nil {
 		return nil, err
 	}
 	ad.index = n.openSearchIndex(ctx, cfg)
@@ -252,7 +262,7 @@ func (n *node) newServices(ctx context.Context, cfg Config, ad *adapters) (*serv
 	})
 	svc.graph = graph.NewService(ad.stores.graph, nil)
 	feedCfg := feed.Config{Threshold: cfg.FanOutThreshold, Cap: cfg.TimelineCap,
-		Writes: ad.db.writes, MustCheck: fresh, Progress: progress, Announce: svc.announce.fanOutPosition}
+		Writes: ad.db.writes, MustCheck: carriesToken, Progress: progress, Announce: svc.announce.fanOutPosition}
 	svc.feed = feed.NewService(ad.stores.readTimelines, svc.posts, cursor.New(subkey(ad.secret, "feed-cursor")), feedCfg)
 	svc.fanout = feed.NewFanOut(ad.timelines, feedCfg, ad.db.mirror)
 	if ad.index != nil {
