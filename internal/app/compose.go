@@ -222,8 +222,8 @@ type services struct {
 	graph    *graph.Service
 	feed     *feed.Service
 	fanout   *feed.FanOut
-	search   *search.Service // nil without an index
-	queues   []*jobs.Client  // one per database, as db.parts
+	search   httpapi.Search // web.Search too; search.Unavailable without an index
+	queues   []*jobs.Client // one per database, as db.parts
 	jobs     *jobs.Set
 	announce announcer
 }
@@ -265,6 +265,7 @@ func (n *node) newServices(ctx context.Context, cfg Config, ad *adapters) (*serv
 		Writes: ad.db.writes, MustCheck: carriesToken, Progress: progress, Announce: svc.announce.fanOutPosition}
 	svc.feed = feed.NewService(ad.stores.readTimelines, svc.posts, cursor.New(subkey(ad.secret, "feed-cursor")), feedCfg)
 	svc.fanout = feed.NewFanOut(ad.timelines, feedCfg, ad.db.mirror)
+	svc.search = search.Unavailable{}
 	if ad.index != nil {
 		svc.search = search.NewService(ad.index, cursor.New(subkey(ad.secret, "search-cursor")))
 	}
@@ -352,19 +353,12 @@ func newWorkers(cfg Config, ad *adapters, svc *services, log *slog.Logger) ([]su
 // listed from the innermost (nearest the routes) to the outermost (what a
 // request meets first).
 func newServer(cfg Config, ad *adapters, svc *services, workersDown func() error, log *slog.Logger) (http.Handler, error) {
-	// Without an index there is no search: a nil *search.Service in an
-	// interface would not read as none.
-	var searchAPI httpapi.Search
-	var searchUI web.Search
-	if svc.search != nil {
-		searchAPI, searchUI = svc.search, svc.search
-	}
 	spoolDir, err := bodySpool(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
 	api := httpapi.New(httpapi.Deps{
-		Identity: svc.identity, Posts: svc.posts, Graph: svc.graph, Feed: svc.feed, Search: searchAPI, Jobs: svc.jobs,
+		Identity: svc.identity, Posts: svc.posts, Graph: svc.graph, Feed: svc.feed, Search: svc.search, Jobs: svc.jobs,
 		Blobs: ad.blobs, MediaRedirect: ad.blobs.redirect(cfg.MediaRedirect),
 		Ready: ad.db.Ping, ReadyDetail: readyDetail(ad.db), Events: ad.bus.Ready, Workers: workersDown, Logger: log,
 		MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL, UploadWait: cfg.UploadWait,
@@ -374,7 +368,7 @@ func newServer(cfg Config, ad *adapters, svc *services, workersDown func() error
 		},
 	})
 	ui, err := web.New(web.Deps{
-		Identity: svc.identity, Posts: svc.posts, Graph: svc.graph, Feed: svc.feed, Search: searchUI, Logger: log,
+		Identity: svc.identity, Posts: svc.posts, Graph: svc.graph, Feed: svc.feed, Search: svc.search, Logger: log,
 		MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL, CSRFKey: subkey(ad.secret, "csrf"),
 		UploadWait: cfg.UploadWait,
 	})

@@ -229,7 +229,7 @@ type fakes struct {
 	jobs  *fakeJobs
 	posts *fakePosts
 	feed  *fakeFeed
-	// search nil: the API is built without search.
+	// search answers every search (search.Unavailable through deps for none).
 	search *fakeSearch
 	// deps, if set, adjusts the API's dependencies before it is built.
 	deps func(*httpapi.Deps)
@@ -255,11 +255,8 @@ func (f *fakes) handler() http.Handler {
 		return f.h
 	}
 	log := slog.New(slog.DiscardHandler)
-	deps := httpapi.Deps{Identity: f.id, Graph: f.graph, Jobs: f.jobs, Posts: f.posts, Feed: f.feed, Logger: log,
+	deps := httpapi.Deps{Identity: f.id, Graph: f.graph, Jobs: f.jobs, Posts: f.posts, Feed: f.feed, Search: f.search, Logger: log,
 		MaxUploadBytes: testUploadLimit, UploadWait: 3 * time.Second, MediaBaseURL: "https://cdn.example"}
-	if f.search != nil { // a nil *fakeSearch in the interface would not read as "no search"
-		deps.Search = f.search
-	}
 	if f.deps != nil {
 		f.deps(&deps)
 	}
