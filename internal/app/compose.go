@@ -286,7 +286,7 @@ func (n *node) newJobQueues(ctx context.Context, cfg Config, ad *adapters, svc *
 			Maintenance: maintenance{db: ad.db, posts: svc.posts, blobs: ad.blobs}, NoPeriodic: i > 0,
 			Register: func(w *river.Workers) { river.AddWorker(w, thumbs) }})
 		if err != nil {
-			return err
+			return fmt.Errorf("job queue for database %q: %w", part.name, err)
 		}
 		ad.thumbnails.bind(part.name, client)
 		svc.jobs.Add(part.name, client)

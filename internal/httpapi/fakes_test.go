@@ -272,8 +272,14 @@ type call struct {
 	method, path, token, contentType, body string
 }
 
-func (f *fakes) do(c call) *httptest.ResponseRecorder {
+func (f *fakes) do(c call) *httptest.ResponseRecorder { return f.doKeyed(c, "") }
+
+// doKeyed is do with an Idempotency-Key header, unless key is "".
+func (f *fakes) doKeyed(c call, key string) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(c.method, c.path, strings.NewReader(c.body))
+	if key != "" {
+		r.Header.Set(idempotency.KeyHeader, key)
+	}
 	if c.contentType != "" {
 		r.Header.Set("Content-Type", c.contentType)
 	}
