@@ -406,8 +406,8 @@ func (c *cachedCelebrities) FollowedCelebrities(ctx context.Context, userID int6
 	return slices.Clone(ids), err // the cached slice is every reader's: the caller gets its own, as from the store
 }
 
-func (c *cachedCelebrities) Timeline(ctx context.Context, userID, beforeID int64, limit int) ([]int64, bool, error) {
-	return c.store.Timeline(ctx, userID, beforeID, limit)
+func (c *cachedCelebrities) Timeline(ctx context.Context, userID, beforeID int64, limit int, current bool) ([]int64, bool, error) {
+	return c.store.Timeline(ctx, userID, beforeID, limit, current)
 }
 
 func (c *cachedCelebrities) Rebuild(ctx context.Context, userID int64, threshold, capN int) error {
