@@ -36,7 +36,8 @@ type Config struct {
 	// Problem writes an error answer (status, type slug, detail).
 	Problem func(w http.ResponseWriter, r *http.Request, status int, slug, detail string)
 	// Recover renders a created resource when a request's write committed
-	// but its response was lost in a crash; it returns false if it cannot.
+	// but its response was lost in a crash; it returns false, having
+	// written nothing, if it cannot.
 	Recover func(w http.ResponseWriter, r *http.Request, created Resource) bool
 	// MaxBody bounds the body (default 32 MiB): a larger one is refused
 	// (413) without reading more than MaxBody+1 bytes of it. Set it to the
@@ -210,8 +211,11 @@ func (cfg *Config) replay(w http.ResponseWriter, r *http.Request, rec *Record, f
 		w.WriteHeader(rec.Response.Status)
 		w.Write(rec.Response.Body)
 	case rec.State == Committed && cfg.Recover != nil && rec.Resource != (Resource{}):
+		// Recover writes the answer, so the header goes first; an answer it
+		// cannot give is not a replay.
 		w.Header().Set(ReplayedHeader, "true")
 		if !cfg.Recover(w, r, rec.Resource) {
+			w.Header().Del(ReplayedHeader)
 			cfg.Problem(w, r, http.StatusConflict, "idempotency-response-lost",
 				"the original request was processed, but its response was not kept; look the result up instead of retrying")
 		}

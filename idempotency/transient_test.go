@@ -69,3 +69,37 @@ func TestServerErrorAfterTheCommitIsRecovered(t *testing.T) {
 		t.Fatalf("retry after a committed write answered 500: %d %q", w.Code, w.Body)
 	}
 }
+
+// Idempotent-Replayed says the answer is the original request's: a
+// recovered create carries it, the 409 of a create that cannot be
+// recovered does not.
+func TestReplayedOnlyWhenRecovered(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		recovers bool
+		status   int
+		replayed string
+	}{
+		{"recovered", true, http.StatusCreated, "true"},
+		{"lost", false, http.StatusConflict, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, func(f *fixture) http.HandlerFunc {
+				return func(w http.ResponseWriter, r *http.Request) {
+					f.db.Identity().CreateUser(r.Context(), identity.User{ID: 4, Username: "lee", DisplayName: "l", CreatedAt: f.now}, "h", idempotency.ClaimOf(r))
+					w.WriteHeader(http.StatusInternalServerError)
+				}
+			}, func(cfg *idempotency.Config) {
+				recoverCreated := cfg.Recover
+				cfg.Recover = func(w http.ResponseWriter, r *http.Request, created idempotency.Resource) bool {
+					return tc.recovers && recoverCreated(w, r, created)
+				}
+			})
+			f.post("u", `"k"`, "lee")
+			w := f.post("u", `"k"`, "lee")
+			if w.Code != tc.status || w.Header().Get("Idempotent-Replayed") != tc.replayed {
+				t.Fatalf("retry: %d, Idempotent-Replayed %q; want %d, %q", w.Code, w.Header().Get("Idempotent-Replayed"), tc.status, tc.replayed)
+			}
+		})
+	}
+}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/photofeed/photofeed/cache"
 	"github.com/photofeed/photofeed/idempotency"
-	"github.com/photofeed/photofeed/internal/consistency"
 	"github.com/photofeed/photofeed/internal/feed"
 	"github.com/photofeed/photofeed/internal/graph"
 	"github.com/photofeed/photofeed/internal/identity"
@@ -33,8 +32,11 @@ type readStores struct {
 // cachedStores puts the caches in front of the hot reads (sessions,
 // profiles, posts, authors, each reader's merged-at-read authors), every
 // write invalidating its keys on all instances over the bus; with
-// --cache-ttl 0 the services read the stores directly.
-func (n *node) cachedStores(cfg Config, db *database, bus *natsbus.Bus, rdb *redis.Client, timelines feed.TimelineStore) (readStores, error) {
+// --cache-ttl 0 the services read the stores directly. A read for which
+// fresh holds (its request wrote recently) goes past the caches, which
+// may predate its write on another instance.
+func (n *node) cachedStores(cfg Config, db *database, bus *natsbus.Bus, rdb *redis.Client, timelines feed.TimelineStore,
+	fresh func(context.Context) bool) (readStores, error) {
 	plain := readStores{identity: db.Identity(), posts: db.Posts(), graph: db.Graph(), readTimelines: timelines}
 	if cfg.CacheTTL <= 0 {
 		return plain, nil
@@ -54,34 +56,28 @@ func (n *node) cachedStores(cfg Config, db *database, bus *natsbus.Bus, rdb *red
 		cc.Remote = redisstore.NewCacheRemote(rdb, "photofeed:cache:", resilience.GuardConfig{})
 	}
 	return readStores{
-		identity:      newCachedIdentity(db.Identity(), iv, cc),
-		posts:         newCachedPosts(db.Posts(), iv, cc),
+		identity:      newCachedIdentity(db.Identity(), iv, cc, fresh),
+		posts:         newCachedPosts(db.Posts(), iv, cc, fresh),
 		graph:         newCachedGraph(db.Graph(), iv),
-		readTimelines: newCachedCelebrities(timelines, cfg.FanOutThreshold, iv, cc),
+		readTimelines: newCachedCelebrities(timelines, cfg.FanOutThreshold, iv, cc, fresh),
 	}, nil
 }
 
-// fresh reports whether the request wrote recently (it carries a
-// read-your-writes token): it reads past the cache, which may predate
-// its write on another instance.
-func fresh(ctx context.Context) bool {
-	_, ok := consistency.TokenFrom(ctx)
-	return ok
-}
-
 // byID is a read-through cache of T by id over a store's single and
-// batch reads, with notFound as the store's "no such" error.
+// batch reads, with notFound as the store's "no such" error; a read that
+// must be fresh goes to the store.
 type byID[T any] struct {
 	c        *cache.Cache[int64, T]
+	fresh    func(context.Context) bool
 	one      func(ctx context.Context, id int64) (T, error)
 	many     func(ctx context.Context, ids []int64) ([]T, error)
 	idOf     func(T) int64
 	notFound error
 }
 
-func newByID[T any](name cacheName, iv *invalidations, cfg cache.Config, notFound error,
+func newByID[T any](name cacheName, iv *invalidations, cfg cache.Config, fresh func(context.Context) bool, notFound error,
 	one func(context.Context, int64) (T, error), many func(context.Context, []int64) ([]T, error), idOf func(T) int64) *byID[T] {
-	b := &byID[T]{one: one, many: many, idOf: idOf, notFound: notFound}
+	b := &byID[T]{fresh: fresh, one: one, many: many, idOf: idOf, notFound: notFound}
 	cfg.Name = string(name)
 	cfg.NegativeTTL = min(cfg.TTL, 5*time.Second)
 	b.c = cache.New(cfg, func(ctx context.Context, id int64) (T, error) {
@@ -96,7 +92,7 @@ func newByID[T any](name cacheName, iv *invalidations, cfg cache.Config, notFoun
 }
 
 func (b *byID[T]) get(ctx context.Context, id int64) (T, error) {
-	if fresh(ctx) {
+	if b.fresh(ctx) {
 		gen := b.c.Generation(id)
 		v, err := b.one(ctx, id)
 		if err == nil {
@@ -113,7 +109,7 @@ func (b *byID[T]) get(ctx context.Context, id int64) (T, error) {
 
 // getMany serves what is cached and loads the rest in one batch read.
 func (b *byID[T]) getMany(ctx context.Context, ids []int64) ([]T, error) {
-	if fresh(ctx) {
+	if b.fresh(ctx) {
 		return b.many(ctx, ids)
 	}
 	out := make([]T, 0, len(ids))
@@ -161,9 +157,9 @@ type cachedPosts struct {
 
 var _ posts.Store = (*cachedPosts)(nil)
 
-func newCachedPosts(s posts.Store, iv *invalidations, cfg cache.Config) *cachedPosts {
+func newCachedPosts(s posts.Store, iv *invalidations, cfg cache.Config, fresh func(context.Context) bool) *cachedPosts {
 	return &cachedPosts{store: s, iv: iv,
-		byID: newByID(cachePost, iv, cfg, posts.ErrPostNotFound, s.Post, s.PostsByIDs, func(p posts.Post) int64 { return p.ID })}
+		byID: newByID(cachePost, iv, cfg, fresh, posts.ErrPostNotFound, s.Post, s.PostsByIDs, func(p posts.Post) int64 { return p.ID })}
 }
 
 func (c *cachedPosts) Post(ctx context.Context, id int64) (posts.Post, error) {
@@ -259,17 +255,18 @@ type cachedIdentity struct {
 	users    *byID[identity.User]
 	names    *cache.Cache[string, int64] // username → id: never changes once taken
 	iv       *invalidations
+	fresh    func(context.Context) bool
 }
 
 var _ identityStore = (*cachedIdentity)(nil)
 
-func newCachedIdentity(s identityStore, iv *invalidations, cfg cache.Config) *cachedIdentity {
+func newCachedIdentity(s identityStore, iv *invalidations, cfg cache.Config, fresh func(context.Context) bool) *cachedIdentity {
 	noBatch := func(context.Context, []int64) ([]identity.Session, error) {
 		return nil, errors.New("sessions are read one at a time")
 	}
 	names := cfg
 	names.Name, names.NegativeTTL = string(cacheUsername), min(cfg.TTL, 5*time.Second)
-	c := &cachedIdentity{store: s, iv: iv,
+	c := &cachedIdentity{store: s, iv: iv, fresh: fresh,
 		names: cache.New(names, func(ctx context.Context, username string) (int64, error) {
 			u, err := s.UserByUsername(ctx, username)
 			if errors.Is(err, identity.ErrUserNotFound) {
@@ -277,8 +274,8 @@ func newCachedIdentity(s identityStore, iv *invalidations, cfg cache.Config) *ca
 			}
 			return u.ID, err
 		}),
-		sessions: newByID(cacheSession, iv, cfg, identity.ErrSessionNotFound, s.SessionByID, noBatch, func(x identity.Session) int64 { return x.ID }),
-		users:    newByID(cacheUser, iv, cfg, identity.ErrUserNotFound, s.UserByID, s.UsersByIDs, func(u identity.User) int64 { return u.ID }),
+		sessions: newByID(cacheSession, iv, cfg, fresh, identity.ErrSessionNotFound, s.SessionByID, noBatch, func(x identity.Session) int64 { return x.ID }),
+		users:    newByID(cacheUser, iv, cfg, fresh, identity.ErrUserNotFound, s.UserByID, s.UsersByIDs, func(u identity.User) int64 { return u.ID }),
 	}
 	// A name remembered as free is forgotten when it is taken, everywhere.
 	iv.register(cacheUsername, c.names.Invalidate, c.names.Delete)
@@ -293,7 +290,7 @@ func (c *cachedIdentity) UserByID(ctx context.Context, id int64) (identity.User,
 // UserByUsername is a profile read: the name resolves through the cache
 // (unknown names remembered for a few seconds), the user by id.
 func (c *cachedIdentity) UserByUsername(ctx context.Context, username string) (identity.User, error) {
-	if fresh(ctx) {
+	if c.fresh(ctx) {
 		return c.store.UserByUsername(ctx, username)
 	}
 	id, err := c.names.Get(ctx, username)
@@ -386,13 +383,14 @@ type cachedCelebrities struct {
 	store     feed.TimelineStore
 	threshold int // the deployment's; a call with another reads through
 	c         *cache.Cache[int64, []int64]
+	fresh     func(context.Context) bool
 }
 
 var _ feed.TimelineStore = (*cachedCelebrities)(nil)
 
-func newCachedCelebrities(s feed.TimelineStore, threshold int, iv *invalidations, cfg cache.Config) *cachedCelebrities {
+func newCachedCelebrities(s feed.TimelineStore, threshold int, iv *invalidations, cfg cache.Config, fresh func(context.Context) bool) *cachedCelebrities {
 	cfg.Remote = nil // small and per reader: not worth a network hop
-	c := &cachedCelebrities{store: s, threshold: threshold}
+	c := &cachedCelebrities{store: s, threshold: threshold, fresh: fresh}
 	c.c = cache.New(cfg, func(ctx context.Context, user int64) ([]int64, error) {
 		return s.FollowedCelebrities(ctx, user, threshold)
 	})
@@ -401,15 +399,15 @@ func newCachedCelebrities(s feed.TimelineStore, threshold int, iv *invalidations
 }
 
 func (c *cachedCelebrities) FollowedCelebrities(ctx context.Context, userID int64, threshold int) ([]int64, error) {
-	if fresh(ctx) || threshold != c.threshold {
+	if c.fresh(ctx) || threshold != c.threshold {
 		return c.store.FollowedCelebrities(ctx, userID, threshold)
 	}
 	ids, err := c.c.Get(ctx, userID)
 	return slices.Clone(ids), err // the cached slice is every reader's: the caller gets its own, as from the store
 }
 
-func (c *cachedCelebrities) Timeline(ctx context.Context, userID, beforeID int64, limit int) ([]int64, bool, error) {
-	return c.store.Timeline(ctx, userID, beforeID, limit)
+func (c *cachedCelebrities) Timeline(ctx context.Context, userID, beforeID int64, limit int, current bool) ([]int64, bool, error) {
+	return c.store.Timeline(ctx, userID, beforeID, limit, current)
 }
 
 func (c *cachedCelebrities) Rebuild(ctx context.Context, userID int64, threshold, capN int) error {

@@ -80,14 +80,18 @@ func cached(db *sqlite.DB, bus *memBus, remote cache.Remote) storetest.Stores {
 	// threshold the cached reads are for.
 	const threshold = 0
 	return storetest.Stores{
-		Identity:  newCachedIdentity(db.Identity(), iv, cc),
-		Posts:     newCachedPosts(db.Posts(), iv, cc),
+		Identity:  newCachedIdentity(db.Identity(), iv, cc, noToken),
+		Posts:     newCachedPosts(db.Posts(), iv, cc, noToken),
 		Graph:     newCachedGraph(db.Graph(), iv),
-		Timelines: newCachedCelebrities(db.Timelines(), threshold, iv, cc),
+		Timelines: newCachedCelebrities(db.Timelines(), threshold, iv, cc, noToken),
 		// Not cached: there so the suite sees the decorators pass claims on.
 		Idempotency: db.Idempotency(),
 	}
 }
+
+// noToken is the freshness of requests that carry no read-your-writes
+// token: every read may be served from the cache.
+func noToken(context.Context) bool { return false }
 
 func startRedisRemote(t *testing.T) func() cache.Remote {
 	srv := testenv.StartRedis(t)
@@ -221,7 +225,7 @@ func TestCachedSetAdmin(t *testing.T) {
 	bus := &memBus{}
 	iv := newInvalidations(bus, 0, slog.New(slog.DiscardHandler))
 	bus.receivers = append(bus.receivers, iv.receive)
-	c := newCachedIdentity(db.Identity(), iv, cache.Config{TTL: time.Hour})
+	c := newCachedIdentity(db.Identity(), iv, cache.Config{TTL: time.Hour}, noToken)
 	ctx := t.Context()
 	u := identity.User{ID: 7, Username: "root", DisplayName: "Root", CreatedAt: time.UnixMilli(1).UTC()}
 	if err := c.CreateUser(ctx, u, "hash", idempotency.Claim{}); err != nil {
@@ -240,6 +244,41 @@ func TestCachedSetAdmin(t *testing.T) {
 		}
 		if got, err := c.UserByUsername(ctx, "root"); err != nil || got.Admin != admin {
 			t.Fatalf("UserByUsername = %+v, %v; want admin %v", got, err, admin)
+		}
+	}
+}
+
+// A read the freshness hook marks (its request wrote recently) goes past
+// the cache, which may hold what another instance had before the write;
+// other reads are served from it.
+func TestCachedFreshReadsPassTheCache(t *testing.T) {
+	db := openSQLite(t)
+	bus := &memBus{}
+	iv := newInvalidations(bus, 0, slog.New(slog.DiscardHandler))
+	bus.receivers = append(bus.receivers, iv.receive)
+	type freshKey struct{}
+	fresh := func(ctx context.Context) bool { return ctx.Value(freshKey{}) != nil }
+	c := newCachedIdentity(db.Identity(), iv, cache.Config{TTL: time.Hour}, fresh)
+	ctx := t.Context()
+	u := identity.User{ID: 7, Username: "root", DisplayName: "Root", CreatedAt: time.UnixMilli(1).UTC()}
+	if err := c.CreateUser(ctx, u, "hash", idempotency.Claim{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UsersByIDs(ctx, []int64{7}); err != nil { // now cached
+		t.Fatal(err)
+	}
+	// A write the cache hears nothing of, as one on another instance
+	// before its invalidation arrives.
+	if err := db.Identity().SetAdmin(ctx, "root", true); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		ctx   context.Context
+		admin bool
+	}{{ctx, false}, {context.WithValue(ctx, freshKey{}, true), true}} {
+		list, err := c.UsersByIDs(tc.ctx, []int64{7})
+		if err != nil || len(list) != 1 || list[0].Admin != tc.admin {
+			t.Fatalf("UsersByIDs (fresh %v) = %+v, %v; want admin %v", fresh(tc.ctx), list, err, tc.admin)
 		}
 	}
 }

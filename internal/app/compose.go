@@ -120,6 +120,14 @@ type adapters struct {
 	index      *bleveindex.Index  // nil on a worker, or when it could not open
 }
 
+// carriesToken reports whether a request wrote recently (it came with a
+// read-your-writes token): its reads pass the caches and the feed's
+// freshness shortcut, which may predate its write on another instance.
+func carriesToken(ctx context.Context) bool {
+	_, ok := consistency.Trackers{}.MustSee(ctx)
+	return ok
+}
+
 // openAdapters opens the engines the config names, each closed with the
 // node.
 func (n *node) openAdapters(ctx context.Context, cfg Config) (*adapters, error) {
@@ -139,7 +147,9 @@ func (n *node) openAdapters(ctx context.Context, cfg Config) (*adapters, error) 
 	dbc := databaseConfig(cfg)
 	dbc.Logger = n.log // a new deployment's layout is announced
 	dbc.OnProcessingPost = ad.thumbnails.enqueue
-	dbc.CommitObserver = consistency.Trackers{} // the requests' trackers (consistency.Middleware, in newServer)
+	// The requests' tokens (consistency.Middleware, in newServer): their
+	// commits' positions go into them, their reads must see them.
+	dbc.CommitObserver, dbc.ReadTokens = consistency.Trackers{}, consistency.Trackers{}
 	if ad.db, err = openDatabase(ctx, dbc); err != nil {
 		return nil, err
 	}
@@ -159,7 +169,7 @@ func (n *node) openAdapters(ctx context.Context, cfg Config) (*adapters, error) 
 	if ad.redis, ad.timelines, err = n.openRedis(cfg, ad.db); err != nil {
 		return nil, err
 	}
-	if ad.stores, err = n.cachedStores(cfg, ad.db, ad.bus, ad.redis, ad.timelines); err != nil {
+	if ad.stores, err = n.cachedStores(cfg, ad.db, ad.bus, ad.redis, ad.timelines, carriesToken); err != nil {
 		return nil, err
 	}
 	ad.index = n.openSearchIndex(ctx, cfg)
@@ -225,8 +235,8 @@ type services struct {
 	graph    *graph.Service
 	feed     *feed.Service
 	fanout   *feed.FanOut
-	search   *search.Service // nil without an index
-	queues   []*jobs.Client  // one per database, as db.parts
+	search   httpapi.Search // web.Search too; search.Unavailable without an index
+	queues   []*jobs.Client // one per database, as db.parts
 	jobs     *jobs.Set
 	announce announcer
 	live     *live.Hub // the live feed's streams; nil on a worker
@@ -266,7 +276,7 @@ func (n *node) newServices(ctx context.Context, cfg Config, ad *adapters) (*serv
 	})
 	svc.graph = graph.NewService(ad.stores.graph, nil)
 	feedCfg := feed.Config{Threshold: cfg.FanOutThreshold, Cap: cfg.TimelineCap,
-		Writes: ad.db.writes, MustCheck: fresh, Progress: progress, Announce: svc.announce.fanOutPosition}
+		Writes: ad.db.writes, MustCheck: carriesToken, Progress: progress, Announce: svc.announce.fanOutPosition}
 	svc.feed = feed.NewService(ad.stores.readTimelines, svc.posts, cursor.New(subkey(ad.secret, "feed-cursor")), feedCfg)
 	landed, err := announcingLanded(ad, svc.graph, n.log)
 	if err != nil {
@@ -279,6 +289,7 @@ func (n *node) newServices(ctx context.Context, cfg Config, ad *adapters) (*serv
 		}
 		n.closers = append(n.closers, svc.live.Close)
 	}
+	svc.search = search.Unavailable{}
 	if ad.index != nil {
 		svc.search = search.NewService(ad.index, cursor.New(subkey(ad.secret, "search-cursor")))
 	}
@@ -299,7 +310,7 @@ func (n *node) newJobQueues(ctx context.Context, cfg Config, ad *adapters, svc *
 			Maintenance: maintenance{db: ad.db, posts: svc.posts, blobs: ad.blobs}, NoPeriodic: i > 0,
 			Register: func(w *river.Workers) { river.AddWorker(w, thumbs) }})
 		if err != nil {
-			return err
+			return fmt.Errorf("job queue for database %q: %w", part.name, err)
 		}
 		ad.thumbnails.bind(part.name, client)
 		svc.jobs.Add(part.name, client)
@@ -366,19 +377,12 @@ func newWorkers(cfg Config, ad *adapters, svc *services, log *slog.Logger) ([]su
 // listed from the innermost (nearest the routes) to the outermost (what a
 // request meets first).
 func newServer(cfg Config, ad *adapters, svc *services, workersDown func() error, log *slog.Logger) (http.Handler, error) {
-	// Without an index there is no search: a nil *search.Service in an
-	// interface would not read as none.
-	var searchAPI httpapi.Search
-	var searchUI web.Search
-	if svc.search != nil {
-		searchAPI, searchUI = svc.search, svc.search
-	}
 	spoolDir, err := bodySpool(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
 	api := httpapi.New(httpapi.Deps{
-		Identity: svc.identity, Posts: svc.posts, Graph: svc.graph, Feed: svc.feed, Search: searchAPI, Jobs: svc.jobs,
+		Identity: svc.identity, Posts: svc.posts, Graph: svc.graph, Feed: svc.feed, Search: svc.search, Jobs: svc.jobs,
 		Blobs: ad.blobs, MediaRedirect: ad.blobs.redirect(cfg.MediaRedirect),
 		Ready: ad.db.Ping, ReadyDetail: readyDetail(ad.db), Events: ad.bus.Ready, Workers: workersDown, Logger: log,
 		MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL, UploadWait: cfg.UploadWait,
@@ -389,7 +393,7 @@ func newServer(cfg Config, ad *adapters, svc *services, workersDown func() error
 		},
 	})
 	ui, err := web.New(web.Deps{
-		Identity: svc.identity, Posts: svc.posts, Graph: svc.graph, Feed: svc.feed, Search: searchUI, Logger: log,
+		Identity: svc.identity, Posts: svc.posts, Graph: svc.graph, Feed: svc.feed, Search: svc.search, Logger: log,
 		MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL, CSRFKey: subkey(ad.secret, "csrf"),
 		UploadWait: cfg.UploadWait,
 	})

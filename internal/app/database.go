@@ -108,6 +108,9 @@ type dbConfig struct {
 	// commits of a request that tracks them (read-your-writes). Nil
 	// where no request runs.
 	CommitObserver postgres.CommitObserver
+	// ReadTokens gives a read the consistency token of its request, for
+	// the choice of replica. Nil: reads carry none.
+	ReadTokens postgres.ReadTokens
 }
 
 func databaseConfig(cfg Config) dbConfig {
@@ -142,7 +145,7 @@ func openDatabase(ctx context.Context, c dbConfig) (*database, error) {
 			Ping:  db.Ping, Close: db.Close}, nil
 	case strings.HasPrefix(c.URL, "postgres://") || strings.HasPrefix(c.URL, "postgresql://"):
 		pc := postgres.Config{URL: c.URL, Replicas: c.Replicas, Shards: c.Shards, MaxLag: c.MaxLag, Existing: c.Existing, Logger: c.Logger,
-			OnProcessingPost: c.OnProcessingPost, CommitObserver: c.CommitObserver}
+			OnProcessingPost: c.OnProcessingPost, CommitObserver: c.CommitObserver, ReadTokens: c.ReadTokens}
 		if c.ShardsFile != "" {
 			f, err := os.Open(c.ShardsFile)
 			if err != nil {

@@ -68,7 +68,7 @@ func (w *world) caughtUp() {
 }
 
 func (w *world) timeline(user int64) []int64 {
-	got, _, err := w.n.db.Timelines().Timeline(context.Background(), user, 0, 10_000)
+	got, _, err := w.n.db.Timelines().Timeline(context.Background(), user, 0, 10_000, true)
 	if err != nil {
 		w.tb.Fatal(err)
 	}

@@ -129,7 +129,8 @@ func moveShard(ctx context.Context, cl *postgres.Cluster, shard int, target stri
 		},
 		MaxPause: maxPause,
 	}.Run(ctx)
-	if err != nil {
+	var left *shardmove.SourceLeftError
+	if err != nil && !errors.As(err, &left) {
 		return fmt.Errorf("shards move %d: %w", shard, err)
 	}
 	var rows []string
@@ -138,5 +139,11 @@ func moveShard(ctx context.Context, cl *postgres.Cluster, shard int, target stri
 	}
 	fmt.Fprintf(stdout, "moved shard %d (%s) from %s to %s in %s; writes paused %s; rows equal on both sides: %s\n",
 		shard, schema, cl.Names()[from], target, rep.Total.Round(time.Millisecond), rep.Pause.Round(time.Millisecond), strings.Join(rows, ", "))
+	if left != nil {
+		// The move stands and nothing reads the stale copy; moving the shard
+		// back would trip over it, so it has to go by hand.
+		return fmt.Errorf("shards move %d: shard %d moved; source copy not dropped: %w; drop it by hand on %s: DROP SCHEMA %s CASCADE",
+			shard, shard, left.Err, cl.Names()[from], schema)
+	}
 	return nil
 }

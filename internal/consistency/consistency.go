@@ -123,13 +123,13 @@ func validName(s string) bool {
 type tokenKey struct{}
 type trackerKey struct{}
 
-// WithToken marks ctx as needing data at least as new as t.
-func WithToken(ctx context.Context, t Token) context.Context {
+// withToken marks ctx as needing data at least as new as t.
+func withToken(ctx context.Context, t Token) context.Context {
 	return context.WithValue(ctx, tokenKey{}, t)
 }
 
-// TokenFrom returns the positions a read must see, if any.
-func TokenFrom(ctx context.Context) (Token, bool) {
+// tokenFrom returns the positions a read must see, if any.
+func tokenFrom(ctx context.Context) (Token, bool) {
 	t, ok := ctx.Value(tokenKey{}).(Token)
 	return t, ok
 }
@@ -175,11 +175,20 @@ func trackerFrom(ctx context.Context) (*Tracker, bool) {
 	return t, ok
 }
 
-// Trackers hands the positions of a request's commits to the Tracker of
-// that request (Middleware gives each one its own), for the token its
-// answer carries. The composition root gives it to the store that knows
-// its commits' positions (internal/postgres's CommitObserver).
+// Trackers connects the store to the request Middleware read and tracks:
+// it hands the positions of a request's commits to the Tracker of that
+// request (Middleware gives each one its own), for the token its answer
+// carries, and tells a read the token the request came with. The
+// composition root gives it to the store at construction (internal/
+// postgres's CommitObserver and ReadTokens), so the store's signatures
+// show what reaches it.
 type Trackers struct{}
+
+// MustSee returns the token the request of ctx came with, if any: the
+// positions its reads must see.
+func (Trackers) MustSee(ctx context.Context) (Token, bool) {
+	return tokenFrom(ctx)
+}
 
 // Observing reports whether ctx is a request's that tracks its writes:
 // finding a commit's position costs the store a round trip, spent only
@@ -212,7 +221,7 @@ func Middleware(next http.Handler) http.Handler {
 		if raw != "" {
 			if tok, err := ParseToken(raw); err == nil { // a bad token is no token
 				came = tok
-				ctx = WithToken(ctx, tok)
+				ctx = withToken(ctx, tok)
 			}
 		}
 		t := &Tracker{}

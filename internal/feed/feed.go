@@ -26,7 +26,10 @@ import (
 type TimelineStore interface {
 	// Timeline returns up to limit post ids below beforeID (0: from the
 	// newest), newest first, and whether the user has a timeline at all.
-	Timeline(ctx context.Context, userID, beforeID int64, limit int) ([]int64, bool, error)
+	// Timeline lists userID's home timeline, newest first, below beforeID
+	// (0: from the top). With current it reads what the primary has, not
+	// a replica that may not have replayed the fan-out's latest writes.
+	Timeline(ctx context.Context, userID, beforeID int64, limit int, current bool) ([]int64, bool, error)
 	// Rebuild makes the user's timeline from the write model.
 	Rebuild(ctx context.Context, userID int64, threshold, capN int) error
 	// FollowedCelebrities lists followed authors above threshold followers.
@@ -143,8 +146,12 @@ func (s *Service) Home(ctx context.Context, userID int64, after string, limit in
 		}
 	}
 	s.awaitFanOut(ctx)
+	// A reader who just wrote waited for the fan-out to take their write
+	// in; its timeline rows are newer than the write their token names, so
+	// a replica at that token may not have them yet: read the primary.
+	current := s.cfg.MustCheck != nil && s.cfg.MustCheck(ctx)
 	// One extra id tells whether there is a next page without a second query.
-	ids, exists, err := s.store.Timeline(ctx, userID, before, limit+1)
+	ids, exists, err := s.store.Timeline(ctx, userID, before, limit+1, current)
 	if err != nil {
 		return Page{}, fmt.Errorf("load feed: %w", err)
 	}
@@ -152,7 +159,7 @@ func (s *Service) Home(ctx context.Context, userID int64, after string, limit in
 		if err := s.store.Rebuild(ctx, userID, s.cfg.Threshold, s.cfg.Cap); err != nil {
 			return Page{}, fmt.Errorf("rebuild feed: %w", err)
 		}
-		if ids, _, err = s.store.Timeline(ctx, userID, before, limit+1); err != nil {
+		if ids, _, err = s.store.Timeline(ctx, userID, before, limit+1, current); err != nil {
 			return Page{}, fmt.Errorf("load feed: %w", err)
 		}
 	}

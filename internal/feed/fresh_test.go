@@ -14,7 +14,7 @@ type lagStore struct {
 }
 
 func (s *lagStore) Lag(context.Context, string) (int64, int64, error) { s.lags++; return 5, 5, nil }
-func (s *lagStore) Timeline(context.Context, int64, int64, int) ([]int64, bool, error) {
+func (s *lagStore) Timeline(context.Context, int64, int64, int, bool) ([]int64, bool, error) {
 	return nil, true, nil
 }
 func (s *lagStore) FollowedCelebrities(context.Context, int64, int) ([]int64, error) { return nil, nil }

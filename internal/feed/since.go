@@ -14,15 +14,17 @@ const sincePage = 100
 // so "newer" is "greater". It reaches back at most a timeline's length
 // (Config.Cap), as far as the timeline does.
 func (s *Service) Since(ctx context.Context, userID, afterID int64) ([]int64, error) {
+	// From the primary: what the reader missed was announced once it was
+	// committed there, and a replica may not have replayed it yet.
 	timeline := func(before int64, limit int) ([]int64, error) {
-		list, exists, err := s.store.Timeline(ctx, userID, before, limit)
+		list, exists, err := s.store.Timeline(ctx, userID, before, limit, true)
 		if err != nil || exists {
 			return list, err
 		}
 		if err := s.store.Rebuild(ctx, userID, s.cfg.Threshold, s.cfg.Cap); err != nil {
 			return nil, fmt.Errorf("rebuild feed: %w", err)
 		}
-		list, _, err = s.store.Timeline(ctx, userID, before, limit)
+		list, _, err = s.store.Timeline(ctx, userID, before, limit, true)
 		return list, err
 	}
 	ids, err := newerThan(afterID, s.cfg.Cap, timeline)

@@ -25,7 +25,7 @@ func below(list []int64, before int64, limit int) []int64 {
 	return out
 }
 
-func (s *sinceStore) Timeline(_ context.Context, _, before int64, limit int) ([]int64, bool, error) {
+func (s *sinceStore) Timeline(_ context.Context, _, before int64, limit int, _ bool) ([]int64, bool, error) {
 	return below(s.timeline, before, limit), true, nil
 }
 

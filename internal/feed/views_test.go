@@ -13,7 +13,7 @@ import (
 // authors to merge.
 type pagedStore struct{ lagStore }
 
-func (pagedStore) Timeline(_ context.Context, _, before int64, limit int) ([]int64, bool, error) {
+func (pagedStore) Timeline(_ context.Context, _, before int64, limit int, _ bool) ([]int64, bool, error) {
 	var ids []int64
 	for id := int64(9); id > 0 && len(ids) < limit; id-- {
 		if before == 0 || id < before {

@@ -28,7 +28,7 @@ type Deps struct {
 	Posts    Posts
 	Graph    Graph
 	Feed     Feed
-	Search   Search // nil: search is unavailable (503)
+	Search   Search // search.Unavailable where there is no index
 	Jobs     Jobs
 	Blobs    BlobOpener
 	// MediaRedirect, if set, makes /media/ answer with a redirect to the

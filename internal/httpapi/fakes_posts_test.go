@@ -35,6 +35,8 @@ type fakePosts struct {
 	likes map[[2]int64]bool
 	// err, if set, is what the named method fails with.
 	err map[string]error
+	// hold, if set, runs as Create begins: a test keeps a create in flight.
+	hold func()
 
 	created []string        // "author caption photo-bytes" per Create
 	waited  []time.Duration // the bound of each WaitReady
@@ -47,6 +49,9 @@ func newFakePosts(ids *fakeIdentity) *fakePosts {
 }
 
 func (f *fakePosts) Create(_ context.Context, authorID int64, caption string, photo []byte, _ idempotency.Claim) (posts.Post, error) {
+	if f.hold != nil {
+		f.hold()
+	}
 	if err := f.err["Create"]; err != nil {
 		return posts.Post{}, err
 	}

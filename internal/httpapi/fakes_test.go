@@ -233,7 +233,7 @@ type fakes struct {
 	jobs  *fakeJobs
 	posts *fakePosts
 	feed  *fakeFeed
-	// search nil: the API is built without search.
+	// search answers every search (search.Unavailable through deps for none).
 	search *fakeSearch
 	// deps, if set, adjusts the API's dependencies before it is built.
 	deps func(*httpapi.Deps)
@@ -259,11 +259,8 @@ func (f *fakes) handler() http.Handler {
 		return f.h
 	}
 	log := slog.New(slog.DiscardHandler)
-	deps := httpapi.Deps{Identity: f.id, Graph: f.graph, Jobs: f.jobs, Posts: f.posts, Feed: f.feed, Logger: log,
+	deps := httpapi.Deps{Identity: f.id, Graph: f.graph, Jobs: f.jobs, Posts: f.posts, Feed: f.feed, Search: f.search, Logger: log,
 		MaxUploadBytes: testUploadLimit, UploadWait: 3 * time.Second, MediaBaseURL: "https://cdn.example"}
-	if f.search != nil { // a nil *fakeSearch in the interface would not read as "no search"
-		deps.Search = f.search
-	}
 	if f.deps != nil {
 		f.deps(&deps)
 	}
@@ -279,8 +276,14 @@ type call struct {
 	method, path, token, contentType, body string
 }
 
-func (f *fakes) do(c call) *httptest.ResponseRecorder {
+func (f *fakes) do(c call) *httptest.ResponseRecorder { return f.doKeyed(c, "") }
+
+// doKeyed is do with an Idempotency-Key header, unless key is "".
+func (f *fakes) doKeyed(c call, key string) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(c.method, c.path, strings.NewReader(c.body))
+	if key != "" {
+		r.Header.Set(idempotency.KeyHeader, key)
+	}
 	if c.contentType != "" {
 		r.Header.Set("Content-Type", c.contentType)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/photofeed/photofeed/internal/httpapi"
 	"github.com/photofeed/photofeed/internal/search"
 )
 
@@ -129,7 +130,7 @@ func TestFeedAndSearchRoutes(t *testing.T) {
 			status: 401, problem: "unauthenticated"},
 		{name: "search without an index",
 			call:   call{"GET", "/v2/search?q=x", "", "", ""},
-			setup:  func(f *fakes) { f.search = nil },
+			setup:  func(f *fakes) { f.deps = func(d *httpapi.Deps) { d.Search = search.Unavailable{} } },
 			status: 503, problem: "unavailable", check: retryAfter},
 		{name: "search, index down",
 			call:   call{"GET", "/v2/search?q=x", "", "", ""},

@@ -10,9 +10,6 @@ import (
 )
 
 func (a *API) getSearch(w http.ResponseWriter, r *http.Request) error {
-	if a.deps.Search == nil {
-		return search.ErrUnavailable
-	}
 	q := r.URL.Query()
 	limit, err := request.Limit(r, 20, 100)
 	if err != nil {

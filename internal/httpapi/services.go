@@ -67,4 +67,5 @@ var (
 	_ Posts    = (*posts.Service)(nil)
 	_ Feed     = (*feed.Service)(nil)
 	_ Search   = (*search.Service)(nil)
+	_ Search   = search.Unavailable{}
 )

@@ -55,6 +55,10 @@ type Config struct {
 	// each write it observes, on the database named database: how a
 	// request's consistency token learns of its writes.
 	CommitObserver CommitObserver
+	// ReadTokens, if set, gives each read the token it must see: how a
+	// request's consistency token reaches the choice of replica. Nil:
+	// reads go to any healthy replica.
+	ReadTokens ReadTokens
 }
 
 // ErrNoDeployment is OpenCluster's answer, with Existing, for a database
@@ -132,6 +136,7 @@ func OpenCluster(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	for _, db := range c.dbs {
 		db.onProcessing = cfg.OnProcessingPost
 		db.observer = cfg.CommitObserver
+		db.readTokens = cfg.ReadTokens
 	}
 	if c.watcher, err = shardmap.NewWatcher(ctx, main.write, cfg.URL, cfg.Logger); err != nil {
 		return nil, err

@@ -31,6 +31,7 @@ type DB struct {
 
 	commits      *sqlstore.Commits
 	observer     CommitObserver // nil: commits are not observed
+	readTokens   ReadTokens     // nil: no read carries a token
 	onProcessing func(ctx context.Context, database string, tx *sql.Tx, postID int64) error
 
 	replicas []*replica
@@ -148,6 +149,13 @@ type CommitObserver interface {
 	// only for a request that carries its writes' positions back.
 	Observing(ctx context.Context) bool
 	Committed(ctx context.Context, database string, at consistency.LSN)
+}
+
+// ReadTokens tells a read how new the data it sees must be: the
+// positions of the request's earlier writes (its read-your-writes token),
+// if it carries one.
+type ReadTokens interface {
+	MustSee(ctx context.Context) (consistency.Token, bool)
 }
 
 // observe tells the observer, if it listens for ctx, the primary's WAL

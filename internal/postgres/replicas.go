@@ -144,8 +144,13 @@ func (db *DB) Replicas() []ReplicaStatus {
 // up to the request's consistency token (any healthy one if it has none),
 // the least busy first; else the primary.
 func (db *DB) pickRead(ctx context.Context) (*sql.DB, *replica) {
-	tok, _ := consistency.TokenFrom(ctx)
-	token, hasToken := tok.For(db.name)
+	var token consistency.LSN
+	hasToken := false
+	if db.readTokens != nil {
+		if tok, ok := db.readTokens.MustSee(ctx); ok {
+			token, hasToken = tok.For(db.name)
+		}
+	}
 	var best *replica
 	for _, r := range db.replicas {
 		if !r.healthy.Load() || (hasToken && consistency.LSN(r.lsn.Load()) < token) {

@@ -96,7 +96,9 @@ for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 0, ARGV[i]) end
 redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[1]) - 1)
 return 1`
 
-func (t *Timelines) Timeline(ctx context.Context, userID, beforeID int64, limit int) ([]int64, bool, error) {
+// Redis has no replicas: every read is current; the write model's
+// fallback is read as asked.
+func (t *Timelines) Timeline(ctx context.Context, userID, beforeID int64, limit int, current bool) ([]int64, bool, error) {
 	set, built := t.keys(userID)
 	max := "+"
 	if beforeID > 0 {

@@ -81,13 +81,13 @@ func TestTimelinesWithoutRedis(t *testing.T) {
 	if err := tl.Rebuild(ctx, me, 10_000, 800); err != nil {
 		t.Fatal(err)
 	}
-	if got, ok, err := tl.Timeline(ctx, me, 0, 10); err != nil || !ok || !slices.Equal(got, want) {
+	if got, ok, err := tl.Timeline(ctx, me, 0, 10, false); err != nil || !ok || !slices.Equal(got, want) {
 		t.Fatalf("from Redis: %v %v %v, want %v", got, ok, err, want)
 	}
 	srv.Stop()
 	for i := range 10 {
 		start := time.Now()
-		got, ok, err := tl.Timeline(ctx, me, 0, 10)
+		got, ok, err := tl.Timeline(ctx, me, 0, 10, false)
 		if err != nil || !ok || !slices.Equal(got, want) {
 			t.Fatalf("read %d with Redis down: %v %v %v, want %v from the write model", i, got, ok, err, want)
 		}
@@ -142,7 +142,7 @@ func TestRebuildKeepsAConcurrentFanOut(t *testing.T) {
 	if err := tl.Rebuild(ctx, me, 10_000, 800); err != nil {
 		t.Fatal(err)
 	}
-	if got, ok, err := tl.Timeline(ctx, me, 0, 10); err != nil || !ok || !slices.Equal(got, []int64{late}) {
+	if got, ok, err := tl.Timeline(ctx, me, 0, 10, false); err != nil || !ok || !slices.Equal(got, []int64{late}) {
 		t.Fatalf("timeline after a fan-out during its rebuild: %v %v %v, want [%d]", got, ok, err, late)
 	}
 }

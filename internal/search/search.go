@@ -57,6 +57,15 @@ type Service struct {
 
 func NewService(index Index, c *cursor.Codec) *Service { return &Service{index: index, cursor: c} }
 
+// Unavailable is search where there is no index: every search answers
+// ErrUnavailable (503) and nothing else is affected. It stands in for a
+// Service so that a handler always has a search to ask.
+type Unavailable struct{}
+
+func (Unavailable) Search(context.Context, Kind, string, string, int) (Page, error) {
+	return Page{}, ErrUnavailable
+}
+
 // Search runs q against kind.
 func (s *Service) Search(ctx context.Context, kind Kind, q, after string, limit int) (Page, error) {
 	q = strings.TrimSpace(q)

@@ -70,7 +70,22 @@ var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 // MaxPause of the fence; the source stays the shard's home.
 var ErrPauseTooLong = errors.New("shardmove: the target did not catch up within the pause bound")
 
-// Run moves the shard.
+// SourceLeftError is Run's error when the shard has moved, the map
+// pointing at the target, but the source's copy could not be dropped. The
+// move stands; the source's schema is a stale copy for the operator to drop.
+type SourceLeftError struct {
+	Schema string
+	Err    error
+}
+
+func (e *SourceLeftError) Error() string {
+	return fmt.Sprintf("shardmove: %s moved; source copy not dropped: %v", e.Schema, e.Err)
+}
+
+func (e *SourceLeftError) Unwrap() error { return e.Err }
+
+// Run moves the shard. On any error but a *SourceLeftError the source
+// stays the shard's home.
 func (m Move) Run(ctx context.Context) (rep Report, err error) {
 	start := time.Now()
 	if !schemaName.MatchString(m.Schema) {
@@ -100,8 +115,11 @@ func (m Move) Run(ctx context.Context) (rep Report, err error) {
 	if err := r.publish(ctx); err != nil {
 		return rep, err
 	}
+	switched := false
 	defer func() {
-		if err != nil {
+		// After the switch the target holds the shard's only live copy:
+		// abandoning would drop it.
+		if err != nil && !switched {
 			r.abandon()
 		}
 	}()
@@ -115,10 +133,12 @@ func (m Move) Run(ctx context.Context) (rep Report, err error) {
 	if err := r.cutOver(ctx, &rep); err != nil {
 		return rep, err
 	}
-	if err := r.retireSource(ctx); err != nil {
-		return rep, err
-	}
+	switched = true
+	err = r.retireSource(ctx)
 	rep.Total = time.Since(start)
+	if err != nil {
+		return rep, &SourceLeftError{Schema: m.Schema, Err: err}
+	}
 	return rep, nil
 }
 
@@ -256,10 +276,8 @@ func (r moveRun) forgetLeaving(ctx context.Context) error {
 // replicating and drops the source's copy.
 func (r moveRun) retireSource(ctx context.Context) error {
 	r.stopReplicating()
-	if _, err := r.src.ExecContext(ctx, `DROP SCHEMA `+r.Schema+` CASCADE`); err != nil {
-		return fmt.Errorf("shardmove: drop the source copy: %w", err)
-	}
-	return nil
+	_, err := r.src.ExecContext(ctx, `DROP SCHEMA `+r.Schema+` CASCADE`)
+	return err
 }
 
 // replicationLag is how many bytes of WAL the subscription's slot has not

@@ -227,3 +227,54 @@ func TestMoveAbandoned(t *testing.T) {
 		t.Fatal("a bad schema name was accepted")
 	}
 }
+
+// Once the map points at the target, a failure to drop the source's copy
+// must not undo the move: the target is the shard's only live home.
+func TestMoveSourceNotDroppedKeepsTarget(t *testing.T) {
+	source := testenv.StartPGCluster(t, 0, "wal_level=logical")
+	target := testenv.StartPGCluster(t, 0)
+	src, _ := sql.Open("pgx", source.PrimaryURL())
+	defer src.Close()
+	dst, _ := sql.Open("pgx", target.PrimaryURL())
+	defer dst.Close()
+	for _, q := range []string{`CREATE SCHEMA shard_0002`, `CREATE TABLE shard_0002.t (id bigint PRIMARY KEY)`,
+		`INSERT INTO shard_0002.t SELECT generate_series(1, 100)`} {
+		if _, err := src.ExecContext(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := shardmap.Init(t.Context(), src, 4, []string{"source"}); err != nil {
+		t.Fatal(err)
+	}
+	// The operator's context ends (Ctrl-C, a timeout) just after the
+	// switch, so dropping the source's copy fails.
+	ctx, interrupt := context.WithCancel(t.Context())
+	defer interrupt()
+	fence := &shardmove.DBFence{DB: src, Schema: "shard_0002"}
+	_, moveErr := shardmove.Move{Schema: "shard_0002", SourceURL: source.PrimaryURL(), TargetURL: target.PrimaryURL(),
+		Fence: fence.Fence,
+		Switch: func(ctx context.Context) error {
+			if err := fence.MarkMoved(ctx, "target"); err != nil {
+				return err
+			}
+			_, err := shardmap.Set(ctx, src, 2, "target")
+			interrupt()
+			return err
+		},
+	}.Run(ctx)
+	var onTarget int
+	if err := dst.QueryRow(`SELECT count(*) FROM shard_0002.t`).Scan(&onTarget); err != nil || onTarget != 100 {
+		t.Fatalf("target after the switch: %d rows (%v), want 100", onTarget, err)
+	}
+	m, err := shardmap.Load(t.Context(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Home(2) != "target" {
+		t.Fatalf("map sends shard 2 to %s, want target", m.Home(2))
+	}
+	var left *shardmove.SourceLeftError
+	if !errors.As(moveErr, &left) || !errors.Is(moveErr, context.Canceled) {
+		t.Fatalf("move: %v, want a SourceLeftError wrapping the cancellation", moveErr)
+	}
+}

@@ -62,14 +62,14 @@ func BenchmarkHomeTimeline(b *testing.B) {
 	}
 	b.Run("ids", func(b *testing.B) {
 		for b.Loop() {
-			if got, _, err := db.Timelines().Timeline(ctx, reader, 0, 21); err != nil || len(got) != 21 {
+			if got, _, err := db.Timelines().Timeline(ctx, reader, 0, 21, false); err != nil || len(got) != 21 {
 				b.Fatal(len(got), err)
 			}
 		}
 	})
 	b.Run("ids+posts", func(b *testing.B) {
 		for b.Loop() {
-			idList, _, _ := db.Timelines().Timeline(ctx, reader, 0, 21)
+			idList, _, _ := db.Timelines().Timeline(ctx, reader, 0, 21, false)
 			if got, err := db.Posts().PostsByIDs(ctx, idList[:20]); err != nil || len(got) != 20 {
 				b.Fatal(err)
 			}

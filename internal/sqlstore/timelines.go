@@ -26,7 +26,7 @@ var _ feed.TimelineStore = (*TimelineStore)(nil)
 
 func NewTimelineStore(sh Shards) *TimelineStore { return &TimelineStore{cluster{sh}} }
 
-func (s *TimelineStore) Timeline(ctx context.Context, userID, beforeID int64, limit int) ([]int64, bool, error) {
+func (s *TimelineStore) Timeline(ctx context.Context, userID, beforeID int64, limit int, current bool) ([]int64, bool, error) {
 	if beforeID <= 0 {
 		beforeID = math.MaxInt64
 	}
@@ -34,7 +34,11 @@ func (s *TimelineStore) Timeline(ctx context.Context, userID, beforeID int64, li
 	built := false
 	err := s.read(ctx, userID, func(db Conn, n int) error {
 		var err error
-		list, err = scanIDs(db.Query(ctx, s.q(n, `SELECT post_id FROM shard.timelines WHERE user_id = ? AND post_id < ? ORDER BY post_id DESC LIMIT ?`),
+		query, queryRow := db.Query, db.QueryRow
+		if current {
+			query, queryRow = db.QueryPrimary, db.QueryRowPrimary
+		}
+		list, err = scanIDs(query(ctx, s.q(n, `SELECT post_id FROM shard.timelines WHERE user_id = ? AND post_id < ? ORDER BY post_id DESC LIMIT ?`),
 			userID, beforeID, limit))
 		if err != nil || len(list) > 0 {
 			built = err == nil
@@ -42,7 +46,7 @@ func (s *TimelineStore) Timeline(ctx context.Context, userID, beforeID int64, li
 		}
 		// No rows: an empty timeline, or none at all. Only then ask which.
 		var at int64
-		err = db.QueryRow(ctx, s.q(n, `SELECT built_at FROM shard.timeline_state WHERE user_id = ?`), userID).Scan(&at)
+		err = queryRow(ctx, s.q(n, `SELECT built_at FROM shard.timeline_state WHERE user_id = ?`), userID).Scan(&at)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}

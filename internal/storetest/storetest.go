@@ -404,7 +404,7 @@ func testTimelineRebuild(t *testing.T, f *fixture) {
 	if err := f.Graph.Follow(f.ctx, me.ID, friend.ID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if _, exists, _ := f.Timelines.Timeline(f.ctx, me.ID, 0, 10); exists {
+	if _, exists, _ := f.Timelines.Timeline(f.ctx, me.ID, 0, 10, true); exists {
 		t.Fatal("a timeline exists before anything built it")
 	}
 	var want []int64
@@ -420,21 +420,21 @@ func testTimelineRebuild(t *testing.T, f *fixture) {
 	if err := f.Timelines.Rebuild(f.ctx, me.ID, 10_000, 800); err != nil {
 		t.Fatal(err)
 	}
-	got, exists, err := f.Timelines.Timeline(f.ctx, me.ID, 0, 100)
+	got, exists, err := f.Timelines.Timeline(f.ctx, me.ID, 0, 100, true)
 	if err != nil || !exists || !slices.Equal(got, want) {
 		t.Fatalf("rebuilt timeline = %v, %v, %v; want %v", got, exists, err, want)
 	}
-	page, _, _ := f.Timelines.Timeline(f.ctx, me.ID, want[3], 4)
+	page, _, _ := f.Timelines.Timeline(f.ctx, me.ID, want[3], 4, true)
 	if !slices.Equal(page, want[4:8]) {
 		t.Fatalf("page before %d = %v, want %v", want[3], page, want[4:8])
 	}
 	// Capped, newest kept; celebrities left out of the rebuild.
 	f.Timelines.Rebuild(f.ctx, me.ID, 10_000, 3)
-	if got, _, _ := f.Timelines.Timeline(f.ctx, me.ID, 0, 100); !slices.Equal(got, want[:3]) {
+	if got, _, _ := f.Timelines.Timeline(f.ctx, me.ID, 0, 100, true); !slices.Equal(got, want[:3]) {
 		t.Fatalf("capped rebuild = %v, want %v", got, want[:3])
 	}
 	f.Timelines.Rebuild(f.ctx, me.ID, 0, 800) // friend has 1 follower > 0: merged at read time instead
-	got, _, _ = f.Timelines.Timeline(f.ctx, me.ID, 0, 100)
+	got, _, _ = f.Timelines.Timeline(f.ctx, me.ID, 0, 100, true)
 	if len(got) != 5 {
 		t.Fatalf("rebuild with threshold 0 kept %d posts, want my own 5", len(got))
 	}
@@ -480,11 +480,11 @@ func testTimelineFanOut(t *testing.T, f *fixture) {
 		}
 	}
 	for _, u := range []identity.User{reader, author} {
-		if got, _, _ := f.Timelines.Timeline(f.ctx, u.ID, 0, 10); !slices.Equal(got, []int64{p.ID}) {
+		if got, _, _ := f.Timelines.Timeline(f.ctx, u.ID, 0, 10, true); !slices.Equal(got, []int64{p.ID}) {
 			t.Fatalf("%s's timeline = %v, want [%d]", u.Username, got, p.ID)
 		}
 	}
-	if _, exists, _ := f.Timelines.Timeline(f.ctx, lurker.ID, 0, 10); exists {
+	if _, exists, _ := f.Timelines.Timeline(f.ctx, lurker.ID, 0, 10, true); exists {
 		t.Fatal("fan-out created a timeline nobody reads")
 	}
 	if off, _ := f.Timelines.Offset(f.ctx, "fanout"); off != 10 {
@@ -493,25 +493,25 @@ func testTimelineFanOut(t *testing.T, f *fixture) {
 	// Above the threshold the author's followers are skipped; the author is not.
 	p2 := f.post(t, author.ID, "celebrity post")
 	f.Timelines.FanOut(f.ctx, "fanout", 11, p2.ID, author.ID, 1, 800)
-	if got, _, _ := f.Timelines.Timeline(f.ctx, reader.ID, 0, 10); len(got) != 1 {
+	if got, _, _ := f.Timelines.Timeline(f.ctx, reader.ID, 0, 10, true); len(got) != 1 {
 		t.Fatalf("celebrity post fanned out: %v", got)
 	}
-	if got, _, _ := f.Timelines.Timeline(f.ctx, author.ID, 0, 10); len(got) != 2 {
+	if got, _, _ := f.Timelines.Timeline(f.ctx, author.ID, 0, 10, true); len(got) != 2 {
 		t.Fatalf("author's own timeline lacks the post: %v", got)
 	}
 	// Unfollow removes the author's posts; follow backfills them.
 	f.Timelines.RemoveAuthor(f.ctx, "fanout", 12, reader.ID, author.ID)
-	if got, _, _ := f.Timelines.Timeline(f.ctx, reader.ID, 0, 10); len(got) != 0 {
+	if got, _, _ := f.Timelines.Timeline(f.ctx, reader.ID, 0, 10, true); len(got) != 0 {
 		t.Fatalf("after unfollow: %v", got)
 	}
 	for range 2 {
 		f.Timelines.Backfill(f.ctx, "fanout", 13, reader.ID, author.ID, 10_000, 800)
 	}
-	if got, _, _ := f.Timelines.Timeline(f.ctx, reader.ID, 0, 10); !slices.Equal(got, []int64{p2.ID, p.ID}) {
+	if got, _, _ := f.Timelines.Timeline(f.ctx, reader.ID, 0, 10, true); !slices.Equal(got, []int64{p2.ID, p.ID}) {
 		t.Fatalf("after backfill: %v", got)
 	}
 	f.Timelines.RemovePost(f.ctx, "fanout", 14, p.ID, author.ID)
-	if got, _, _ := f.Timelines.Timeline(f.ctx, reader.ID, 0, 10); !slices.Equal(got, []int64{p2.ID}) {
+	if got, _, _ := f.Timelines.Timeline(f.ctx, reader.ID, 0, 10, true); !slices.Equal(got, []int64{p2.ID}) {
 		t.Fatalf("after delete: %v", got)
 	}
 	// Offsets only move forward.
@@ -524,7 +524,7 @@ func testTimelineFanOut(t *testing.T, f *fixture) {
 		q := f.post(t, author.ID, "many")
 		f.Timelines.FanOut(f.ctx, "fanout", 15, q.ID, author.ID, 10_000, 5)
 	}
-	if got, _, _ := f.Timelines.Timeline(f.ctx, reader.ID, 0, 1000); len(got) > 5+64 {
+	if got, _, _ := f.Timelines.Timeline(f.ctx, reader.ID, 0, 1000, true); len(got) > 5+64 {
 		t.Fatalf("timeline holds %d entries, cap 5 (+64 slack)", len(got))
 	}
 }

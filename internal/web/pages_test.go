@@ -8,6 +8,7 @@ import (
 
 	"github.com/photofeed/photofeed/internal/httpauth"
 	"github.com/photofeed/photofeed/internal/search"
+	"github.com/photofeed/photofeed/internal/web"
 )
 
 // pageCase is one visit and what it must get: the status, where a
@@ -159,7 +160,7 @@ func TestPages(t *testing.T) {
 			visit: get("/explore?q=x", ""), setup: func(f *fakes) { f.search.err = search.ErrQuery },
 			status: 400, shows: []string{"bad search"}},
 		{name: "search without an index",
-			visit: get("/explore?q=x", ""), setup: func(f *fakes) { f.search = nil },
+			visit: get("/explore?q=x", ""), setup: func(f *fakes) { f.deps = func(d *web.Deps) { d.Search = search.Unavailable{} } },
 			status: 503, shows: []string{"search is unavailable"}},
 		{name: "search, index down",
 			visit: get("/explore?q=x", ""), setup: func(f *fakes) { f.search.err = search.ErrUnavailable },

@@ -30,11 +30,6 @@ func (ui *UI) explore(w http.ResponseWriter, r *http.Request) {
 		ui.render(w, r, http.StatusOK, "search", page{Title: "Search", Data: d})
 		return
 	}
-	if ui.deps.Search == nil {
-		d.Problem = search.ErrUnavailable.Message
-		ui.render(w, r, http.StatusServiceUnavailable, "search", page{Title: "Search", Data: d})
-		return
-	}
 	res, err := ui.deps.Search.Search(r.Context(), search.Kind(d.Type), d.Q, q.Get("cursor"), 24)
 	if e, ok := errkind.AsError(err); ok && e.Kind != errkind.Internal {
 		d.Problem = e.Message

@@ -63,4 +63,5 @@ var (
 	_ Graph    = (*graph.Service)(nil)
 	_ Feed     = (*feed.Service)(nil)
 	_ Search   = (*search.Service)(nil)
+	_ Search   = search.Unavailable{}
 )

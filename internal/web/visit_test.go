@@ -23,13 +23,14 @@ const testUploadLimit = 64 << 10
 // fakes is a test's services and the UI served from them, built at the
 // first request so a test's setup can change them first.
 type fakes struct {
-	id    *fakeIdentity
-	posts *fakePosts
-	graph *fakeGraph
-	feed  *fakeFeed
-	// search nil: the UI is built without search.
+	id     *fakeIdentity
+	posts  *fakePosts
+	graph  *fakeGraph
+	feed   *fakeFeed
 	search *fakeSearch
-	h      http.Handler
+	// deps, if set, changes the UI's dependencies before it is built.
+	deps func(*web.Deps)
+	h    http.Handler
 }
 
 func newFakes() *fakes {
@@ -49,11 +50,11 @@ func (f *fakes) handler(t *testing.T) http.Handler {
 		return f.h
 	}
 	log := slog.New(slog.DiscardHandler)
-	deps := web.Deps{Identity: f.id, Posts: f.posts, Graph: f.graph, Feed: f.feed, Logger: log,
+	deps := web.Deps{Identity: f.id, Posts: f.posts, Graph: f.graph, Feed: f.feed, Search: f.search, Logger: log,
 		MaxUploadBytes: testUploadLimit, UploadWait: 3 * time.Second, MediaBaseURL: "https://cdn.example",
 		CSRFKey: []byte("csrf-key-for-tests")}
-	if f.search != nil { // a nil *fakeSearch in the interface would not read as "no search"
-		deps.Search = f.search
+	if f.deps != nil {
+		f.deps(&deps)
 	}
 	ui, err := web.New(deps)
 	if err != nil {

@@ -34,7 +34,7 @@ type Deps struct {
 	Posts          Posts
 	Graph          Graph
 	Feed           Feed
-	Search         Search // nil: search is unavailable
+	Search         Search // search.Unavailable where there is no index
 	Logger         *slog.Logger
 	MaxUploadBytes int64
 	MediaBaseURL   string
