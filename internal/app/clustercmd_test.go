@@ -131,6 +131,9 @@ func (c *clusterProcess) interrupt(t *testing.T) error {
 }
 
 func TestClusterCommand(t *testing.T) {
+	if mode := os.Getenv("PHOTOFEED_TEST_DB"); mode != "" {
+		t.Skipf("runs its own engines: once, without PHOTOFEED_TEST_DB (here %q), is enough", mode)
+	}
 	if cluster.PostgresBinDir() == "" {
 		testenv.Missing(t, "PostgreSQL server binaries (initdb, pg_ctl)")
 	}
