@@ -55,7 +55,7 @@ func parseClusterConfig(args []string, stderr io.Writer) (clusterConfig, error) 
 		return c, err
 	}
 	c.NodeArgs = fs.Args()
-	if len(c.NodeArgs) > 0 && args[len(args)-len(c.NodeArgs)-1] != "--" {
+	if i := len(args) - len(c.NodeArgs) - 1; len(c.NodeArgs) > 0 && (i < 0 || args[i] != "--") {
 		return c, fmt.Errorf("unexpected argument %q (serve flags for the nodes go after --)", c.NodeArgs[0])
 	}
 	switch {
@@ -94,6 +94,9 @@ func clusterCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	c := &clusterRun{cfg: cfg, self: self, stdout: stdout, stderr: stderr}
 	defer c.stop()
 	if err := c.start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // interrupted while starting: what started is stopped
+		}
 		return err
 	}
 	<-ctx.Done()

@@ -198,7 +198,7 @@ func (c *clusterRun) startGateway(ctx context.Context, upstreams []string) error
 	}
 	select {
 	case <-n.proc.Done():
-		if strings.Contains(n.proc.Tail(), "roles") {
+		if refusedRole(n.proc.Tail()) {
 			c.nodes = c.nodes[:len(c.nodes)-1]
 			fmt.Fprintln(c.stdout, "photofeed cluster: this build has no gateway role (serve --roles gateway refused); running without a gateway: use the api URLs")
 			return nil
@@ -206,4 +206,16 @@ func (c *clusterRun) startGateway(ctx context.Context, upstreams []string) error
 	default:
 	}
 	return err
+}
+
+// refusedRole reports whether output ends with serve's refusal of the
+// gateway role: its last line, the error main prints, is about --roles,
+// or about --upstreams, the role's own flag, being unknown (flags are
+// read before the roles are checked). Any other failure is not taken for
+// a missing role.
+func refusedRole(output string) bool {
+	lines := strings.Split(strings.TrimSpace(output), "\n")
+	last := lines[len(lines)-1]
+	return strings.Contains(last, "--roles") || strings.Contains(last, `role "gateway"`) ||
+		strings.Contains(last, "flag provided but not defined: -upstreams")
 }
