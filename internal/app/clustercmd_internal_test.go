@@ -2,6 +2,8 @@ package app
 
 import (
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -50,5 +52,21 @@ func TestParseClusterConfig(t *testing.T) {
 		if err == nil && !tc.check(c) {
 			t.Errorf("%q: got %+v", tc.args, c)
 		}
+	}
+}
+
+func TestMediaLinkedSilencesTheUnsharedMediaWarning(t *testing.T) {
+	shared, linked, own := t.TempDir(), t.TempDir(), t.TempDir()
+	if err := shareMedia(linked, shared); err != nil {
+		t.Fatal(err)
+	}
+	if err := shareMedia(linked, shared); err != nil { // a second run finds the link made
+		t.Fatalf("second shareMedia: %v", err)
+	}
+	if err := os.Mkdir(filepath.Join(own, "media"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if !mediaLinked(linked) || mediaLinked(own) {
+		t.Errorf("mediaLinked: linked %v, own %v", mediaLinked(linked), mediaLinked(own))
 	}
 }
