@@ -131,6 +131,8 @@ func (c *clusterRun) start(ctx context.Context) error {
 		if !c.up.Load() {
 			return // a failure while starting is start's error
 		}
+		c.stderrMu.Lock() // between the lines of --verbose
+		defer c.stderrMu.Unlock()
 		fmt.Fprintf(c.stderr, "photofeed cluster: %s (pid %d) exited: %v\n%s\n", p.Name, p.PID(), p.Err(), p.Tail())
 	}
 	if err := c.engines.start(ctx, c.cfg, c.dir, c.throwaway); err != nil {
