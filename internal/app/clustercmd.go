@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -133,7 +134,7 @@ func (c *clusterRun) start(ctx context.Context) error {
 		}
 		c.stderrMu.Lock() // between the lines of --verbose
 		defer c.stderrMu.Unlock()
-		fmt.Fprintf(c.stderr, "photofeed cluster: %s (pid %d) exited: %v\n%s\n", p.Name, p.PID(), p.Err(), p.Tail())
+		fmt.Fprintf(c.stderr, "photofeed cluster: %s (pid %d) exited: %v; its output ends with:\n%s\n", p.Name, p.PID(), p.Err(), lastLines(p.Tail(), 10))
 	}
 	if err := c.engines.start(ctx, c.cfg, c.dir, c.throwaway); err != nil {
 		return err
@@ -210,4 +211,10 @@ func (c *clusterRun) stop() {
 			fmt.Fprintf(c.stderr, "photofeed cluster: remove %s: %v\n", c.dir, err)
 		}
 	}
+}
+
+// lastLines is the end of a node's output, enough to say why it stopped.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

@@ -162,7 +162,7 @@ func (c *clusterRun) waitReady(ctx context.Context, n *clusterNode, path string,
 		}
 		select {
 		case <-n.proc.Done():
-			return fmt.Errorf("cluster: %s exited while starting (%v); its output ends with:\n%s", n.name, n.proc.Err(), n.proc.Tail())
+			return fmt.Errorf("cluster: %s exited while starting (%v); its output ends with:\n%s", n.name, n.proc.Err(), lastLines(n.proc.Tail(), 10))
 		case <-ctx.Done():
 			return fmt.Errorf("cluster: %s not ready at %s%s after %s (%s); see %s", n.name, n.url, path, c.cfg.StartTimeout, last, n.log)
 		case <-tick.C:
