@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -77,9 +78,12 @@ func startClusterProcess(t *testing.T, args ...string) *clusterProcess {
 		c.done <- c.cmd.Wait()
 	}()
 	t.Cleanup(func() {
-		if c.cmd.ProcessState == nil { // a failed test: no orphans either way
+		select {
+		case err := <-c.done:
+			c.done <- err
+		default: // a failed test: no orphans either way
 			c.cmd.Process.Signal(os.Interrupt)
-			<-c.done
+			c.done <- <-c.done
 		}
 		if t.Failed() {
 			t.Logf("cluster stderr:\n%s", c.stderr.String())
@@ -190,4 +194,46 @@ func TestClusterCommand(t *testing.T) {
 		t.Errorf("the temporary data dir %s was not removed: %v", c.dataDir, err)
 	}
 	t.Logf("whole run %s", time.Since(started).Round(time.Millisecond))
+}
+
+func TestClusterKeepsStateInDataDir(t *testing.T) {
+	if mode := os.Getenv("PHOTOFEED_TEST_DB"); mode != "" {
+		t.Skipf("runs its own engines: once, without PHOTOFEED_TEST_DB (here %q), is enough", mode)
+	}
+	if cluster.PostgresBinDir() == "" {
+		testenv.Missing(t, "PostgreSQL server binaries (initdb, pg_ctl)")
+	}
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		testenv.Missing(t, "redis-server (apt-get install redis-server)")
+	}
+	parent := t.TempDir()
+	// As root PostgreSQL runs as the postgres user, which must enter it
+	// (and the test's temporary directory above it).
+	for _, d := range []string{filepath.Dir(parent), parent} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := filepath.Join(parent, "cluster")
+	args := []string{"--api", "1", "--workers", "1", "--logical-shards", "8", "--rate-limits", "off", "--no-gateway",
+		"--data-dir", dir, "--", "--argon2-memory", "64", "--argon2-time", "1"}
+
+	first := startClusterProcess(t, args...)
+	(&server{URL: first.entry}).client(t).signup("kept_user")
+	if err := first.interrupt(t); err != nil {
+		t.Fatalf("first run exited with %v", err)
+	}
+
+	second := startClusterProcess(t, args...)
+	c := (&server{URL: second.entry}).client(t)
+	r := c.jsonReq("POST", "/v1/sessions", `{"username":"kept_user","password":"password-kept_user"}`)
+	if r.StatusCode != 201 {
+		t.Fatalf("log in after a restart on the same --data-dir: %d %s", r.StatusCode, r.Body)
+	}
+	if err := second.interrupt(t); err != nil {
+		t.Fatalf("second run exited with %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "postgres", "data", "PG_VERSION")); err != nil {
+		t.Errorf("the PostgreSQL data dir is not kept: %v", err)
+	}
 }
