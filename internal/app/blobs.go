@@ -68,3 +68,11 @@ func openBlobs(ctx context.Context, cfg Config) (blobs, error) {
 	}
 	return blobs{blobBackend: s, s3: s}, nil
 }
+
+// mediaLinked reports whether the data dir's media directory is a link:
+// one the operator points at a directory other instances share (as
+// `photofeed cluster` does on one machine).
+func mediaLinked(dataDir string) bool {
+	fi, err := os.Lstat(filepath.Join(dataDir, "media"))
+	return err == nil && fi.Mode()&os.ModeSymlink != 0
+}

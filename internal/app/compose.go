@@ -157,7 +157,7 @@ func (n *node) openAdapters(ctx context.Context, cfg Config) (*adapters, error) 
 	if ad.blobs, err = openBlobs(ctx, cfg); err != nil {
 		return nil, err
 	}
-	if cfg.Blobs == "" && !(cfg.hasRole("api") && cfg.hasRole("worker")) {
+	if cfg.Blobs == "" && !(cfg.hasRole("api") && cfg.hasRole("worker")) && !mediaLinked(cfg.DataDir) {
 		n.log.Warn("media are in this instance's data directory, which other instances cannot read: " +
 			"with api and worker roles in separate processes, use --blobs s3://...")
 	}

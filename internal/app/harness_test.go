@@ -27,7 +27,8 @@ import (
 var replicaCluster *testenv.PGCluster
 
 func TestMain(m *testing.M) {
-	runChildNode() // the test binary as a node of its own (nodeproc_test.go)
+	runAsPhotofeed() // the test binary as photofeed itself (clustercmd_test.go)
+	runChildNode()   // the test binary as a node of its own (nodeproc_test.go)
 	if mode := os.Getenv("PHOTOFEED_TEST_DB"); mode != "postgres-replica" && mode != "postgres-shards" {
 		os.Exit(m.Run())
 	}

@@ -32,6 +32,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return serve(ctx, cfg, stdout, stderr)
+	case "cluster":
+		return clusterCmd(ctx, rest, stdout, stderr)
 	case "reindex":
 		cfg, err := parseServeConfig(rest, getenv, stderr)
 		if errors.Is(err, flag.ErrHelp) {
@@ -68,6 +70,8 @@ Usage:
   photofeed [serve] [flags]   run the service (all roles, embedded engines)
   photofeed serve --roles gateway --upstreams URL[,URL...] --secret S
                               the front door of api nodes: balancing, token checks, rate limits
+  photofeed cluster [flags]   the whole topology on this machine: a gateway, api and worker
+                              nodes, PostgreSQL, Redis and NATS (cluster -h for the flags)
   photofeed reindex [flags]   rebuild the search index from the database (server stopped)
   photofeed jobs list [--state discarded] | jobs retry <id> [--database name]
                               background jobs of every database; discarded ones are the dead letters

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/photofeed/photofeed/internal/cluster"
 )
 
 // PGCluster is a throwaway PostgreSQL primary with streaming replicas on
@@ -43,16 +43,7 @@ func (c *PGCluster) url(i int) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.nodes[i].port)
 }
 
-func pgBin() string {
-	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
-	if len(matches) == 0 {
-		if p, err := exec.LookPath("initdb"); err == nil {
-			return filepath.Dir(p)
-		}
-		return ""
-	}
-	return filepath.Dir(matches[len(matches)-1])
-}
+func pgBin() string { return cluster.PostgresBinDir() }
 
 func freePort(t testing.TB) int {
 	p, err := anyFreePort()
@@ -74,15 +65,7 @@ func anyFreePort() (int, error) {
 // run runs a PostgreSQL binary, as the postgres user when we are root
 // (initdb refuses to run as root).
 func (c *PGCluster) run(name string, args ...string) error {
-	cmd := exec.Command(filepath.Join(c.bin, name), args...)
-	if os.Geteuid() == 0 {
-		quoted := []string{filepath.Join(c.bin, name)}
-		for _, a := range args {
-			quoted = append(quoted, "'"+strings.ReplaceAll(a, "'", `'\''`)+"'")
-		}
-		cmd = exec.Command("su", "postgres", "-s", "/bin/sh", "-c", strings.Join(quoted, " "))
-	}
-	out, err := cmd.CombinedOutput()
+	out, err := cluster.PostgresCommand(c.bin, name, args...).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s: %w: %s", name, err, out)
 	}
@@ -129,12 +112,8 @@ func NewPGCluster(replicas int, settings ...string) (_ *PGCluster, err error) {
 			c.Close()
 		}
 	}()
-	if os.Geteuid() == 0 {
-		if u, err := user.Lookup("postgres"); err == nil {
-			uid, _ := strconv.Atoi(u.Uid)
-			gid, _ := strconv.Atoi(u.Gid)
-			os.Chown(dir, uid, gid)
-		}
+	if err := cluster.ChownToPostgres(dir); err != nil {
+		return nil, err
 	}
 	port, err := anyFreePort()
 	if err != nil {

@@ -1,0 +1,90 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrNoRedis says redis-server is not installed.
+var ErrNoRedis = errors.New("redis-server not found on PATH")
+
+// Redis is a redis-server on a free loopback port, a child of this
+// process (in its own process group, so a terminal's Ctrl-C reaches it
+// only through Stop).
+type Redis struct {
+	port int
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// StartRedis starts redis-server with its files in dir. A throwaway one
+// keeps nothing on disk; otherwise it appends to a log there and finds
+// its data again on the next start.
+func StartRedis(ctx context.Context, dir string, throwaway bool) (*Redis, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, ErrNoRedis
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("redis dir: %w", err)
+	}
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	persist := []string{"--save", "", "--appendonly", "no"}
+	if !throwaway {
+		persist = []string{"--save", "", "--appendonly", "yes"}
+	}
+	args := append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--dir", dir,
+		"--logfile", filepath.Join(dir, "redis.log")}, persist...)
+	cmd := exec.Command(bin, args...)
+	cmd.SysProcAttr = childAttr()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start redis-server: %w", err)
+	}
+	r := &Redis{port: port, dir: dir, cmd: cmd, done: make(chan struct{})}
+	go func() { cmd.Wait(); close(r.done) }()
+	if err := waitListening(ctx, r.addr(), 10*time.Second, r.done); err != nil {
+		r.Stop()
+		log, _ := os.ReadFile(r.LogPath())
+		return nil, fmt.Errorf("redis-server: %w: %s", err, strings.TrimSpace(string(log)))
+	}
+	return r, nil
+}
+
+func (r *Redis) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
+
+// URL is the server's redis:// URL, database 0.
+func (r *Redis) URL() string { return "redis://" + r.addr() + "/0" }
+
+// PID is the server's process id.
+func (r *Redis) PID() int { return r.cmd.Process.Pid }
+
+// LogPath is the server's log file.
+func (r *Redis) LogPath() string { return filepath.Join(r.dir, "redis.log") }
+
+// Stop asks the server to exit (SIGTERM: it writes its append-only file
+// first), kills it if it has not within 10 s, and waits for it.
+func (r *Redis) Stop() {
+	select {
+	case <-r.done:
+		return
+	default:
+	}
+	r.cmd.Process.Signal(termSignal)
+	select {
+	case <-r.done:
+	case <-time.After(10 * time.Second):
+		r.cmd.Process.Kill()
+		<-r.done
+	}
+}
