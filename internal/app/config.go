@@ -57,6 +57,8 @@ type Config struct {
 	Upstreams       string        // --upstreams, PHOTOFEED_UPSTREAMS; the gateway's api nodes, comma-separated URLs
 	UpstreamsFile   string        // --upstreams-file, PHOTOFEED_UPSTREAMS_FILE; the same, one a line, re-read on SIGHUP
 	LBPolicy        string        // --lb-policy, PHOTOFEED_LB_POLICY; the gateway's balancing, per route group
+	TLSCert         string        // --tls-cert, PHOTOFEED_TLS_CERT; with TLSKey: serve HTTPS (and HTTP/2)
+	TLSKey          string        // --tls-key, PHOTOFEED_TLS_KEY
 
 	// getenv is the environment the config was read from, for adapters
 	// that take credentials from it (AWS_*).
@@ -142,6 +144,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDR ranges of proxies whose --client-ip-header names the client (default: none; the peer address is the client)")
 	fs.StringVar(&c.ClientIPHeader, "client-ip-header", string(clientip.XForwardedFor), "the one header trusted proxies name the client in: x-forwarded-for or forwarded (RFC 7239); the other is never read")
 	fs.StringVar(&c.Upstreams, "upstreams", "", "with --roles gateway: the api nodes' URLs, comma-separated, e.g. http://10.0.0.5:8080,http://10.0.0.6:8080")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS, and HTTP/2 to clients that offer it; needs --tls-key")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key file of --tls-cert")
 	fs.StringVar(&c.UpstreamsFile, "upstreams-file", "", "with --roles gateway: a file of api node URLs, one a line (# comments), re-read on SIGHUP: new ones join, missing ones are drained")
 	fs.StringVar(&c.LBPolicy, "lb-policy", "", `with --roles gateway: balancing, all groups at once ("p2c") and/or per route group ("feed=hash,writes=least-outstanding"); groups `+routeGroupNames()+`; policies round-robin, least-outstanding, p2c, hash (default: `+defaultLBPolicy()+`)`)
 	fs.StringVar(&c.RateLimits, "rate-limits", "", `rate-limit policy file (JSON), or "off" (default: built-in policies)`)
@@ -236,6 +240,8 @@ func (c Config) validate() error {
 		return errors.New("--client-ip-header must be x-forwarded-for or forwarded")
 	case c.HashMemory < int64(c.Argon2Memory)<<10:
 		return errors.New("--hash-memory must be at least --argon2-memory (one hash)")
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		return errors.New("--tls-cert and --tls-key go together: give both, or neither")
 	}
 	return c.validateGateway()
 }

@@ -83,5 +83,5 @@ func serveMetrics(cfg Config, metrics http.Handler, log *slog.Logger) (where str
 			log.Error("metrics listener stopped", "err", err)
 		}
 	}()
-	return "on " + publicURL(ln.Addr()) + "/metrics", func() { srv.Close() }, nil
+	return "on " + publicURL(ln.Addr(), false) + "/metrics", func() { srv.Close() }, nil
 }

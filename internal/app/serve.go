@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -64,9 +65,9 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	defer n.Close()
 	log := n.log
 
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, err := listen(cfg)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return err
 	}
 	srv := &http.Server{
 		Handler:           n.handler,
@@ -93,7 +94,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if cfg.hasRole("gateway") {
 		where = "gateway, no data of its own"
 	}
-	fmt.Fprintf(stdout, "photofeed serving on %s (%s; metrics %s)\n", publicURL(ln.Addr()), where, metrics)
+	fmt.Fprintf(stdout, "photofeed serving on %s (%s; metrics %s)\n", publicURL(ln.Addr(), cfg.TLSCert != ""), where, metrics)
 	log.Info("started", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "metrics", metrics)
 
 	defer n.start(ctx)()
@@ -119,10 +120,34 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 }
 
 // publicURL turns a listen address into the URL people should open.
-func publicURL(a net.Addr) string {
+func publicURL(a net.Addr, https bool) string {
 	host, port, _ := net.SplitHostPort(a.String())
 	if host == "" || host == "::" || host == "0.0.0.0" || strings.HasPrefix(host, "[::]") {
 		host = "localhost"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	scheme := "http://"
+	if https {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(host, port)
+}
+
+// listen opens the public listener: plain TCP, or TLS with --tls-cert.
+// Over TLS, HTTP/2 is offered by ALPN (h2, then http/1.1), as net/http's
+// own ServeTLS would; the certificate is loaded once, at start.
+func listen(cfg Config) (net.Listener, error) {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	if cfg.TLSCert == "" {
+		return ln, nil
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+	}
+	return tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"},
+		MinVersion: tls.VersionTLS12}), nil
 }
