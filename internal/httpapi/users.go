@@ -78,15 +78,9 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	users, err := a.deps.Identity.UsersByIDs(r.Context(), idList)
+	items, err := a.userSummaries(r.Context(), idList)
 	if err != nil {
 		return err
-	}
-	items := make([]userSummaryJSON, 0, len(idList))
-	for _, id := range idList {
-		if u, ok := users[id]; ok {
-			items = append(items, userSummaryJSON{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName})
-		}
 	}
 	pageLinks(w, r, page, limit, total)
 	writeJSON(w, http.StatusOK, offsetPage[userSummaryJSON]{Items: items, Page: page, Limit: limit, Total: total})
@@ -104,15 +98,9 @@ func (a *API) getSuggestions(w http.ResponseWriter, r *http.Request, uid int64) 
 	if err != nil {
 		return err
 	}
-	users, err := a.deps.Identity.UsersByIDs(r.Context(), idList)
+	items, err := a.userSummaries(r.Context(), idList)
 	if err != nil {
 		return err
-	}
-	items := make([]userSummaryJSON, 0, len(idList))
-	for _, id := range idList {
-		if u, ok := users[id]; ok {
-			items = append(items, userSummaryJSON{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName})
-		}
 	}
 	w.Header().Set("Cache-Control", "private, no-cache")
 	writeJSON(w, http.StatusOK, userListJSON{Items: items})
@@ -137,4 +125,20 @@ func (a *API) followOrNot(w http.ResponseWriter, r *http.Request, uid int64, do 
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// userSummaries are the users of idList, in its order, as lists show
+// them; ids of users that are gone are left out.
+func (a *API) userSummaries(ctx context.Context, idList []int64) ([]userSummaryJSON, error) {
+	users, err := a.deps.Identity.UsersByIDs(ctx, idList)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]userSummaryJSON, 0, len(idList))
+	for _, id := range idList {
+		if u, ok := users[id]; ok {
+			items = append(items, userSummaryJSON{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName})
+		}
+	}
+	return items, nil
 }
