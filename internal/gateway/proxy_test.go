@@ -316,43 +316,63 @@ func TestProxyTrailers(t *testing.T) {
 	}
 }
 
-// An event stream outlives the gateway server's WriteTimeout: that bound
-// is for ordinary answers, and a stream's every piece extends it, so a
-// live feed is not cut every few minutes through the gateway.
-func TestProxyStreamOutlivesWriteTimeout(t *testing.T) {
-	const writeTimeout = 150 * time.Millisecond
-	more := make(chan struct{}, 3) // a cut stream's handler may be gone
-	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		for _, ev := range []string{"one", "two", "three"} {
-			io.WriteString(w, "data: "+ev+"\n\n")
-			w.(http.Flusher).Flush()
-			<-more
-		}
-	})
-	t.Cleanup(func() { close(more) }) // before the upstream closes: its handler may be waiting
-	g, err := gateway.New(gateway.Config{Upstreams: urls(up)})
-	if err != nil {
-		t.Fatal(err)
+// An event stream outlives the gateway server's timeouts: WriteTimeout
+// bounds ordinary answers, and a stream's every piece extends it; an
+// expired ReadTimeout cancels the request's context, which would cut the
+// upstream body. So a live feed is not cut every few minutes through the
+// gateway.
+func TestProxyStreamOutlivesServerTimeouts(t *testing.T) {
+	const bound = 150 * time.Millisecond
+	writeOnly := func(s *http.Server) { s.WriteTimeout = bound }
+	asServed := func(s *http.Server) { // serve.go's bounds, shortened
+		s.ReadHeaderTimeout, s.ReadTimeout, s.WriteTimeout = bound, bound, bound
 	}
-	srv := httptest.NewUnstartedServer(g)
-	srv.Config.WriteTimeout = writeTimeout
-	srv.Start()
-	t.Cleanup(srv.Close)
-	resp, err := http.Get(srv.URL + "/v2/feed/stream")
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name   string
+		method string
+		set    func(*http.Server)
+	}{
+		{"write timeout", http.MethodGet, writeOnly},
+		{"read and write timeouts", http.MethodGet, asServed},
+		{"a request with a body, read and write timeouts", http.MethodPost, asServed},
 	}
-	defer resp.Body.Close()
-	for i, ev := range []string{"one", "two", "three"} {
-		want := "data: " + ev + "\n\n"
-		got := make([]byte, len(want))
-		if _, err := io.ReadFull(resp.Body, got); err != nil || string(got) != want {
-			t.Fatalf("event %d: %q, %v", i, got, err)
-		}
-		// The stream stays idle past the server's write bound: the
-		// condition under test is time passing, not work to wait for.
-		time.Sleep(2 * writeTimeout)
-		more <- struct{}{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			more := make(chan struct{}, 3) // a cut stream's handler may be gone
+			up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/event-stream")
+				for _, ev := range []string{"one", "two", "three"} {
+					io.WriteString(w, "data: "+ev+"\n\n")
+					w.(http.Flusher).Flush()
+					<-more
+				}
+			})
+			t.Cleanup(func() { close(more) }) // before the upstream closes: its handler may be waiting
+			g, err := gateway.New(gateway.Config{Upstreams: urls(up)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewUnstartedServer(g)
+			tt.set(srv.Config)
+			srv.Start()
+			t.Cleanup(srv.Close)
+			req, _ := http.NewRequest(tt.method, srv.URL+"/v2/feed/stream", strings.NewReader("{}"))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			for i, ev := range []string{"one", "two", "three"} {
+				want := "data: " + ev + "\n\n"
+				got := make([]byte, len(want))
+				if _, err := io.ReadFull(resp.Body, got); err != nil || string(got) != want {
+					t.Fatalf("event %d: %q, %v", i, got, err)
+				}
+				// The stream stays idle past the server's bounds: the
+				// condition under test is time passing, not work to wait for.
+				time.Sleep(2 * bound)
+				more <- struct{}{}
+			}
+		})
 	}
 }
