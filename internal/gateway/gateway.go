@@ -108,7 +108,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, err)
 		return
 	}
-	g.respond(w, resp, a)
+	g.respond(w, r, resp, a)
 }
 
 // fail answers a request no upstream answered.

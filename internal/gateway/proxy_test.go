@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -374,5 +375,39 @@ func TestProxyStreamOutlivesServerTimeouts(t *testing.T) {
 				more <- struct{}{}
 			}
 		})
+	}
+}
+
+// Clients leaving their streams (closed tabs, lost networks) say nothing
+// of the upstream: they must not eject it or open its breaker.
+func TestProxyClientsLeavingStreamsAreNotFailures(t *testing.T) {
+	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: one\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	const leavers = 5
+	g, srv := front(t, gateway.Config{Upstreams: urls(up),
+		Outlier: gateway.OutlierConfig{Consecutive: 2},
+		Breaker: gateway.BreakerConfig{MinRequests: 2}})
+	for i := range leavers {
+		ctx, leave := context.WithCancel(t.Context())
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v2/feed/stream", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := make([]byte, len("data: one\n\n"))
+		if _, err := io.ReadFull(resp.Body, first); err != nil || string(first) != "data: one\n\n" {
+			t.Fatalf("client %d: %d %q, %v; upstream %+v", i, resp.StatusCode, first, err, state(g, up.URL))
+		}
+		leave()
+		resp.Body.Close()
+		testenv.Eventually(t, "the gateway to let go of the stream", 5*time.Second,
+			func() bool { return state(g, up.URL).InFlight == 0 })
+	}
+	if s := state(g, up.URL); s.Ejected || s.Breaker != "closed" {
+		t.Fatalf("after %d clients left their streams: %+v", leavers, s)
 	}
 }

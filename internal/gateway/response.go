@@ -9,7 +9,7 @@ import (
 
 // respond streams the upstream's response to the client through a pooled
 // buffer, then finishes the attempt.
-func (g *Gateway) respond(w http.ResponseWriter, resp *http.Response, a *attempt) {
+func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Response, a *attempt) {
 	o := statusOutcome(resp.StatusCode)
 	defer func() {
 		resp.Body.Close()
@@ -28,7 +28,12 @@ func (g *Gateway) respond(w http.ResponseWriter, resp *http.Response, a *attempt
 	if readErr != nil {
 		// The client must not take a cut body for a whole one: abort the
 		// response so that its connection is closed without the end.
+		// A client that left cut the body itself (its context ends the
+		// attempt's): closed tabs must not eject or trip a healthy upstream.
 		o = failedConn
+		if r.Context().Err() != nil {
+			o = clientGone
+		}
 		panic(http.ErrAbortHandler)
 	}
 	if writeErr != nil {
