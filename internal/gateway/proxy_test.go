@@ -411,3 +411,46 @@ func TestProxyClientsLeavingStreamsAreNotFailures(t *testing.T) {
 		t.Fatalf("after %d clients left their streams: %+v", leavers, s)
 	}
 }
+
+// An event stream never ends by itself, and http.Server.Shutdown waits
+// for it: registered on the server's shutdown, the gateway ends its
+// streams cleanly (their clients reconnect), so the server stops within
+// its grace instead of waiting it out.
+func TestShutdownEndsStreams(t *testing.T) {
+	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: one\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	g, err := gateway.New(gateway.Config{Upstreams: urls(up)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(g)
+	srv.Config.RegisterOnShutdown(g.Shutdown)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	resp, err := http.Get(srv.URL + "/v2/feed/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	first := make([]byte, len("data: one\n\n"))
+	if _, err := io.ReadFull(resp.Body, first); err != nil {
+		t.Fatalf("first event %q, %v", first, err)
+	}
+
+	const grace = 2 * time.Second
+	ctx, cancel := context.WithTimeout(t.Context(), grace)
+	defer cancel()
+	if err := srv.Config.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown with a stream open: %v", err)
+	}
+	if rest, err := io.ReadAll(resp.Body); err != nil {
+		t.Fatalf("the stream did not end cleanly: %q, %v", rest, err)
+	}
+	if s := state(g, up.URL); s.InFlight != 0 || s.Ejected || s.Breaker != "closed" {
+		t.Fatalf("after the shutdown: %+v", s)
+	}
+}

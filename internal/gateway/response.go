@@ -23,8 +23,19 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 	w.WriteHeader(resp.StatusCode)
 	// A body of unknown length may be a stream (server-sent events, a long
 	// poll): each piece goes to the client as it comes.
-	flush := resp.ContentLength < 0 || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
+	events := strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
+	flush := resp.ContentLength < 0 || events
+	if events { // never ends by itself: ended on shutdown
+		stop := g.endOnShutdown(a)
+		defer stop()
+	}
 	readErr, writeErr := g.copyBody(w, resp.Body, flush)
+	if readErr != nil && events && g.closing.Err() != nil {
+		// An event stream has no end to cut: it ends cleanly, and the
+		// upstream is not to blame.
+		o = clientGone
+		return
+	}
 	if readErr != nil {
 		// The client must not take a cut body for a whole one: abort the
 		// response so that its connection is closed without the end.
