@@ -64,6 +64,7 @@ func buildGateway(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, e
 	if err != nil {
 		return nil, err
 	}
+	n.gateway = gw
 	rdb, err := n.redisClient(cfg)
 	if err != nil {
 		return nil, err

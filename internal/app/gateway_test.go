@@ -424,3 +424,40 @@ func TestGatewayRouteGroups(t *testing.T) {
 		t.Fatalf("media did not rotate over the 3 upstreams: %v", media)
 	}
 }
+
+// Shutting a gateway down ends the streams it proxies, whose clients
+// reconnect, instead of waiting out the shutdown grace for streams their
+// upstreams never end.
+func TestGatewayEndsStreamsOnShutdown(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v2/feed/stream" {
+			w.Write([]byte(`{"status":"ok"}`))
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, ": open\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	t.Cleanup(up.Close)
+	s := startGateway(t, nodeOptions{}, []string{up.URL}, "--shutdown-timeout", "5s")
+	resp, err := http.Get(s.URL + "/v2/feed/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	first := make([]byte, len(": open\n\n"))
+	if _, err := io.ReadFull(resp.Body, first); err != nil {
+		t.Fatalf("stream: %d %q, %v", resp.StatusCode, first, err)
+	}
+	began := time.Now()
+	if err := s.stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if took := time.Since(began); took > 3*time.Second {
+		t.Fatalf("shutdown took %s: it waited for the stream", took)
+	}
+	if rest, err := io.ReadAll(resp.Body); err != nil {
+		t.Fatalf("the stream did not end cleanly: %q, %v", rest, err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/photofeed/photofeed/internal/feed"
+	"github.com/photofeed/photofeed/internal/gateway"
 	"github.com/photofeed/photofeed/internal/live"
 	"github.com/photofeed/photofeed/internal/media"
 	"github.com/photofeed/photofeed/internal/posts"
@@ -27,8 +28,9 @@ type node struct {
 	db      *database
 	feed    *feed.Service
 	posts   *posts.Service
-	checks  *media.Checks // the uploads' validity checks at once
-	live    *live.Hub     // the live feed's open streams; nil on a worker
+	checks  *media.Checks    // the uploads' validity checks at once
+	live    *live.Hub        // the live feed's open streams; nil on a worker
+	gateway *gateway.Gateway // the proxy and its open streams on a gateway node
 	log     *slog.Logger
 	closers []func() error
 	workers *supervise.Supervisor // the background work, restarted when it fails
@@ -83,6 +85,11 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		// Shutdown waits for streaming responses without ending them:
 		// the hub ends the live streams, whose clients reconnect elsewhere.
 		srv.RegisterOnShutdown(func() { n.live.Close() })
+	}
+	if n.gateway != nil {
+		// Likewise the streams the gateway proxies: their upstreams end
+		// them only when they shut down themselves.
+		srv.RegisterOnShutdown(n.gateway.Shutdown)
 	}
 	metrics, stopMetrics, err := serveMetrics(cfg, n.metrics, log)
 	if err != nil {

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -25,6 +26,9 @@ type Gateway struct {
 	budget  *retryBudget
 	backoff resilience.Backoff
 	bufs    sync.Pool // *[]byte for copying response bodies
+
+	closing    context.Context // done once Shutdown is called
+	endStreams context.CancelFunc
 }
 
 type route struct {
@@ -45,6 +49,7 @@ func New(cfg Config) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, budget: newRetryBudget(cfg.Retry),
 		backoff: resilience.Backoff{Base: cfg.Retry.Base, Max: cfg.Retry.Max}}
 	g.bufs.New = func() any { b := make([]byte, 32<<10); return &b }
+	g.closing, g.endStreams = context.WithCancel(context.Background())
 	g.def = newRoute("", cfg.Policy, cfg.Timeout)
 	for _, r := range cfg.Routes {
 		rt := newRoute(r.Prefix, cmp.Or(r.Policy, cfg.Policy), cmp.Or(r.Timeout, cfg.Timeout))
@@ -108,7 +113,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, err)
 		return
 	}
-	g.respond(w, resp, a)
+	g.respond(w, r, resp, a)
 }
 
 // fail answers a request no upstream answered.

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -316,27 +317,118 @@ func TestProxyTrailers(t *testing.T) {
 	}
 }
 
-// An event stream outlives the gateway server's WriteTimeout: that bound
-// is for ordinary answers, and a stream's every piece extends it, so a
-// live feed is not cut every few minutes through the gateway.
-func TestProxyStreamOutlivesWriteTimeout(t *testing.T) {
-	const writeTimeout = 150 * time.Millisecond
-	more := make(chan struct{}, 3) // a cut stream's handler may be gone
+// An event stream outlives the gateway server's timeouts: WriteTimeout
+// bounds ordinary answers, and a stream's every piece extends it; an
+// expired ReadTimeout cancels the request's context, which would cut the
+// upstream body. So a live feed is not cut every few minutes through the
+// gateway.
+func TestProxyStreamOutlivesServerTimeouts(t *testing.T) {
+	const bound = 150 * time.Millisecond
+	writeOnly := func(s *http.Server) { s.WriteTimeout = bound }
+	asServed := func(s *http.Server) { // serve.go's bounds, shortened
+		s.ReadHeaderTimeout, s.ReadTimeout, s.WriteTimeout = bound, bound, bound
+	}
+	tests := []struct {
+		name   string
+		method string
+		set    func(*http.Server)
+	}{
+		{"write timeout", http.MethodGet, writeOnly},
+		{"read and write timeouts", http.MethodGet, asServed},
+		{"a request with a body, read and write timeouts", http.MethodPost, asServed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			more := make(chan struct{}, 3) // a cut stream's handler may be gone
+			up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/event-stream")
+				for _, ev := range []string{"one", "two", "three"} {
+					io.WriteString(w, "data: "+ev+"\n\n")
+					w.(http.Flusher).Flush()
+					<-more
+				}
+			})
+			t.Cleanup(func() { close(more) }) // before the upstream closes: its handler may be waiting
+			g, err := gateway.New(gateway.Config{Upstreams: urls(up)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewUnstartedServer(g)
+			tt.set(srv.Config)
+			srv.Start()
+			t.Cleanup(srv.Close)
+			req, _ := http.NewRequest(tt.method, srv.URL+"/v2/feed/stream", strings.NewReader("{}"))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			for i, ev := range []string{"one", "two", "three"} {
+				want := "data: " + ev + "\n\n"
+				got := make([]byte, len(want))
+				if _, err := io.ReadFull(resp.Body, got); err != nil || string(got) != want {
+					t.Fatalf("event %d: %q, %v", i, got, err)
+				}
+				// The stream stays idle past the server's bounds: the
+				// condition under test is time passing, not work to wait for.
+				time.Sleep(2 * bound)
+				more <- struct{}{}
+			}
+		})
+	}
+}
+
+// Clients leaving their streams (closed tabs, lost networks) say nothing
+// of the upstream: they must not eject it or open its breaker.
+func TestProxyClientsLeavingStreamsAreNotFailures(t *testing.T) {
 	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
-		for _, ev := range []string{"one", "two", "three"} {
-			io.WriteString(w, "data: "+ev+"\n\n")
-			w.(http.Flusher).Flush()
-			<-more
-		}
+		io.WriteString(w, "data: one\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
 	})
-	t.Cleanup(func() { close(more) }) // before the upstream closes: its handler may be waiting
+	const leavers = 5
+	g, srv := front(t, gateway.Config{Upstreams: urls(up),
+		Outlier: gateway.OutlierConfig{Consecutive: 2},
+		Breaker: gateway.BreakerConfig{MinRequests: 2}})
+	for i := range leavers {
+		ctx, leave := context.WithCancel(t.Context())
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v2/feed/stream", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := make([]byte, len("data: one\n\n"))
+		if _, err := io.ReadFull(resp.Body, first); err != nil || string(first) != "data: one\n\n" {
+			t.Fatalf("client %d: %d %q, %v; upstream %+v", i, resp.StatusCode, first, err, state(g, up.URL))
+		}
+		leave()
+		resp.Body.Close()
+		testenv.Eventually(t, "the gateway to let go of the stream", 5*time.Second,
+			func() bool { return state(g, up.URL).InFlight == 0 })
+	}
+	if s := state(g, up.URL); s.Ejected || s.Breaker != "closed" {
+		t.Fatalf("after %d clients left their streams: %+v", leavers, s)
+	}
+}
+
+// An event stream never ends by itself, and http.Server.Shutdown waits
+// for it: registered on the server's shutdown, the gateway ends its
+// streams cleanly (their clients reconnect), so the server stops within
+// its grace instead of waiting it out.
+func TestShutdownEndsStreams(t *testing.T) {
+	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: one\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
 	g, err := gateway.New(gateway.Config{Upstreams: urls(up)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewUnstartedServer(g)
-	srv.Config.WriteTimeout = writeTimeout
+	srv.Config.RegisterOnShutdown(g.Shutdown)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	resp, err := http.Get(srv.URL + "/v2/feed/stream")
@@ -344,15 +436,21 @@ func TestProxyStreamOutlivesWriteTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	for i, ev := range []string{"one", "two", "three"} {
-		want := "data: " + ev + "\n\n"
-		got := make([]byte, len(want))
-		if _, err := io.ReadFull(resp.Body, got); err != nil || string(got) != want {
-			t.Fatalf("event %d: %q, %v", i, got, err)
-		}
-		// The stream stays idle past the server's write bound: the
-		// condition under test is time passing, not work to wait for.
-		time.Sleep(2 * writeTimeout)
-		more <- struct{}{}
+	first := make([]byte, len("data: one\n\n"))
+	if _, err := io.ReadFull(resp.Body, first); err != nil {
+		t.Fatalf("first event %q, %v", first, err)
+	}
+
+	const grace = 2 * time.Second
+	ctx, cancel := context.WithTimeout(t.Context(), grace)
+	defer cancel()
+	if err := srv.Config.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown with a stream open: %v", err)
+	}
+	if rest, err := io.ReadAll(resp.Body); err != nil {
+		t.Fatalf("the stream did not end cleanly: %q, %v", rest, err)
+	}
+	if s := state(g, up.URL); s.InFlight != 0 || s.Ejected || s.Breaker != "closed" {
+		t.Fatalf("after the shutdown: %+v", s)
 	}
 }

@@ -9,7 +9,7 @@ import (
 
 // respond streams the upstream's response to the client through a pooled
 // buffer, then finishes the attempt.
-func (g *Gateway) respond(w http.ResponseWriter, resp *http.Response, a *attempt) {
+func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Response, a *attempt) {
 	o := statusOutcome(resp.StatusCode)
 	defer func() {
 		resp.Body.Close()
@@ -23,12 +23,28 @@ func (g *Gateway) respond(w http.ResponseWriter, resp *http.Response, a *attempt
 	w.WriteHeader(resp.StatusCode)
 	// A body of unknown length may be a stream (server-sent events, a long
 	// poll): each piece goes to the client as it comes.
-	flush := resp.ContentLength < 0 || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
+	events := strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
+	flush := resp.ContentLength < 0 || events
+	if events { // never ends by itself: ended on shutdown
+		stop := g.endOnShutdown(a)
+		defer stop()
+	}
 	readErr, writeErr := g.copyBody(w, resp.Body, flush)
+	if readErr != nil && events && g.closing.Err() != nil {
+		// An event stream has no end to cut: it ends cleanly, and the
+		// upstream is not to blame.
+		o = clientGone
+		return
+	}
 	if readErr != nil {
 		// The client must not take a cut body for a whole one: abort the
 		// response so that its connection is closed without the end.
+		// A client that left cut the body itself (its context ends the
+		// attempt's): closed tabs must not eject or trip a healthy upstream.
 		o = failedConn
+		if r.Context().Err() != nil {
+			o = clientGone
+		}
 		panic(http.ErrAbortHandler)
 	}
 	if writeErr != nil {
