@@ -60,7 +60,8 @@ func buildGateway(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, e
 	if err != nil {
 		return nil, err
 	}
-	gw, err := gateway.New(gateway.Config{Upstreams: upstreams, Policy: def, Routes: routes, HashKey: userKey})
+	gw, err := gateway.New(gateway.Config{Upstreams: upstreams, Policy: def, Routes: routes,
+		HashKey: userKey, ClientAddr: clientip.From})
 	if err != nil {
 		return nil, err
 	}
