@@ -60,7 +60,8 @@ func buildGateway(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, e
 	if err != nil {
 		return nil, err
 	}
-	gw, err := gateway.New(gateway.Config{Upstreams: upstreams, Policy: def, Routes: routes, HashKey: userKey})
+	gw, err := gateway.New(gateway.Config{Upstreams: upstreams, Policy: def, Routes: routes,
+		HashKey: userKey, ClientAddr: clientip.From})
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +95,7 @@ func gatewayServer(cfg Config, gw *gateway.Gateway, limits func(http.Handler) ht
 		answerJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { gatewayReady(w, gw) })
-	mux.Handle("GET /v2/home", home.New(home.Config{API: gw}))
+	mux.Handle("GET /v2/home", home.New(home.Config{API: gw, Log: log}))
 	mux.Handle("/", gw)
 
 	trusted, _ := clientip.ParseTrusted(cfg.TrustedProxies) // checked with the config

@@ -85,6 +85,19 @@ func TestGatewayInFrontOfAPINodes(t *testing.T) {
 		t.Fatalf("the api nodes did not log the client's own address (127.0.0.2):\n%s", logs.String())
 	}
 
+	t.Run("a client's own Forwarded is not believed", func(t *testing.T) {
+		// From 127.0.0.1, the client shares the range the api nodes trust,
+		// as in photofeed cluster: only the gateway may name it.
+		c := gw.client(t)
+		c.do("GET", "/problems/spoof-check", nil, "Forwarded", "for=6.6.6.6", "X-Forwarded-For", "6.6.6.6")
+		testenv.Eventually(t, "the api node logs the request", 5*time.Second, func() bool {
+			return strings.Contains(logs.String(), "path=/problems/spoof-check")
+		})
+		if strings.Contains(logs.String(), "6.6.6.6") || !strings.Contains(logs.String(), "path=/problems/spoof-check client=127.0.0.1") {
+			t.Fatalf("the api nodes took the address the client wrote:\n%s", logs.String())
+		}
+	})
+
 	t.Run("media, UI and OpenAPI", func(t *testing.T) {
 		for _, tc := range []struct{ path, contentType string }{
 			{p.Images.Large, "image/jpeg"}, {"/", "text/html"}, {"/openapi.json", "application/json"},

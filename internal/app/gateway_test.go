@@ -164,6 +164,23 @@ func TestGatewayRefusesBadTokens(t *testing.T) {
 	}
 }
 
+// Behind a load balancer the gateway trusts (--trusted-proxies), the
+// client the balancer names is the one Forwarded passes on: alone, in
+// place of the balancer's own address and of what the client wrote.
+func TestGatewayForwardsResolvedClient(t *testing.T) {
+	up := newFakeUpstream(t)
+	gw := startGateway(t, nodeOptions{}, []string{up.URL}, "--trusted-proxies", "127.0.0.1/32")
+	send(t, "GET", gw.URL+"/behind-balancer", "X-Forwarded-For", "6.6.6.6, 203.0.113.9", "Forwarded", "for=6.6.6.6")
+	passed := up.count(func(u *http.Request) bool {
+		f := u.Header.Values("Forwarded")
+		return u.URL.Path == "/behind-balancer" && len(f) == 1 && strings.HasPrefix(f[0], "for=203.0.113.9;") &&
+			u.Header.Get("X-Forwarded-For") == ""
+	})
+	if passed != 1 {
+		t.Fatalf("the upstream must see Forwarded for=203.0.113.9 alone and no X-Forwarded-For: %v", up.seen)
+	}
+}
+
 // The gateway enforces the rate limits: the request over the quota is
 // answered 429 there, and the upstream never sees it.
 func TestGatewayRateLimits(t *testing.T) {

@@ -99,6 +99,10 @@ func StartPostgres(dir string, throwaway bool) (_ *Postgres, err error) {
 		opts = append(opts, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 	}
 	if err := p.run("pg_ctl", "-D", p.data, "-o", strings.Join(opts, " "), "-l", p.LogPath(), "-w", "-t", "60", "start"); err != nil {
+		// pg_ctl gives up waiting without stopping the postmaster, which
+		// would outlive us with its data dir removed underneath it. Its
+		// error adds nothing: the start's says what went wrong.
+		_ = p.run("pg_ctl", "-D", p.data, "-m", "immediate", "stop")
 		return nil, err
 	}
 	return p, nil

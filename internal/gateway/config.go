@@ -33,6 +33,11 @@ type Config struct {
 	// verified token, say); when it is nil or returns "", the client
 	// address is the key.
 	HashKey func(*http.Request) string
+	// ClientAddr is the client's address as this gateway resolved it (from
+	// its own trusted proxies, say): it is the one Forwarded element sent
+	// upstream, replacing whatever the client wrote, and the hash policy's
+	// fallback key. Default: the connection's peer.
+	ClientAddr func(*http.Request) string
 
 	// MaxInFlight is each upstream's bulkhead: requests in flight above it
 	// go to another upstream (default 512).
@@ -123,6 +128,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Policy == "" {
 		c.Policy = PolicyRoundRobin
+	}
+	if c.ClientAddr == nil {
+		c.ClientAddr = peerAddr
 	}
 	c.Timeout = orDuration(c.Timeout, 10*time.Second)
 	c.MaxInFlight = orInt(c.MaxInFlight, 512)

@@ -95,7 +95,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			x.key = g.cfg.HashKey(r)
 		}
 		if x.key == "" {
-			x.key = clientAddr(r)
+			x.key = g.cfg.ClientAddr(r)
 		}
 	}
 	body, err := newRequestBody(r, x.retry, g.cfg.Retry.BodyLimit)
@@ -106,7 +106,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.body = body
-	x.header = outHeader(r, id)
+	x.header = outHeader(r, id, g.cfg.ClientAddr(r))
 	g.budget.earn()
 	resp, a, err := x.run()
 	if err != nil {

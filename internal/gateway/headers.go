@@ -46,15 +46,17 @@ func requestID(r *http.Request) string {
 	return logging.NewID()
 }
 
-// forwarded is this hop's RFC 7239 Forwarded element: the client address
-// as the gateway saw it, and the host and protocol the client asked for.
-func forwarded(r *http.Request) string {
+// clientAddrHeaders name the client to an upstream. The gateway writes
+// them itself: one the client sent would let it pick the address the api
+// nodes log and rate-limit, whenever the client shares their trusted range.
+var clientAddrHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip"}
+
+// forwarded is the RFC 7239 Forwarded element sent upstream: the client
+// address as the gateway resolved it, and the host and protocol the
+// client asked for.
+func forwarded(r *http.Request, host string) string {
 	var b strings.Builder
 	b.WriteString("for=")
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
 	if strings.Contains(host, ":") {
 		b.WriteString(`"[` + host + `]"`) // IPv6 must be bracketed and quoted
 	} else {
@@ -87,8 +89,9 @@ func isTokenChar(c rune) bool {
 		strings.ContainsRune("!#$%&'*+-.^_`|~", c))
 }
 
-// clientAddr is the address the hash policy falls back to.
-func clientAddr(r *http.Request) string {
+// peerAddr is the connection's peer, the client address when nothing in
+// front of the gateway names another.
+func peerAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

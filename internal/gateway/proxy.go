@@ -200,11 +200,15 @@ func (a *attempt) request(ctx context.Context, r *http.Request, h http.Header, b
 }
 
 // outHeader is the header every attempt of r sends: r's own without the
-// hop-by-hop fields, with this hop added to Forwarded and the request id.
-func outHeader(r *http.Request, id string) http.Header {
+// hop-by-hop fields and the client's address headers, with Forwarded
+// naming client, the resolved client address, and the request id.
+func outHeader(r *http.Request, id, client string) http.Header {
 	h := make(http.Header, len(r.Header)+2)
 	forwardHeader(h, r.Header)
-	h["Forwarded"] = append(slices.Clip(h["Forwarded"]), forwarded(r))
+	for _, k := range clientAddrHeaders {
+		delete(h, k)
+	}
+	h["Forwarded"] = []string{forwarded(r, client)}
 	h[requestIDHeader] = []string{id}
 	if _, ok := h["User-Agent"]; !ok {
 		h["User-Agent"] = []string{""} // else the transport adds Go's own

@@ -45,7 +45,7 @@ func TestProxyHeaders(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := append([]string{"Connection", "X-Hop", "X-Hop", "dropped", "X-Keep", "kept",
-				"Forwarded", "for=192.0.2.1"}, tt.header...)
+				"Forwarded", "for=192.0.2.1", "X-Forwarded-For", "192.0.2.2", "X-Real-Ip", "192.0.2.3"}, tt.header...)
 			resp, body := get(t, srv.URL+"/v1/feed?limit=20&cursor=a%2Fb", h...)
 			up := <-seen
 			if resp.StatusCode != 200 || body != "hello" {
@@ -59,15 +59,43 @@ func TestProxyHeaders(t *testing.T) {
 				t.Errorf("hop-by-hop headers reached the upstream: %v", up)
 			}
 			host := strings.TrimPrefix(srv.URL, "http://")
-			want := []string{"for=192.0.2.1", `for=127.0.0.1;host="` + host + `";proto=http`}
+			want := []string{`for=127.0.0.1;host="` + host + `";proto=http`}
 			if got := up.Values("Forwarded"); fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Errorf("Forwarded %q, want %q", got, want)
+				t.Errorf("Forwarded %q, want %q: what the client sent is replaced", got, want)
+			}
+			if up.Get("X-Forwarded-For") != "" || up.Get("X-Real-Ip") != "" {
+				t.Errorf("the client's own address headers reached the upstream: %v", up)
 			}
 			if seenURL != "/v1/feed?limit=20&cursor=a%2Fb" || seenHost != host {
 				t.Errorf("upstream saw %s for host %s", seenURL, seenHost)
 			}
 			if resp.Header.Get("X-Private") != "" || resp.Header.Get("Keep-Alive") != "" || resp.Header.Get("X-End") != "to-end" {
 				t.Errorf("response headers %v", resp.Header)
+			}
+		})
+	}
+}
+
+// Forwarded names the client as the gateway's ClientAddr resolved it (a
+// load balancer's header, say), not the connection's peer, and not what
+// the client wrote.
+func TestProxyForwardsResolvedClient(t *testing.T) {
+	seen := make(chan http.Header, 1)
+	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) { seen <- r.Header.Clone() })
+	for _, tt := range []struct{ addr, want string }{
+		{"203.0.113.7", "for=203.0.113.7"},
+		{"2001:db8::1", `for="[2001:db8::1]"`},
+	} {
+		t.Run(tt.addr, func(t *testing.T) {
+			_, srv := front(t, gateway.Config{Upstreams: urls(up),
+				ClientAddr: func(*http.Request) string { return tt.addr }})
+			get(t, srv.URL+"/", "Forwarded", "for=6.6.6.6", "X-Forwarded-For", "6.6.6.6")
+			h := <-seen
+			if got := h.Values("Forwarded"); len(got) != 1 || !strings.HasPrefix(got[0], tt.want+";") {
+				t.Errorf("Forwarded %q, want one element starting %s", got, tt.want)
+			}
+			if h.Get("X-Forwarded-For") != "" {
+				t.Errorf("X-Forwarded-For %q reached the upstream", h.Get("X-Forwarded-For"))
 			}
 		})
 	}

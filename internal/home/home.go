@@ -14,8 +14,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -35,6 +37,8 @@ type Config struct {
 	// others (default 800ms), kept short because the answer waits for the
 	// slowest part.
 	FeedTimeout, PartTimeout time.Duration
+	// Log records a part that panicked (default slog.Default()).
+	Log *slog.Logger
 }
 
 // Handler serves GET /v2/home.
@@ -46,6 +50,9 @@ func New(cfg Config) *Handler {
 	}
 	if cfg.PartTimeout <= 0 {
 		cfg.PartTimeout = 800 * time.Millisecond
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
 	}
 	return &Handler{cfg: cfg}
 }
@@ -141,7 +148,7 @@ var errTimedOut = errors.New("timed out")
 
 // fetch asks the API for one part, on behalf of r's caller: the same
 // credentials, client address and request id, at most p.timeout.
-func (h *Handler) fetch(r *http.Request, p *part) (res result) {
+func (h *Handler) fetch(r *http.Request, p *part) result {
 	ctx, cancel := context.WithTimeout(r.Context(), p.timeout)
 	defer cancel()
 	sub := r.Clone(ctx)
@@ -153,15 +160,9 @@ func (h *Handler) fetch(r *http.Request, p *part) (res result) {
 		sub.Header.Del(k)
 	}
 	rec := &recorder{header: http.Header{}}
-	defer func() {
-		// The proxy aborts a response the API cut off midway.
-		if v := recover(); v != nil && v != http.ErrAbortHandler {
-			panic(v)
-		} else if v != nil {
-			res = result{err: errors.New("answer cut off")}
-		}
-	}()
-	h.cfg.API.ServeHTTP(rec, sub)
+	if err := h.serve(rec, sub, p); err != nil {
+		return result{err: err}
+	}
 	switch {
 	case ctx.Err() != nil && r.Context().Err() == nil:
 		return result{err: fmt.Errorf("%w after %s", errTimedOut, p.timeout)}
@@ -169,6 +170,24 @@ func (h *Handler) fetch(r *http.Request, p *part) (res result) {
 		return result{err: fmt.Errorf("unavailable (%d)", rec.status)}
 	}
 	return result{status: rec.status, header: rec.header, body: rec.body.Bytes()}
+}
+
+// serve runs the API for one part, turning a panic into the part's error:
+// the part runs on its own goroutine, out of reach of the server's and
+// problem.Recover's recovery, so a panic left there would end the process.
+func (h *Handler) serve(rec *recorder, sub *http.Request, p *part) (err error) {
+	defer func() {
+		switch v := recover(); v {
+		case nil:
+		case http.ErrAbortHandler: // the proxy aborts an answer the API cut off midway
+			err = errors.New("answer cut off")
+		default:
+			h.cfg.Log.Error("home: a part panicked", "part", p.name, "panic", v, "stack", string(debug.Stack()))
+			err = errors.New("failed")
+		}
+	}()
+	h.cfg.API.ServeHTTP(rec, sub)
+	return nil
 }
 
 // relay answers with a part's own answer.

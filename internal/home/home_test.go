@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/photofeed/photofeed/internal/gateway"
 	"github.com/photofeed/photofeed/internal/home"
 	"github.com/photofeed/photofeed/internal/httpauth"
 	"github.com/photofeed/photofeed/internal/identity"
@@ -57,6 +58,20 @@ func api(late string, status map[string]int) http.Handler {
 	})
 }
 
+// panicking is api whose answer to path panics with v, as the gateway's
+// proxy does (http.ErrAbortHandler) when an upstream dies mid-body, or as
+// a bug in the gateway's own code would: the part runs in this process.
+func panicking(path string, v any) http.Handler {
+	next := api("", nil)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == path {
+			w.Write([]byte(`{"items":[`))
+			panic(v)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 func TestHome(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -73,13 +88,17 @@ func TestHome(t *testing.T) {
 		{name: "late feed", api: api("/v2/feed", nil), status: 503},
 		{name: "failing feed", api: api("", map[string]int{"/v2/feed": 502}), status: 503},
 		{name: "the caller's fault", api: api("", map[string]int{"/v2/feed": 401}), status: 401},
+		{name: "suggestions cut off", api: panicking("/v2/suggestions", http.ErrAbortHandler), status: 200, want: "me feed", warnings: []string{"suggestions: answer cut off"}},
+		{name: "profile panics", api: panicking("/v2/me", "assignment to entry in nil map"), status: 200, want: "feed suggestions", warnings: []string{"me: failed"}},
+		{name: "feed panics", api: panicking("/v2/feed", "assignment to entry in nil map"), status: 503},
 		{name: "signed out", api: api("", nil), anonymous: true, status: 401},
 		{name: "bad limit", api: api("", nil), query: "?limit=0", status: 400},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := httpauth.Middleware(anyToken{}, slog.New(slog.DiscardHandler),
-				home.New(home.Config{API: tt.api, FeedTimeout: 200 * time.Millisecond, PartTimeout: 50 * time.Millisecond}))
+				home.New(home.Config{API: tt.api, FeedTimeout: 200 * time.Millisecond, PartTimeout: 50 * time.Millisecond,
+					Log: slog.New(slog.DiscardHandler)}))
 			srv := httptest.NewServer(h)
 			defer srv.Close()
 			req, _ := http.NewRequest("GET", srv.URL+"/v2/home"+tt.query, nil)
@@ -118,5 +137,45 @@ func TestHome(t *testing.T) {
 				t.Fatalf("the feed's limit was not passed on: %s", got["feed"])
 			}
 		})
+	}
+}
+
+// Through the gateway's real proxy: an upstream that dies in the middle of
+// the suggestions leaves them out with a warning, and the process serves
+// on (the proxy's abort panics in the part's goroutine).
+func TestHomeThroughProxyCutUpstream(t *testing.T) {
+	answers := api("", nil)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/suggestions" {
+			w.Write([]byte(`{"items":[`))
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler) // the connection closes without the final chunk
+		}
+		answers.ServeHTTP(w, r)
+	}))
+	defer up.Close()
+	gw, err := gateway.New(gateway.Config{Upstreams: []string{up.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := httpauth.Middleware(anyToken{}, slog.New(slog.DiscardHandler), home.New(home.Config{API: gw}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/v2/home", nil)
+	req.Header.Set("Authorization", "Bearer t")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got struct {
+		Me          json.RawMessage
+		Suggestions json.RawMessage
+		Warnings    []string
+	}
+	body, _ := io.ReadAll(resp.Body)
+	json.Unmarshal(body, &got)
+	if resp.StatusCode != 200 || got.Me == nil || got.Suggestions != nil || !slices.Equal(got.Warnings, []string{"suggestions: answer cut off"}) {
+		t.Fatalf("%d %s", resp.StatusCode, body)
 	}
 }
