@@ -73,12 +73,16 @@ func forwarded(r *http.Request, host string) string {
 	return b.String()
 }
 
+// quotedPairs escapes what a quoted string may not hold bare; built once,
+// as building a Replacer costs more than using it.
+var quotedPairs = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+
 // quoteIfNeeded writes v as an RFC 7230 token when it is one, else as a
 // quoted string (a host with a port has a ':', which a token may not).
 func quoteIfNeeded(v string) string {
 	for _, c := range v {
 		if !isTokenChar(c) {
-			return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
+			return `"` + quotedPairs.Replace(v) + `"`
 		}
 	}
 	return v
