@@ -33,17 +33,7 @@ func TestBrowserNewPostsBarAppearsLive(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-quic", true),
-	)
-	defer cancel()
-	browser, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	browser, cancel = context.WithTimeout(browser, 90*time.Second)
-	defer cancel()
+	browser := headlessChromium(t, bin, 90*time.Second)
 	if err := chromedp.Do(browser); err != nil { // starts the browser; each person gets a context of their own in it
 		t.Fatalf("start browser: %v", err)
 	}
