@@ -17,12 +17,17 @@ type behindStore struct {
 	read     chan struct{}
 }
 
+// offset fixes its answer before it reports the read: the test changes
+// caughtUp once it has seen a read, and that read must still answer as
+// before, or the reader may return one read early and the test wait for
+// a read that never comes.
 func (s *behindStore) offset() int64 {
-	s.read <- struct{}{}
+	off := int64(4)
 	if s.caughtUp.Load() {
-		return 5
+		off = 5
 	}
-	return 4
+	s.read <- struct{}{}
+	return off
 }
 
 func (s *behindStore) Lag(context.Context, string) (int64, int64, error) { return 5, s.offset(), nil }
