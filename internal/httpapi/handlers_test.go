@@ -17,15 +17,7 @@ const jsonType = "application/json"
 // every status code it answers: the answer, its problem type, and what the
 // services were asked.
 func TestAccountSessionFollowAndAdminRoutes(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		call   call
-		setup  func(*fakes)
-		status int
-		// problem is the error answer's type slug; "" for a success.
-		problem string
-		check   func(t *testing.T, f *fakes, w *httptest.ResponseRecorder)
-	}{
+	runRoutes(t, []routeCase{
 		{name: "sign up",
 			call:   call{"POST", "/v2/accounts", "", jsonType, `{"username":"cat","password":"right password","display_name":"Cat"}`},
 			status: 201,
@@ -232,26 +224,7 @@ func TestAccountSessionFollowAndAdminRoutes(t *testing.T) {
 			call:   call{"GET", "/v2/users/bob/followers", "", "", ""},
 			setup:  func(f *fakes) { f.id.err["UsersByIDs"] = errStoreDown },
 			status: 500, problem: "internal"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFakes(t)
-			if tc.setup != nil {
-				tc.setup(f)
-			}
-			w := f.do(tc.call)
-			if w.Code != tc.status {
-				t.Fatalf("%s %s answered %d, want %d: %s", tc.call.method, tc.call.path, w.Code, tc.status, w.Body)
-			}
-			if tc.problem != "" {
-				if p := problemOf(t, w); p.Type != "/problems/"+tc.problem || p.Status != tc.status {
-					t.Errorf("problem %+v, want type /problems/%s", p, tc.problem)
-				}
-			}
-			if tc.check != nil {
-				tc.check(t, f, w)
-			}
-		})
-	}
+	})
 }
 
 type problemBody struct {

@@ -13,7 +13,7 @@ type routeCase struct {
 	call    call
 	setup   func(*fakes)
 	status  int
-	problem string
+	problem string // the error answer's type slug; "" for a success
 	check   func(t *testing.T, f *fakes, w *httptest.ResponseRecorder)
 }
 
