@@ -164,7 +164,7 @@ func (a *attempt) send(r *http.Request, h http.Header, body io.ReadCloser, lengt
 	ctx, cancel := context.WithCancelCause(r.Context())
 	a.cancel = cancel
 	timer := time.AfterFunc(timeout, func() { cancel(errTimeout) })
-	resp, err := a.u.transport.RoundTrip(a.request(ctx, r, h, body, length))
+	resp, err := a.u.roundTrip(a.request(ctx, r, h, body, length))
 	if !timer.Stop() && err == nil { // the headers came, but too late: the body is cut
 		resp.Body.Close()
 		resp, err = nil, context.Cause(ctx)

@@ -19,6 +19,7 @@ type upstream struct {
 	name      string // the URL as configured
 	target    *url.URL
 	transport *http.Transport
+	h1        *h1Client // bodyless GETs and HEADs; nil for https upstreams
 	breaker   *gobreaker.TwoStepCircuitBreaker[struct{}]
 
 	inflight  atomic.Int64
@@ -49,6 +50,10 @@ func newUpstream(raw string, cfg Config) (*upstream, error) {
 		DisableCompression: true,
 		WriteBufferSize:    32 << 10,
 		ReadBufferSize:     32 << 10,
+	}
+	if target.Scheme == "http" {
+		u.h1 = &h1Client{addr: target.Host, dial: u.transport.DialContext,
+			maxIdle: cfg.MaxIdleConnsPerHost, idleFor: u.transport.IdleConnTimeout}
 	}
 	u.breaker = newBreaker(raw, cfg.Breaker)
 	return u, nil
@@ -94,6 +99,9 @@ func (u *upstream) finishDrain() {
 	u.drainOnce.Do(func() {
 		close(u.drained)
 		u.transport.CloseIdleConnections()
+		if u.h1 != nil {
+			u.h1.closeIdle()
+		}
 	})
 }
 
@@ -125,4 +133,14 @@ func (u *upstream) state(now time.Time) UpstreamState {
 	u.mu.Unlock()
 	return UpstreamState{URL: u.name, InFlight: u.inflight.Load(), Healthy: h.healthy,
 		Ejected: now.Before(h.ejectedUntil), Draining: u.draining.Load(), Breaker: u.breaker.State().String()}
+}
+
+// roundTrip sends req on the upstream's own client for bodyless reads,
+// else on its Transport.
+func (u *upstream) roundTrip(req *http.Request) (*http.Response, error) {
+	if u.h1 != nil && (req.Method == http.MethodGet || req.Method == http.MethodHead) &&
+		(req.Body == nil || req.Body == http.NoBody) && req.ContentLength == 0 {
+		return u.h1.roundTrip(req)
+	}
+	return u.transport.RoundTrip(req)
 }

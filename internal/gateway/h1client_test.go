@@ -1,0 +1,166 @@
+package gateway_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/photofeed/photofeed/internal/gateway"
+)
+
+// oneShotUpstream answers one request per connection, announcing
+// keep-alive, and then closes the connection: every pooled connection the
+// gateway picks up again is already closed, as when an upstream's idle
+// timeout ends it just before the gateway reuses it.
+func oneShotUpstream(t *testing.T) (string, func() int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	conns := make(chan int, 1)
+	conns <- 0
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns <- <-conns + 1
+			go func() {
+				defer c.Close()
+				req, err := http.ReadRequest(bufio.NewReader(c))
+				if err != nil {
+					return
+				}
+				status := "200 OK"
+				if req.URL.Path == "/readyz" {
+					status = "204 No Content"
+				}
+				fmt.Fprintf(c, "HTTP/1.1 %s\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok", status)
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String(), func() int { n := <-conns; conns <- n; return n }
+}
+
+// A read sent on a pooled connection the upstream had closed is sent
+// again on a new one: the upstream processed nothing, and the client sees
+// no error.
+func TestProxyResendsReadsOnConnectionsClosedWhileIdle(t *testing.T) {
+	up, accepted := oneShotUpstream(t)
+	g, srv := front(t, gateway.Config{Upstreams: []string{up}, Retry: gateway.RetryConfig{Attempts: -1}})
+	for i := range 20 {
+		resp, body := get(t, srv.URL+"/x")
+		if resp.StatusCode != 200 || body != "ok" {
+			t.Fatalf("request %d: %d %q", i, resp.StatusCode, body)
+		}
+	}
+	if s := state(g, up); s.Ejected || s.Breaker != "closed" {
+		t.Errorf("an upstream closing idle connections was taken for a failing one: %+v", s)
+	}
+	if n := accepted(); n < 20 {
+		t.Errorf("%d connections for 20 one-shot answers", n)
+	}
+}
+
+// A response body the client stops reading leaves its connection
+// mid-answer: that connection must not carry the next request, whose
+// answer would start with the rest of this one.
+func TestProxyDropsConnectionsLeftMidBody(t *testing.T) {
+	big := strings.Repeat("x", 1<<20)
+	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/big" {
+			io.WriteString(w, big)
+			return
+		}
+		io.WriteString(w, "small:"+r.URL.Query().Get("n"))
+	})
+	_, srv := front(t, gateway.Config{Upstreams: urls(up), MaxIdleConnsPerHost: 1})
+	for i := range 5 {
+		resp, err := http.Get(srv.URL + "/big")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(resp.Body, make([]byte, 1000)); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close() // closes the client's connection mid-body
+		for j := range 3 {
+			n := fmt.Sprint(i*10 + j)
+			resp, body := get(t, srv.URL+"/s?n="+n)
+			if resp.StatusCode != 200 || body != "small:"+n {
+				t.Fatalf("after a cut body: %d %.40q", resp.StatusCode, body)
+			}
+		}
+	}
+}
+
+// HEAD answers have headers and no body, informational answers are
+// skipped, and an upstream's Connection: close is honoured; requests
+// after each on the same pool get their own answers.
+func TestProxyReadAnswerShapes(t *testing.T) {
+	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/hints":
+			w.Header().Set("Link", "</style.css>; rel=preload")
+			w.WriteHeader(http.StatusEarlyHints)
+			io.WriteString(w, "after hints")
+		case "/close":
+			w.Header().Set("Connection", "close")
+			io.WriteString(w, "closing")
+		case "/chunked":
+			for range 3 {
+				io.WriteString(w, "chunk;")
+				w.(http.Flusher).Flush()
+			}
+		default:
+			w.Header().Set("Content-Length", "5")
+			if r.Method != http.MethodHead {
+				io.WriteString(w, "hello")
+			}
+		}
+	})
+	_, srv := front(t, gateway.Config{Upstreams: urls(up), MaxIdleConnsPerHost: 1})
+	for range 3 {
+		resp, err := http.Head(srv.URL + "/h")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.ContentLength != 5 {
+			t.Fatalf("HEAD: %d, length %d", resp.StatusCode, resp.ContentLength)
+		}
+		for path, want := range map[string]string{"/hints": "after hints", "/close": "closing", "/chunked": "chunk;chunk;chunk;", "/g": "hello"} {
+			if resp, body := get(t, srv.URL+path); resp.StatusCode != 200 || body != want {
+				t.Fatalf("GET %s: %d %q, want %q", path, resp.StatusCode, body, want)
+			}
+		}
+	}
+}
+
+// A client that names no User-Agent reaches the upstream without one,
+// not with the proxy's.
+func TestProxyAddsNoUserAgent(t *testing.T) {
+	seen := make(chan []string, 1)
+	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) { seen <- r.Header.Values("User-Agent") })
+	_, srv := front(t, gateway.Config{Upstreams: urls(up)})
+	for _, ua := range []string{"", "photofeed-test/1"} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/x", nil)
+		req.Header.Set("User-Agent", ua) // "" makes Go's client send none
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got := <-seen
+		if ua == "" && len(got) != 0 || ua != "" && (len(got) != 1 || got[0] != ua) {
+			t.Errorf("client sent %q, upstream saw %q", ua, got)
+		}
+	}
+}
