@@ -105,7 +105,6 @@ func gatewayServer(cfg Config, gw *gateway.Gateway, limits func(http.Handler) ht
 	h = limits(h)
 	h = httpauth.Middleware(tokenCheck{key: tokenKey}, log, h)
 	h = problem.Recover(log, h)
-	h = passRequestID(h)
 	h = logging.Middleware(log, h)
 	h = clientip.New(trusted, header).Middleware(h)
 	return h
@@ -163,18 +162,6 @@ func withoutCookie(r *http.Request, name string) *http.Request {
 		}
 	}
 	return r
-}
-
-// passRequestID puts the request id the log line carries on the request,
-// so that the proxy sends the same id on and the upstreams log it too.
-func passRequestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if id := logging.RequestID(r.Context()); id != "" && r.Header.Get("X-Request-Id") != id {
-			r = r.Clone(r.Context())
-			r.Header.Set("X-Request-Id", id)
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // gatewayReady answers /readyz: ready while at least one upstream takes

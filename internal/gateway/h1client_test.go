@@ -6,10 +6,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/photofeed/photofeed/internal/gateway"
+	"github.com/photofeed/photofeed/internal/logging"
 )
 
 // oneShotUpstream answers one request per connection, announcing
@@ -162,5 +164,25 @@ func TestProxyAddsNoUserAgent(t *testing.T) {
 		if ua == "" && len(got) != 0 || ua != "" && (len(got) != 1 || got[0] != ua) {
 			t.Errorf("client sent %q, upstream saw %q", ua, got)
 		}
+	}
+}
+
+// The id a request is logged under in front of the proxy is the one its
+// upstream gets and the client is given, so that one id finds the
+// request in every node's log.
+func TestProxyPassesTheLoggedRequestID(t *testing.T) {
+	seen := make(chan string, 1)
+	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) { seen <- r.Header.Get("X-Request-Id") })
+	g, err := gateway.New(gateway.Config{Upstreams: urls(up)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.ServeHTTP(w, r.WithContext(logging.WithRequestID(r.Context(), "logged-id-1")))
+	}))
+	t.Cleanup(srv.Close)
+	resp, _ := get(t, srv.URL+"/x", "X-Request-Id", "client-id")
+	if got := <-seen; got != "logged-id-1" || resp.Header.Get("X-Request-Id") != "logged-id-1" {
+		t.Fatalf("upstream got %q, client %q; logged as logged-id-1", got, resp.Header.Get("X-Request-Id"))
 	}
 }

@@ -37,9 +37,14 @@ func forwardHeader(dst, src http.Header) {
 
 const requestIDHeader = "X-Request-Id"
 
-// requestID is the client's X-Request-Id if it is one we would log, or a
-// new one: the same id then follows the request through every upstream.
+// requestID is the id this request is logged under when something in
+// front of the proxy chose one, else the client's X-Request-Id if it is
+// one we would log, or a new one: the same id then follows the request
+// through every upstream.
 func requestID(r *http.Request) string {
+	if id := logging.RequestID(r.Context()); id != "" {
+		return id
+	}
 	if id := r.Header.Get(requestIDHeader); logging.ValidID(id) {
 		return id
 	}
