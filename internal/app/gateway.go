@@ -176,6 +176,7 @@ func gatewayReady(w http.ResponseWriter, gw *gateway.Gateway) {
 		Draining bool   `json:"draining"`
 		Breaker  string `json:"breaker"`
 		InFlight int64  `json:"in_flight"`
+		Streams  int64  `json:"streams"`
 	}
 	status, usable := "unavailable", 0
 	list := []upstreamJSON{}
@@ -186,7 +187,7 @@ func gatewayReady(w http.ResponseWriter, gw *gateway.Gateway) {
 			status = "ok"
 		}
 		list = append(list, upstreamJSON{URL: u.URL, Usable: ok, Healthy: u.Healthy, Ejected: u.Ejected,
-			Draining: u.Draining, Breaker: u.Breaker, InFlight: u.InFlight})
+			Draining: u.Draining, Breaker: u.Breaker, InFlight: u.InFlight, Streams: u.Streams})
 	}
 	code := http.StatusOK
 	if usable == 0 {

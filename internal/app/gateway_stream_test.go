@@ -74,18 +74,19 @@ type gatewayUpstreams struct {
 		URL      string `json:"url"`
 		Usable   bool   `json:"usable"`
 		InFlight int    `json:"in_flight"`
+		Streams  int    `json:"streams"`
 	}
 }
 
 // streamHolder is the index in urls of the upstream holding the one
-// request in flight through gw: the open stream.
+// stream open through gw.
 func streamHolder(t *testing.T, gw *server, urls []string) int {
 	t.Helper()
 	var body gatewayUpstreams
 	send(t, "GET", gw.URL+"/readyz").json(t, &body)
 	for _, u := range body.Upstreams {
 		for i, url := range urls {
-			if u.URL == url && u.InFlight > 0 {
+			if u.URL == url && u.Streams > 0 {
 				return i
 			}
 		}

@@ -12,6 +12,7 @@ type upstreamCollector struct {
 	upstreams func() []gateway.UpstreamState
 	usable    *prometheus.Desc
 	inFlight  *prometheus.Desc
+	streams   *prometheus.Desc
 }
 
 func newUpstreamCollector(upstreams func() []gateway.UpstreamState) *upstreamCollector {
@@ -20,13 +21,16 @@ func newUpstreamCollector(upstreams func() []gateway.UpstreamState) *upstreamCol
 		usable: prometheus.NewDesc("photofeed_gateway_upstream_usable",
 			"1 if the upstream takes new requests (healthy, not ejected, not draining, breaker not open).", []string{"upstream"}, nil),
 		inFlight: prometheus.NewDesc("photofeed_gateway_upstream_in_flight",
-			"Requests the gateway has in flight on the upstream.", []string{"upstream"}, nil),
+			"Requests the gateway has in flight on the upstream, event streams apart.", []string{"upstream"}, nil),
+		streams: prometheus.NewDesc("photofeed_gateway_upstream_streams",
+			"Event streams (the live feed) the gateway holds open on the upstream.", []string{"upstream"}, nil),
 	}
 }
 
 func (c *upstreamCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.usable
 	ch <- c.inFlight
+	ch <- c.streams
 }
 
 func (c *upstreamCollector) Collect(ch chan<- prometheus.Metric) {
@@ -37,6 +41,7 @@ func (c *upstreamCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(c.usable, prometheus.GaugeValue, usable, u.URL)
 		ch <- prometheus.MustNewConstMetric(c.inFlight, prometheus.GaugeValue, float64(u.InFlight), u.URL)
+		ch <- prometheus.MustNewConstMetric(c.streams, prometheus.GaugeValue, float64(u.Streams), u.URL)
 	}
 }
 

@@ -35,8 +35,11 @@ var routeGroups = []routeGroup{
 	// timeline, the posts and profiles in it, and their followed
 	// celebrities are then warm in one api node's caches, and a user whose
 	// node is too busy spills to the next on the ring, not anywhere.
+	// The live feed's streams hash alike (by the reader's live group, see
+	// hashKey) but are counted apart from requests (gateway.Route.Stream).
 	{name: "feed", policy: gateway.PolicyHash, timeout: 10 * time.Second,
 		routes: []gateway.Route{{Prefix: "/v1/feed", Methods: []string{http.MethodGet, http.MethodHead}},
+			{Prefix: liveStreamPath, Methods: []string{http.MethodGet}, Stream: true},
 			{Prefix: "/v2/feed", Methods: []string{http.MethodGet, http.MethodHead}}}},
 	// Writes go where the fewest requests are in flight: their costs
 	// differ a thousandfold (an upload decodes an image, a like writes a

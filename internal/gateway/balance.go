@@ -43,10 +43,20 @@ type choice struct {
 	usable []bool // by index in set.list
 	count  int    // how many are usable
 	key    string // for the hash policy
-	limit  int64  // the bulkhead
+	limit  int64  // the bulkhead, or the stream limit
+	stream bool   // an event stream: balanced by, and counted in, streams held
 	// reserve takes a slot on u under limit in-flight requests, and its
 	// breaker's permission.
 	reserve func(u *upstream, limit int64) bool
+}
+
+// loadOf is what the policies compare: u's requests in flight, or for a
+// stream its streams held open, which say nothing of each other.
+func (c *choice) loadOf(u *upstream) int64 {
+	if c.stream {
+		return u.streams.Load()
+	}
+	return u.inflight.Load()
 }
 
 // take reserves member i under limit, or marks it unusable for the rest
@@ -59,7 +69,7 @@ func (c *choice) take(i int, limit int64) bool {
 	if c.reserve(u, min(limit, c.limit)) {
 		return true
 	}
-	if limit < c.limit && u.inflight.Load() >= limit {
+	if limit < c.limit && c.loadOf(u) >= limit {
 		return false // only over a load bound below the bulkhead: it may take the request once others carry more
 	}
 	c.usable[i] = false
@@ -88,7 +98,7 @@ func (leastOutstanding) pick(c *choice) *upstream {
 	for c.count > 0 {
 		best := -1
 		for i, u := range c.set.list {
-			if c.usable[i] && (best < 0 || u.inflight.Load() < c.set.list[best].inflight.Load()) {
+			if c.usable[i] && (best < 0 || c.loadOf(u) < c.loadOf(c.set.list[best])) {
 				best = i
 			}
 		}
@@ -112,7 +122,7 @@ func (powerOfTwo) pick(c *choice) *upstream {
 			pb++ // two different ones
 		}
 		a, b := c.nthUsable(pa), c.nthUsable(pb)
-		if c.set.list[b].inflight.Load() < c.set.list[a].inflight.Load() {
+		if c.loadOf(c.set.list[b]) < c.loadOf(c.set.list[a]) {
 			a, b = b, a
 		}
 		if c.take(a, c.limit) {

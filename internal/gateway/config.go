@@ -42,6 +42,10 @@ type Config struct {
 	// MaxInFlight is each upstream's bulkhead: requests in flight above it
 	// go to another upstream (default 512).
 	MaxInFlight int
+	// MaxStreams is how many requests of Stream routes each upstream may
+	// hold open (default 10,000): apart from MaxInFlight, so that open
+	// streams never take the slots of ordinary requests.
+	MaxStreams int
 	// MaxIdleConnsPerHost keeps that many keep-alive connections to each
 	// upstream (default MaxInFlight; Go's default of 2 makes a busy proxy
 	// open and close a connection for most requests).
@@ -70,6 +74,11 @@ type Route struct {
 	Methods []string
 	Policy  string        // "" takes Config.Policy
 	Timeout time.Duration // 0 takes Config.Timeout
+	// Stream marks a route of long-lived answers (server-sent events): its
+	// requests count against MaxStreams instead of the bulkhead, are
+	// balanced by the streams each upstream holds, and report to the
+	// breaker once their headers come.
+	Stream bool
 }
 
 // HealthConfig tunes the active checks of each upstream.
@@ -134,6 +143,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	c.Timeout = orDuration(c.Timeout, 10*time.Second)
 	c.MaxInFlight = orInt(c.MaxInFlight, 512)
+	c.MaxStreams = orInt(c.MaxStreams, 10_000)
 	c.MaxIdleConnsPerHost = orInt(c.MaxIdleConnsPerHost, c.MaxInFlight)
 	c.DialTimeout = orDuration(c.DialTimeout, 2*time.Second)
 	if c.Health.Path == "" {

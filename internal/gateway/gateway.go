@@ -36,6 +36,7 @@ type route struct {
 	methods  []string // any method when empty
 	balancer balancer
 	hashed   bool
+	stream   bool
 	timeout  time.Duration
 }
 
@@ -54,6 +55,7 @@ func New(cfg Config) (*Gateway, error) {
 	for _, r := range cfg.Routes {
 		rt := newRoute(r.Prefix, cmp.Or(r.Policy, cfg.Policy), cmp.Or(r.Timeout, cfg.Timeout))
 		rt.methods = r.Methods
+		rt.stream = r.Stream
 		g.routes = append(g.routes, rt)
 	}
 	slices.SortStableFunc(g.routes, func(a, b route) int {

@@ -108,12 +108,12 @@ func loadBound(total int64, n int) int64 {
 	return int64(math.Ceil(loadFactor * float64(total+1) / float64(n)))
 }
 
-// load is the number of requests in flight on the usable members.
+// load is the load (requests in flight, or streams) of the usable members.
 func (c *choice) load() int64 {
 	var total int64
 	for i, u := range c.set.list {
 		if c.usable[i] {
-			total += u.inflight.Load()
+			total += c.loadOf(u)
 		}
 	}
 	return total

@@ -24,13 +24,13 @@ func testSet(t *testing.T, n int) *upstreamSet {
 // slot (hold) or giving it back at once.
 func pickFrom(set *upstreamSet, key string, hold bool) *upstream {
 	c := &choice{set: set, usable: make([]bool, len(set.list)), count: len(set.list), key: key, limit: math.MaxInt64,
-		reserve: func(u *upstream, limit int64) bool { return u.tryAcquire(limit) }}
+		reserve: func(u *upstream, limit int64) bool { return u.tryAcquire(&u.inflight, limit) }}
 	for i := range c.usable {
 		c.usable[i] = true
 	}
 	u := boundedHash{}.pick(c)
 	if u != nil && !hold {
-		u.release()
+		u.release(&u.inflight)
 	}
 	return u
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -98,7 +99,10 @@ func (g *Gateway) pick(rt *route, key string, tried []*upstream) *attempt {
 
 func (g *Gateway) pickFrom(set *upstreamSet, rt *route, key string, tried []*upstream) *attempt {
 	now := g.cfg.Now()
-	c := &choice{set: set, usable: make([]bool, len(set.list)), key: key, limit: int64(g.cfg.MaxInFlight)}
+	c := &choice{set: set, usable: make([]bool, len(set.list)), key: key, limit: int64(g.cfg.MaxInFlight), stream: rt.stream}
+	if rt.stream {
+		c.limit = int64(g.cfg.MaxStreams)
+	}
 	for i, u := range set.list {
 		if !slices.Contains(tried, u) && u.usable(now) {
 			c.usable[i] = true
@@ -106,13 +110,18 @@ func (g *Gateway) pickFrom(set *upstreamSet, rt *route, key string, tried []*ups
 		}
 	}
 	var done func(error)
+	var slot *atomic.Int64
 	c.reserve = func(u *upstream, limit int64) bool {
-		if !u.tryAcquire(limit) {
+		slot = &u.inflight
+		if rt.stream {
+			slot = &u.streams
+		}
+		if !u.tryAcquire(slot, limit) {
 			return false
 		}
 		d, ok := u.permit()
 		if !ok {
-			u.release()
+			u.release(slot)
 			return false
 		}
 		done = d
@@ -122,16 +131,20 @@ func (g *Gateway) pickFrom(set *upstreamSet, rt *route, key string, tried []*ups
 	if u == nil {
 		return nil
 	}
-	return &attempt{g: g, u: u, done: done, cancel: func(error) {}}
+	return &attempt{g: g, u: u, slot: slot, stream: rt.stream, done: done, cancel: func(error) {}}
 }
 
 // attempt is one try of a request on one upstream; it holds a slot in the
-// upstream's bulkhead and its breaker's permission until finished.
+// upstream's bulkhead (or its stream limit) and its breaker's permission
+// until finished.
 type attempt struct {
-	g      *Gateway
-	u      *upstream
-	done   func(error)
-	cancel context.CancelCauseFunc
+	g       *Gateway
+	u       *upstream
+	slot    *atomic.Int64
+	stream  bool
+	done    func(error)
+	settled bool // the breaker has been told
+	cancel  context.CancelCauseFunc
 }
 
 var errFailed = errors.New("upstream failed")
@@ -141,6 +154,18 @@ var errFailed = errors.New("upstream failed")
 func (a *attempt) finish(o outcome) {
 	a.cancel(nil)
 	a.g.observe(a.u, o)
+	a.settle(o)
+	a.u.release(a.slot)
+}
+
+// settle tells the breaker how the attempt went, once. A stream settles
+// when its headers come: held open for hours, it would otherwise keep a
+// half-open breaker's one probe, and its end says nothing of the upstream.
+func (a *attempt) settle(o outcome) {
+	if a.settled {
+		return
+	}
+	a.settled = true
 	switch o {
 	case succeeded:
 		a.done(nil)
@@ -149,13 +174,12 @@ func (a *attempt) finish(o outcome) {
 	default:
 		a.done(errFailed)
 	}
-	a.u.release()
 }
 
 // abandon gives back a reservation that was never used.
 func (a *attempt) abandon() {
 	a.done(errClientGone) // not counted either way
-	a.u.release()
+	a.u.release(a.slot)
 }
 
 // send makes the attempt and waits for the response headers, at most

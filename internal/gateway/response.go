@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -25,12 +27,17 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 	// poll): each piece goes to the client as it comes.
 	events := strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
 	flush := resp.ContentLength < 0 || events
-	if events { // never ends by itself: ended on shutdown
+	if a.stream {
+		a.settle(o)
+	}
+	if events { // never ends by itself: ended on shutdown, or when its upstream is drained
 		stop := g.endOnShutdown(a)
 		defer stop()
+		stopCut := context.AfterFunc(a.u.streamsCut, func() { a.cancel(errUpstreamDrained) })
+		defer stopCut()
 	}
 	readErr, writeErr := g.copyBody(w, resp.Body, flush)
-	if readErr != nil && events && g.closing.Err() != nil {
+	if readErr != nil && events && (g.closing.Err() != nil || a.u.streamsCut.Err() != nil) {
 		// An event stream has no end to cut: it ends cleanly, and the
 		// upstream is not to blame.
 		o = clientGone
@@ -54,6 +61,8 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 		h[http.TrailerPrefix+k] = vv
 	}
 }
+
+var errUpstreamDrained = errors.New("gateway: upstream drained")
 
 // streamWriteBound is how long one piece of a streamed response may take
 // to reach the client before the stream is given up.

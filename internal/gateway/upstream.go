@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -22,10 +23,16 @@ type upstream struct {
 	h1        *h1Client // bodyless GETs and HEADs; nil for https upstreams
 	breaker   *gobreaker.TwoStepCircuitBreaker[struct{}]
 
-	inflight  atomic.Int64
-	draining  atomic.Bool
-	drained   chan struct{} // closed once draining with nothing in flight
-	drainOnce sync.Once
+	inflight atomic.Int64 // requests, not streams: the bulkhead's count
+	streams  atomic.Int64 // event streams held open, counted apart
+	draining atomic.Bool
+	// cutStreams ends the event streams on this upstream when it is
+	// drained: their clients reconnect to another and miss nothing, where
+	// waiting for them would hold the drain open for hours.
+	streamsCut context.Context
+	cutStreams context.CancelFunc
+	drained    chan struct{} // closed once draining with nothing in flight
+	drainOnce  sync.Once
 
 	mu     sync.Mutex
 	health health
@@ -40,6 +47,7 @@ func newUpstream(raw string, cfg Config) (*upstream, error) {
 		return nil, fmt.Errorf("upstream %q: want http://host:port", raw)
 	}
 	u := &upstream{name: raw, target: target, drained: make(chan struct{}), health: health{healthy: true}}
+	u.streamsCut, u.cutStreams = context.WithCancel(context.Background())
 	u.transport = &http.Transport{
 		Proxy:               nil, // the gateway is the proxy; an environment's HTTP_PROXY must not capture upstream traffic
 		DialContext:         (&net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
@@ -59,38 +67,42 @@ func newUpstream(raw string, cfg Config) (*upstream, error) {
 	return u, nil
 }
 
-// tryAcquire takes a slot if fewer than limit requests are in flight and
-// the upstream is not draining; the caller releases it.
-func (u *upstream) tryAcquire(limit int64) bool {
+// tryAcquire takes a slot of count (u.inflight or u.streams) if fewer
+// than limit are taken and the upstream is not draining; the caller
+// releases it.
+func (u *upstream) tryAcquire(count *atomic.Int64, limit int64) bool {
 	for {
-		n := u.inflight.Load()
+		n := count.Load()
 		if n >= limit {
 			return false
 		}
-		if u.inflight.CompareAndSwap(n, n+1) {
+		if count.CompareAndSwap(n, n+1) {
 			break
 		}
 	}
 	// Checked after counting, so that drain, which sets the flag before
-	// reading the count, either sees this request or is seen by it.
+	// reading the counts, either sees this request or is seen by it.
 	if u.draining.Load() {
-		u.release()
+		u.release(count)
 		return false
 	}
 	return true
 }
 
-func (u *upstream) release() {
-	if u.inflight.Add(-1) == 0 && u.draining.Load() {
+func (u *upstream) release(count *atomic.Int64) {
+	if count.Add(-1) == 0 && u.draining.Load() && u.idle() {
 		u.finishDrain()
 	}
 }
 
-// drain stops new requests to u; drained closes when the last in-flight
-// one is done.
+func (u *upstream) idle() bool { return u.inflight.Load() == 0 && u.streams.Load() == 0 }
+
+// drain stops new requests to u and cuts its event streams; drained
+// closes when the last request in flight is done.
 func (u *upstream) drain() {
 	u.draining.Store(true)
-	if u.inflight.Load() == 0 {
+	u.cutStreams()
+	if u.idle() {
 		u.finishDrain()
 	}
 }
@@ -121,8 +133,9 @@ func (u *upstream) usable(now time.Time) bool {
 type UpstreamState struct {
 	URL      string
 	InFlight int64
-	Healthy  bool // by the active checks
-	Ejected  bool // by passive outlier detection
+	Streams  int64 // event streams held open
+	Healthy  bool  // by the active checks
+	Ejected  bool  // by passive outlier detection
 	Draining bool
 	Breaker  string // "closed", "open" or "half-open"
 }
@@ -131,7 +144,7 @@ func (u *upstream) state(now time.Time) UpstreamState {
 	u.mu.Lock()
 	h := u.health
 	u.mu.Unlock()
-	return UpstreamState{URL: u.name, InFlight: u.inflight.Load(), Healthy: h.healthy,
+	return UpstreamState{URL: u.name, InFlight: u.inflight.Load(), Streams: u.streams.Load(), Healthy: h.healthy,
 		Ejected: now.Before(h.ejectedUntil), Draining: u.draining.Load(), Breaker: u.breaker.State().String()}
 }
 
