@@ -57,6 +57,10 @@ type Config struct {
 	Upstreams       string        // --upstreams, PHOTOFEED_UPSTREAMS; the gateway's api nodes, comma-separated URLs
 	UpstreamsFile   string        // --upstreams-file, PHOTOFEED_UPSTREAMS_FILE; the same, one a line, re-read on SIGHUP
 	LBPolicy        string        // --lb-policy, PHOTOFEED_LB_POLICY; the gateway's balancing, per route group
+	UpstreamLimit   int           // --upstream-max-inflight, PHOTOFEED_UPSTREAM_MAX_INFLIGHT; the gateway's bulkhead per api node, default 512
+	UpstreamStreams int           // --upstream-max-streams, PHOTOFEED_UPSTREAM_MAX_STREAMS; live-feed streams per api node, default 10,000
+	HealthInterval  time.Duration // --upstream-health-interval, PHOTOFEED_UPSTREAM_HEALTH_INTERVAL; default 5s
+	RetryBudget     float64       // --retry-budget, PHOTOFEED_RETRY_BUDGET; the gateway's retries as a share of requests, default 0.1
 	TLSCert         string        // --tls-cert, PHOTOFEED_TLS_CERT; with TLSKey: serve HTTPS (and HTTP/2)
 	TLSKey          string        // --tls-key, PHOTOFEED_TLS_KEY
 
@@ -148,6 +152,10 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key file of --tls-cert")
 	fs.StringVar(&c.UpstreamsFile, "upstreams-file", "", "with --roles gateway: a file of api node URLs, one a line (# comments), re-read on SIGHUP: new ones join, missing ones are drained")
 	fs.StringVar(&c.LBPolicy, "lb-policy", "", `with --roles gateway: balancing, all groups at once ("p2c") and/or per route group ("feed=hash,writes=least-outstanding"); groups `+routeGroupNames()+`; policies round-robin, least-outstanding, p2c, hash (default: `+defaultLBPolicy()+`)`)
+	fs.IntVar(&c.UpstreamLimit, "upstream-max-inflight", 512, "with --roles gateway: requests in flight on one api node (its bulkhead); more go to another node, or get 503")
+	fs.IntVar(&c.UpstreamStreams, "upstream-max-streams", 10_000, "with --roles gateway: live-feed streams held open on one api node, counted apart from requests")
+	fs.DurationVar(&c.HealthInterval, "upstream-health-interval", 5*time.Second, "with --roles gateway: how often each api node's /readyz is checked (3 failures take it out, 2 passes bring it back)")
+	fs.Float64Var(&c.RetryBudget, "retry-budget", 0.1, "with --roles gateway: retries allowed as a share of requests (0.1: at most ~10 % extra load on failing nodes)")
 	fs.StringVar(&c.RateLimits, "rate-limits", "", `rate-limit policy file (JSON), or "off" (default: built-in policies)`)
 
 	if err := fs.Parse(args); err != nil {
@@ -268,6 +276,16 @@ func (c Config) validateGateway() error {
 	}
 	if _, err := parseLBPolicy(c.LBPolicy); err != nil {
 		return fmt.Errorf("--lb-policy: %w", err)
+	}
+	switch {
+	case c.UpstreamLimit < 1 || c.UpstreamLimit > 1<<20:
+		return errors.New("--upstream-max-inflight must be from 1 to 1048576")
+	case c.UpstreamStreams < 1 || c.UpstreamStreams > 1<<24:
+		return errors.New("--upstream-max-streams must be from 1 to 16777216")
+	case c.HealthInterval < 100*time.Millisecond || c.HealthInterval > time.Hour:
+		return errors.New("--upstream-health-interval must be from 100ms to 1h")
+	case !(c.RetryBudget > 0 && c.RetryBudget <= 1):
+		return errors.New("--retry-budget must be above 0 and at most 1")
 	}
 	return nil
 }

@@ -67,6 +67,10 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{[]string{"--roles", "gateway", "--secret", secret32, "--upstreams", "http://a:1", "--upstreams-file", "f"}, nil, "--upstreams-file"},
 		{[]string{"--roles", "gateway", "--secret", secret32, "--upstreams", "http://a:1", "--lb-policy", "feed=fastest"}, nil, `unknown policy "fastest"`},
 		{[]string{"--roles", "gateway", "--secret", secret32, "--upstreams", "http://a:1", "--lb-policy", "posts=hash"}, nil, `unknown route group "posts"`},
+		{[]string{"--roles", "gateway", "--secret", secret32, "--upstreams", "http://a:1", "--upstream-max-inflight", "0"}, nil, "--upstream-max-inflight must be"},
+		{[]string{"--roles", "gateway", "--secret", secret32, "--upstreams", "http://a:1", "--upstream-max-streams", "-1"}, nil, "--upstream-max-streams must be"},
+		{[]string{"--roles", "gateway", "--secret", secret32, "--upstreams", "http://a:1", "--upstream-health-interval", "1ms"}, nil, "--upstream-health-interval must be"},
+		{[]string{"--roles", "gateway", "--secret", secret32, "--upstreams", "http://a:1"}, map[string]string{"PHOTOFEED_RETRY_BUDGET": "1.5"}, "--retry-budget must be"},
 		{[]string{"--upstreams", "http://a:1"}, nil, "--roles gateway"},
 		{nil, map[string]string{"PHOTOFEED_ROLES": "gateway", "PHOTOFEED_SECRET": secret32, "PHOTOFEED_UPSTREAMS": "ftp://a"}, "--upstreams"},
 	}

@@ -61,7 +61,10 @@ func buildGateway(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, e
 		return nil, err
 	}
 	gw, err := gateway.New(gateway.Config{Upstreams: upstreams, Policy: def, Routes: routes,
-		HashKey: userKey, ClientAddr: clientip.From})
+		HashKey: userKey, ClientAddr: clientip.From,
+		MaxInFlight: cfg.UpstreamLimit, MaxStreams: cfg.UpstreamStreams,
+		Health: gateway.HealthConfig{Interval: cfg.HealthInterval},
+		Retry:  gateway.RetryConfig{Budget: cfg.RetryBudget}})
 	if err != nil {
 		return nil, err
 	}
