@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Why a stream ended, other than its own Close.
@@ -197,8 +199,12 @@ func (h *Hub) landed(data []byte) {
 }
 
 // celebrity handles a celebrity's post: the readers here who follow the
-// author get it (the author's own timeline is in a group message). The check is per reader (a cached list of the authors
-// they follow that are merged at read time), outside the hub's lock.
+// author get it (the author's own timeline is in a group message). The
+// check is per reader (a cached list of the authors they follow that are
+// merged at read time), outside the hub's lock, followsInParallel at a
+// time: one after the other, the cache misses of thousands of readers
+// would add up past the one-second delivery goal. A reader whose check
+// fails sees the post on their next read.
 func (h *Hub) celebrity(data []byte) {
 	var p Post
 	if err := json.Unmarshal(data, &p); err != nil {
@@ -216,19 +222,32 @@ func (h *Hub) celebrity(data []byte) {
 	h.mu.RUnlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	follows := make([]bool, len(readers))
+	var g errgroup.Group
+	g.SetLimit(followsInParallel)
+	for i, r := range readers {
+		g.Go(func() error {
+			ok, err := h.cfg.Follows(ctx, r, p.Author)
+			follows[i] = ok
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		h.cfg.Logger.Warn("live: who follows a celebrity; some readers see the post on their next read", "author", p.Author, "err", err)
+	}
 	var to []int64
-	for _, r := range readers {
-		ok, err := h.cfg.Follows(ctx, r, p.Author)
-		if err != nil {
-			h.cfg.Logger.Warn("live: who follows a celebrity; their readers see the post on their next read", "author", p.Author, "err", err)
-			return
-		}
-		if ok {
+	for i, r := range readers {
+		if follows[i] {
 			to = append(to, r)
 		}
 	}
 	h.deliver(p, to)
 }
+
+// followsInParallel bounds the follow checks of one celebrity post: enough
+// to overlap cache and database round trips, few enough to leave the
+// database's pool to the requests.
+const followsInParallel = 16
 
 // deliver offers p to every stream of readers, dropping the full ones.
 func (h *Hub) deliver(p Post, readers []int64) {

@@ -202,6 +202,40 @@ func TestCelebrityPostReachesFollowersHere(t *testing.T) {
 	}
 }
 
+// The follow checks of one celebrity post overlap: readers whose checks
+// each wait on the others (as cache misses queue on a database) all get
+// the post, where checks made one after another would run out of time.
+func TestCelebrityFollowChecksOverlap(t *testing.T) {
+	bus := newMemBus()
+	const celeb = 7
+	rs := readersInOtherGroups(4, celeb)
+	var arrived sync.WaitGroup
+	arrived.Add(len(rs))
+	h := newTestHub(t, bus, HubConfig{Follows: func(ctx context.Context, reader, author int64) (bool, error) {
+		arrived.Done()
+		all := make(chan struct{})
+		go func() { arrived.Wait(); close(all) }()
+		select {
+		case <-all:
+			return true, nil
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	}})
+	var streams []*Stream
+	for _, r := range rs {
+		streams = append(streams, open(t, h, r))
+	}
+	if err := PublishCelebrity(bus, Post{ID: 30, Author: celeb}); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range streams {
+		if got := received(s); !slices.Equal(got, []int64{30}) {
+			t.Errorf("follower %d got %v", i, got)
+		}
+	}
+}
+
 // A stream whose reader does not keep up is dropped as slow, and the
 // others, the publisher included, carry on without waiting for it.
 func TestSlowStreamIsDroppedWithoutBlocking(t *testing.T) {
