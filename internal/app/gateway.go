@@ -26,6 +26,7 @@ import (
 	"github.com/photofeed/photofeed/internal/gateway"
 	"github.com/photofeed/photofeed/internal/home"
 	"github.com/photofeed/photofeed/internal/httpauth"
+	"github.com/photofeed/photofeed/internal/identity"
 	"github.com/photofeed/photofeed/internal/live"
 	"github.com/photofeed/photofeed/internal/logging"
 	"github.com/photofeed/photofeed/internal/problem"
@@ -106,7 +107,7 @@ func gatewayServer(cfg Config, gw *gateway.Gateway, limits func(http.Handler) ht
 	var h http.Handler = mux
 	h = refuseBadTokens(h)
 	h = limits(h)
-	h = httpauth.Middleware(tokenCheck{key: tokenKey}, log, h)
+	h = httpauth.Middleware(tokenCheck{tokens: identity.NewTokenVerifier(tokenKey)}, log, h)
 	h = problem.Recover(log, h)
 	h = logging.Middleware(log, h)
 	h = clientip.New(trusted, header).Middleware(h)

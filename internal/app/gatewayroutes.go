@@ -177,10 +177,10 @@ func parseUpstreams(r io.Reader) ([]string, error) {
 // signature and expiry, checked with the key the api nodes sign with.
 // Whether its session was revoked is the api nodes' to say (they read the
 // store); renewing a browser's session is theirs too.
-type tokenCheck struct{ key []byte }
+type tokenCheck struct{ tokens *identity.TokenVerifier }
 
 func (t tokenCheck) Authenticate(_ context.Context, token string) (identity.Claims, error) {
-	return identity.VerifyToken(t.key, token, time.Now())
+	return t.tokens.Verify(token, time.Now())
 }
 
 func (tokenCheck) Renew(context.Context, identity.Claims) (string, time.Time, error) {

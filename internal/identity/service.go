@@ -15,6 +15,7 @@ type Service struct {
 	store    Store
 	ids      *ids.Generator
 	key      []byte
+	tokens   *verifiedTokens
 	params   PasswordParams
 	shards   int
 	ttl      time.Duration
@@ -64,7 +65,7 @@ func NewService(store Store, gen *ids.Generator, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{store: store, ids: gen, key: cfg.SigningKey, params: cfg.PasswordParams,
+	return &Service{store: store, ids: gen, key: cfg.SigningKey, tokens: newVerifiedTokens(cfg.SigningKey), params: cfg.PasswordParams,
 		shards: cfg.Shards, ttl: cfg.SessionTTL, now: cfg.Now, dummyPHC: dummy,
 		budget: newHashBudget(cfg.HashMemory, cfg.HashWait)}, nil
 }
@@ -166,7 +167,7 @@ func (s *Service) openSession(ctx context.Context, userID int64) (string, Sessio
 // Authenticate verifies token and that its session is still open.
 func (s *Service) Authenticate(ctx context.Context, token string) (Claims, error) {
 	now := s.now()
-	c, err := parseToken(s.key, token, now)
+	c, err := s.tokens.verify(token, now)
 	if err != nil {
 		return Claims{}, ErrUnauthenticated
 	}

@@ -148,8 +148,10 @@ func TestSessionLifecycle(t *testing.T) {
 	}
 }
 
-// VerifyToken knows what a node without the store can: the signature and
-// the expiry. A logged-out session still passes it; Authenticate refuses.
+// A TokenVerifier knows what a node without the store can: the signature
+// and the expiry. A logged-out session still passes it; Authenticate
+// refuses. Each case runs on a verifier that has already verified (and
+// remembers) the good token.
 func TestVerifyTokenWithoutTheStore(t *testing.T) {
 	svc, clk := newService(t, key)
 	ctx := t.Context()
@@ -160,28 +162,33 @@ func TestVerifyTokenWithoutTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := identity.VerifyToken([]byte(key), token, clk.now)
-	if err != nil || c.SessionID != sess.ID || c.UserID != sess.UserID {
-		t.Fatalf("VerifyToken: %+v %v", c, err)
+	v := identity.NewTokenVerifier([]byte(key))
+	for range 2 { // parsed, then remembered
+		c, err := v.Verify(token, clk.now)
+		if err != nil || c.SessionID != sess.ID || c.UserID != sess.UserID {
+			t.Fatalf("Verify: %+v %v", c, err)
+		}
 	}
+	other := identity.NewTokenVerifier([]byte("another-key-another-key-another-k"))
 	for name, tc := range map[string]struct {
-		key, token string
-		at         time.Time
+		v     *identity.TokenVerifier
+		token string
+		at    time.Time
 	}{
-		"another key": {"another-key-another-key-another-k", token, clk.now},
-		"altered":     {key, token[:len(token)-2] + "xx", clk.now},
-		"expired":     {key, token, clk.now.Add(time.Hour)},
-		"not a token": {key, "bearer", clk.now},
+		"another key": {other, token, clk.now},
+		"altered":     {v, token[:len(token)-2] + "xx", clk.now},
+		"expired":     {v, token, clk.now.Add(time.Hour)},
+		"not a token": {v, "bearer", clk.now},
 	} {
-		if _, err := identity.VerifyToken([]byte(tc.key), tc.token, tc.at); !errors.Is(err, identity.ErrUnauthenticated) {
+		if _, err := tc.v.Verify(tc.token, tc.at); !errors.Is(err, identity.ErrUnauthenticated) {
 			t.Errorf("%s: %v, want ErrUnauthenticated", name, err)
 		}
 	}
 	if err := svc.Logout(ctx, sess.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := identity.VerifyToken([]byte(key), token, clk.now); err != nil {
-		t.Errorf("a revoked session's token fails VerifyToken (%v): it cannot know", err)
+	if _, err := v.Verify(token, clk.now); err != nil {
+		t.Errorf("a revoked session's token fails Verify (%v): it cannot know", err)
 	}
 	if _, err := svc.Authenticate(ctx, token); err == nil {
 		t.Error("Authenticate accepts a revoked session")
