@@ -4,11 +4,13 @@ import (
 	"context"
 	"image/color"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/photofeed/photofeed/internal/app"
 )
@@ -87,6 +89,7 @@ func TestRateLimits(t *testing.T) {
 	r.json(t, &sess)
 	bob.token = sess.Token
 	last := 8
+	burstStart := time.Now()
 	for i := range 8 {
 		r := bob.do("GET", "/v1/me", nil)
 		if r.StatusCode != 200 {
@@ -104,8 +107,12 @@ func TestRateLimits(t *testing.T) {
 	}
 	r = bob.do("GET", "/v1/me", nil)
 	r.problem(t, 429)
-	if n := retryAfter(t, r); n != 8 {
-		t.Fatalf("Retry-After %d, want 8 (one token every 7.5 s)", n)
+	// The bucket refills from the burst's first request: on a loaded
+	// machine the burst itself may take long enough to bring the wait
+	// under 7.5 s.
+	earliest := int(math.Ceil((7500*time.Millisecond - time.Since(burstStart)).Seconds()))
+	if n := retryAfter(t, r); n > 8 || n < earliest {
+		t.Fatalf("Retry-After %d, want %d to 8 (one token every 7.5 s)", n, earliest)
 	}
 
 	// Probes and media are not limited.
