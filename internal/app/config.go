@@ -59,6 +59,8 @@ type Config struct {
 	LBPolicy        string        // --lb-policy, PHOTOFEED_LB_POLICY; the gateway's balancing, per route group
 	TLSCert         string        // --tls-cert, PHOTOFEED_TLS_CERT; with TLSKey: serve HTTPS (and HTTP/2)
 	TLSKey          string        // --tls-key, PHOTOFEED_TLS_KEY
+	MaxInflight     int           // --max-inflight, PHOTOFEED_MAX_INFLIGHT; requests served at once, default 512, 0 for no limit
+	AdaptiveLimit   bool          // --adaptive-limit, PHOTOFEED_ADAPTIVE_LIMIT; the limit follows latency, default true
 
 	// getenv is the environment the config was read from, for adapters
 	// that take credentials from it (AWS_*).
@@ -148,6 +150,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key file of --tls-cert")
 	fs.StringVar(&c.UpstreamsFile, "upstreams-file", "", "with --roles gateway: a file of api node URLs, one a line (# comments), re-read on SIGHUP: new ones join, missing ones are drained")
 	fs.StringVar(&c.LBPolicy, "lb-policy", "", `with --roles gateway: balancing, all groups at once ("p2c") and/or per route group ("feed=hash,writes=least-outstanding"); groups `+routeGroupNames()+`; policies round-robin, least-outstanding, p2c, hash (default: `+defaultLBPolicy()+`)`)
+	fs.IntVar(&c.MaxInflight, "max-inflight", 512, "most requests an api node serves at once; past its limit it answers 503 with Retry-After at once, search and suggestions first (0: no limit)")
+	fs.BoolVar(&c.AdaptiveLimit, "adaptive-limit", true, "lower the limit below --max-inflight when latency rises with load, so admitted requests keep their latency; false keeps it at --max-inflight")
 	fs.StringVar(&c.RateLimits, "rate-limits", "", `rate-limit policy file (JSON), or "off" (default: built-in policies)`)
 
 	if err := fs.Parse(args); err != nil {
@@ -212,6 +216,8 @@ func (c Config) validate() error {
 		return errors.New("--stream-heartbeat must be from 10ms to 10m")
 	case c.FanOutThreshold < 0:
 		return errors.New("--fanout-threshold must not be negative")
+	case c.MaxInflight < 0 || c.MaxInflight > 1_000_000:
+		return errors.New("--max-inflight must be from 0 (no limit) to 1000000")
 	case c.TimelineCap < 20 || c.TimelineCap > 100_000:
 		return errors.New("--timeline-cap must be from 20 to 100000")
 	case c.IdempotencyTTL < time.Minute:
