@@ -51,7 +51,7 @@ type Config struct {
 	// (default 0.75).
 	SheddableShare float64
 	// Tolerance is how far a window's median latency may rise above the
-	// unloaded one before the limit falls (default 1.5).
+	// unloaded one before the limit falls (default 1.3).
 	Tolerance float64
 	// Window is the shortest time between two changes of the limit, and
 	// MinSamples the fewest completed requests it takes (defaults 100ms
@@ -74,7 +74,7 @@ func (c *Config) defaults() {
 		c.SheddableShare = 0.75
 	}
 	if c.Tolerance <= 1 {
-		c.Tolerance = 1.5
+		c.Tolerance = 1.3
 	}
 	if c.Window <= 0 {
 		c.Window = 100 * time.Millisecond
@@ -132,7 +132,7 @@ func (l *Limiter) Acquire(c Class) (Ticket, bool) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	room := l.limit
+	room := math.Floor(l.limit)
 	if c == Sheddable {
 		room = max(1, math.Floor(l.limit*l.cfg.SheddableShare))
 	}
@@ -186,7 +186,7 @@ func (l *Limiter) adapt() {
 	if float64(median) > target {
 		l.limit *= max(0.5, target/float64(median))
 	} else {
-		l.limit += max(1, l.limit/10)
+		l.limit += l.limit / 10
 	}
 	l.limit = min(max(l.limit, float64(l.cfg.MinLimit)), float64(l.cfg.MaxLimit))
 }

@@ -6,25 +6,30 @@ import (
 	"net/http/httptest"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/photofeed/photofeed/internal/admission"
 )
 
-// A server with a real capacity: capacity requests at once, each holding
-// its slot for serviceTime; more wait for a slot.
+// A server with a real capacity: a machine of capacity cores that every
+// request in it shares, as goroutines share a node's CPUs. Alone a
+// request takes serviceTime; among n > capacity each takes n/capacity
+// times as long (as many as it finds when it starts), so the server never
+// serves more than capacity/serviceTime a second, and whatever it takes
+// on beyond that slows everything in it.
 const (
 	capacity    = 4
-	serviceTime = 50 * time.Millisecond
+	serviceTime = 25 * time.Millisecond
 )
 
 func boundedServer() http.Handler {
-	slots := make(chan struct{}, capacity)
+	var in atomic.Int64
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		slots <- struct{}{}
-		defer func() { <-slots }()
-		time.Sleep(serviceTime) // the work
+		n := in.Add(1)
+		defer in.Add(-1)
+		time.Sleep(serviceTime * time.Duration(max(n, capacity)) / capacity) // the work
 		io.WriteString(w, "ok")
 	})
 }
@@ -106,6 +111,31 @@ func offer(t *testing.T, client *http.Client, url string, rate float64, warmup, 
 	return out
 }
 
+// run is one measurement of the limiter at twice the capacity.
+type run struct {
+	base  time.Duration // the unloaded p99
+	got   []outcome     // the answers to the requests sent after the warm-up
+	shed  int           // as the middleware counted them
+	limit int           // at the end
+}
+
+// measureLimiter starts the bounded server behind a fresh limiter,
+// measures its unloaded p99, then offers it rate.
+func measureLimiter(t *testing.T, client *http.Client, rate float64, warmup, measure time.Duration) run {
+	// The most in flight is well above what the server can take, as an
+	// operator sets --max-inflight: the limiter has to find the capacity.
+	lim := admission.New(admission.Config{MaxLimit: 16 * capacity})
+	var mu sync.Mutex
+	var r run
+	srv := httptest.NewServer(lim.Middleware(func(*http.Request) admission.Class { return admission.Critical },
+		func(admission.Class) { mu.Lock(); r.shed++; mu.Unlock() }, boundedServer()))
+	defer srv.Close()
+	r.base = unloadedP99(t, client, srv.URL)
+	r.got = offer(t, client, srv.URL, rate, warmup, measure)
+	r.limit = lim.Limit()
+	return r
+}
+
 // The test: offered twice the server's capacity, the node keeps
 // the p99 latency of the requests it admits within twice the unloaded
 // p99, and turns the rest away with 503 and Retry-After. The same load
@@ -116,24 +146,30 @@ func TestOverloadKeepsAdmittedLatency(t *testing.T) {
 		t.Skip("offers load for several seconds")
 	}
 	rate := 2 * capacity * float64(time.Second) / float64(serviceTime)
-	warmup, measure := time.Second, 3*time.Second
+	warmup, measure := time.Second, 6*time.Second
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1000}, Timeout: time.Minute}
 	defer client.CloseIdleConnections()
 
-	// The most in flight is well above what the server can take, as an
-	// operator sets --max-inflight: the limiter has to find the capacity.
-	lim := admission.New(admission.Config{MaxLimit: 16 * capacity})
-	shed := 0
-	var shedMu sync.Mutex
-	srv := httptest.NewServer(lim.Middleware(func(*http.Request) admission.Class { return admission.Critical },
-		func(admission.Class) { shedMu.Lock(); shed++; shedMu.Unlock() }, boundedServer()))
-	defer srv.Close()
-
-	base := unloadedP99(t, client, srv.URL)
-	got := offer(t, client, srv.URL, rate, warmup, measure)
+	// A machine busy with other work can stop this process for whole
+	// fractions of a second: every request in flight then takes that
+	// long, and no limiter can help. It shows as requests the generator
+	// failed to send (its ticker drops the ticks it misses); such a run
+	// says nothing of the limiter and is made again.
+	var r run
+	for attempt := 1; ; attempt++ {
+		r = measureLimiter(t, client, rate, warmup, measure)
+		sent := float64(len(r.got)) / (rate * measure.Seconds())
+		if sent >= 0.9 {
+			break
+		}
+		t.Logf("run %d: the machine let the generator send %.0f%% of the load; measuring again", attempt, 100*sent)
+		if attempt == 3 {
+			t.Skip("the machine was too busy to offer the load three times over")
+		}
+	}
 	var admitted []time.Duration
 	rejected := 0
-	for _, o := range got {
+	for _, o := range r.got {
 		switch o.status {
 		case http.StatusOK:
 			admitted = append(admitted, o.latency)
@@ -146,21 +182,21 @@ func TestOverloadKeepsAdmittedLatency(t *testing.T) {
 			t.Errorf("status %d under load", o.status)
 		}
 	}
-	served := float64(len(admitted)) / measure.Seconds()
-	full := capacity * float64(time.Second) / float64(serviceTime)
-	t.Logf("unloaded p99 %v; at 2× capacity (%.0f/s) admitted %d (%.0f/s of %.0f/s capacity), p99 %v; shed %d; limit %d",
-		base, rate, len(admitted), served, full, p99(admitted), rejected, lim.Limit())
 	if len(admitted) == 0 {
 		t.Fatal("nothing admitted under load")
 	}
-	if got := p99(admitted); got > 2*base {
-		t.Errorf("admitted p99 %v at 2× capacity, more than twice the unloaded %v", got, base)
+	served := float64(len(admitted)) / measure.Seconds()
+	full := capacity * float64(time.Second) / float64(serviceTime)
+	t.Logf("unloaded p99 %v; at 2× capacity (%.0f/s) admitted %d (%.0f/s of %.0f/s capacity), p99 %v; shed %d; limit %d",
+		r.base, rate, len(admitted), served, full, p99(admitted), rejected, r.limit)
+	if got := p99(admitted); got > 2*r.base {
+		t.Errorf("admitted p99 %v at 2× capacity, more than twice the unloaded %v", got, r.base)
 	}
 	if served < 0.7*full {
 		t.Errorf("served %.0f/s, under 70%% of the capacity (%.0f/s): the limiter sheds what the server could take", served, full)
 	}
-	if rejected == 0 || shed == 0 {
-		t.Errorf("nothing was shed at 2× capacity (%d answers 503, %d counted)", rejected, shed)
+	if rejected == 0 || r.shed == 0 {
+		t.Errorf("nothing was shed at 2× capacity (%d answers 503, %d counted)", rejected, r.shed)
 	}
 
 	t.Run("without the limiter", func(t *testing.T) {
