@@ -95,8 +95,9 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	}
 	var restarts *prometheus.CounterVec
 	n.workers, restarts = supervisor(workers, log)
-	n.metrics = metricsHandler(ad.db, restarts)
-	n.handler, err = newServer(cfg, ad, svc, n.workers.Down, log)
+	shed := newShedding(cfg)
+	n.metrics = metricsHandler(ad.db, append(shed.collectors(), restarts)...)
+	n.handler, err = newServer(cfg, ad, svc, shed, n.workers.Down, log)
 	if err != nil {
 		return nil, err
 	}
@@ -376,7 +377,7 @@ func newWorkers(cfg Config, ad *adapters, svc *services, log *slog.Logger) ([]su
 // UI's routes, on a worker its health checks only; then the middleware,
 // listed from the innermost (nearest the routes) to the outermost (what a
 // request meets first).
-func newServer(cfg Config, ad *adapters, svc *services, workersDown func() error, log *slog.Logger) (http.Handler, error) {
+func newServer(cfg Config, ad *adapters, svc *services, shed *shedding, workersDown func() error, log *slog.Logger) (http.Handler, error) {
 	spoolDir, err := bodySpool(cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -422,6 +423,10 @@ func newServer(cfg Config, ad *adapters, svc *services, workersDown func() error
 	// see the client's own logout, so it needs the client's token.
 	h = consistency.Middleware(h)
 	h = http.NewCrossOriginProtection().Handler(h)
+	// Before anything that costs (the session's lookup, the rate limits'
+	// counters): a request turned away must be cheap. Inside the logging,
+	// so that it is logged with its 503.
+	h = shed.middleware(h)
 	h = problem.Recover(log, h)
 	h = logging.Middleware(log, h)
 	h = nosniff(h)

@@ -63,6 +63,8 @@ type Config struct {
 	RetryBudget     float64       // --retry-budget, PHOTOFEED_RETRY_BUDGET; the gateway's retries as a share of requests, default 0.1
 	TLSCert         string        // --tls-cert, PHOTOFEED_TLS_CERT; with TLSKey: serve HTTPS (and HTTP/2)
 	TLSKey          string        // --tls-key, PHOTOFEED_TLS_KEY
+	MaxInflight     int           // --max-inflight, PHOTOFEED_MAX_INFLIGHT; requests served at once, default 512, 0 for no limit
+	AdaptiveLimit   bool          // --adaptive-limit, PHOTOFEED_ADAPTIVE_LIMIT; the limit follows latency, default true
 
 	// getenv is the environment the config was read from, for adapters
 	// that take credentials from it (AWS_*).
@@ -156,6 +158,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.IntVar(&c.UpstreamStreams, "upstream-max-streams", 10_000, "with --roles gateway: live-feed streams held open on one api node, counted apart from requests")
 	fs.DurationVar(&c.HealthInterval, "upstream-health-interval", 5*time.Second, "with --roles gateway: how often each api node's /readyz is checked (3 failures take it out, 2 passes bring it back)")
 	fs.Float64Var(&c.RetryBudget, "retry-budget", 0.1, "with --roles gateway: retries allowed as a share of requests (0.1: at most ~10 % extra load on failing nodes)")
+	fs.IntVar(&c.MaxInflight, "max-inflight", 512, "most requests an api node serves at once; past its limit it answers 503 with Retry-After at once, search and suggestions first (0: no limit)")
+	fs.BoolVar(&c.AdaptiveLimit, "adaptive-limit", true, "lower the limit below --max-inflight when latency rises with load, so admitted requests keep their latency; false keeps it at --max-inflight")
 	fs.StringVar(&c.RateLimits, "rate-limits", "", `rate-limit policy file (JSON), or "off" (default: built-in policies)`)
 
 	if err := fs.Parse(args); err != nil {
@@ -220,6 +224,8 @@ func (c Config) validate() error {
 		return errors.New("--stream-heartbeat must be from 10ms to 10m")
 	case c.FanOutThreshold < 0:
 		return errors.New("--fanout-threshold must not be negative")
+	case c.MaxInflight < 0 || c.MaxInflight > 1_000_000:
+		return errors.New("--max-inflight must be from 0 (no limit) to 1000000")
 	case c.TimelineCap < 20 || c.TimelineCap > 100_000:
 		return errors.New("--timeline-cap must be from 20 to 100000")
 	case c.IdempotencyTTL < time.Minute:

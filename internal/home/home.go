@@ -156,6 +156,11 @@ func (h *Handler) fetch(r *http.Request, p *part) result {
 	sub.URL = &url.URL{Path: p.path, RawQuery: p.query.Encode()}
 	sub.RequestURI = sub.URL.RequestURI()
 	sub.Header.Set("Accept", "application/json")
+	if !p.critical {
+		// An RFC 9218 urgency below the default: an overloaded api node
+		// turns the extras away first, and the answer leaves them out.
+		sub.Header.Set("Priority", "u=5")
+	}
 	for _, k := range []string{"Content-Type", "Content-Length", "Idempotency-Key", "If-None-Match", "If-Modified-Since"} {
 		sub.Header.Del(k)
 	}

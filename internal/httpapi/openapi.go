@@ -214,7 +214,7 @@ func problemRef(status int) m { return m{"$ref": "#/components/responses/" + pro
 
 // problemResponses are the shared responses problemRef points at.
 func problemResponses() m {
-	out := m{problemName(0): problemContent("Any other problem: 500 for a fault on the server, 503 when a part the request needs is down (Retry-After says when to retry).")}
+	out := m{problemName(0): problemContent("Any other problem: 500 for a fault on the server, 503 when a part the request needs is down or the server is overloaded (Retry-After says when to retry).")}
 	for status, desc := range problemKinds {
 		out[problemName(status)] = problemContent(desc)
 	}

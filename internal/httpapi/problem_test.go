@@ -14,7 +14,7 @@ func TestEveryProblemTypeIsDocumented(t *testing.T) {
 		}
 	}
 	for _, slug := range []string{"bad-request", "method-not-allowed", "not-acceptable", "too-large", "unsupported-media-type",
-		"idempotency-key-missing", "idempotency-key-invalid", "idempotency-key-in-use", "idempotency-key-reused", "idempotency-response-lost", "client-closed-request"} {
+		"idempotency-key-missing", "idempotency-key-invalid", "idempotency-key-in-use", "idempotency-key-reused", "idempotency-response-lost", "client-closed-request", "overloaded"} {
 		if _, ok := problemDocs[slug]; !ok {
 			t.Errorf("%s is not documented", slug)
 		}
