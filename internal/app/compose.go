@@ -384,7 +384,8 @@ func newServer(cfg Config, ad *adapters, svc *services, workersDown func() error
 	api := httpapi.New(httpapi.Deps{
 		Identity: svc.identity, Posts: svc.posts, Graph: svc.graph, Feed: svc.feed, Search: svc.search, Jobs: svc.jobs,
 		Blobs: ad.blobs, MediaRedirect: ad.blobs.redirect(cfg.MediaRedirect),
-		Ready: ad.db.Ping, ReadyDetail: readyDetail(ad.db), Events: ad.bus.Ready, Workers: workersDown, Logger: log,
+		Ready: ad.db.Ping, Writable: ad.db.Writable, ReadyDetail: readyDetail(ad.db),
+		Events: ad.bus.Ready, Workers: workersDown, Logger: log,
 		MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL, UploadWait: cfg.UploadWait,
 		Live: liveFeed(svc.live), StreamHeartbeat: cfg.StreamHeartbeat,
 		Idempotency: &idempotency.Config{

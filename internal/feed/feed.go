@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/photofeed/photofeed/internal/cursor"
+	"github.com/photofeed/photofeed/internal/errkind"
 	"github.com/photofeed/photofeed/internal/posts"
 )
 
@@ -32,6 +33,10 @@ type TimelineStore interface {
 	Timeline(ctx context.Context, userID, beforeID int64, limit int, current bool) ([]int64, bool, error)
 	// Rebuild makes the user's timeline from the write model.
 	Rebuild(ctx context.Context, userID int64, threshold, capN int) error
+	// WriteModelTimeline computes a page of what the user's timeline
+	// holds from the write model, storing nothing: the page of a timeline
+	// that cannot be rebuilt (the primary is down).
+	WriteModelTimeline(ctx context.Context, userID, beforeID int64, threshold, limit int) ([]int64, error)
 	// FollowedCelebrities lists followed authors above threshold followers.
 	FollowedCelebrities(ctx context.Context, userID int64, threshold int) ([]int64, error)
 	RecentByAuthor(ctx context.Context, authorID, beforeID int64, limit int) ([]int64, error)
@@ -156,11 +161,8 @@ func (s *Service) Home(ctx context.Context, userID int64, after string, limit in
 		return Page{}, fmt.Errorf("load feed: %w", err)
 	}
 	if !exists {
-		if err := s.store.Rebuild(ctx, userID, s.cfg.Threshold, s.cfg.Cap); err != nil {
-			return Page{}, fmt.Errorf("rebuild feed: %w", err)
-		}
-		if ids, _, err = s.store.Timeline(ctx, userID, before, limit+1, current); err != nil {
-			return Page{}, fmt.Errorf("load feed: %w", err)
+		if ids, err = s.rebuild(ctx, userID, before, limit+1, current); err != nil {
+			return Page{}, err
 		}
 	}
 	celebs, err := s.store.FollowedCelebrities(ctx, userID, s.cfg.Threshold)
@@ -192,6 +194,28 @@ func (s *Service) Home(ctx context.Context, userID int64, after string, limit in
 		page.Next = s.cursor.Encode(ids[len(ids)-1])
 	}
 	return page, nil
+}
+
+// rebuild makes a missing timeline and reads its page. A timeline that
+// cannot be stored (the primary is down) is served all the same: its
+// page is computed from the write model, as a replica has it.
+func (s *Service) rebuild(ctx context.Context, userID, before int64, limit int, current bool) ([]int64, error) {
+	err := s.store.Rebuild(ctx, userID, s.cfg.Threshold, s.cfg.Cap)
+	if errkind.Of(err) == errkind.Unavailable {
+		ids, err := s.store.WriteModelTimeline(ctx, userID, before, s.cfg.Threshold, limit)
+		if err != nil {
+			return nil, fmt.Errorf("load feed: %w", err)
+		}
+		return ids, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rebuild feed: %w", err)
+	}
+	ids, _, err := s.store.Timeline(ctx, userID, before, limit, current)
+	if err != nil {
+		return nil, fmt.Errorf("load feed: %w", err)
+	}
+	return ids, nil
 }
 
 // awaitFanOut waits, briefly, until the fan-out has handled every event

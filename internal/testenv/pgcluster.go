@@ -21,6 +21,7 @@ type PGCluster struct {
 	t        testing.TB // set by StartPGCluster, for StopPrimary
 	bin, dir string
 	nodes    []pgNode // [0] is the primary
+	settings []string // the primary's server options, for StartPrimary
 }
 
 type pgNode struct {
@@ -128,6 +129,7 @@ func NewPGCluster(replicas int, settings ...string) (_ *PGCluster, err error) {
 	for _, kv := range settings {
 		opts = append(opts, "-c", kv)
 	}
+	c.settings = opts
 	if err := c.start(0, opts...); err != nil {
 		return nil, err
 	}
@@ -159,6 +161,15 @@ func (c *PGCluster) start(i int, extra ...string) error {
 func (c *PGCluster) StopPrimary() {
 	c.t.Helper()
 	if err := c.run("pg_ctl", "-D", c.nodes[0].data, "-m", "immediate", "stop"); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// StartPrimary starts a stopped primary again, on its old port and data,
+// and waits until it takes connections.
+func (c *PGCluster) StartPrimary() {
+	c.t.Helper()
+	if err := c.start(0, c.settings...); err != nil {
 		c.t.Fatal(err)
 	}
 }
