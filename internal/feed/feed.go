@@ -220,7 +220,8 @@ func (s *Service) rebuild(ctx context.Context, userID, before int64, limit int, 
 
 // awaitFanOut waits, briefly, until the fan-out has handled every event
 // committed before this read, so a feed read after a write sees it. If the
-// fan-out is stalled (no progress for StalledAfter) it does not wait at all.
+// fan-out is stalled (no progress for StalledAfter), or the bus that
+// brings its news is down, it does not wait at all.
 // It re-reads the offsets only when the consumer announces a new position.
 func (s *Service) awaitFanOut(ctx context.Context) {
 	var writes uint64
@@ -229,6 +230,9 @@ func (s *Service) awaitFanOut(ctx context.Context) {
 		if s.caughtUp.Load() == writes+1 && (s.cfg.MustCheck == nil || !s.cfg.MustCheck(ctx)) {
 			return
 		}
+	}
+	if s.cfg.Progress.carrierDown() {
+		return // nothing to wait for: no news of the fan-out can arrive
 	}
 	var bound <-chan time.Time
 	start := time.Now()
@@ -242,7 +246,7 @@ func (s *Service) awaitFanOut(ctx context.Context) {
 			}
 			return
 		}
-		if s.progress(off) {
+		if s.progress(off) || s.cfg.Progress.carrierDown() {
 			return
 		}
 		if bound == nil {
