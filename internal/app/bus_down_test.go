@@ -40,7 +40,12 @@ func TestFeedReadsWithTheBusDown(t *testing.T) {
 			t.Errorf("feed read %d with the bus down took %v: it waited for a fan-out that cannot run", i, took)
 		}
 	}
+	uploadStart := time.Now()
 	during := alice.post("during the outage")
+	// Its thumbnails' "settled" news cannot arrive either: the upload
+	// waits its --upload-wait bound (2 s) and answers with the post as it
+	// then stands.
+	t.Logf("an upload with the bus down answered in %v", time.Since(uploadStart).Round(time.Millisecond))
 	busState := func() (int, map[string]any) {
 		var ready map[string]any
 		r := alice.do("GET", "/readyz", nil)
