@@ -102,12 +102,39 @@ func TestFeedWithThePrimaryDown(t *testing.T) {
 		t.Fatal("a write's 503 without Retry-After")
 	}
 
+	// The replica down as well: the feed's first page is served as this
+	// node last served it to the reader, marked stale (a Warning header;
+	// in v2 a warning field too).
+	cluster.StopReplicas()
+	for _, path := range []string{"/v1/feed", "/v2/feed"} {
+		r := fresh.do("GET", path, nil)
+		if r.StatusCode != 200 || !strings.Contains(r.Header.Get("Warning"), "110") {
+			t.Fatalf("%s with every database down: %d, Warning %q, %s", path, r.StatusCode, r.Header.Get("Warning"), r.Body)
+		}
+		if items := decodeItems(t, r); len(items) != 1 || items[0].ID != p.ID {
+			t.Fatalf("%s with every database down: %s", path, r.Body)
+		}
+		var page struct{ Warning string }
+		r.json(t, &page)
+		if (path == "/v2/feed") != strings.Contains(page.Warning, "stale") {
+			t.Fatalf("%s with every database down: warning %q (v2 says it, v1 has only the header)", path, page.Warning)
+		}
+	}
+	if r := browser.do("GET", "/", nil); r.StatusCode != 200 || !strings.Contains(string(r.Body), "served with the primary down") ||
+		!strings.Contains(string(r.Body), "cannot be brought up to date") {
+		t.Fatalf("the UI's home page with every database down: %d\n%.600s", r.StatusCode, r.Body)
+	}
+	cluster.StartReplicas()
+
 	cluster.StartPrimary()
 	var again response
 	testenv.Eventually(t, "writes succeeding once the primary is back", 30*time.Second, func() bool {
 		again = alice.upload("/v1/posts", app.SampleJPEG(t, 30, 30, color.White), "after the restart")
 		return again.StatusCode == 201
 	})
+	if r := fresh.do("GET", "/v2/feed", nil); r.StatusCode != 200 || r.Header.Get("Warning") != "" {
+		t.Fatalf("the feed once the databases are back: %d, Warning %q", r.StatusCode, r.Header.Get("Warning"))
+	}
 	testenv.Eventually(t, "readyz ok once the primary is back", 15*time.Second, func() bool {
 		r := alice.do("GET", "/readyz", nil)
 		r.json(t, &ready)

@@ -69,6 +69,10 @@ type Page struct {
 	Posts []posts.View
 	// Next is the cursor of the following page, "" on the last one.
 	Next string
+	// Stale, when set, says why this is not the current page but the one
+	// served to the reader at AsOf: the stores could not be read.
+	Stale error
+	AsOf  time.Time
 }
 
 // Config tunes the read model; zero values take the defaults.
@@ -94,6 +98,10 @@ type Config struct {
 	// Announce, if set, is called by the fan-out consumer with the outbox
 	// position (source, seq) it has just handled, once it is recorded.
 	Announce func(source string, seq int64)
+	// LastPages is how many readers' last first page are kept in memory,
+	// served (marked stale) when the stores cannot be read (default 1,000;
+	// some 10 KB each).
+	LastPages int
 }
 
 // ConsumerName is the fan-out consumer's durable name and offset key.
@@ -110,10 +118,13 @@ type Service struct {
 	lastOffset   int64
 	lastProgress time.Time
 	caughtUp     atomic.Uint64 // Writes()+1 when the fan-out was last seen caught up; 0: never
+
+	last *lastPages
 }
 
 func NewService(store TimelineStore, posts PostViews, cursor *cursor.Codec, cfg Config) *Service {
-	return &Service{store: store, posts: posts, cursor: cursor, cfg: cfg.withDefaults(), lastProgress: time.Now()}
+	cfg = cfg.withDefaults()
+	return &Service{store: store, posts: posts, cursor: cursor, cfg: cfg, lastProgress: time.Now(), last: newLastPages(cfg.LastPages)}
 }
 
 // withDefaults fills the zero values, for the read side and the fan-out
@@ -134,6 +145,9 @@ func (cfg Config) withDefaults() Config {
 	if cfg.Progress == nil {
 		cfg.Progress = NewProgress()
 	}
+	if cfg.LastPages <= 0 {
+		cfg.LastPages = 1_000
+	}
 	return cfg
 }
 
@@ -141,8 +155,29 @@ func (cfg Config) withDefaults() Config {
 func (s *Service) Config() Config { return s.cfg }
 
 // Home returns a page of userID's feed after cursor ("" for the first),
-// as userID sees it.
+// as userID sees it. If the stores cannot be read, the first page is the
+// one last served to userID here, if any, marked Stale.
 func (s *Service) Home(ctx context.Context, userID int64, after string, limit int) (Page, error) {
+	page, err := s.home(ctx, userID, after, limit)
+	if after != "" {
+		return page, err
+	}
+	if err == nil {
+		s.last.put(userID, limit, page, time.Now())
+		return page, nil
+	}
+	if k := errkind.Of(err); k != errkind.Internal && k != errkind.Unavailable {
+		return page, err // the request's fault, not the stores'
+	}
+	kept, at, ok := s.last.get(userID, limit)
+	if !ok {
+		return page, err
+	}
+	kept.Stale, kept.AsOf = err, at
+	return kept, nil
+}
+
+func (s *Service) home(ctx context.Context, userID int64, after string, limit int) (Page, error) {
 	var before int64
 	if after != "" {
 		var err error

@@ -84,7 +84,9 @@ func schemas() m {
 		"PostPageV1": object(m{"items": arrayOf(ref("PostV1")), "page": integer(), "limit": integer(), "total": integer()}),
 		"PostPageV2": object(m{"items": arrayOf(ref("PostV2")), "page": integer(), "limit": integer(), "total": integer()}),
 		"FeedV1":     object(m{"items": arrayOf(ref("PostV1")), "next_cursor": str()}, "next_cursor"),
-		"FeedV2":     object(m{"items": arrayOf(ref("PostV2")), "next_cursor": str()}, "next_cursor"),
+		"FeedV2": object(m{"items": arrayOf(ref("PostV2")), "next_cursor": str(),
+			"warning": m{"type": "string", "description": `set when the page is stale: the stores cannot be read, and this is the first page as last served to the reader (the response also carries "Warning: 110")`}},
+			"next_cursor", "warning"),
 		"Health": object(m{
 			"status": m{"type": "string", "enum": []string{"ok", "degraded", "unavailable"},
 				"description": `"degraded" (still 200): a part every node shares is down and the node serves what it can without it`},

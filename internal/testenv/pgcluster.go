@@ -174,6 +174,26 @@ func (c *PGCluster) StartPrimary() {
 	}
 }
 
+// StopReplicas stops every replica at once, as a crash would.
+func (c *PGCluster) StopReplicas() {
+	c.t.Helper()
+	for i := 1; i < len(c.nodes); i++ {
+		if err := c.run("pg_ctl", "-D", c.nodes[i].data, "-m", "immediate", "stop"); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+}
+
+// StartReplicas starts the stopped replicas again.
+func (c *PGCluster) StartReplicas() {
+	c.t.Helper()
+	for i := 1; i < len(c.nodes); i++ {
+		if err := c.start(i, "-c", "fsync=off"); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+}
+
 // Close stops every server and removes their data.
 func (c *PGCluster) Close() {
 	for i := len(c.nodes) - 1; i >= 0; i-- {
