@@ -414,6 +414,10 @@ func (c *cachedCelebrities) Rebuild(ctx context.Context, userID int64, threshold
 	return c.store.Rebuild(ctx, userID, threshold, capN)
 }
 
+func (c *cachedCelebrities) WriteModelTimeline(ctx context.Context, userID, beforeID int64, threshold, limit int) ([]int64, error) {
+	return c.store.WriteModelTimeline(ctx, userID, beforeID, threshold, limit)
+}
+
 func (c *cachedCelebrities) RecentByAuthor(ctx context.Context, authorID, beforeID int64, limit int) ([]int64, error) {
 	return c.store.RecentByAuthor(ctx, authorID, beforeID, limit)
 }

@@ -115,10 +115,14 @@ type adapters struct {
 	thumbnails *thumbnailQueues
 	blobs      blobs
 	bus        *natsbus.Bus
-	redis      *redis.Client      // nil without --redis
-	timelines  feed.TimelineStore // the home timelines the fan-out writes
-	stores     readStores         // what the services read through
-	index      *bleveindex.Index  // nil on a worker, or when it could not open
+	// progress carries the fan-out's announcements to the feed reads
+	// waiting for them; made with the bus, which tells it when they
+	// cannot arrive.
+	progress  *feed.Progress
+	redis     *redis.Client      // nil without --redis
+	timelines feed.TimelineStore // the home timelines the fan-out writes
+	stores    readStores         // what the services read through
+	index     *bleveindex.Index  // nil on a worker, or when it could not open
 }
 
 // carriesToken reports whether a request wrote recently (it came with a
@@ -162,7 +166,15 @@ func (n *node) openAdapters(ctx context.Context, cfg Config) (*adapters, error) 
 		n.log.Warn("media are in this instance's data directory, which other instances cannot read: " +
 			"with api and worker roles in separate processes, use --blobs s3://...")
 	}
-	ad.bus, err = natsbus.Open(ctx, natsbus.Config{URL: cfg.NATS, StoreDir: filepath.Join(cfg.DataDir, "nats"), Logger: n.log})
+	ad.progress = feed.NewProgress()
+	ad.bus, err = natsbus.Open(ctx, natsbus.Config{URL: cfg.NATS, StoreDir: filepath.Join(cfg.DataDir, "nats"), Logger: n.log,
+		OnConnection: func(up bool) {
+			if up {
+				ad.progress.CarrierUp()
+			} else {
+				ad.progress.CarrierDown()
+			}
+		}})
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +275,7 @@ func (n *node) newServices(ctx context.Context, cfg Config, ad *adapters) (*serv
 	}
 	// Requests waiting for the workers (a feed read for the fan-out, an
 	// upload for its thumbnails) wake at their announcements.
-	progress, settlements := feed.NewProgress(), posts.NewSettlements()
+	progress, settlements := ad.progress, posts.NewSettlements()
 	if cfg.hasRole("api") {
 		stop, err := listenAnnouncements(ad.bus, progress, settlements, n.log)
 		if err != nil {
@@ -385,7 +397,8 @@ func newServer(cfg Config, ad *adapters, svc *services, shed *shedding, workersD
 	api := httpapi.New(httpapi.Deps{
 		Identity: svc.identity, Posts: svc.posts, Graph: svc.graph, Feed: svc.feed, Search: svc.search, Jobs: svc.jobs,
 		Blobs: ad.blobs, MediaRedirect: ad.blobs.redirect(cfg.MediaRedirect),
-		Ready: ad.db.Ping, ReadyDetail: readyDetail(ad.db), Events: ad.bus.Ready, Workers: workersDown, Logger: log,
+		Ready: ad.db.Ping, Writable: ad.db.Writable, ReadyDetail: readyDetail(ad.db),
+		Bus: ad.bus.Connected, Events: ad.bus.Ready, Workers: workersDown, Logger: log,
 		MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL, UploadWait: cfg.UploadWait,
 		Live: liveFeed(svc.live), StreamHeartbeat: cfg.StreamHeartbeat,
 		Idempotency: &idempotency.Config{

@@ -60,7 +60,8 @@ type database struct {
 	cluster *postgres.Cluster
 	shards  int // logical shards users are spread over
 
-	Ping     func(context.Context) error
+	Ping     func(context.Context) error     // reads can be served (by a primary or a replica)
+	Writable func(context.Context) error     // writes can be taken; nil where reads and writes share one store
 	Replicas func() []postgres.ReplicaStatus // nil without replicas
 	Monitor  func(ctx context.Context)       // replica health checks; nil without replicas
 	Close    func() error
@@ -162,7 +163,8 @@ func openDatabase(ctx context.Context, c dbConfig) (*database, error) {
 			return nil, err
 		}
 		d := &database{dialect: "postgres", cluster: cl, mirror: cl.Graph().Mirror, identity: cl.Identity(), posts: cl.Posts(), graph: cl.Graph(), timelines: cl.Timelines(),
-			idempotency: cl.Idempotency(), search: cl.SearchSource(), shards: cl.Count(), Ping: cl.Ping, Close: cl.Close}
+			idempotency: cl.Idempotency(), search: cl.SearchSource(), shards: cl.Count(),
+			Ping: cl.Ping, Writable: cl.PingPrimaries, Close: cl.Close}
 		outboxes := cl.Outboxes()
 		for i, db := range cl.DBs() {
 			part := dbPart{name: cl.Names()[i], outbox: outboxes[i], writer: db.Writer(), commits: db.Commits()}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/photofeed/photofeed/internal/cursor"
+	"github.com/photofeed/photofeed/internal/errkind"
 	"github.com/photofeed/photofeed/internal/posts"
 )
 
@@ -32,6 +33,10 @@ type TimelineStore interface {
 	Timeline(ctx context.Context, userID, beforeID int64, limit int, current bool) ([]int64, bool, error)
 	// Rebuild makes the user's timeline from the write model.
 	Rebuild(ctx context.Context, userID int64, threshold, capN int) error
+	// WriteModelTimeline computes a page of what the user's timeline
+	// holds from the write model, storing nothing: the page of a timeline
+	// that cannot be rebuilt (the primary is down).
+	WriteModelTimeline(ctx context.Context, userID, beforeID int64, threshold, limit int) ([]int64, error)
 	// FollowedCelebrities lists followed authors above threshold followers.
 	FollowedCelebrities(ctx context.Context, userID int64, threshold int) ([]int64, error)
 	RecentByAuthor(ctx context.Context, authorID, beforeID int64, limit int) ([]int64, error)
@@ -64,6 +69,10 @@ type Page struct {
 	Posts []posts.View
 	// Next is the cursor of the following page, "" on the last one.
 	Next string
+	// Stale, when set, says why this is not the current page but the one
+	// served to the reader at AsOf: the stores could not be read.
+	Stale error
+	AsOf  time.Time
 }
 
 // Config tunes the read model; zero values take the defaults.
@@ -89,6 +98,10 @@ type Config struct {
 	// Announce, if set, is called by the fan-out consumer with the outbox
 	// position (source, seq) it has just handled, once it is recorded.
 	Announce func(source string, seq int64)
+	// LastPages is how many readers' last first page are kept in memory,
+	// served (marked stale) when the stores cannot be read (default 1,000;
+	// some 10 KB each).
+	LastPages int
 }
 
 // ConsumerName is the fan-out consumer's durable name and offset key.
@@ -105,10 +118,13 @@ type Service struct {
 	lastOffset   int64
 	lastProgress time.Time
 	caughtUp     atomic.Uint64 // Writes()+1 when the fan-out was last seen caught up; 0: never
+
+	last *lastPages
 }
 
 func NewService(store TimelineStore, posts PostViews, cursor *cursor.Codec, cfg Config) *Service {
-	return &Service{store: store, posts: posts, cursor: cursor, cfg: cfg.withDefaults(), lastProgress: time.Now()}
+	cfg = cfg.withDefaults()
+	return &Service{store: store, posts: posts, cursor: cursor, cfg: cfg, lastProgress: time.Now(), last: newLastPages(cfg.LastPages)}
 }
 
 // withDefaults fills the zero values, for the read side and the fan-out
@@ -129,6 +145,9 @@ func (cfg Config) withDefaults() Config {
 	if cfg.Progress == nil {
 		cfg.Progress = NewProgress()
 	}
+	if cfg.LastPages <= 0 {
+		cfg.LastPages = 1_000
+	}
 	return cfg
 }
 
@@ -136,8 +155,29 @@ func (cfg Config) withDefaults() Config {
 func (s *Service) Config() Config { return s.cfg }
 
 // Home returns a page of userID's feed after cursor ("" for the first),
-// as userID sees it.
+// as userID sees it. If the stores cannot be read, the first page is the
+// one last served to userID here, if any, marked Stale.
 func (s *Service) Home(ctx context.Context, userID int64, after string, limit int) (Page, error) {
+	page, err := s.home(ctx, userID, after, limit)
+	if after != "" {
+		return page, err
+	}
+	if err == nil {
+		s.last.put(userID, limit, page, time.Now())
+		return page, nil
+	}
+	if k := errkind.Of(err); k != errkind.Internal && k != errkind.Unavailable {
+		return page, err // the request's fault, not the stores'
+	}
+	kept, at, ok := s.last.get(userID, limit)
+	if !ok {
+		return page, err
+	}
+	kept.Stale, kept.AsOf = err, at
+	return kept, nil
+}
+
+func (s *Service) home(ctx context.Context, userID int64, after string, limit int) (Page, error) {
 	var before int64
 	if after != "" {
 		var err error
@@ -156,11 +196,8 @@ func (s *Service) Home(ctx context.Context, userID int64, after string, limit in
 		return Page{}, fmt.Errorf("load feed: %w", err)
 	}
 	if !exists {
-		if err := s.store.Rebuild(ctx, userID, s.cfg.Threshold, s.cfg.Cap); err != nil {
-			return Page{}, fmt.Errorf("rebuild feed: %w", err)
-		}
-		if ids, _, err = s.store.Timeline(ctx, userID, before, limit+1, current); err != nil {
-			return Page{}, fmt.Errorf("load feed: %w", err)
+		if ids, err = s.rebuild(ctx, userID, before, limit+1, current); err != nil {
+			return Page{}, err
 		}
 	}
 	celebs, err := s.store.FollowedCelebrities(ctx, userID, s.cfg.Threshold)
@@ -194,9 +231,32 @@ func (s *Service) Home(ctx context.Context, userID int64, after string, limit in
 	return page, nil
 }
 
+// rebuild makes a missing timeline and reads its page. A timeline that
+// cannot be stored (the primary is down) is served all the same: its
+// page is computed from the write model, as a replica has it.
+func (s *Service) rebuild(ctx context.Context, userID, before int64, limit int, current bool) ([]int64, error) {
+	err := s.store.Rebuild(ctx, userID, s.cfg.Threshold, s.cfg.Cap)
+	if errkind.Of(err) == errkind.Unavailable {
+		ids, err := s.store.WriteModelTimeline(ctx, userID, before, s.cfg.Threshold, limit)
+		if err != nil {
+			return nil, fmt.Errorf("load feed: %w", err)
+		}
+		return ids, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rebuild feed: %w", err)
+	}
+	ids, _, err := s.store.Timeline(ctx, userID, before, limit, current)
+	if err != nil {
+		return nil, fmt.Errorf("load feed: %w", err)
+	}
+	return ids, nil
+}
+
 // awaitFanOut waits, briefly, until the fan-out has handled every event
 // committed before this read, so a feed read after a write sees it. If the
-// fan-out is stalled (no progress for StalledAfter) it does not wait at all.
+// fan-out is stalled (no progress for StalledAfter), or the bus that
+// brings its news is down, it does not wait at all.
 // It re-reads the offsets only when the consumer announces a new position.
 func (s *Service) awaitFanOut(ctx context.Context) {
 	var writes uint64
@@ -205,6 +265,9 @@ func (s *Service) awaitFanOut(ctx context.Context) {
 		if s.caughtUp.Load() == writes+1 && (s.cfg.MustCheck == nil || !s.cfg.MustCheck(ctx)) {
 			return
 		}
+	}
+	if s.cfg.Progress.carrierDown() {
+		return // nothing to wait for: no news of the fan-out can arrive
 	}
 	var bound <-chan time.Time
 	start := time.Now()
@@ -218,7 +281,7 @@ func (s *Service) awaitFanOut(ctx context.Context) {
 			}
 			return
 		}
-		if s.progress(off) {
+		if s.progress(off) || s.cfg.Progress.carrierDown() {
 			return
 		}
 		if bound == nil {

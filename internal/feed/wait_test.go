@@ -98,3 +98,57 @@ func TestFanOutAnnouncesHandledPosition(t *testing.T) {
 type advanceStore struct{ TimelineStore }
 
 func (advanceStore) Advance(context.Context, string, int64) error { return nil }
+
+// A read waiting for the fan-out returns as soon as the bus carrying its
+// news goes down, not at its bound; while it is down reads do not wait
+// (nor read the offsets), and once it is back they wait again.
+func TestFeedReadStopsWaitingWhenTheCarrierIsDown(t *testing.T) {
+	store := &behindStore{read: make(chan struct{}, 1)}
+	progress := NewProgress()
+	s := NewService(store, noPostViews{}, nil, Config{FreshWait: 10 * time.Second, StalledAfter: time.Minute, Progress: progress})
+	home := func() <-chan time.Duration {
+		done := make(chan time.Duration, 1)
+		go func() {
+			start := time.Now()
+			if _, err := s.Home(context.Background(), 1, "", 20); err != nil {
+				t.Error(err)
+			}
+			done <- time.Since(start)
+		}()
+		return done
+	}
+	returned := func(done <-chan time.Duration, what string) {
+		t.Helper()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second): // half the bound
+			t.Fatalf("%s: the read still waits", what)
+		}
+	}
+
+	done := home()
+	<-store.read // it has read the offsets, behind: it waits
+	progress.CarrierDown()
+	returned(done, "the carrier went down while a read waited")
+	<-store.read // the re-read on waking
+
+	returned(home(), "a read while the carrier is down")
+	select {
+	case <-store.read:
+		t.Fatal("a read while the carrier is down read the offsets")
+	default:
+	}
+
+	progress.CarrierUp()
+	done = home()
+	<-store.read
+	select {
+	case <-done:
+		t.Fatal("with the carrier back, a read behind the fan-out did not wait")
+	case <-time.After(50 * time.Millisecond):
+	}
+	store.caughtUp.Store(true)
+	progress.Announce()
+	<-store.read
+	returned(done, "the announcement after the carrier came back")
+}

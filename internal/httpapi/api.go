@@ -34,8 +34,21 @@ type Deps struct {
 	// MediaRedirect, if set, makes /media/ answer with a redirect to the
 	// URL it returns (a presigned object-store URL) instead of the bytes.
 	MediaRedirect func(ctx context.Context, key string) (string, error)
-	// Ready reports whether the stores answer; /readyz says 503 when not.
+	// Ready reports whether the stores answer reads; /readyz says 503
+	// when not.
 	Ready func(ctx context.Context) error
+	// Writable, if set, reports whether the stores take writes (their
+	// primaries answer). While it fails and Ready does not, /readyz
+	// answers 200 with "status": "degraded" and "store": "primary
+	// unreachable": the node still serves reads, and so does every other
+	// node of a deployment that shares the primary (docs/architecture.md,
+	// Degradation).
+	Writable func(ctx context.Context) error
+	// Bus, if set, reports whether the node is connected to the event
+	// bus. While it is not, /readyz answers 200 with "status": "degraded"
+	// and "bus": "disconnected": reads and writes go on, the feed's
+	// freshness lags.
+	Bus func() error
 	// Events, if set, reports the event consumers that are not running
 	// (one that cannot be made, or stopped): /readyz says 503 while it
 	// fails, naming them, for this instance falls behind on events.

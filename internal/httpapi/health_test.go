@@ -47,3 +47,41 @@ func TestReadyzReportsConsumersAndWorkers(t *testing.T) {
 		})
 	}
 }
+
+// A part every node shares that leaves the node serving (the database
+// primary, the event bus) makes /readyz "degraded", still 200, and says
+// which; a part without which the node should be out of rotation still
+// wins with 503.
+func TestReadyzDegraded(t *testing.T) {
+	var primary, bus, workers error
+	mux := http.NewServeMux()
+	New(Deps{
+		Ready:    func(context.Context) error { return nil },
+		Writable: func(context.Context) error { return primary },
+		Bus:      func() error { return bus },
+		Workers:  func() error { return workers },
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}).RegisterHealth(mux)
+	get := func() (int, map[string]any) {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		var body map[string]any
+		json.Unmarshal(rec.Body.Bytes(), &body)
+		return rec.Code, body
+	}
+	if code, body := get(); code != 200 || body["status"] != "ok" || body["store"] != "ok" || body["bus"] != "ok" {
+		t.Fatalf("all up: %d %v", code, body)
+	}
+	primary = errors.New("database main: the primary is unreachable")
+	if code, body := get(); code != 200 || body["status"] != "degraded" || body["store"] != "primary unreachable" {
+		t.Fatalf("primary down: %d %v, want 200 degraded", code, body)
+	}
+	bus = errors.New("nats: reconnecting")
+	if code, body := get(); code != 200 || body["status"] != "degraded" || body["bus"] != "disconnected" {
+		t.Fatalf("primary and bus down: %d %v, want 200 degraded", code, body)
+	}
+	workers = errors.New("worker fan-out down: consumer deleted")
+	if code, body := get(); code != 503 || body["status"] != "unavailable" || body["bus"] != "disconnected" {
+		t.Fatalf("a worker down as well: %d %v, want 503", code, body)
+	}
+}

@@ -51,6 +51,11 @@ type Config struct {
 	// nodes, else 1.
 	Replicas int
 	Logger   *slog.Logger
+	// OnConnection, if set, is told when the connection to an external
+	// server is lost (false) and made again (true): what waits on news
+	// from the bus stops waiting while it cannot come. The client
+	// reconnects by itself, for good.
+	OnConnection func(connected bool)
 }
 
 // Bus is a connection to JetStream.
@@ -98,7 +103,8 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 		}
 		b.nc, err = nats.Connect("", nats.InProcessServer(b.srv), nats.Name("photofeed"))
 	} else {
-		b.nc, err = nats.Connect(cfg.URL, nats.Name("photofeed"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true))
+		b.nc, err = nats.Connect(cfg.URL, append([]nats.Option{nats.Name("photofeed"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true)},
+			connectionHandlers(cfg.OnConnection, cfg.Logger)...)...)
 	}
 	if err != nil {
 		b.Close()
@@ -181,10 +187,34 @@ func (b *Bus) Close() error {
 	return nil
 }
 
-// Ping checks the connection.
-func (b *Bus) Ping(ctx context.Context) error {
-	if !b.nc.IsConnected() {
-		return errors.New("nats: not connected")
+// connectionHandlers tell onConnection, and the log, of the connection's
+// losses and returns. A killed server is noticed at once (its socket
+// closes); one cut off by the network at the client's next ping.
+func connectionHandlers(onConnection func(bool), log *slog.Logger) []nats.Option {
+	tell := func(connected bool) {
+		if onConnection != nil {
+			onConnection(connected)
+		}
+	}
+	return []nats.Option{
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil { // nil: Close, the node stopping
+				log.Warn("event bus: connection lost; reconnecting", "err", err)
+			}
+			tell(false)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("event bus: reconnected", "server", nc.ConnectedUrlRedacted())
+			tell(true)
+		}),
+		nats.ClosedHandler(func(*nats.Conn) { tell(false) }),
+	}
+}
+
+// Connected reports whether the connection to the bus is up.
+func (b *Bus) Connected() error {
+	if status := b.nc.Status(); status != nats.CONNECTED {
+		return fmt.Errorf("nats: %s", strings.ToLower(status.String()))
 	}
 	return nil
 }

@@ -433,6 +433,19 @@ func (db *DB) createShardBatch(ctx context.Context, batch []int) error {
 // Ping checks that the main database can serve reads.
 func (c *Cluster) Ping(ctx context.Context) error { return c.main.Ping(ctx) }
 
+// PingPrimaries checks that every database's primary answers, that is
+// that writes can be taken; the error names the databases whose primary
+// does not.
+func (c *Cluster) PingPrimaries(ctx context.Context) error {
+	var errs []error
+	for _, db := range c.physical() {
+		if err := db.write.PingContext(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("database %s: %w", db.name, writeErr(err)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Replicas reports every database's replicas.
 func (c *Cluster) Replicas() []ReplicaStatus {
 	var out []ReplicaStatus

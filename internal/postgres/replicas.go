@@ -16,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/photofeed/photofeed/internal/consistency"
-	"github.com/photofeed/photofeed/internal/errkind"
+	"github.com/photofeed/photofeed/internal/sqlstore"
 )
 
 // replica is a streaming replica that takes reads.
@@ -45,8 +45,9 @@ type ReplicaStatus struct {
 	LagMS    int64  `json:"lag_ms"`
 }
 
-// ErrPrimaryDown is returned for a write while the primary is unreachable.
-var ErrPrimaryDown = errkind.New(errkind.Unavailable, "the database primary is unreachable; writes are paused, reads continue")
+// ErrPrimaryDown is returned for a write, or a read that must be
+// current, while the primary is unreachable.
+var ErrPrimaryDown = sqlstore.ErrPrimaryDown
 
 // AddReplicas connects read replicas. Reads that may be stale go to the
 // healthy replica with the fewest reads in flight; a replica that fails or

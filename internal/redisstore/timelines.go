@@ -170,6 +170,11 @@ func (t *Timelines) Rebuild(ctx context.Context, userID int64, threshold, capN i
 	return nil
 }
 
+// WriteModelTimeline reads the write model: nothing of it is in Redis.
+func (t *Timelines) WriteModelTimeline(ctx context.Context, userID, beforeID int64, threshold, limit int) ([]int64, error) {
+	return t.sql.WriteModelTimeline(ctx, userID, beforeID, threshold, limit)
+}
+
 // addArgs are addScript's arguments: the cap, then the members.
 func addArgs(postIDs []int64, capN int) []any {
 	args := make([]any, 0, len(postIDs)+1)

@@ -9,7 +9,14 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+
+	"github.com/photofeed/photofeed/internal/errkind"
 )
+
+// ErrPrimaryDown is what a Conn answers, wrapped, for a write or a
+// QueryPrimary read while the primary cannot be reached: a read that can
+// do with a replica's answer retries there.
+var ErrPrimaryDown = errkind.New(errkind.Unavailable, "the database primary is unreachable; writes are paused, reads continue")
 
 // Conn is a database as the stores use it.
 type Conn interface {
@@ -21,7 +28,8 @@ type Conn interface {
 	// if any).
 	Query(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 	QueryRow(ctx context.Context, q string, args ...any) RowScanner
-	// QueryPrimary and QueryRowPrimary read what must be current.
+	// QueryPrimary and QueryRowPrimary read what must be current; they
+	// fail with ErrPrimaryDown when the primary cannot be reached.
 	QueryPrimary(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 	QueryRowPrimary(ctx context.Context, q string, args ...any) RowScanner
 

@@ -27,6 +27,16 @@ var _ feed.TimelineStore = (*TimelineStore)(nil)
 func NewTimelineStore(sh Shards) *TimelineStore { return &TimelineStore{cluster{sh}} }
 
 func (s *TimelineStore) Timeline(ctx context.Context, userID, beforeID int64, limit int, current bool) ([]int64, bool, error) {
+	list, built, err := s.timeline(ctx, userID, beforeID, limit, current)
+	if current && errors.Is(err, ErrPrimaryDown) {
+		// With the primary gone the replicas are as current as the data
+		// gets: the feed is served from them rather than not at all.
+		return s.timeline(ctx, userID, beforeID, limit, false)
+	}
+	return list, built, err
+}
+
+func (s *TimelineStore) timeline(ctx context.Context, userID, beforeID int64, limit int, current bool) ([]int64, bool, error) {
 	if beforeID <= 0 {
 		beforeID = math.MaxInt64
 	}
@@ -82,7 +92,7 @@ func (s *TimelineStore) Rebuild(ctx context.Context, userID int64, threshold, ca
 	if err != nil {
 		return fmt.Errorf("rebuild timeline: %w", err)
 	}
-	entries, err := s.followeePosts(ctx, userID, threshold, math.MaxInt64, capN)
+	entries, err := s.followeePosts(ctx, userID, threshold, math.MaxInt64, capN, true)
 	if err != nil {
 		return fmt.Errorf("rebuild timeline: %w", err)
 	}
@@ -112,16 +122,17 @@ func (s *TimelineStore) insertEntries(ctx context.Context, tx Tx, userID int64, 
 	return nil
 }
 
-// followeePosts computes, from the write model on the primaries, the
-// newest posts before beforeID of the user and the accounts they follow
-// that have at most threshold followers: what a timeline holds. Each
-// database is asked once for the counts and once for the posts.
-func (s *TimelineStore) followeePosts(ctx context.Context, userID int64, threshold int, beforeID int64, limit int) ([]entry, error) {
-	followees, err := s.idsOn(ctx, userID, true, `SELECT followee_id FROM shard.follows WHERE follower_id = ?`, userID)
+// followeePosts computes, from the write model (on the primaries, or
+// where reads go), the newest posts before beforeID of the user and the
+// accounts they follow that have at most threshold followers: what a
+// timeline holds. Each database is asked once for the counts and once
+// for the posts.
+func (s *TimelineStore) followeePosts(ctx context.Context, userID int64, threshold int, beforeID int64, limit int, primary bool) ([]entry, error) {
+	followees, err := s.idsOn(ctx, userID, primary, `SELECT followee_id FROM shard.follows WHERE follower_id = ?`, userID)
 	if err != nil {
 		return nil, err
 	}
-	celebs, err := s.overThreshold(ctx, followees, threshold, true)
+	celebs, err := s.overThreshold(ctx, followees, threshold, primary)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +147,11 @@ func (s *TimelineStore) followeePosts(ctx context.Context, userID int64, thresho
 		q, args := s.union(g, `SELECT * FROM (SELECT id, author_id FROM shard.posts WHERE author_id IN (`+g.db.IDList()+`)
 			AND status = 'ready' AND id < ? ORDER BY id DESC LIMIT ?) AS x`,
 			func(_ int, ids []int64) []any { return []any{g.db.IDs(ids), beforeID, limit} })
-		rows, err := g.db.QueryPrimary(ctx, q, args...)
+		query := g.db.Query
+		if primary {
+			query = g.db.QueryPrimary
+		}
+		rows, err := query(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("followee posts: %w", err)
 		}
@@ -436,7 +451,11 @@ func (s *TimelineStore) WriteModelTimeline(ctx context.Context, userID, beforeID
 	if beforeID <= 0 {
 		beforeID = math.MaxInt64
 	}
-	entries, err := s.followeePosts(ctx, userID, threshold, beforeID, limit)
+	entries, err := s.followeePosts(ctx, userID, threshold, beforeID, limit, true)
+	if errors.Is(err, ErrPrimaryDown) {
+		// A page from the replicas beats none.
+		entries, err = s.followeePosts(ctx, userID, threshold, beforeID, limit, false)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ type PGCluster struct {
 	t        testing.TB // set by StartPGCluster, for StopPrimary
 	bin, dir string
 	nodes    []pgNode // [0] is the primary
+	settings []string // the primary's server options, for StartPrimary
 }
 
 type pgNode struct {
@@ -128,6 +129,7 @@ func NewPGCluster(replicas int, settings ...string) (_ *PGCluster, err error) {
 	for _, kv := range settings {
 		opts = append(opts, "-c", kv)
 	}
+	c.settings = opts
 	if err := c.start(0, opts...); err != nil {
 		return nil, err
 	}
@@ -160,6 +162,35 @@ func (c *PGCluster) StopPrimary() {
 	c.t.Helper()
 	if err := c.run("pg_ctl", "-D", c.nodes[0].data, "-m", "immediate", "stop"); err != nil {
 		c.t.Fatal(err)
+	}
+}
+
+// StartPrimary starts a stopped primary again, on its old port and data,
+// and waits until it takes connections.
+func (c *PGCluster) StartPrimary() {
+	c.t.Helper()
+	if err := c.start(0, c.settings...); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// StopReplicas stops every replica at once, as a crash would.
+func (c *PGCluster) StopReplicas() {
+	c.t.Helper()
+	for i := 1; i < len(c.nodes); i++ {
+		if err := c.run("pg_ctl", "-D", c.nodes[i].data, "-m", "immediate", "stop"); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+}
+
+// StartReplicas starts the stopped replicas again.
+func (c *PGCluster) StartReplicas() {
+	c.t.Helper()
+	for i := 1; i < len(c.nodes); i++ {
+		if err := c.start(i, "-c", "fsync=off"); err != nil {
+			c.t.Fatal(err)
+		}
 	}
 }
 

@@ -21,6 +21,9 @@ func (ui *UI) home(w http.ResponseWriter, r *http.Request) {
 		ui.fail(w, r, err)
 		return
 	}
+	if pg.Stale != nil {
+		w.Header().Set("Warning", `110 - "Response is Stale"`) // as the API says it
+	}
 	ui.render(w, r, http.StatusOK, "home", page{Title: "Home", Data: pg})
 }
 
