@@ -482,3 +482,45 @@ func TestShutdownEndsStreams(t *testing.T) {
 		t.Fatalf("after the shutdown: %+v", s)
 	}
 }
+
+// An upstream that refuses an upload after its first bytes (no login,
+// too big) is answered to the client at once, though the client has not
+// sent the rest of its body: the answer must not wait on the body the
+// gateway is still passing on.
+func TestProxyAnswersBeforeTheBodyIsSent(t *testing.T) {
+	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		// What the client sent so far: the gateway now waits on it for more.
+		io.ReadFull(r.Body, make([]byte, 1<<10))
+		http.Error(w, "log in first", http.StatusUnauthorized)
+	})
+	_, srv := front(t, gateway.Config{Upstreams: urls(up)})
+	for _, key := range []string{"", `"k"`} {
+		pr, pw := io.Pipe()
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/upload", pr)
+		req.ContentLength = 20 << 20
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		answered := make(chan int, 1)
+		go func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				answered <- 0
+				return
+			}
+			resp.Body.Close()
+			answered <- resp.StatusCode
+		}()
+		go io.Copy(pw, io.LimitReader(zeros{}, 1<<10)) // then nothing until the answer
+		select {
+		case code := <-answered:
+			pw.CloseWithError(io.ErrUnexpectedEOF)
+			if code != http.StatusUnauthorized {
+				t.Fatalf("Idempotency-Key %q: answered %d, want 401", key, code)
+			}
+		case <-time.After(5 * time.Second):
+			pw.CloseWithError(io.ErrUnexpectedEOF)
+			t.Fatalf("Idempotency-Key %q: no answer while the client held the rest of its body", key)
+		}
+	}
+}
