@@ -12,6 +12,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/photofeed/photofeed/internal/app"
 	"github.com/photofeed/photofeed/internal/testenv"
@@ -100,6 +103,11 @@ func startCluster(t *testing.T, o nodeOptions, extra []string) *server {
 			args = append(args, "--trusted-proxies", "127.0.0.1/32", "--client-ip-header", "forwarded")
 		}
 		s, err := runNode(o, append(args, extra...))
+		if err == nil {
+			// Ready, as photofeed cluster waits for: healthy is only up,
+			// and the gateway sends a new upstream requests at once.
+			err = awaitReady(s.URL, 30*time.Second)
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		if s != nil {
@@ -183,6 +191,25 @@ func checkUpstreams(t *testing.T, base string, apis []string) {
 	if want := slices.Sorted(slices.Values(apis)); !slices.Equal(usable, want) {
 		t.Fatalf("the gateway takes %v, want all the api nodes %v", usable, want)
 	}
+}
+
+// awaitReady waits until the node at base answers /readyz with 200.
+func awaitReady(base string, timeout time.Duration) error {
+	last := "no answer"
+	if testenv.Poll(timeout, func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			last = err.Error()
+			return false
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		last = fmt.Sprintf("%d %s", resp.StatusCode, b)
+		return resp.StatusCode == http.StatusOK
+	}) {
+		return nil
+	}
+	return fmt.Errorf("not ready after %s: /readyz answered %s", timeout, last)
 }
 
 // stopAll stops the nodes side by side: each waits out its own shutdown.
