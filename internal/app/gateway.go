@@ -25,6 +25,7 @@ import (
 	"github.com/photofeed/photofeed/internal/clientip"
 	"github.com/photofeed/photofeed/internal/gateway"
 	"github.com/photofeed/photofeed/internal/home"
+	"github.com/photofeed/photofeed/internal/httpapi"
 	"github.com/photofeed/photofeed/internal/httpauth"
 	"github.com/photofeed/photofeed/internal/identity"
 	"github.com/photofeed/photofeed/internal/live"
@@ -62,7 +63,7 @@ func buildGateway(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, e
 		return nil, err
 	}
 	gw, err := gateway.New(gateway.Config{Upstreams: upstreams, Policy: def, Routes: routes,
-		HashKey: userKey, ClientAddr: clientip.From,
+		HashKey: userKey, ClientAddr: clientip.From, ShutdownEvent: httpapi.ShutdownEvent(),
 		MaxInFlight: cfg.UpstreamLimit, MaxStreams: cfg.UpstreamStreams,
 		Health: gateway.HealthConfig{Interval: cfg.HealthInterval},
 		Retry:  gateway.RetryConfig{Budget: cfg.RetryBudget}})

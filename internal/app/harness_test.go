@@ -74,13 +74,11 @@ type nodeOptions struct {
 	log    io.Writer           // the node's log; nil: discarded
 }
 
-// startWith is start with options.
+// startWith is start with options. With PHOTOFEED_TEST_DB=cluster the
+// server is a whole cluster behind a gateway (harness_cluster_test.go),
+// unless extra makes the test one node's own.
 func startWith(t *testing.T, o nodeOptions, extra ...string) *server {
 	t.Helper()
-	getenv := o.getenv
-	if getenv == nil {
-		getenv = func(string) string { return "" }
-	}
 	dir := t.TempDir()
 	args := append([]string{"serve", "--addr", "127.0.0.1:0"}, app.CheapNodeArgs(dir)...)
 	args = append(args, "--log-level", "error",
@@ -93,6 +91,12 @@ func startWith(t *testing.T, o nodeOptions, extra ...string) *server {
 		mode = "" // the test brings its own database, or the node has none
 	}
 	switch mode {
+	case "cluster":
+		if !ownsNode(extra) {
+			return startCluster(t, o, extra)
+		}
+		dbURL = testenv.PostgresURL(t) // the node's own, on the cluster's engine
+		args = append(args, "--db", dbURL, "--logical-shards", "16")
 	case "postgres": // the suite again, on PostgreSQL
 		dbURL = testenv.PostgresURL(t)
 		args = append(args, "--db", dbURL, "--logical-shards", "16")
@@ -112,13 +116,36 @@ func startWith(t *testing.T, o nodeOptions, extra ...string) *server {
 		}
 		args = append(args, "--db", primary, "--db-replicas", strings.Join(replicas, ","), "--shards", file, "--logical-shards", "4")
 	}
-	args = append(args, extra...)
+	s, err := runNode(o, append(args, extra...))
+	if s != nil {
+		t.Cleanup(func() {
+			if err := s.stop(); err != nil {
+				t.Errorf("run returned %v", err)
+			}
+		})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.DataDir, s.DB = dir, dbURL
+	return s
+}
+
+// runNode runs app.Run with args and waits until the node answers
+// /healthz. It returns the node, if Run started, with its error: the
+// caller stops it either way. It does not fail a test itself, so that
+// nodes can start side by side.
+func runNode(o nodeOptions, args []string) (*server, error) {
+	getenv := o.getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
 	if o.ctx == nil {
 		o.ctx = context.Background()
 	}
 	ctx, cancel := context.WithCancel(o.ctx)
 	pr, pw := io.Pipe()
-	s := &server{DataDir: dir, DB: dbURL, cancel: cancel, done: make(chan error, 1)}
+	s := &server{cancel: cancel, done: make(chan error, 1)}
 	var logs io.Writer = io.Discard
 	if o.log != nil {
 		logs = o.log
@@ -132,7 +159,9 @@ func startWith(t *testing.T, o nodeOptions, extra ...string) *server {
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
 	if err != nil {
-		t.Fatalf("no start line: %v (run: %v)", err, <-s.done)
+		runErr := <-s.done
+		s.done <- runErr
+		return nil, fmt.Errorf("no start line: %v (run: %v)", err, runErr)
 	}
 	go io.Copy(io.Discard, pr)
 	fields := strings.Fields(line)
@@ -145,17 +174,12 @@ func startWith(t *testing.T, o nodeOptions, extra ...string) *server {
 		}
 	}
 	if s.URL == "" {
-		t.Fatalf("start line without URL: %q", line)
+		return s, fmt.Errorf("start line without URL: %q", line)
 	}
 	if err := awaitHealthy(s.URL, 10*time.Second); err != nil {
-		t.Fatalf("server not healthy: %v", err)
+		return s, fmt.Errorf("server not healthy: %v", err)
 	}
-	t.Cleanup(func() {
-		if err := s.stop(); err != nil {
-			t.Errorf("run returned %v", err)
-		}
-	})
-	return s
+	return s, nil
 }
 
 // stop cancels Run's context and waits for it to return.

@@ -58,6 +58,11 @@ type Config struct {
 	Breaker BreakerConfig
 	Retry   RetryConfig
 
+	// ShutdownEvent ends each event stream that Shutdown cuts, when the
+	// stream is between events (a server-sent event telling the client
+	// why, say); nil: the stream just ends.
+	ShutdownEvent []byte
+
 	// Now is the clock for ejections (default time.Now); tests move it.
 	Now func() time.Time
 	// Ticks, when set, drives the active health checks of Run instead of a

@@ -108,6 +108,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.body = body
+	if body.streams() {
+		// The upstream may answer before it has read the whole body (a
+		// refused upload) while the attempt still waits on the client for
+		// more. Go's HTTP/1 server would take the body's lock to drain it
+		// before sending the answer, and the answer would wait for the
+		// client's next bytes; full duplex sends it at once. HTTP/2 is
+		// full duplex already and says so with an error, ignored.
+		http.NewResponseController(w).EnableFullDuplex()
+	}
 	x.header = outHeader(r, id, g.cfg.ClientAddr(r))
 	g.budget.earn()
 	resp, a, err := x.run()

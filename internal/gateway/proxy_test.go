@@ -482,3 +482,91 @@ func TestShutdownEndsStreams(t *testing.T) {
 		t.Fatalf("after the shutdown: %+v", s)
 	}
 }
+
+// With a ShutdownEvent, a stream cut by shutdown ends with it, so that
+// its client hears why and reconnects at once; never in the middle of an
+// event, which it would corrupt.
+func TestShutdownEventEndsStreams(t *testing.T) {
+	end := "event: reconnect\ndata: {\"reason\":\"shutdown\"}\n\n"
+	for _, tt := range []struct{ name, sent, want string }{
+		{"between events", "data: one\n\n", end},
+		{"in an event", "data: one\n\ndata: par", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/event-stream")
+				io.WriteString(w, tt.sent)
+				w.(http.Flusher).Flush()
+				<-r.Context().Done()
+			})
+			g, err := gateway.New(gateway.Config{Upstreams: urls(up), ShutdownEvent: []byte(end)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewUnstartedServer(g)
+			srv.Config.RegisterOnShutdown(g.Shutdown)
+			srv.Start()
+			t.Cleanup(srv.Close)
+			resp, err := http.Get(srv.URL + "/v2/feed/stream")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			first := make([]byte, len(tt.sent))
+			if _, err := io.ReadFull(resp.Body, first); err != nil {
+				t.Fatalf("what the upstream sent: %q, %v", first, err)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+			defer cancel()
+			if err := srv.Config.Shutdown(ctx); err != nil {
+				t.Fatalf("shutdown with a stream open: %v", err)
+			}
+			rest, err := io.ReadAll(resp.Body)
+			if err != nil || string(rest) != tt.want {
+				t.Fatalf("after shutdown the stream ended with %q (%v), want %q", rest, err, tt.want)
+			}
+		})
+	}
+}
+
+// An upstream that refuses an upload after its first bytes (no login,
+// too big) is answered to the client at once, though the client has not
+// sent the rest of its body: the answer must not wait on the body the
+// gateway is still passing on.
+func TestProxyAnswersBeforeTheBodyIsSent(t *testing.T) {
+	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		// What the client sent so far: the gateway now waits on it for more.
+		io.ReadFull(r.Body, make([]byte, 1<<10))
+		http.Error(w, "log in first", http.StatusUnauthorized)
+	})
+	_, srv := front(t, gateway.Config{Upstreams: urls(up)})
+	for _, key := range []string{"", `"k"`} {
+		pr, pw := io.Pipe()
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/upload", pr)
+		req.ContentLength = 20 << 20
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		answered := make(chan int, 1)
+		go func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				answered <- 0
+				return
+			}
+			resp.Body.Close()
+			answered <- resp.StatusCode
+		}()
+		go io.Copy(pw, io.LimitReader(zeros{}, 1<<10)) // then nothing until the answer
+		select {
+		case code := <-answered:
+			pw.CloseWithError(io.ErrUnexpectedEOF)
+			if code != http.StatusUnauthorized {
+				t.Fatalf("Idempotency-Key %q: answered %d, want 401", key, code)
+			}
+		case <-time.After(5 * time.Second):
+			pw.CloseWithError(io.ErrUnexpectedEOF)
+			t.Fatalf("Idempotency-Key %q: no answer while the client held the rest of its body", key)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -36,11 +37,20 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 		stopCut := context.AfterFunc(a.u.streamsCut, func() { a.cancel(errUpstreamDrained) })
 		defer stopCut()
 	}
-	readErr, writeErr := g.copyBody(w, resp.Body, flush)
+	var tail *eventTail // only an event stream's is followed
+	if events {
+		tail = &eventTail{boundary: true}
+	}
+	readErr, writeErr := g.copyBody(w, resp.Body, flush, tail)
 	if readErr != nil && events && (g.closing.Err() != nil || a.u.streamsCut.Err() != nil) {
 		// An event stream has no end to cut: it ends cleanly, and the
-		// upstream is not to blame.
+		// upstream is not to blame. Its client is told why, unless that
+		// would land in the middle of an event.
 		o = clientGone
+		if len(g.cfg.ShutdownEvent) > 0 && tail.boundary {
+			w.Write(g.cfg.ShutdownEvent)
+			http.NewResponseController(w).Flush()
+		}
 		return
 	}
 	if readErr != nil {
@@ -68,7 +78,28 @@ var errUpstreamDrained = errors.New("gateway: upstream drained")
 // to reach the client before the stream is given up.
 const streamWriteBound = 30 * time.Second
 
-func (g *Gateway) copyBody(w http.ResponseWriter, src io.Reader, flush bool) (readErr, writeErr error) {
+// eventTail follows an event stream's bytes to know whether it is
+// between events: after a blank line, or before anything was sent.
+type eventTail struct {
+	last     [4]byte
+	boundary bool
+}
+
+func (e *eventTail) wrote(b []byte) {
+	if e == nil || len(b) == 0 {
+		return
+	}
+	if len(b) >= len(e.last) {
+		copy(e.last[:], b[len(b)-len(e.last):])
+	} else {
+		copy(e.last[:], e.last[len(b):])
+		copy(e.last[len(e.last)-len(b):], b)
+	}
+	l := e.last[:]
+	e.boundary = bytes.HasSuffix(l, []byte("\n\n")) || bytes.HasSuffix(l, []byte("\r\r")) || bytes.HasSuffix(l, []byte("\r\n\r\n"))
+}
+
+func (g *Gateway) copyBody(w http.ResponseWriter, src io.Reader, flush bool, tail *eventTail) (readErr, writeErr error) {
 	bp := g.bufs.Get().(*[]byte)
 	defer g.bufs.Put(bp)
 	buf := *bp
@@ -87,6 +118,7 @@ func (g *Gateway) copyBody(w http.ResponseWriter, src io.Reader, flush bool) (re
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				return nil, werr
 			}
+			tail.wrote(buf[:n])
 			if rc != nil {
 				rc.Flush()
 			}

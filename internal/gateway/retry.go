@@ -117,6 +117,10 @@ func newRequestBody(r *http.Request, keep bool, limit int64) (*requestBody, erro
 	return b, nil
 }
 
+// streams says whether attempts read the body from the client as they
+// send it, rather than from memory.
+func (b *requestBody) streams() bool { return b.length != 0 && b.kept == nil }
+
 // replayable says whether another attempt could send the body again.
 func (b *requestBody) replayable() bool {
 	return b.length == 0 || b.kept != nil || b.stream == nil || b.stream.untouched()

@@ -142,12 +142,21 @@ func (s *sseWriter) post(id int64) {
 func (s *sseWriter) comment(text string) { s.write(": " + text + "\n\n") }
 
 func (s *sseWriter) event(name, id, data string) {
+	s.write(sseEvent(name, id, data))
+}
+
+func sseEvent(name, id, data string) string {
 	msg := "event: " + name + "\n"
 	if id != "" {
 		msg += "id: " + id + "\n"
 	}
-	s.write(msg + "data: " + data + "\n\n")
+	return msg + "data: " + data + "\n\n"
 }
+
+// ShutdownEvent is the last event of a live stream whose server shuts
+// down; a gateway that shuts down ends the streams it passes on with it
+// too, so the client hears the same whichever of the two went.
+func ShutdownEvent() []byte { return []byte(sseEvent("reconnect", "", `{"reason":"shutdown"}`)) }
 
 func (s *sseWriter) write(msg string) {
 	if s.err != nil {
