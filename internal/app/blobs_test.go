@@ -2,12 +2,15 @@ package app_test
 
 import (
 	"bytes"
+	"fmt"
+	"image/color"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/photofeed/photofeed/internal/app"
 	"github.com/photofeed/photofeed/internal/testenv"
 )
 
@@ -68,4 +71,72 @@ func countObjects(t *testing.T, store *testenv.S3) int {
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
 	return strings.Count(string(body), "<Key>")
+}
+
+// An object store that is down or hangs costs an upload and a media read a
+// bounded wait, answered 503 with Retry-After, and once the store is known
+// to be down, no wait at all; nothing of a refused upload becomes visible,
+// and uploads work again once the store is back.
+func TestObjectStoreDownOrHanging(t *testing.T) {
+	store := testenv.StartS3(t)
+	s := startEnv(t, store.Env(nil), "--blobs", store.URL, "--blobs-ca", store.CAFile)
+	alice := s.client(t)
+	alice.signup("alice")
+	before := alice.post("before the outage")
+	photo := app.SampleJPEG(t, 64, 48, color.RGBA{200, 10, 10, 255})
+
+	for _, tc := range []struct {
+		name  string
+		fault testenv.S3Fault
+		bound time.Duration // the first failing call; later ones, once the breaker opened, get 1 s
+	}{
+		{"down", testenv.S3Down, 5 * time.Second},
+		{"hanging", testenv.S3Hangs, 5 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			testenv.Eventually(t, "uploads to work before the fault (the breaker closed)", 30*time.Second, func() bool {
+				return alice.upload("/v1/posts", photo, "before the fault").StatusCode == http.StatusCreated
+			})
+			store.SetFault(tc.fault)
+			defer store.SetFault(testenv.S3Healthy)
+			var slowest time.Duration
+			for i := range 8 {
+				bound := tc.bound
+				if i >= 6 {
+					bound = time.Second
+				}
+				start := time.Now()
+				r := alice.upload("/v1/posts", photo, fmt.Sprintf("during the outage %d", i))
+				took := time.Since(start)
+				r.problem(t, http.StatusServiceUnavailable)
+				retryAfter(t, r)
+				if took > bound {
+					t.Fatalf("upload %d answered after %s, want within %s", i, took.Round(time.Millisecond), bound)
+				}
+				start = time.Now()
+				m := alice.do("GET", before.Images.Large, nil)
+				took = time.Since(start)
+				m.problem(t, http.StatusServiceUnavailable)
+				if took > bound {
+					t.Fatalf("media read %d answered after %s, want within %s", i, took.Round(time.Millisecond), bound)
+				}
+				slowest = max(slowest, took)
+			}
+			t.Logf("store %s: the slowest failing call took %s", tc.name, slowest.Round(time.Millisecond))
+		})
+	}
+
+	testenv.Eventually(t, "uploads to work again once the store is back", 30*time.Second, func() bool {
+		return alice.upload("/v1/posts", photo, "after the outage").StatusCode == http.StatusCreated
+	})
+	var list struct{ Items []post }
+	alice.do("GET", "/v1/users/alice/posts?limit=100", nil).json(t, &list)
+	for _, p := range list.Items {
+		if strings.HasPrefix(p.Caption, "during the outage") {
+			t.Errorf("a refused upload became a post: %+v", p)
+		}
+	}
+	if len(list.Items) != 4 || list.Items[len(list.Items)-1].ID != before.ID {
+		t.Fatalf("alice's posts: %d, want the one before, one before each fault and one after", len(list.Items))
+	}
 }

@@ -19,6 +19,11 @@ import (
 // ErrNotFound is returned for a key with no blob.
 var ErrNotFound = errkind.New(errkind.NotFound, "no such media")
 
+// ErrUnavailable wraps the failures of a store that is down, slow or
+// failing (a 503 for the client, to be retried later), as against an
+// answer about the blob itself.
+var ErrUnavailable = errkind.New(errkind.Unavailable, "the media store is unavailable; retry shortly")
+
 // Dir stores each blob as a file under root, fanned out by the key's first
 // characters so no directory grows past a few thousand entries.
 type Dir struct {

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/photofeed/photofeed/internal/blobstore"
+	"github.com/photofeed/photofeed/resilience"
 )
 
 // Defaults for multipart uploads: objects above MultipartThreshold go up in
@@ -39,6 +40,7 @@ type Store struct {
 	presign *s3.PresignClient
 	bucket  string
 	prefix  string
+	guard   *resilience.Guard
 
 	threshold, partSize int64
 }
@@ -98,7 +100,7 @@ func Open(ctx context.Context, rawURL string, o Options) (*Store, error) {
 	})
 	s := &Store{
 		client: client, presign: s3.NewPresignClient(client),
-		bucket: u.Host, prefix: strings.Trim(u.Path, "/"),
+		bucket: u.Host, prefix: strings.Trim(u.Path, "/"), guard: newGuard(),
 		threshold: MultipartThreshold, partSize: PartSize,
 	}
 	if s.prefix != "" {
@@ -126,11 +128,19 @@ func (s *Store) Put(ctx context.Context, key string, data []byte) (bool, error) 
 		return false, fmt.Errorf("put blob: invalid key %q", key)
 	}
 	if int64(len(data)) > s.threshold {
-		return s.putMultipart(ctx, key, data)
+		var created bool
+		err := s.call(ctx, putWithin(len(data)), func(ctx context.Context) (err error) {
+			created, err = s.putMultipart(ctx, key, data)
+			return err
+		})
+		return created, err
 	}
-	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
-		Bucket: &s.bucket, Key: s.key(key), Body: bytes.NewReader(data),
-		ContentLength: aws.Int64(int64(len(data))), IfNoneMatch: aws.String("*"),
+	err := s.call(ctx, putWithin(len(data)), func(ctx context.Context) error {
+		_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: &s.bucket, Key: s.key(key), Body: bytes.NewReader(data),
+			ContentLength: aws.Int64(int64(len(data))), IfNoneMatch: aws.String("*"),
+		})
+		return err
 	})
 	if isCode(err, "PreconditionFailed", "ConditionalRequestConflict") {
 		return false, nil
@@ -186,7 +196,11 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if !blobstore.ValidKey(key) {
 		return nil
 	}
-	if _, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: s.key(key)}); err != nil {
+	err := s.call(ctx, deleteWithin, func(ctx context.Context) error {
+		_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: s.key(key)})
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("delete blob %s: %w", key, err)
 	}
 	return nil
@@ -200,22 +214,28 @@ func (s *Store) Open(ctx context.Context, key string) (*blobstore.Blob, error) {
 	if !blobstore.ValidKey(key) {
 		return nil, blobstore.ErrNotFound
 	}
-	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: s.key(key)})
+	var data []byte
+	var modTime time.Time
+	err := s.call(ctx, readWithin, func(ctx context.Context) error {
+		out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: s.key(key)})
+		if err != nil {
+			return err
+		}
+		defer out.Body.Close()
+		modTime = aws.ToTime(out.LastModified)
+		data, err = io.ReadAll(out.Body)
+		return err
+	})
 	if isNotFound(err) {
 		return nil, blobstore.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open blob %s: %w", key, err)
 	}
-	defer out.Body.Close()
-	data, err := io.ReadAll(out.Body)
-	if err != nil {
-		return nil, fmt.Errorf("read blob %s: %w", key, err)
-	}
 	return &blobstore.Blob{
 		ReadSeekCloser: nopCloser{bytes.NewReader(data)},
 		Size:           int64(len(data)),
-		ModTime:        aws.ToTime(out.LastModified),
+		ModTime:        modTime,
 	}, nil
 }
 
@@ -233,7 +253,11 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 func (s *Store) Walk(ctx context.Context, fn func(key string, modTime time.Time) error) error {
 	pages := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: aws.String(s.prefix)})
 	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
+		var page *s3.ListObjectsV2Output
+		err := s.call(ctx, listWithin, func(ctx context.Context) (err error) {
+			page, err = pages.NextPage(ctx)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("list blobs: %w", err)
 		}

@@ -29,7 +29,21 @@ type S3 struct {
 	CAFile string
 	// Parts counts multipart UploadPart requests.
 	Parts atomic.Int64
+
+	fault atomic.Int32 // an S3Fault
 }
+
+// S3Fault is how the server misbehaves, for degradation tests.
+type S3Fault int32
+
+const (
+	S3Healthy S3Fault = iota
+	S3Down            // every request's connection is closed unanswered
+	S3Hangs           // every request waits until its client gives up
+)
+
+// SetFault makes the server misbehave from now on (S3Healthy: stop).
+func (s *S3) SetFault(f S3Fault) { s.fault.Store(int32(f)) }
 
 // StartS3 starts the server, with the credentials the tests use in the
 // environment of the process (gofakes3 accepts any).
@@ -43,14 +57,26 @@ func StartS3(t testing.TB) *S3 {
 		t.Fatalf("create bucket: %v", err)
 	}
 	s := &S3{}
+	closing := make(chan struct{})
 	fake := gofakes3.New(backend, gofakes3.WithTimeSkewLimit(0)).Server()
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch S3Fault(s.fault.Load()) {
+		case S3Down:
+			panic(http.ErrAbortHandler) // the connection closes, no answer
+		case S3Hangs:
+			select {
+			case <-r.Context().Done():
+			case <-closing:
+			}
+			return
+		}
 		if r.Method == http.MethodPut && r.URL.Query().Has("partNumber") {
 			s.Parts.Add(1)
 		}
 		fake.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(closing) }) // runs first: Close waits for hanging requests
 	s.Endpoint = srv.URL
 	s.Client = srv.Client()
 	s.URL = "s3://" + bucket + "/media?region=us-east-1&path_style=true&endpoint=" + srv.URL
