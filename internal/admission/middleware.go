@@ -13,6 +13,11 @@ import (
 // passes in seconds, or the limit has found the node's capacity by then.
 const RetryAfter = 1
 
+// ShedHeader marks a refusal for load, so that a balancer in front can
+// tell a busy node from a failing one without reading the body: it sends
+// the request elsewhere but does not take the node out.
+const ShedHeader = "Photofeed-Shed"
+
 // Middleware admits each request by its class (from classify) or answers
 // it 503 at once, with Retry-After, and calls shed with its class.
 func (l *Limiter) Middleware(classify func(*http.Request) Class, shed func(Class), next http.Handler) http.Handler {
@@ -28,6 +33,7 @@ func (l *Limiter) Middleware(classify func(*http.Request) Class, shed func(Class
 				shed(c)
 			}
 			w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
+			w.Header().Set(ShedHeader, c.String())
 			problem.Write(w, *problem.New(http.StatusServiceUnavailable, "overloaded",
 				"The server is too busy to take this request now; try again in a moment."))
 			return

@@ -22,6 +22,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/photofeed/photofeed/internal/admission"
 	"github.com/photofeed/photofeed/internal/clientip"
 	"github.com/photofeed/photofeed/internal/gateway"
 	"github.com/photofeed/photofeed/internal/home"
@@ -64,6 +65,7 @@ func buildGateway(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, e
 	}
 	gw, err := gateway.New(gateway.Config{Upstreams: upstreams, Policy: def, Routes: routes,
 		HashKey: userKey, ClientAddr: clientip.From, ShutdownEvent: httpapi.ShutdownEvent(),
+		Shed:        func(r *http.Response) bool { return r.Header.Get(admission.ShedHeader) != "" },
 		MaxInFlight: cfg.UpstreamLimit, MaxStreams: cfg.UpstreamStreams,
 		Health: gateway.HealthConfig{Interval: cfg.HealthInterval},
 		Retry:  gateway.RetryConfig{Budget: cfg.RetryBudget}})

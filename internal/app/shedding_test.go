@@ -44,8 +44,9 @@ func TestNodeShedsSheddableRequestsFirst(t *testing.T) {
 		}
 	}
 	p := shed.problem(t, http.StatusServiceUnavailable)
-	if p["type"] != "/problems/overloaded" || shed.Header.Get("Retry-After") != "1" {
-		t.Errorf("search shed as %v with Retry-After %q, want /problems/overloaded and 1", p["type"], shed.Header.Get("Retry-After"))
+	if p["type"] != "/problems/overloaded" || shed.Header.Get("Retry-After") != "1" || shed.Header.Get("Photofeed-Shed") != "sheddable" {
+		t.Errorf("search shed as %v with Retry-After %q, Photofeed-Shed %q; want /problems/overloaded, 1 and the class (which a gateway reads)",
+			p["type"], shed.Header.Get("Retry-After"), shed.Header.Get("Photofeed-Shed"))
 	}
 	if r := c.do("GET", "/v2/users/nobody", nil); r.StatusCode != http.StatusNotFound {
 		t.Errorf("a profile (critical) with a place left: status %d, want 404; %s", r.StatusCode, r.Body)

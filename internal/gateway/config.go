@@ -39,6 +39,12 @@ type Config struct {
 	// fallback key. Default: the connection's peer.
 	ClientAddr func(*http.Request) string
 
+	// Shed says whether an upstream's 503 is a refusal for load (a node
+	// shedding what it has no room for): retried on another upstream like
+	// any 503, but counted neither for ejection nor by the breaker, which
+	// would take a busy node out and pile its load on the others.
+	Shed func(*http.Response) bool
+
 	// MaxInFlight is each upstream's bulkhead: requests in flight above it
 	// go to another upstream (default 512).
 	MaxInFlight int

@@ -51,6 +51,7 @@ const (
 	failed5xx          // the upstream answered with a server error
 	timedOut           // no response headers within the route's timeout
 	clientGone         // the client left; says nothing of the upstream
+	shed               // the upstream refused it for load (Config.Shed): busy, not broken
 )
 
 // observe feeds an attempt's outcome to passive outlier detection: enough
@@ -58,7 +59,7 @@ const (
 // EjectFor, if the set can spare it (see ejectAllowed). Timeouts are the
 // breaker's business: a slow upstream is not a dead one.
 func (g *Gateway) observe(u *upstream, o outcome) {
-	if g.cfg.Outlier.Consecutive < 0 || o == clientGone || o == timedOut {
+	if g.cfg.Outlier.Consecutive < 0 || o == clientGone || o == timedOut || o == shed {
 		return
 	}
 	u.mu.Lock()

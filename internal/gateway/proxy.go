@@ -169,8 +169,8 @@ func (a *attempt) settle(o outcome) {
 	switch o {
 	case succeeded:
 		a.done(nil)
-	case clientGone:
-		a.done(errClientGone)
+	case clientGone, shed:
+		a.done(errClientGone) // counted neither way
 	default:
 		a.done(errFailed)
 	}
@@ -195,7 +195,7 @@ func (a *attempt) send(r *http.Request, h http.Header, body io.ReadCloser, lengt
 	}
 	switch {
 	case err == nil:
-		return resp, statusOutcome(resp.StatusCode), nil
+		return resp, a.g.outcomeOf(resp), nil
 	case r.Context().Err() != nil:
 		return nil, clientGone, errClientGone
 	case errors.Is(context.Cause(ctx), errTimeout):
@@ -204,8 +204,11 @@ func (a *attempt) send(r *http.Request, h http.Header, body io.ReadCloser, lengt
 	return nil, failedConn, fmt.Errorf("upstream %s: %w", a.u.name, err)
 }
 
-func statusOutcome(status int) outcome {
-	if status >= 500 {
+func (g *Gateway) outcomeOf(resp *http.Response) outcome {
+	switch {
+	case resp.StatusCode == http.StatusServiceUnavailable && g.cfg.Shed != nil && g.cfg.Shed(resp):
+		return shed
+	case resp.StatusCode >= 500:
 		return failed5xx
 	}
 	return succeeded

@@ -13,7 +13,7 @@ import (
 // respond streams the upstream's response to the client through a pooled
 // buffer, then finishes the attempt.
 func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Response, a *attempt) {
-	o := statusOutcome(resp.StatusCode)
+	o := g.outcomeOf(resp)
 	defer func() {
 		resp.Body.Close()
 		a.finish(o)

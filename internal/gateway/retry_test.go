@@ -148,3 +148,34 @@ func TestBreakerOnSlowUpstream(t *testing.T) {
 		return state(g, sluggish.URL).Breaker == "closed"
 	})
 }
+
+// A node refusing requests for load (Config.Shed) is busy, not broken:
+// its refusals go to another node, but neither eject it nor open its
+// breaker. The same 503s without the mark do both.
+func TestShedAnswersAreNotFailures(t *testing.T) {
+	for _, marked := range []bool{true, false} {
+		t.Run(fmt.Sprintf("marked=%v", marked), func(t *testing.T) {
+			busy := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+				if marked {
+					w.Header().Set("Overloaded", "1")
+				}
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusServiceUnavailable)
+			})
+			idle := newBackend(t, nil)
+			g, srv := front(t, gateway.Config{Upstreams: urls(busy, idle), Policy: gateway.PolicyRoundRobin,
+				Outlier: gateway.OutlierConfig{Consecutive: 2}, Breaker: gateway.BreakerConfig{MinRequests: 2},
+				Retry: gateway.RetryConfig{Base: time.Millisecond, Budget: 1, Reserve: 100},
+				Shed:  func(r *http.Response) bool { return r.Header.Get("Overloaded") != "" }})
+			for i := range 10 {
+				if resp, body := get(t, srv.URL+"/x"); resp.StatusCode != 200 || body != "ok" {
+					t.Fatalf("request %d: %d %q (the refused ones go to the idle node)", i, resp.StatusCode, body)
+				}
+			}
+			s := state(g, busy.URL)
+			if failed := s.Ejected || s.Breaker != "closed"; failed == marked {
+				t.Fatalf("after its 503s (marked as shed: %v): %+v", marked, s)
+			}
+		})
+	}
+}
