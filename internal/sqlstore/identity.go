@@ -26,8 +26,9 @@ func (s *IdentityStore) CreateUser(ctx context.Context, u identity.User, hash st
 		// Either key may be taken: the username by another account (the
 		// client's to change), or the id by another node's generator in
 		// the same millisecond (the caller's to retry with a fresh id).
-		// DO NOTHING for both, then ask which, keeps the transaction
-		// usable on PostgreSQL and the test out of driver errors.
+		// DO NOTHING for both, then ask which: the transaction stays
+		// usable on PostgreSQL, and the SQL stays free of each driver's
+		// error codes and constraint names.
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO users (id, username, display_name, password_hash, admin, created_at)
 			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
