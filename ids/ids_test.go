@@ -2,6 +2,7 @@ package ids_test
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -120,5 +121,88 @@ func BenchmarkNext(b *testing.B) {
 	g := ids.NewGenerator(nil)
 	for b.Loop() {
 		g.Next(42)
+	}
+}
+
+// Two generators each making one id for a shard in the same millisecond
+// meet about once in 1,024 pairs (they always met when every millisecond
+// started at 0).
+func TestRandomStartsRarelyMeet(t *testing.T) {
+	at := ids.Epoch.Add(time.Hour)
+	now := func() time.Time { return at }
+	const pairs = 2000
+	met := 0
+	for range pairs {
+		a, _ := ids.NewGenerator(now).Next(9)
+		b, _ := ids.NewGenerator(now).Next(9)
+		if a == b {
+			met++
+		}
+	}
+	if met > 20 { // about 2 expected
+		t.Fatalf("%d of %d pairs of first ids met", met, pairs)
+	}
+}
+
+// A millisecond started near the top of the sequence is used up after a
+// few ids; the next ones go on the following millisecond, still
+// increasing, at that millisecond's own start.
+func TestStartNearTheTopContinuesOnNextMillisecond(t *testing.T) {
+	at := ids.Epoch.Add(time.Hour)
+	starts := []int{1021, 5}
+	g := ids.NewGeneratorWithStart(func() time.Time { return at }, func() int {
+		s := starts[0]
+		starts = starts[1:]
+		return s
+	})
+	var got []int64
+	for range 5 {
+		id, err := g.Next(2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, id)
+	}
+	for i, id := range got {
+		wantMS, wantSeq := at, int64(1021+i)
+		if i >= 3 {
+			wantMS, wantSeq = at.Add(time.Millisecond), int64(5+i-3)
+		}
+		if !ids.Time(id).Equal(wantMS) || id&(1<<ids.SeqBits-1) != wantSeq || ids.Shard(id) != 2 {
+			t.Errorf("id %d: %s seq %d shard %d; want %s seq %d shard 2", i, ids.Time(id), id&(1<<ids.SeqBits-1), ids.Shard(id), wantMS, wantSeq)
+		}
+		if i > 0 && id <= got[i-1] {
+			t.Errorf("id %d (%d) does not follow %d", i, id, got[i-1])
+		}
+	}
+}
+
+// Try offers fresh ids while the insert answers ErrTaken, and gives up
+// after Tries; any other answer ends it at once.
+func TestTry(t *testing.T) {
+	g := ids.NewGenerator(nil)
+	var offered []int64
+	id, err := g.Try(4, func(id int64) error {
+		offered = append(offered, id)
+		if len(offered) < 3 {
+			return fmt.Errorf("insert: %w", ids.ErrTaken)
+		}
+		return nil
+	})
+	if err != nil || len(offered) != 3 || id != offered[2] || offered[0] >= offered[1] || offered[1] >= offered[2] {
+		t.Fatalf("Try = %d, %v after offering %v; want the third of three increasing ids", id, err, offered)
+	}
+
+	n := 0
+	if _, err := g.Try(4, func(int64) error { n++; return ids.ErrTaken }); !errors.Is(err, ids.ErrTaken) || n != ids.Tries {
+		t.Fatalf("always taken: %v after %d tries; want ErrTaken after %d", err, n, ids.Tries)
+	}
+	boom := errors.New("boom")
+	n = 0
+	if _, err := g.Try(4, func(int64) error { n++; return boom }); !errors.Is(err, boom) || n != 1 {
+		t.Fatalf("other error: %v after %d tries; want boom after 1", err, n)
+	}
+	if _, err := g.Try(-1, func(int64) error { t.Fatal("insert called for a bad shard"); return nil }); !errors.Is(err, ids.ErrShardRange) {
+		t.Fatalf("bad shard: %v", err)
 	}
 }

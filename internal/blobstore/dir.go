@@ -71,9 +71,13 @@ func (d *Dir) path(key string) (string, error) {
 }
 
 // Put writes data under key unless a blob is already there. The write goes
-// to a temporary file that is synced and renamed, so a reader never sees a
-// partial blob and a crash never leaves one under a key (only a temporary
-// file: see RemoveTemps).
+// to a temporary file that is synced and then linked under the key, so a
+// reader never sees a partial blob and a crash never leaves one under a key
+// (only a temporary file: see RemoveTemps). A link, unlike a rename, fails
+// when the key exists: of puts racing for a key exactly one creates it and
+// the others learn it was there, as S3's conditional put tells them (a
+// post's upload is named by its id, and a put told "there" means another
+// node took the id).
 func (d *Dir) Put(ctx context.Context, key string, data []byte) (bool, error) {
 	p, err := d.path(key)
 	if err != nil {
@@ -97,10 +101,13 @@ func (d *Dir) Put(ctx context.Context, key string, data []byte) (bool, error) {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), p)
+		err = os.Link(f.Name(), p)
+	}
+	os.Remove(f.Name())
+	if errors.Is(err, fs.ErrExist) {
+		return false, nil
 	}
 	if err != nil {
-		os.Remove(f.Name())
 		return false, fmt.Errorf("put blob %s: %w", key, err)
 	}
 	return true, nil

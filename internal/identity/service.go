@@ -84,19 +84,22 @@ func (s *Service) Register(ctx context.Context, username, password, displayName 
 	if displayName == "" {
 		displayName = username
 	}
-	id, err := s.ids.Next(ids.ShardForKey(username, s.shards))
-	if err != nil {
-		return User{}, fmt.Errorf("register: %w", err)
-	}
 	var hash string
+	var err error
 	if berr := s.budget.do(ctx, s.params.Memory, func() { hash, err = hashPassword(password, s.params) }); berr != nil {
 		return User{}, fmt.Errorf("register: %w", berr)
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("register: %w", err)
 	}
-	u := User{ID: id, Username: username, DisplayName: displayName, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
-	if err := s.store.CreateUser(ctx, u, hash, claim); err != nil {
+	u := User{Username: username, DisplayName: displayName, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
+	// An id another node took in the same millisecond is retried with a
+	// fresh one; the claim is marked with whichever attempt commits.
+	_, err = s.ids.Try(ids.ShardForKey(username, s.shards), func(id int64) error {
+		u.ID = id
+		return s.store.CreateUser(ctx, u, hash, claim)
+	})
+	if err != nil {
 		return User{}, fmt.Errorf("register %q: %w", username, err)
 	}
 	return u, nil
@@ -149,12 +152,12 @@ func (s *Service) dummyCheck(ctx context.Context, password string) error {
 
 func (s *Service) openSession(ctx context.Context, userID int64) (string, Session, error) {
 	now := s.now().UTC().Truncate(time.Second)
-	sid, err := s.ids.Next(ids.Shard(userID))
+	sess := Session{UserID: userID, CreatedAt: now, ExpiresAt: now.Add(s.ttl)}
+	sid, err := s.ids.Try(ids.Shard(userID), func(id int64) error {
+		sess.ID = id
+		return s.store.CreateSession(ctx, sess)
+	})
 	if err != nil {
-		return "", Session{}, fmt.Errorf("open session: %w", err)
-	}
-	sess := Session{ID: sid, UserID: userID, CreatedAt: now, ExpiresAt: now.Add(s.ttl)}
-	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return "", Session{}, fmt.Errorf("open session: %w", err)
 	}
 	tok, err := signToken(s.key, Claims{UserID: userID, SessionID: sid, ExpiresAt: sess.ExpiresAt}, now)

@@ -121,25 +121,39 @@ func (s *Service) Create(ctx context.Context, authorID int64, caption string, ph
 	if _, err := s.checks.Validate(ctx, photo, s.limits); err != nil {
 		return Post{}, fmt.Errorf("create post: %w", err)
 	}
-	id, err := s.ids.Next(ids.Shard(authorID))
+	var p Post
+	_, err := s.ids.Try(ids.Shard(authorID), func(id int64) error {
+		var err error
+		p, err = s.create(ctx, id, authorID, caption, photo, claim)
+		return err
+	})
 	if err != nil {
 		return Post{}, fmt.Errorf("create post: %w", err)
 	}
+	return p, nil
+}
+
+// create stores the upload and the post under id. Another node may have
+// taken id in the same millisecond: then its upload, or its post, is
+// already there, and the answer is ids.ErrTaken, for a fresh id.
+func (s *Service) create(ctx context.Context, id, authorID int64, caption string, photo []byte, claim idempotency.Claim) (Post, error) {
 	// The upload is the post's own, not content-addressed like the
 	// variants: it lives only until the variants are made, and a shared one
 	// could be removed by another post finishing while this one still
-	// needs it.
+	// needs it. So a key already there is another post's (its id taken),
+	// never this one's to point at.
 	key := fmt.Sprintf("%04d-%d.upload", ids.Shard(id), id)
 	created, err := s.blobs.Put(ctx, key, photo)
 	if err != nil {
-		return Post{}, fmt.Errorf("create post: store upload: %w", err)
+		return Post{}, fmt.Errorf("store upload: %w", err)
+	}
+	if !created {
+		return Post{}, fmt.Errorf("upload %s exists: %w", key, ids.ErrTaken)
 	}
 	p := Post{ID: id, AuthorID: authorID, Caption: caption, CreatedAt: ids.Time(id), Status: Processing, UploadKey: key}
 	if err := s.store.CreatePost(ctx, p, claim); err != nil {
-		if created {
-			s.removeUnused(context.WithoutCancel(ctx), []string{key})
-		}
-		return Post{}, fmt.Errorf("create post: %w", err)
+		s.removeUnused(context.WithoutCancel(ctx), []string{key})
+		return Post{}, err
 	}
 	return p, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/photofeed/photofeed/idempotency"
+	"github.com/photofeed/photofeed/ids"
 	"github.com/photofeed/photofeed/internal/events"
 	"github.com/photofeed/photofeed/internal/identity"
 )
@@ -22,15 +23,28 @@ func NewIdentityStore(db Conn) *IdentityStore { return &IdentityStore{db} }
 
 func (s *IdentityStore) CreateUser(ctx context.Context, u identity.User, hash string, claim idempotency.Claim) error {
 	return s.db.InTx(ctx, func(tx Tx) error {
+		// Either key may be taken: the username by another account (the
+		// client's to change), or the id by another node's generator in
+		// the same millisecond (the caller's to retry with a fresh id).
+		// DO NOTHING for both, then ask which: the transaction stays
+		// usable on PostgreSQL, and the SQL stays free of each driver's
+		// error codes and constraint names.
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO users (id, username, display_name, password_hash, admin, created_at)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING`,
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			u.ID, u.Username, u.DisplayName, hash, u.Admin, ms(u.CreatedAt))
 		if err != nil {
 			return fmt.Errorf("insert user: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return identity.ErrUsernameTaken
+			var named int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE username = ?`, u.Username).Scan(&named); err != nil {
+				return fmt.Errorf("insert user: which key is taken: %w", err)
+			}
+			if named > 0 {
+				return identity.ErrUsernameTaken
+			}
+			return fmt.Errorf("insert user %d: %w", u.ID, ids.ErrTaken)
 		}
 		if err := emit(ctx, tx, events.UserRegistered, events.UserRegisteredV1{UserID: u.ID, Username: u.Username, DisplayName: u.DisplayName}); err != nil {
 			return err
@@ -109,10 +123,14 @@ func (s *IdentityStore) PasswordHash(ctx context.Context, username string) (int6
 // NoStore), so a retried login runs again and opens another session.
 func (s *IdentityStore) CreateSession(ctx context.Context, sess identity.Session) error {
 	return s.db.InTx(ctx, func(tx Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`,
 			sess.ID, sess.UserID, ms(sess.CreatedAt), ms(sess.ExpiresAt))
 		if err != nil {
 			return fmt.Errorf("insert session: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("insert session %d: %w", sess.ID, ids.ErrTaken)
 		}
 		return nil
 	})

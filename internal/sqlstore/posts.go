@@ -31,16 +31,22 @@ func (s *PostStore) CreatePost(ctx context.Context, p posts.Post, claim idempote
 		if p.Status == "" {
 			p.Status = posts.Ready
 		}
-		_, err := tx.ExecContext(ctx, s.q(n, `
+		// A taken id is another node's post from the same millisecond:
+		// DO NOTHING, so the transaction stays usable and the caller
+		// learns it as ids.ErrTaken and retries with a fresh id.
+		res, err := tx.ExecContext(ctx, s.q(n, `
 			INSERT INTO shard.posts (id, author_id, caption, created_at,
 				thumb_key, thumb_w, thumb_h, large_key, large_w, large_h, original_key, original_w, original_h, status, upload_key)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`),
 			p.ID, p.AuthorID, p.Caption, ms(p.CreatedAt),
 			im.Thumb.Key, im.Thumb.Width, im.Thumb.Height,
 			im.Large.Key, im.Large.Width, im.Large.Height,
 			im.Original.Key, im.Original.Width, im.Original.Height, p.Status, p.UploadKey)
 		if err != nil {
 			return fmt.Errorf("insert post: %w", err)
+		}
+		if rows, _ := res.RowsAffected(); rows == 0 {
+			return fmt.Errorf("insert post %d: %w", p.ID, ids.ErrTaken)
 		}
 		keys := im.Keys()
 		if p.UploadKey != "" {

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"TimelineRebuild", testTimelineRebuild},
 		{"TimelineFanOut", testTimelineFanOut},
 		{"ClaimedWrites", testClaimedWrites},
+		{"IDTaken", testIDTaken},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

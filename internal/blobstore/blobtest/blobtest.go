@@ -6,8 +6,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +36,47 @@ func Run(t *testing.T, s Store) {
 	t.Run("InvalidKeys", func(t *testing.T) { checkInvalidKeys(ctx, t, s) })
 	t.Run("Large", func(t *testing.T) { checkLarge(ctx, t, s) })
 	t.Run("Walk", func(t *testing.T) { checkWalk(ctx, t, s) })
+	t.Run("RacingPuts", func(t *testing.T) { checkRacingPuts(ctx, t, s) })
+}
+
+// checkRacingPuts: of puts racing for one key, one creates the blob and
+// the others are told it was there, and the bytes are the creator's. A
+// post's upload is named by its id, and two nodes that made the same id
+// put theirs at once: the one told "there" takes a fresh id, so a blob the
+// other's post points at must hold the other's bytes.
+func checkRacingPuts(ctx context.Context, t *testing.T, s Store) {
+	const writers = 8
+	for round := range 5 {
+		key := fmt.Sprintf("race%d.upload", round)
+		created := make([]bool, writers)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range writers {
+			wg.Go(func() {
+				<-start
+				c, err := s.Put(ctx, key, []byte(fmt.Sprintf("writer %d", i)))
+				if err != nil {
+					t.Errorf("put %d: %v", i, err)
+				}
+				created[i] = c
+			})
+		}
+		close(start)
+		wg.Wait()
+		var creators []int
+		for i, c := range created {
+			if c {
+				creators = append(creators, i)
+			}
+		}
+		if len(creators) != 1 {
+			t.Fatalf("round %d: writers %v all created %s; want exactly one", round, creators, key)
+		}
+		got, err := s.Get(ctx, key)
+		if want := fmt.Sprintf("writer %d", creators[0]); err != nil || string(got) != want {
+			t.Fatalf("round %d: %s holds %q, %v; want its creator's %q", round, key, got, err, want)
+		}
+	}
 }
 
 // checkPutOpenDelete: a put creates once, the blob reads back with its
