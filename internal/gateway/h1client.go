@@ -49,8 +49,14 @@ var errNoReply = errors.New("connection closed before the response")
 // once the body has been read to its end.
 func (c *h1Client) roundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	for {
-		pc, reused := c.get()
+	for resent := false; ; resent = true {
+		var pc *h1Conn
+		reused := false
+		// A resend goes on a new connection: an upstream that drops this
+		// request unanswered is not tried on every idle one.
+		if !resent {
+			pc, reused = c.get()
+		}
 		if pc == nil {
 			nc, err := c.dial(ctx, "tcp", c.addr)
 			if err != nil {
@@ -203,8 +209,10 @@ func (b *h1Body) Close() error {
 func (b *h1Body) release(reuse bool) {
 	b.done = true
 	// A cancellation that already fired has set a deadline in the past:
-	// that connection cannot be reused.
-	if b.stop() && reuse {
+	// that connection cannot be reused. Nor can one with bytes past the
+	// end of this answer (an upstream that sent more than it declared):
+	// they would be read as the next request's answer.
+	if b.stop() && reuse && b.conn.br.Buffered() == 0 {
 		b.client.put(b.conn)
 		return
 	}

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/photofeed/photofeed/internal/gateway"
@@ -184,5 +186,66 @@ func TestProxyPassesTheLoggedRequestID(t *testing.T) {
 	resp, _ := get(t, srv.URL+"/x", "X-Request-Id", "client-id")
 	if got := <-seen; got != "logged-id-1" || resp.Header.Get("X-Request-Id") != "logged-id-1" {
 		t.Fatalf("upstream got %q, client %q; logged as logged-id-1", got, resp.Header.Get("X-Request-Id"))
+	}
+}
+
+// An upstream that sends more than the length it declared leaves bytes on
+// the connection: they must not be read as the next request's answer.
+func TestProxyDropsConnectionsWithBytesLeftOver(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					if _, err := http.ReadRequest(br); err != nil {
+						return
+					}
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nwrong")
+				}
+			}()
+		}
+	}()
+	up := "http://" + ln.Addr().String()
+	_, srv := front(t, gateway.Config{Upstreams: []string{up}, Retry: gateway.RetryConfig{Attempts: -1}})
+	for i := range 5 {
+		if resp, body := get(t, srv.URL+"/x"); resp.StatusCode != 200 || body != "ok" {
+			t.Fatalf("request %d: %d %q", i, resp.StatusCode, body)
+		}
+	}
+}
+
+// A read the upstream drops unanswered is sent again once, on a new
+// connection, not once on every idle connection in the pool.
+func TestProxyResendsADroppedReadOnce(t *testing.T) {
+	var aborted atomic.Int64
+	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/drop" {
+			aborted.Add(1)
+			panic(http.ErrAbortHandler)
+		}
+		io.WriteString(w, "ok")
+	})
+	_, srv := front(t, gateway.Config{Upstreams: urls(up), Retry: gateway.RetryConfig{Attempts: -1},
+		Outlier: gateway.OutlierConfig{Consecutive: -1}})
+	var wg sync.WaitGroup
+	for range 8 { // fills the pool with idle connections
+		wg.Go(func() { get(t, srv.URL+"/x") })
+	}
+	wg.Wait()
+	if resp, _ := get(t, srv.URL+"/drop"); resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("a dropped read: %d, want 502", resp.StatusCode)
+	}
+	if n := aborted.Load(); n > 2 {
+		t.Fatalf("the upstream got the dropped read %d times, want at most 2", n)
 	}
 }
