@@ -166,8 +166,8 @@ func (s *Service) Home(ctx context.Context, userID int64, after string, limit in
 		s.last.put(userID, limit, page, time.Now())
 		return page, nil
 	}
-	if k := errkind.Of(err); k != errkind.Internal && k != errkind.Unavailable {
-		return page, err // the request's fault, not the stores'
+	if k := errkind.Of(err); k != errkind.Internal && k != errkind.Unavailable || ctx.Err() != nil {
+		return page, err // the request's fault (or its client left), not the stores'
 	}
 	kept, at, ok := s.last.get(userID, limit)
 	if !ok {

@@ -59,4 +59,10 @@ func TestHomeServesTheLastPageWhenTheStoresFail(t *testing.T) {
 	if _, err := s.Home(ctx, 3, "forged", 20); errkind.Of(err) == errkind.Internal || errkind.Of(err) == errkind.Unavailable {
 		t.Fatalf("a bad cursor, stores down: %v, want the cursor's own error", err)
 	}
+	left, leave := context.WithCancel(ctx)
+	leave()
+	store.down = context.Canceled // what a store answers a caller that left
+	if p, err := s.Home(left, 3, "", 20); err == nil || p.Stale != nil {
+		t.Fatalf("a reader who left: %+v %v, want the error, not a stale page", p, err)
+	}
 }

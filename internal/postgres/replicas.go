@@ -184,13 +184,22 @@ func unreachable(err error) bool {
 	if err == nil {
 		return false
 	}
-	var ne net.Error
 	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true // however it failed, connecting did (a connect timeout included)
+	}
+	// Otherwise a deadline or a cancellation is a slow server or a caller
+	// that gave up, not a server that cannot be reached (a context error
+	// satisfies net.Error, so it is ruled out first).
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var ne net.Error
 	// A server killed mid-query shows up as an unexpected EOF on the
 	// connection it had.
 	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
 		// pgconn reports a connection closed under a query with an
 		// unexported error type whose text is all there is to match.
 		errors.Is(err, pgconn.ErrConnClosed) || strings.Contains(err.Error(), "conn closed") ||
-		errors.As(err, &ne) || errors.As(err, &ce) || pgconn.SafeToRetry(err)
+		errors.As(err, &ne) || pgconn.SafeToRetry(err)
 }
