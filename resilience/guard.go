@@ -47,7 +47,8 @@ func NewGuard(name string, cfg GuardConfig) *Guard {
 		cfg.OpenFor = 5 * time.Second
 	}
 	st := gobreaker.Settings{Name: name, Timeout: cfg.OpenFor, MaxRequests: 1,
-		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 5 }}
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 5 },
+		IsExcluded:  func(err error) bool { return errors.As(err, new(callerLeft)) }}
 	if cfg.OnStateChange != nil {
 		st.OnStateChange = func(name string, from, to gobreaker.State) { cfg.OnStateChange(name, from.String(), to.String()) }
 	}
@@ -64,12 +65,27 @@ func (g *Guard) Do(ctx context.Context, fn func(ctx context.Context) error) erro
 		return ErrUnavailable
 	}
 	_, err := g.breaker.Execute(func() (struct{}, error) {
-		ctx, cancel := context.WithTimeout(ctx, g.timeout)
+		cctx, cancel := context.WithTimeout(ctx, g.timeout)
 		defer cancel()
-		return struct{}{}, fn(ctx)
+		err := fn(cctx)
+		if err != nil && ctx.Err() != nil {
+			return struct{}{}, callerLeft{err}
+		}
+		return struct{}{}, err
 	})
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 		return ErrUnavailable
 	}
+	if left, ok := errors.AsType[callerLeft](err); ok {
+		return left.err
+	}
 	return err
 }
+
+// callerLeft is a failure of a call whose caller had given up: it says
+// nothing of the dependency, and counts neither way (a half-open breaker's
+// probe that ends so is not taken for a success either).
+type callerLeft struct{ err error }
+
+func (c callerLeft) Error() string { return c.err.Error() }
+func (c callerLeft) Unwrap() error { return c.err }

@@ -48,6 +48,28 @@ func TestGuard(t *testing.T) {
 		}
 	})
 
+	t.Run("calls whose caller left count for nothing", func(t *testing.T) {
+		g := resilience.NewGuard("c", resilience.GuardConfig{OpenFor: time.Hour})
+		left, leave := context.WithCancel(ctx)
+		leave()
+		for range 4 {
+			g.Do(ctx, func(context.Context) error { return boom })
+		}
+		// Neither a failure (five in a row would open it) nor a success
+		// (which would start the count again).
+		for range 3 {
+			if err := g.Do(left, func(ctx context.Context) error { return ctx.Err() }); !errors.Is(err, context.Canceled) {
+				t.Fatalf("a call whose caller left: %v", err)
+			}
+		}
+		if err := g.Do(ctx, func(context.Context) error { return boom }); !errors.Is(err, boom) {
+			t.Fatalf("fifth failure: %v", err)
+		}
+		if err := g.Do(ctx, func(context.Context) error { return nil }); !errors.Is(err, resilience.ErrUnavailable) {
+			t.Fatalf("after five failures with three abandoned calls between: %v, want the breaker open", err)
+		}
+	})
+
 	t.Run("bulkhead", func(t *testing.T) {
 		g := resilience.NewGuard("h", resilience.GuardConfig{MaxInFlight: 2, Timeout: time.Minute})
 		release := make(chan struct{})

@@ -44,23 +44,26 @@ func newGuard() *resilience.Guard {
 
 // call runs fn within d through the breaker. Failures of the store come
 // back wrapping blobstore.ErrUnavailable; answers about the object (not
-// found, already there) and a caller that gave up pass through as they are
-// and count for nothing.
+// found, already there) pass through as they are and count as successes;
+// a call whose caller gave up counts neither way (resilience.Guard).
 func (s *Store) call(ctx context.Context, d time.Duration, fn func(ctx context.Context) error) error {
 	var answer error
 	err := s.guard.Do(ctx, func(gctx context.Context) error {
 		cctx, cancel := context.WithTimeout(gctx, d)
 		defer cancel()
 		answer = fn(cctx)
-		if answer == nil || ctx.Err() != nil || !storeFault(answer) {
+		if answer == nil || !storeFault(answer) && ctx.Err() == nil {
 			return nil
 		}
-		if cctx.Err() != nil {
+		if cctx.Err() != nil && ctx.Err() == nil {
 			answer = fmt.Errorf("no answer within %s: %w", d, answer)
 		}
 		return answer
 	})
-	if err != nil { // the store failed, or the breaker or bulkhead refused the call
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return err // the caller left: nothing to say of the store
+	case err != nil: // the store failed, or the breaker or bulkhead refused the call
 		return fmt.Errorf("%w: %w", blobstore.ErrUnavailable, err)
 	}
 	return answer
