@@ -27,7 +27,19 @@ func TestFeedReadsWithTheBusDown(t *testing.T) {
 		return len(feedItems(t, bob, "/v1/feed")) == 1
 	})
 
+	busState := func() (int, map[string]any) {
+		var ready map[string]any
+		r := alice.do("GET", "/readyz", nil)
+		r.json(t, &ready)
+		return r.StatusCode, ready
+	}
 	bus.Stop(0)
+	// The node learns of it from its connection, a moment later: reads
+	// stop waiting from then on.
+	testenv.Eventually(t, "readyz: the bus disconnected", 15*time.Second, func() bool {
+		_, ready := busState()
+		return ready["bus"] == "disconnected"
+	})
 	// The like's event waits in the outbox: the fan-out is behind the
 	// writes, and cannot catch up.
 	if r := bob.do("PUT", "/v1/posts/"+first.ID+"/like", nil); r.StatusCode != 204 {
@@ -46,12 +58,6 @@ func TestFeedReadsWithTheBusDown(t *testing.T) {
 	// waits its --upload-wait bound (2 s) and answers with the post as it
 	// then stands.
 	t.Logf("an upload with the bus down answered in %v", time.Since(uploadStart).Round(time.Millisecond))
-	busState := func() (int, map[string]any) {
-		var ready map[string]any
-		r := alice.do("GET", "/readyz", nil)
-		r.json(t, &ready)
-		return r.StatusCode, ready
-	}
 	if code, ready := busState(); code != 200 || ready["status"] != "degraded" || ready["bus"] != "disconnected" {
 		t.Errorf("readyz with the bus down: %d %v, want 200, degraded, the bus disconnected (the node serves reads and writes)", code, ready)
 	}
