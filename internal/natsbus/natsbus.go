@@ -105,6 +105,11 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 	} else {
 		b.nc, err = nats.Connect(cfg.URL, append([]nats.Option{nats.Name("photofeed"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true)},
 			connectionHandlers(cfg.OnConnection, cfg.Logger)...)...)
+		// A first connection that failed is retried in the background and
+		// fires no disconnect: whoever listens starts from the state now.
+		if err == nil && cfg.OnConnection != nil {
+			cfg.OnConnection(b.nc.IsConnected())
+		}
 	}
 	if err != nil {
 		b.Close()
@@ -207,6 +212,8 @@ func connectionHandlers(onConnection func(bool), log *slog.Logger) []nats.Option
 			log.Info("event bus: reconnected", "server", nc.ConnectedUrlRedacted())
 			tell(true)
 		}),
+		nats.ConnectHandler(func(*nats.Conn) { tell(true) }), // a first connection that had failed, made at last
+
 		nats.ClosedHandler(func(*nats.Conn) { tell(false) }),
 	}
 }
