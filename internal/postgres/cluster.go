@@ -435,14 +435,23 @@ func (c *Cluster) Ping(ctx context.Context) error { return c.main.Ping(ctx) }
 
 // PingPrimaries checks that every database's primary answers, that is
 // that writes can be taken; the error names the databases whose primary
-// does not.
+// does not. The primaries are checked at once, each for primaryProbe at
+// most, so that a hung one cannot stretch a readiness check past a
+// balancer's timeout.
 func (c *Cluster) PingPrimaries(ctx context.Context) error {
-	var errs []error
-	for _, db := range c.physical() {
-		if err := db.write.PingContext(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("database %s: %w", db.name, writeErr(err)))
-		}
+	dbs := c.physical()
+	errs := make([]error, len(dbs))
+	var wg sync.WaitGroup
+	for i, db := range dbs {
+		wg.Go(func() {
+			pctx, cancel := context.WithTimeout(ctx, primaryProbe)
+			defer cancel()
+			if err := db.write.PingContext(pctx); err != nil {
+				errs[i] = fmt.Errorf("database %s: %w", db.name, writeErr(err))
+			}
+		})
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 

@@ -73,12 +73,24 @@ func (db *DB) Writer() *sql.DB { return db.write }
 // Ping checks that reads can be served: by the primary, or failing that by
 // a healthy replica (the instance still serves reads then).
 func (db *DB) Ping(ctx context.Context) error {
-	err := db.write.PingContext(ctx)
-	if err != nil && db.fallbackRead() != nil {
-		return nil
+	if db.fallbackRead() == nil {
+		return db.write.PingContext(ctx)
 	}
-	return err
+	pctx, cancel := context.WithTimeout(ctx, primaryProbe)
+	defer cancel()
+	if err := db.write.PingContext(pctx); err != nil && db.fallbackRead() == nil {
+		return err
+	}
+	return nil
 }
+
+// primaryProbe bounds a readiness check's ping of a primary whose reads a
+// replica can take: a primary that hangs (a host gone, a partition) rather
+// than refusing must read as down well within a balancer's health-check
+// timeout (the gateway's is 1 s), or every node would fail its checks
+// together. Without a replica the probe gets the whole check's time: a
+// ping waits for a free connection, and a busy node is not a dead one.
+const primaryProbe = 500 * time.Millisecond
 
 // Commits tells of the committed write transactions, for the outbox relay.
 func (db *DB) Commits() *sqlstore.Commits { return db.commits }
