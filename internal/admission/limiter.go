@@ -97,8 +97,9 @@ func (c *Config) defaults() {
 // at most); a window within it raises the limit by a tenth. The limit
 // only moves while the node is busy (at least half the limit in flight):
 // an idle node's latency says nothing of its capacity. The baseline is
-// the lowest busy median seen, and while the node is not busy it follows
-// the latency, so that a change in the traffic's mix moves it.
+// the lowest busy median seen, and while the node is not busy, or the
+// limit is at its floor, it follows the latency, so that a change in the
+// work's own cost moves it.
 type Limiter struct {
 	cfg Config
 
@@ -175,6 +176,12 @@ func (l *Limiter) adapt() {
 	case l.baseline == 0:
 		l.baseline = median
 	case !busy:
+		l.baseline += (median - l.baseline) / 5
+	case l.limit <= float64(l.cfg.MinLimit):
+		// At its floor the limit admits too few requests to queue: the
+		// latency there is the work's own, and the baseline follows it
+		// (the work got slower for good: a failover, another mix). Else
+		// the limit would sit at the floor, turning most requests away.
 		l.baseline += (median - l.baseline) / 5
 	default:
 		l.baseline = min(l.baseline, median)

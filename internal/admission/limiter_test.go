@@ -77,6 +77,30 @@ func TestLimitFallsWhenLatencyRisesAndRecoversWhenItFalls(t *testing.T) {
 	}
 }
 
+// When the work itself gets slower for good (a dependency fails over, the
+// mix changes), the latency stays up however few requests are admitted:
+// the limit falls to its floor, and there the latency is the new unloaded
+// one, so the limit must climb back rather than stay at the floor and
+// turn most requests away.
+func TestLimitRecoversWhenTheWorkItselfGetsSlower(t *testing.T) {
+	l, c := newLimiter(admission.Config{MaxLimit: 40, MinLimit: 2})
+	for range 5 {
+		saturate(t, l, c, 10*time.Millisecond)
+	}
+	for range 10 {
+		saturate(t, l, c, 30*time.Millisecond)
+	}
+	if got := l.Limit(); got > 4 {
+		t.Fatalf("after ten windows at 3× the latency the limit is %d, want it near the floor", got)
+	}
+	for range 60 {
+		saturate(t, l, c, 30*time.Millisecond) // no queueing: every request takes 30 ms, however many
+	}
+	if got := l.Limit(); got < 40 {
+		t.Errorf("the work slower for good, without queueing: limit %d, want it back at 40", got)
+	}
+}
+
 func TestLimitHoldsWithinTolerance(t *testing.T) {
 	l, c := newLimiter(admission.Config{MaxLimit: 40, Tolerance: 1.5})
 	saturate(t, l, c, 10*time.Millisecond)
