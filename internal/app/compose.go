@@ -397,7 +397,7 @@ func newServer(cfg Config, ad *adapters, svc *services, shed *shedding, workersD
 	api := httpapi.New(httpapi.Deps{
 		Identity: svc.identity, Posts: svc.posts, Graph: svc.graph, Feed: svc.feed, Search: svc.search, Jobs: svc.jobs,
 		Blobs: ad.blobs, MediaRedirect: ad.blobs.redirect(cfg.MediaRedirect),
-		Ready: ad.db.Ping, Writable: ad.db.Writable, ReadyDetail: readyDetail(ad.db),
+		Ready: ad.db.Ping, StoreShared: cfg.DB != "", Writable: ad.db.Writable, ReadyDetail: readyDetail(ad.db),
 		Bus: ad.bus.Connected, Events: ad.bus.Ready, Workers: workersDown, Logger: log,
 		MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL, UploadWait: cfg.UploadWait,
 		Live: liveFeed(svc.live), StreamHeartbeat: cfg.StreamHeartbeat,

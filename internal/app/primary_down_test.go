@@ -124,6 +124,14 @@ func TestFeedWithThePrimaryDown(t *testing.T) {
 		!strings.Contains(string(r.Body), "cannot be brought up to date") {
 		t.Fatalf("the UI's home page with every database down: %d\n%.600s", r.StatusCode, r.Body)
 	}
+	// Every node of a deployment shares these databases: /readyz stays
+	// 200, degraded, so that a balancer keeps the nodes (and the pages they
+	// kept) in rotation, and has them the moment the databases are back.
+	r = alice.do("GET", "/readyz", nil)
+	r.json(t, &ready)
+	if r.StatusCode != 200 || ready["status"] != "degraded" || ready["store"] != "unreachable" {
+		t.Fatalf("readyz with every database down: %d %s, want 200, degraded, the store unreachable", r.StatusCode, r.Body)
+	}
 	cluster.StartReplicas()
 
 	cluster.StartPrimary()

@@ -35,8 +35,15 @@ type Deps struct {
 	// URL it returns (a presigned object-store URL) instead of the bytes.
 	MediaRedirect func(ctx context.Context, key string) (string, error)
 	// Ready reports whether the stores answer reads; /readyz says 503
-	// when not.
+	// when not, unless StoreShared.
 	Ready func(ctx context.Context) error
+	// StoreShared says the stores are servers every node shares
+	// (PostgreSQL), not the node's own (SQLite): losing them is then the
+	// whole deployment's loss, and /readyz answers 200 "degraded" with
+	// "store": "unreachable" rather than taking every node out together
+	// (each still serves what needs no database: media, kept feed pages,
+	// the UI's assets), and back the moment the database is.
+	StoreShared bool
 	// Writable, if set, reports whether the stores take writes (their
 	// primaries answer). While it fails and Ready does not, /readyz
 	// answers 200 with "status": "degraded" and "store": "primary

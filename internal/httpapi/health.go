@@ -22,15 +22,19 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if a.deps.Ready != nil {
-		if err := a.deps.Ready(ctx); err != nil {
-			a.log.WarnContext(ctx, "not ready", "err", err)
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "store": "unreachable"})
-			return
-		}
-	}
 	rd := readiness{api: a, ctx: ctx, body: map[string]any{"status": "ok", "store": "ok"}, status: http.StatusOK}
-	if a.deps.Writable != nil {
+	var readErr error
+	if a.deps.Ready != nil {
+		readErr = a.deps.Ready(ctx)
+	}
+	switch {
+	case readErr != nil && !a.deps.StoreShared:
+		a.log.WarnContext(ctx, "not ready", "err", readErr)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "store": "unreachable"})
+		return
+	case readErr != nil:
+		rd.degraded("store", "unreachable", readErr)
+	case a.deps.Writable != nil:
 		rd.degraded("store", "primary unreachable", a.deps.Writable(ctx))
 	}
 	if a.deps.ReadyDetail != nil {

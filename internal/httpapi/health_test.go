@@ -48,6 +48,31 @@ func TestReadyzReportsConsumersAndWorkers(t *testing.T) {
 	}
 }
 
+// A store of the node's own (SQLite) that fails takes the node out (503);
+// one every node shares (PostgreSQL) leaves it in, degraded: all nodes
+// out together would serve nothing at all.
+func TestReadyzStoreUnreachable(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		mux := http.NewServeMux()
+		New(Deps{
+			Ready:       func(context.Context) error { return errors.New("connection refused") },
+			StoreShared: shared,
+			Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		}).RegisterHealth(mux)
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		var body map[string]any
+		json.Unmarshal(rec.Body.Bytes(), &body)
+		want, status := 503, "unavailable"
+		if shared {
+			want, status = 200, "degraded"
+		}
+		if rec.Code != want || body["status"] != status || body["store"] != "unreachable" {
+			t.Errorf("store shared %v, unreachable: %d %v, want %d %s", shared, rec.Code, body, want, status)
+		}
+	}
+}
+
 // A part every node shares that leaves the node serving (the database
 // primary, the event bus) makes /readyz "degraded", still 200, and says
 // which; a part without which the node should be out of rotation still
