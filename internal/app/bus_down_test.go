@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 // made just before it.
 func TestFeedReadsWithTheBusDown(t *testing.T) {
 	bus := testenv.StartNATS(t, 1)
-	s := start(t, "--nats", bus.URL())
+	s := start(t, "--nats", bus.URL(), "--stream-heartbeat", "50ms")
 	alice, bob := s.client(t), s.client(t)
 	alice.signup("alice")
 	bob.signup("bob")
@@ -27,6 +28,8 @@ func TestFeedReadsWithTheBusDown(t *testing.T) {
 		return len(feedItems(t, bob, "/v1/feed")) == 1
 	})
 
+	live := bob.stream("")
+	defer live.close()
 	busState := func() (int, map[string]any) {
 		var ready map[string]any
 		r := alice.do("GET", "/readyz", nil)
@@ -40,6 +43,10 @@ func TestFeedReadsWithTheBusDown(t *testing.T) {
 		_, ready := busState()
 		return ready["bus"] == "disconnected"
 	})
+	// The live stream says it is behind, rather than going quiet.
+	if ev := live.next(10 * time.Second); ev.Name != "status" || ev.Data != `{"live":false}` {
+		t.Errorf("the live stream with the bus down: %+v, want a status event saying it is not live", ev)
+	}
 	// The like's event waits in the outbox: the fan-out is behind the
 	// writes, and cannot catch up.
 	if r := bob.do("PUT", "/v1/posts/"+first.ID+"/like", nil); r.StatusCode != 204 {
@@ -62,11 +69,31 @@ func TestFeedReadsWithTheBusDown(t *testing.T) {
 		t.Errorf("readyz with the bus down: %d %v, want 200, degraded, the bus disconnected (the node serves reads and writes)", code, ready)
 	}
 
+	// Search answers from its index, and says the index may be behind.
+	var found struct{ Warning string }
+	r := bob.do("GET", "/v2/search?q=outage", nil)
+	r.json(t, &found)
+	if r.StatusCode != 200 || r.Header.Get("Warning") == "" || !strings.HasPrefix(found.Warning, "behind:") {
+		t.Errorf("search with the bus down: %d, Warning %q, warning %q; want 200 saying it may be behind", r.StatusCode, r.Header.Get("Warning"), found.Warning)
+	}
+
 	bus.Restart(0)
 	testenv.Eventually(t, "readyz: the bus back", 15*time.Second, func() bool {
 		code, ready := busState()
 		return code == 200 && ready["bus"] == "ok" && ready["status"] == "ok"
 	})
+	// ... and live again (the posts that landed meanwhile may come first).
+	for ev := live.next(10 * time.Second); ev.Name != "status" || ev.Data != `{"live":true}`; ev = live.next(10 * time.Second) {
+		if ev.Name != "post" {
+			t.Fatalf("the live stream with the bus back: %+v, want a status event saying it is live again", ev)
+		}
+	}
+	found.Warning = ""
+	r = bob.do("GET", "/v2/search?q=outage", nil)
+	r.json(t, &found)
+	if r.Header.Get("Warning") != "" || found.Warning != "" {
+		t.Errorf("search with the bus back: Warning %q, warning %q; want none", r.Header.Get("Warning"), found.Warning)
+	}
 	testenv.Eventually(t, "the post made during the outage in bob's feed", 15*time.Second, func() bool {
 		items := feedItems(t, bob, "/v1/feed")
 		return len(items) == 2 && items[0].ID == during.ID

@@ -90,19 +90,21 @@ func schemas() m {
 		"Health": object(m{
 			"status": m{"type": "string", "enum": []string{"ok", "degraded", "unavailable"},
 				"description": `"degraded" (still 200): a part every node shares is down and the node serves what it can without it`},
-			"store":    m{"type": "string", "description": `"ok"; "primary unreachable" (degraded: reads from the replicas, writes 503); "unreachable" (503)`},
+			"store":    m{"type": "string", "description": `"ok"; "primary unreachable" (degraded: reads from the replicas, writes 503); "unreachable" (503 for the node's own database; degraded, 200, for PostgreSQL, which every node shares)`},
 			"bus":      m{"type": "string", "description": `"ok", or "disconnected" (degraded: reads and writes go on, the feed's freshness lags)`},
 			"events":   m{"type": "string", "description": `"ok", or the event consumers that are not running and why`},
 			"workers":  m{"type": "string", "description": `"ok", or the background workers that are down (failed, not yet back) and why`},
 			"replicas": arrayOf(object(m{"database": str(), "addr": str(), "healthy": boolean(), "lag_ms": integer()})),
 			"upstreams": m{"type": "array", "description": "on a gateway (which has no store): its upstreams; ready while one takes requests",
-				"items": object(m{"url": str(), "usable": boolean(), "healthy": boolean(), "ejected": boolean(), "draining": boolean(), "breaker": str(), "in_flight": integer()})},
+				"items": object(m{"url": str(), "usable": boolean(), "healthy": boolean(), "ejected": boolean(), "draining": boolean(), "breaker": str(), "in_flight": integer(), "streams": integer()})},
 		}, "store", "bus", "replicas", "events", "workers", "upstreams"),
 		"Job": object(m{"id": idStr(), "database": str(), "kind": str(), "queue": str(), "state": str(), "attempt": integer(), "max_attempts": integer(),
 			"args": m{}, "last_error": str(), "created_at": dateTime(), "finalized_at": dateTime()}, "last_error", "finalized_at", "database"),
 		"JobList":  object(m{"items": arrayOf(ref("Job"))}),
 		"SearchV1": object(m{"items": m{"type": "array", "items": m{"oneOf": []m{ref("UserSummary"), ref("PostV1")}}}, "next_cursor": str()}, "next_cursor"),
-		"SearchV2": object(m{"items": m{"type": "array", "items": m{"oneOf": []m{ref("UserSummary"), ref("PostV2")}}}, "next_cursor": str()}, "next_cursor"),
+		"SearchV2": object(m{"items": m{"type": "array", "items": m{"oneOf": []m{ref("UserSummary"), ref("PostV2")}}}, "next_cursor": str(),
+			"warning": m{"type": "string", "description": `set when the index may be behind: the node cannot hear of new posts and accounts now (the event bus is down), so the newest may be missing (the response also carries "Warning: 110")`}},
+			"next_cursor", "warning"),
 	}
 }
 

@@ -23,6 +23,7 @@ func (a *API) getSearch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	warning := a.searchBehind(w, r)
 	if page.Next != "" {
 		next := url.Values{"q": {q.Get("q")}, "type": {string(kind)}, "limit": {strconv.Itoa(limit)}, "cursor": {page.Next}}
 		w.Header().Add("Link", `<`+r.URL.Path+`?`+next.Encode()+`>; rel="next"`)
@@ -38,7 +39,7 @@ func (a *API) getSearch(w http.ResponseWriter, r *http.Request) error {
 				items = append(items, userSummaryJSON{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName})
 			}
 		}
-		writeJSON(w, http.StatusOK, cursorPage[userSummaryJSON]{Items: items, NextCursor: page.Next})
+		writeJSON(w, http.StatusOK, cursorPage[userSummaryJSON]{Items: items, NextCursor: page.Next, Warning: warning})
 		return nil
 	}
 	views, err := a.deps.Posts.ViewsByIDs(r.Context(), httpauthUserID(r), page.IDs)
@@ -46,7 +47,24 @@ func (a *API) getSearch(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.writePosts(w, r, views, func(items []any) any {
-		return cursorPage[any]{Items: items, NextCursor: page.Next}
+		return cursorPage[any]{Items: items, NextCursor: page.Next, Warning: warning}
 	})
 	return nil
+}
+
+// searchBehind marks an answer from an index that may be behind: the
+// index learns of posts and accounts from the event bus, and while this
+// node is cut off from it, the newest are missing. The answer is still
+// given (what the index holds is right, only not complete), with the
+// Warning header in every version and, for v2, the text of the warning
+// field; "" when the bus is up.
+func (a *API) searchBehind(w http.ResponseWriter, r *http.Request) string {
+	if a.deps.Bus == nil || a.deps.Bus() == nil {
+		return ""
+	}
+	w.Header().Set("Warning", `110 - "Response is Stale"`)
+	if apiVersion(r) == 1 {
+		return ""
+	}
+	return "behind: the search index cannot hear of new posts and accounts now; the newest may be missing"
 }

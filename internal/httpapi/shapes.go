@@ -86,6 +86,6 @@ type offsetPage[T any] struct {
 type cursorPage[T any] struct {
 	Items      []T    `json:"items"`
 	NextCursor string `json:"next_cursor,omitempty"`
-	// Warning says the page is not current (v2 feed only).
+	// Warning says the page is not current (v2 feed and search only).
 	Warning string `json:"warning,omitempty"`
 }

@@ -88,6 +88,7 @@ func (a *API) streamLive(ctx context.Context, sse *sseWriter, stream *live.Strea
 	}
 	beat := time.NewTicker(every)
 	defer beat.Stop()
+	flowing := true // what the client was last told: new posts reach it as they land
 	for sse.err == nil {
 		select {
 		case <-ctx.Done():
@@ -95,7 +96,16 @@ func (a *API) streamLive(ctx context.Context, sse *sseWriter, stream *live.Strea
 		case p := <-stream.Posts():
 			sse.post(p.ID)
 		case <-beat.C:
-			sse.comment("heartbeat")
+			// Posts reach the stream over the event bus: while this node
+			// is cut off from it, the stream says it is behind (the posts
+			// landed meanwhile come once the bus is back), and says so
+			// again when they flow. Checked on each heartbeat.
+			if up := a.deps.Bus == nil || a.deps.Bus() == nil; up != flowing {
+				flowing = up
+				sse.event("status", "", `{"live":`+strconv.FormatBool(up)+`}`)
+			} else {
+				sse.comment("heartbeat")
+			}
 		case <-stream.Done():
 			// What was queued first, then the reason: the client
 			// reconnects with the last id and loses nothing.
