@@ -21,6 +21,8 @@ var ErrNoRedis = errors.New("redis-server not found on PATH")
 type Redis struct {
 	port int
 	dir  string
+	bin  string
+	args []string
 	cmd  *exec.Cmd
 	done chan struct{}
 }
@@ -46,19 +48,30 @@ func StartRedis(ctx context.Context, dir string, throwaway bool) (*Redis, error)
 	}
 	args := append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--dir", dir,
 		"--logfile", filepath.Join(dir, "redis.log")}, persist...)
-	cmd := exec.Command(bin, args...)
-	cmd.SysProcAttr = childAttr()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start redis-server: %w", err)
-	}
-	r := &Redis{port: port, dir: dir, cmd: cmd, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(r.done) }()
-	if err := waitListening(ctx, r.addr(), 10*time.Second, r.done); err != nil {
-		r.Stop()
-		log, _ := os.ReadFile(r.LogPath())
-		return nil, fmt.Errorf("redis-server: %w: %s", err, strings.TrimSpace(string(log)))
+	r := &Redis{port: port, dir: dir, bin: bin, args: args}
+	if err := r.Start(ctx); err != nil {
+		return nil, err
 	}
 	return r, nil
+}
+
+// Start starts the server again after Stop, on the same port and files;
+// StartRedis has started it the first time.
+func (r *Redis) Start(ctx context.Context) error {
+	cmd := exec.Command(r.bin, r.args...)
+	cmd.SysProcAttr = childAttr()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start redis-server: %w", err)
+	}
+	done := make(chan struct{})
+	r.cmd, r.done = cmd, done
+	go func() { cmd.Wait(); close(done) }()
+	if err := waitListening(ctx, r.addr(), 10*time.Second, done); err != nil {
+		r.Stop()
+		log, _ := os.ReadFile(r.LogPath())
+		return fmt.Errorf("redis-server: %w: %s", err, strings.TrimSpace(string(log)))
+	}
+	return nil
 }
 
 func (r *Redis) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
