@@ -17,8 +17,9 @@ import (
 
 // attempt is one HTTP request of an operation.
 type attempt struct {
-	at   time.Time
-	kind string // "" for a success, else the error's kind
+	at     time.Time
+	kind   string // "" for a success, else the error's kind
+	detail string // what the failure said: the transport error, or the body
 }
 
 // outcome is one operation: every attempt it took, and how it ended.
@@ -70,12 +71,12 @@ func (c *caller) do(ctx context.Context, r request) outcome {
 		retry := false
 		switch {
 		case err != nil:
-			a.kind, retry = errKind(err), true
+			a.kind, a.detail, retry = errKind(err), err.Error(), true
 		case status == r.want:
 		case status >= 500 || status == http.StatusTooManyRequests || status == http.StatusConflict:
-			a.kind, retry = "http "+strconv.Itoa(status), true
+			a.kind, a.detail, retry = "http "+strconv.Itoa(status), r.method+" "+r.path+": "+truncate(body), true
 		default:
-			a.kind = "http " + strconv.Itoa(status)
+			a.kind, a.detail = "http "+strconv.Itoa(status), r.method+" "+r.path+": "+truncate(body)
 		}
 		o.attempts = append(o.attempts, a)
 		o.status, o.body, o.header = status, body, header

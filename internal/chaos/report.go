@@ -25,7 +25,9 @@ type Report struct {
 	AttemptSuccessRatio float64        `json:"attempt_success_ratio"`
 	FailedOperations    int            `json:"failed_operations"`
 	ErrorsByKind        map[string]int `json:"errors_by_kind"` // of failed requests
-	PerOperation        []OpStats      `json:"per_operation"`
+	// ErrorExamples is the first failure of each kind, as it was told.
+	ErrorExamples map[string]string `json:"error_examples"`
+	PerOperation  []OpStats         `json:"per_operation"`
 	// ErrorBudget is the failures the target allows for this run's
 	// operations, and the share of it the run spent (over 1: the target
 	// was missed).
@@ -53,7 +55,7 @@ func (w *workload) report(start time.Time, faults []FaultResult) *Report {
 	outcomes := slices.Clone(w.outcomes)
 	w.mu.Unlock()
 	r := &Report{Seed: w.cfg.Seed, Duration: w.cfg.Duration.String(), Target: w.cfg.Target,
-		ErrorsByKind: map[string]int{}, Faults: faults}
+		ErrorsByKind: map[string]int{}, ErrorExamples: map[string]string{}, Faults: faults}
 	byOp := map[string][]outcome{}
 	okAttempts := 0
 	for _, o := range outcomes {
@@ -68,6 +70,9 @@ func (w *workload) report(start time.Time, faults []FaultResult) *Report {
 				continue
 			}
 			r.ErrorsByKind[a.kind]++
+			if _, ok := r.ErrorExamples[a.kind]; !ok {
+				r.ErrorExamples[a.kind] = a.detail
+			}
 			if i := faultAt(faults, a.at); i >= 0 {
 				f := &faults[i]
 				f.FailedAttempts++
@@ -187,6 +192,9 @@ func (r *Report) Print(out io.Writer) {
 			parts = append(parts, fmt.Sprintf("%s %d", k, r.ErrorsByKind[k]))
 		}
 		fmt.Fprintf(out, "failed requests by kind: %s\n", strings.Join(parts, ", "))
+		for _, k := range kinds {
+			fmt.Fprintf(out, "  first %s: %s\n", k, r.ErrorExamples[k])
+		}
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "\nOP\tCOUNT\tFAILED\tP50 ms\tP99 ms\tP99.9 ms\t")
