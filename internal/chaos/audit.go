@@ -75,8 +75,12 @@ func audit(ctx context.Context, cfg Config, w *workload) *AuditResult {
 	start := time.Now()
 	deadline := start.Add(cfg.Settle)
 	var a *AuditResult
-	for {
+	var first []string
+	for pass := 0; ; pass++ {
 		a = auditOnce(ctx, cfg, w)
+		if pass == 0 {
+			first = a.problems()
+		}
 		if len(a.problems()) == 0 || time.Now().After(deadline) || ctx.Err() != nil {
 			break
 		}
@@ -86,6 +90,7 @@ func audit(ctx context.Context, cfg Config, w *workload) *AuditResult {
 		}
 	}
 	a.SettledAfterMS = time.Since(start).Milliseconds()
+	a.FirstLook = first
 	return a
 }
 
@@ -298,6 +303,9 @@ func (a *AuditResult) print(out io.Writer) {
 	line("no job running, waiting or discarded", a.JobsLeft)
 	if len(a.Errors) > 0 {
 		line("the audit read everything", a.Errors)
+	}
+	for _, s := range a.FirstLook {
+		fmt.Fprintf(out, "  (at first look: %s)\n", s)
 	}
 	for _, s := range a.Skipped {
 		fmt.Fprintf(out, "  --  skipped %s\n", s)

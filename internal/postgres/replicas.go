@@ -48,6 +48,10 @@ type ReplicaStatus struct {
 // ErrPrimaryDown is returned for a write while the primary is unreachable.
 var ErrPrimaryDown = errkind.New(errkind.Unavailable, "the database primary is unreachable; writes are paused, reads continue")
 
+// ErrDatabaseDown is returned for a read while neither the primary nor
+// a replica can be reached: the client should retry, not report a bug.
+var ErrDatabaseDown = errkind.New(errkind.Unavailable, "the database is unreachable; try again shortly")
+
 // AddReplicas connects read replicas. Reads that may be stale go to the
 // healthy replica with the fewest reads in flight; a replica that fails or
 // lags more than maxLag is taken out until it recovers (MonitorReplicas).
