@@ -31,6 +31,9 @@ type AuditResult struct {
 	Skipped        []string `json:"skipped,omitempty"` // checks not made, and why
 	Errors         []string `json:"errors,omitempty"`  // the audit's own failures to read
 	SettledAfterMS int64    `json:"settled_after_ms"`
+	// FirstLook is what the first pass found, right after the workload:
+	// what took SettledAfterMS to come right.
+	FirstLook []string `json:"first_look,omitempty"`
 }
 
 func (a *AuditResult) problems() []string {
