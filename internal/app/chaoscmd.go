@@ -50,7 +50,7 @@ func parseChaosConfig(args []string, stderr io.Writer) (chaosConfig, error) {
 	fs.IntVar(&c.clients, "clients", 3, "concurrent clients")
 	fs.Float64Var(&c.rate, "rate", 15, "operations per second over all clients")
 	fs.DurationVar(&c.hold, "hold", 5*time.Second, "how long an engine stays stopped (a killed node is restarted at once)")
-	fs.DurationVar(&c.settle, "settle", 90*time.Second, "how long the audit lets the system converge before it reports what is off")
+	fs.DurationVar(&c.settle, "settle", 2*time.Minute, "how long the audit lets the system converge before it reports what is off (a killed worker's job is rescued after 90 s)")
 	fs.IntVar(&c.cluster.API, "api", 2, "api nodes")
 	fs.IntVar(&c.cluster.Workers, "workers", 2, "worker nodes")
 	fs.IntVar(&c.cluster.LogicalShards, "logical-shards", 16, "logical shards of the throwaway database")

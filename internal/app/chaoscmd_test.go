@@ -35,7 +35,7 @@ func TestChaosShortRun(t *testing.T) {
 	}
 	reportPath := filepath.Join(t.TempDir(), "chaos.json")
 	cmd := exec.Command(os.Args[0], "chaos", "--duration", "60s", "--seed", "1", "--faults", "all",
-		"--settle", "60s", "--report", reportPath, "--", "--argon2-memory", "64", "--argon2-time", "1")
+		"--settle", "2m", "--report", reportPath, "--", "--argon2-memory", "64", "--argon2-time", "1")
 	cmd.Env = append(os.Environ(), asPhotofeedEnv+"=1")
 	out := &testenv.LogBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
