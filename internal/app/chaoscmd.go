@@ -14,15 +14,20 @@ import (
 	"time"
 
 	"github.com/photofeed/photofeed/internal/chaos"
+	"github.com/photofeed/photofeed/internal/cluster"
 )
 
 // faultKinds are the faults `photofeed chaos` can inject, in the order
 // --faults all names them.
-var faultKinds = []string{"kill-api", "kill-worker", "redis-stop", "nats-stop", "postgres-stop"}
+var faultKinds = []string{"kill-api", "kill-worker", "redis-stop", "nats-stop", "postgres-stop", "redis-partition"}
 
-const chaosNotBuilt = `Not built yet: added latency, packet loss and partitions between the app
-and one engine (tc netem and iptables in network namespaces), and stopping
-a PostgreSQL replica (the cluster runs none). No fault here pretends to be one.`
+// netFaults need a network namespace: root, ip and iptables.
+var netFaults = []string{"redis-partition"}
+
+const chaosNotBuilt = `Not built yet: added latency and packet loss (tc netem: this machine's
+kernel has no netem qdisc), a partition from PostgreSQL or NATS (only Redis
+runs in a namespace of its own), and stopping a PostgreSQL replica (the
+cluster runs none). No fault here pretends to be one.`
 
 type chaosConfig struct {
 	cluster  clusterConfig
@@ -35,6 +40,7 @@ type chaosConfig struct {
 	rate     float64
 	hold     time.Duration
 	settle   time.Duration
+	skipped  []string // faults asked for that cannot run here, and why
 }
 
 func parseChaosConfig(args []string, stderr io.Writer) (chaosConfig, error) {
@@ -90,6 +96,15 @@ audit finds anything.
 			c.faults = append(c.faults, f)
 		}
 	}
+	if err := cluster.NetNSAvailable(); err != nil {
+		for _, f := range netFaults {
+			if i := slices.Index(c.faults, f); i >= 0 {
+				c.faults = slices.Delete(slices.Clone(c.faults), i, i+1)
+				c.skipped = append(c.skipped, fmt.Sprintf("%s skipped: %v", f, err))
+			}
+		}
+	}
+	c.cluster.RedisNetNS = slices.Contains(c.faults, "redis-partition")
 	switch {
 	case c.duration < 10*time.Second:
 		return c, errors.New("--duration must be at least 10s")
@@ -127,6 +142,9 @@ func chaosCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errors.New("chaos: the cluster has no gateway, and the workload goes through one")
 	}
 	fmt.Fprintln(stdout, chaosNotBuilt)
+	for _, s := range cfg.skipped {
+		fmt.Fprintln(stdout, s)
+	}
 	kinds, err := c.faultKinds(cfg)
 	if err != nil {
 		return err
@@ -196,6 +214,14 @@ func (c *clusterRun) faultKinds(cfg chaosConfig) ([]chaos.Kind, error) {
 				}
 				return err
 			}
+		case "redis-partition":
+			ns := c.engines.rdNS
+			if ns == nil {
+				return nil, errors.New("chaos: redis-partition needs the cluster's own Redis in a network namespace")
+			}
+			k.Targets, k.Hold = []string{"redis"}, cfg.hold
+			k.Inject = func(context.Context, string) error { return ns.Partition() }
+			k.Restore = func(context.Context, string) error { return ns.Heal() }
 		case "postgres-stop":
 			pg := c.engines.pg
 			if pg == nil {

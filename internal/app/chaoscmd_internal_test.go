@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/photofeed/photofeed/internal/cluster"
 )
 
 func TestParseChaosConfig(t *testing.T) {
@@ -15,7 +17,10 @@ func TestParseChaosConfig(t *testing.T) {
 	}{
 		{args: nil, check: func(c chaosConfig) bool {
 			return c.duration == 90*time.Second && c.seed == 1 && c.target == 0.9999 &&
-				slices.Equal(c.faults, faultKinds) && c.cluster.API == 2 && c.cluster.RateLimits == "off"
+				slices.Equal(c.faults[:5], faultKinds[:5]) && c.cluster.API == 2 && c.cluster.RateLimits == "off" &&
+				// The partition, when this machine can make one; said otherwise.
+				(len(c.faults) == 6) == (cluster.NetNSAvailable() == nil) && (len(c.faults) == 6) == (len(c.skipped) == 0) &&
+				c.cluster.RedisNetNS == (len(c.faults) == 6)
 		}},
 		{args: []string{"--faults", "kill-api, redis-stop", "--seed", "7", "--", "--cache-ttl", "0"}, check: func(c chaosConfig) bool {
 			return slices.Equal(c.faults, []string{"kill-api", "redis-stop"}) && c.seed == 7 && slices.Equal(c.cluster.NodeArgs, []string{"--cache-ttl", "0"})

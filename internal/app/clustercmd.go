@@ -30,6 +30,9 @@ type clusterConfig struct {
 	LogLevel      string
 	StartTimeout  time.Duration
 	NodeArgs      []string // after "--": passed to every api and worker node
+	// RedisNetNS runs a started Redis in a network namespace of its own
+	// (root only), for `photofeed chaos` to cut it off.
+	RedisNetNS bool
 }
 
 func parseClusterConfig(args []string, stderr io.Writer) (clusterConfig, error) {
