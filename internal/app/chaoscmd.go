@@ -62,6 +62,7 @@ func parseChaosConfig(args []string, stderr io.Writer) (chaosConfig, error) {
 	fs.IntVar(&c.cluster.LogicalShards, "logical-shards", 16, "logical shards of the throwaway database")
 	fs.StringVar(&c.cluster.RateLimits, "rate-limits", "off", `rate-limit policy file for every node, or "off": every client here is one loopback address`)
 	fs.StringVar(&c.cluster.LogLevel, "log-level", "info", "nodes' log level")
+	fs.StringVar(&c.cluster.DataDir, "data-dir", "", "keep the cluster's data and the nodes' logs here, to read after the run (default: a temporary directory, removed on exit)")
 	fs.DurationVar(&c.cluster.StartTimeout, "start-timeout", 3*time.Minute, "how long a node may take to become ready")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: photofeed chaos [flags] [-- serve flags for every api and worker node]

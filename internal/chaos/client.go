@@ -154,6 +154,7 @@ func (o outcome) decode(v any) error {
 }
 
 func truncate(b []byte) string {
+	b = bytes.TrimSpace(b)
 	if len(b) > 200 {
 		return string(b[:200]) + "…"
 	}
