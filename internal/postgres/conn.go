@@ -58,11 +58,14 @@ func (c conn) QueryRow(ctx context.Context, q string, args ...any) sqlstore.RowS
 }
 
 func (c conn) QueryPrimary(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return c.db.write.QueryContext(ctx, c.db.rebind(q), args...)
+	rows, err := c.db.write.QueryContext(ctx, c.db.rebind(q), args...)
+	return rows, readErr(err)
 }
 
 func (c conn) QueryRowPrimary(ctx context.Context, q string, args ...any) sqlstore.RowScanner {
-	return c.db.write.QueryRowContext(ctx, c.db.rebind(q), args...)
+	return rowFunc(func(dest ...any) error {
+		return readErr(c.db.write.QueryRowContext(ctx, c.db.rebind(q), args...).Scan(dest...))
+	})
 }
 
 func (conn) IDList() string      { return `SELECT unnest(CAST(? AS BIGINT[]))` }

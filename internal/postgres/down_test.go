@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/photofeed/photofeed/internal/errkind"
 	"github.com/photofeed/photofeed/internal/postgres"
@@ -33,5 +34,23 @@ func TestReadWithTheServerDownIsUnavailable(t *testing.T) {
 	}
 	if errkind.Of(err) != errkind.Unavailable {
 		t.Errorf("a query with the server down: %v (kind %v), want unavailable", err, errkind.Of(err))
+	}
+	// The reads that must see the latest write (a follow checks its
+	// followee exists this way) ask the primary alone.
+	var one int
+	err = db.Main().QueryRowPrimary(t.Context(), `SELECT 1`).Scan(&one)
+	if errkind.Of(err) != errkind.Unavailable {
+		t.Errorf("a row from the primary with the server down: %v (kind %v), want unavailable", err, errkind.Of(err))
+	}
+	rows, err = db.Main().QueryPrimary(t.Context(), `SELECT 1`)
+	if err == nil {
+		rows.Close()
+	}
+	if errkind.Of(err) != errkind.Unavailable {
+		t.Errorf("a query of the primary with the server down: %v (kind %v), want unavailable", err, errkind.Of(err))
+	}
+	// A follow as the API makes it: 503, not 500.
+	if err := db.Graph().Follow(t.Context(), 1, 2, time.Now()); errkind.Of(err) != errkind.Unavailable {
+		t.Errorf("a follow with the server down: %v (kind %v), want unavailable", err, errkind.Of(err))
 	}
 }
