@@ -100,10 +100,8 @@ func audit(ctx context.Context, cfg Config, w *workload) *AuditResult {
 func auditOnce(ctx context.Context, cfg Config, w *workload) *AuditResult {
 	w.mu.Lock()
 	posts, likes, follows := slices.Clone(w.posts), slices.Clone(w.likes), slices.Clone(w.follows)
-	tried := len(w.tried)
 	w.mu.Unlock()
 	a := &AuditResult{AckedPosts: len(posts), AckedLikes: len(likes), AckedFollows: len(follows)}
-	_ = tried
 	r := auditReader{c: w.caller, ctx: ctx, a: a}
 
 	// Every author's posts, all pages: each key's posts counted.

@@ -110,13 +110,13 @@ func (w *workload) report(start time.Time, faults []FaultResult) *Report {
 		r.ErrorBudgetSpent = float64(r.FailedOperations) / r.ErrorBudget
 	}
 	for _, m := range mix {
-		os := byOp[m.op]
-		if len(os) == 0 {
+		list := byOp[m.op]
+		if len(list) == 0 {
 			continue
 		}
-		s := OpStats{Op: m.op, Count: len(os)}
-		took := make([]time.Duration, 0, len(os))
-		for _, o := range os {
+		s := OpStats{Op: m.op, Count: len(list)}
+		took := make([]time.Duration, 0, len(list))
+		for _, o := range list {
 			if !o.ok {
 				s.Failed++
 			}

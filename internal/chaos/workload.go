@@ -52,7 +52,6 @@ type workload struct {
 	mu       sync.Mutex
 	outcomes []outcome
 	posts    []ackedPost
-	tried    map[string]bool // upload keys sent, acknowledged or not
 	likes    []ackedEdge
 	follows  []ackedEdge
 	postIDs  []string // for reads and likes
@@ -60,7 +59,7 @@ type workload struct {
 
 func newWorkload(cfg Config) *workload {
 	return &workload{cfg: cfg, caller: newCaller(strings.TrimRight(cfg.Entry, "/"), cfg.Patience),
-		live: &liveStats{}, tried: map[string]bool{}}
+		live: &liveStats{}}
 }
 
 // setup makes the users (three per client) and a first post each,
@@ -171,9 +170,6 @@ func (w *workload) one(ctx context.Context, rng *rand.Rand, client, n int) outco
 // upload posts a small photo captioned with its Idempotency-Key, so the
 // audit can count the posts each key made.
 func (w *workload) upload(ctx context.Context, rng *rand.Rand, u int, key string) outcome {
-	w.mu.Lock()
-	w.tried[key] = true
-	w.mu.Unlock()
 	ct, body := uploadForm(rng, key)
 	o := w.caller.do(ctx, request{op: "upload", method: "POST", path: "/v1/posts", token: w.users[u].token,
 		contentType: ct, body: body, key: key, want: 201})
