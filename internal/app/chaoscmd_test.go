@@ -13,10 +13,11 @@ import (
 	"github.com/photofeed/photofeed/internal/testenv"
 )
 
-// TestChaosShortRun is the CI stage of `photofeed chaos`: a minute of
+// TestChaosShortRun is the CI stage of `photofeed chaos`: 90 s of
 // workload with a fixed seed and one fault of each kind, failing when
 // fewer than 99.99 % of the operations succeed or the audit finds
-// anything. It takes about two minutes of the machine (the cluster's
+// anything (six faults of 5 s with quiet gaps between them need about
+// that long). It takes about two minutes of the machine (the cluster's
 // start, the run, the audit, the stop) and its nodes are this test
 // binary, so it runs only when asked, in a stage of its own, never under
 // -race: PHOTOFEED_TEST_CHAOS=1 go test -run TestChaosShortRun ./internal/app
@@ -34,7 +35,7 @@ func TestChaosShortRun(t *testing.T) {
 		testenv.Missing(t, "redis-server (apt-get install redis-server)")
 	}
 	reportPath := filepath.Join(t.TempDir(), "chaos.json")
-	cmd := exec.Command(os.Args[0], "chaos", "--duration", "60s", "--seed", "1", "--faults", "all",
+	cmd := exec.Command(os.Args[0], "chaos", "--duration", "90s", "--seed", "1", "--faults", "all",
 		"--settle", "2m", "--report", reportPath, "--", "--argon2-memory", "64", "--argon2-time", "1")
 	cmd.Env = append(os.Environ(), asPhotofeedEnv+"=1")
 	out := &testenv.LogBuffer{}

@@ -19,6 +19,9 @@ type planned struct {
 // the progress line).
 type plan struct {
 	faults []planned
+	gap    time.Duration // the least quiet time between one fault's end and the next
+	lastAt time.Duration // no fault starts later in the run than this
+	last   time.Time     // lastAt as a time (set by run)
 	mu     sync.Mutex
 	now    []string
 }
@@ -31,11 +34,11 @@ func schedule(cfg Config) *plan {
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5eed))
 	kinds := append([]Kind(nil), cfg.Faults...)
 	rng.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
-	p := &plan{}
+	first, last := cfg.Duration/10, cfg.Duration*8/10
+	p := &plan{gap: min(5*time.Second, cfg.Duration/20), lastAt: last}
 	if len(kinds) == 0 {
 		return p
 	}
-	first, last := cfg.Duration/10, cfg.Duration*8/10
 	slot := (last - first) / time.Duration(len(kinds))
 	for i, k := range kinds {
 		at := first + time.Duration(i)*slot + time.Duration(rng.Int64N(int64(slot)/4+1))
@@ -73,14 +76,31 @@ type FaultResult struct {
 // run injects and restores each fault at its time; it returns when all
 // are restored (or ctx ends, restoring the one in flight).
 func (p *plan) run(ctx context.Context, start time.Time, live *liveStats) []FaultResult {
+	p.last = start.Add(p.lastAt)
 	var out []FaultResult
+	var restored time.Time
 	for _, f := range p.faults {
+		// A fault that held longer than its slot pushes the next one back:
+		// each is given a quiet gap after the one before, so what went
+		// wrong is charged to the fault that caused it, not its successor.
+		at := start.Add(f.at)
+		if gap := restored.Add(p.gap); at.Before(gap) {
+			at = gap
+		}
+		r := FaultResult{Kind: f.kind.Name, Target: f.target}
+		if at.After(p.last) {
+			r.Injected, r.Restored = at, at
+			r.InjectError = fmt.Sprintf("no time left in the run (due at %s, the faults' part of the run ended at %s): a shorter --hold or a longer --duration",
+				at.Sub(start).Round(time.Second), p.last.Sub(start).Round(time.Second))
+			out = append(out, r)
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			return out
-		case <-time.After(time.Until(start.Add(f.at))):
+		case <-time.After(time.Until(at)):
 		}
-		r := FaultResult{Kind: f.kind.Name, Target: f.target, Injected: time.Now()}
+		r.Injected = time.Now()
 		label := f.kind.Name
 		if f.target != "" {
 			label += "(" + f.target + ")"
@@ -102,6 +122,7 @@ func (p *plan) run(ctx context.Context, start time.Time, live *liveStats) []Faul
 			}
 		}
 		r.Restored = time.Now()
+		restored = r.Restored
 		p.set("")
 		out = append(out, r)
 	}
