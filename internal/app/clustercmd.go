@@ -30,6 +30,9 @@ type clusterConfig struct {
 	LogLevel      string
 	StartTimeout  time.Duration
 	NodeArgs      []string // after "--": passed to every api and worker node
+	// RedisNetNS runs a started Redis in a network namespace of its own
+	// (root only), for `photofeed chaos` to cut it off.
+	RedisNetNS bool
 }
 
 func parseClusterConfig(args []string, stderr io.Writer) (clusterConfig, error) {
@@ -82,19 +85,11 @@ func clusterCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	if missing := missingEngines(cfg); len(missing) > 0 {
-		for _, m := range missing {
-			fmt.Fprintln(stderr, m)
-		}
-		return errors.New("cluster: engines missing (see above)")
+	c, err := startCluster(ctx, cfg, stdout, stderr)
+	if c != nil {
+		defer c.stop()
 	}
-	self, err := os.Executable()
 	if err != nil {
-		return fmt.Errorf("cluster: find this program: %w", err)
-	}
-	c := &clusterRun{cfg: cfg, self: self, stdout: stdout, stderr: stderr}
-	defer c.stop()
-	if err := c.start(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil // interrupted while starting: what started is stopped
 		}
@@ -103,6 +98,24 @@ func clusterCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "photofeed cluster: stopping")
 	return nil
+}
+
+// startCluster starts the topology cfg describes and prints its table.
+// The run it returns (also on error, with what did start) must be
+// stopped; `photofeed chaos` keeps it to kill and restart its parts.
+func startCluster(ctx context.Context, cfg clusterConfig, stdout, stderr io.Writer) (*clusterRun, error) {
+	if missing := missingEngines(cfg); len(missing) > 0 {
+		for _, m := range missing {
+			fmt.Fprintln(stderr, m)
+		}
+		return nil, errors.New("cluster: engines missing (see above)")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("cluster: find this program: %w", err)
+	}
+	c := &clusterRun{cfg: cfg, self: self, stdout: stdout, stderr: stderr}
+	return c, c.start(ctx)
 }
 
 // clusterRun is one run of the cluster: what it started, to stop.
@@ -198,6 +211,7 @@ func clusterSecret(dir string) (string, error) {
 // requests), the nodes, then the engines; a temporary data dir goes last.
 func (c *clusterRun) stop() {
 	const grace = 20 * time.Second // above serve's default --shutdown-timeout
+	c.up.Store(false)              // the exits from here on are asked for
 	if c.gateway != nil {
 		c.gateway.Stop(grace)
 	}

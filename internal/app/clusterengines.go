@@ -19,6 +19,7 @@ type engines struct {
 	db, redis, nats string // the URLs the nodes use
 	pg              *cluster.Postgres
 	rd              *cluster.Redis
+	rdNS            *cluster.NetNS // where rd runs, with RedisNetNS
 	bus             *cluster.NATS
 }
 
@@ -53,8 +54,13 @@ func (e *engines) start(ctx context.Context, cfg clusterConfig, dir string, thro
 		}
 		e.db = e.pg.URL()
 	}
+	if e.redis == "" && cfg.RedisNetNS {
+		if e.rdNS, err = cluster.NewNetNS(); err != nil {
+			return fmt.Errorf("cluster: Redis's network namespace: %w", err)
+		}
+	}
 	if e.redis == "" {
-		if e.rd, err = cluster.StartRedis(ctx, filepath.Join(dir, "redis"), throwaway); err != nil {
+		if e.rd, err = cluster.StartRedisIn(ctx, filepath.Join(dir, "redis"), throwaway, e.rdNS); err != nil {
 			return fmt.Errorf("cluster: start Redis: %w", err)
 		}
 		e.redis = e.rd.URL()
@@ -75,6 +81,11 @@ func (e *engines) stop(stderr io.Writer) {
 	}
 	if e.rd != nil {
 		e.rd.Stop()
+	}
+	if e.rdNS != nil {
+		if err := e.rdNS.Close(); err != nil {
+			fmt.Fprintf(stderr, "photofeed cluster: remove Redis's network namespace: %v\n", err)
+		}
 	}
 	if e.pg != nil {
 		if err := e.pg.Stop(); err != nil {

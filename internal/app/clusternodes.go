@@ -19,6 +19,7 @@ type clusterNode struct {
 	name, role string
 	url        string
 	log        string // its log file, or "stderr" with --verbose
+	args       []string
 	proc       *cluster.Process
 }
 
@@ -114,8 +115,18 @@ func shareMedia(dataDir, media string) error {
 	return nil
 }
 
-// spawn starts n's process with args, its output to its log.
+// spawn starts n's process with args, its output to its log, and adds
+// it to the nodes.
 func (c *clusterRun) spawn(n *clusterNode, args []string) error {
+	if err := c.startProcess(n, args); err != nil {
+		return err
+	}
+	c.nodes = append(c.nodes, *n)
+	return nil
+}
+
+// startProcess starts n's process with args, its output to its log.
+func (c *clusterRun) startProcess(n *clusterNode, args []string) error {
 	var out io.Writer
 	if c.cfg.Verbose {
 		out, n.log = cluster.NewPrefixWriter(c.stderr, &c.stderrMu, n.name+" | "), "stderr"
@@ -137,8 +148,7 @@ func (c *clusterRun) spawn(n *clusterNode, args []string) error {
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
-	n.proc = p
-	c.nodes = append(c.nodes, *n)
+	n.proc, n.args = p, args
 	return nil
 }
 

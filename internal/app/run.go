@@ -34,6 +34,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, cfg, stdout, stderr)
 	case "cluster":
 		return clusterCmd(ctx, rest, stdout, stderr)
+	case "chaos":
+		return chaosCmd(ctx, rest, stdout, stderr)
 	case "reindex":
 		cfg, err := parseServeConfig(rest, getenv, stderr)
 		if errors.Is(err, flag.ErrHelp) {
@@ -72,6 +74,8 @@ Usage:
                               the front door of api nodes: balancing, token checks, rate limits
   photofeed cluster [flags]   the whole topology on this machine: a gateway, api and worker
                               nodes, PostgreSQL, Redis and NATS (cluster -h for the flags)
+  photofeed chaos [flags]     a throwaway cluster under a workload while its parts are killed
+                              and stopped; a success-ratio report and an audit (chaos -h)
   photofeed reindex [flags]   rebuild the search index from the database (server stopped)
   photofeed jobs list [--state discarded] | jobs retry <id> [--database name]
                               background jobs of every database; discarded ones are the dead letters

@@ -66,6 +66,7 @@ type Postgres struct {
 	bin, dir, data string
 	port           int
 	throwaway      bool
+	opts           string // the server's options, for Start
 }
 
 // StartPostgres starts a server on the cluster at dir/data, made there
@@ -98,14 +99,30 @@ func StartPostgres(dir string, throwaway bool) (_ *Postgres, err error) {
 	if throwaway {
 		opts = append(opts, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 	}
-	if err := p.run("pg_ctl", "-D", p.data, "-o", strings.Join(opts, " "), "-l", p.LogPath(), "-w", "-t", "60", "start"); err != nil {
+	p.opts = strings.Join(opts, " ")
+	if err := p.Start(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Start starts the server again after Stop, on the same port and data;
+// StartPostgres has started it the first time.
+func (p *Postgres) Start() error {
+	if err := p.run("pg_ctl", "-D", p.data, "-o", p.opts, "-l", p.LogPath(), "-w", "-t", "60", "start"); err != nil {
 		// pg_ctl gives up waiting without stopping the postmaster, which
 		// would outlive us with its data dir removed underneath it. Its
 		// error adds nothing: the start's says what went wrong.
 		_ = p.run("pg_ctl", "-D", p.data, "-m", "immediate", "stop")
-		return nil, err
+		return err
 	}
-	return p, nil
+	return nil
+}
+
+// Crash stops the server as a crash would (immediate mode: no
+// checkpoint, recovery from the WAL on the next start), whatever kind it is.
+func (p *Postgres) Crash() error {
+	return p.run("pg_ctl", "-D", p.data, "-m", "immediate", "-w", "stop")
 }
 
 func (p *Postgres) run(name string, args ...string) error {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,6 +27,22 @@ type Process struct {
 	done chan struct{}
 	err  error // set before done closes
 	tail *tail
+	// killed says Kill was asked for: the exit is no crash to report.
+	killed atomic.Bool
+}
+
+// Kill kills the process group at once (SIGKILL, as kill -9 would: no
+// shutdown, no flush) and waits for the exit. The exit is not reported
+// to OnExit: it was asked for.
+func (p *Process) Kill() {
+	p.killed.Store(true)
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	killGroup(p.cmd.Process)
+	<-p.done
 }
 
 // PID is the process id.
@@ -116,7 +133,7 @@ func (s *Supervisor) Start(c Child) (*Process, error) {
 		s.mu.Lock()
 		stopping := s.stopping
 		s.mu.Unlock()
-		if !stopping && s.OnExit != nil {
+		if !stopping && !p.killed.Load() && s.OnExit != nil {
 			s.OnExit(p)
 		}
 	}()

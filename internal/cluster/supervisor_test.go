@@ -107,3 +107,36 @@ func TestPrefixWriterKeepsLinesWhole(t *testing.T) {
 		t.Errorf("got %q, want %q", out.String(), want)
 	}
 }
+
+func TestKillIsNoCrash(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	var sup cluster.Supervisor
+	exited := make(chan string, 1)
+	sup.OnExit = func(p *cluster.Process) { exited <- p.Name }
+	// SIGTERM ignored: only a SIGKILL ends it at once.
+	p, err := sup.Start(cluster.Child{Name: "killed", Path: sh, Args: []string{"-c", `trap "" TERM; sleep 300 & wait`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := time.Now()
+	p.Kill()
+	if took := time.Since(started); took > 5*time.Second {
+		t.Errorf("Kill took %s", took)
+	}
+	if err := syscall.Kill(p.PID(), 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("pid %d still there after Kill: %v", p.PID(), err)
+	}
+	var ee *exec.ExitError
+	if !errors.As(p.Err(), &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Errorf("exit %v, want killed by SIGKILL", p.Err())
+	}
+	sup.StopAll(time.Second)
+	select {
+	case name := <-exited:
+		t.Errorf("OnExit called for %s, killed on purpose", name)
+	default:
+	}
+}

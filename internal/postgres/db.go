@@ -191,6 +191,14 @@ func writeErr(err error) error {
 	return err
 }
 
+// readErr marks a read that failed because no server could be reached.
+func readErr(err error) error {
+	if unreachable(err) {
+		return fmt.Errorf("%w: %w", ErrDatabaseDown, err)
+	}
+	return err
+}
+
 // query runs a read where pickRead says, falling back to a replica when
 // the primary cannot be reached.
 func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
@@ -204,14 +212,15 @@ func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 		// The replica failed (starting up, a recovery conflict, gone):
 		// out until its next health check, and the primary answers.
 		r.healthy.Store(false)
-		return db.write.QueryContext(ctx, q, args...)
+		rows, err = db.write.QueryContext(ctx, q, args...)
+		return rows, readErr(err)
 	}
 	if err != nil && r == nil && unreachable(err) {
 		if fb := db.fallbackRead(); fb != nil {
-			return fb.pool.QueryContext(ctx, q, args...)
+			rows, err = fb.pool.QueryContext(ctx, q, args...)
 		}
 	}
-	return rows, err
+	return rows, readErr(err)
 }
 
 func (db *DB) queryRow(ctx context.Context, q string, args ...any) interface{ Scan(...any) error } {
@@ -236,10 +245,10 @@ func (db *DB) queryRow(ctx context.Context, q string, args ...any) interface{ Sc
 		}
 		if err != nil && r == nil && unreachable(err) {
 			if fb := db.fallbackRead(); fb != nil {
-				return fb.pool.QueryRowContext(ctx, q, args...).Scan(dest...)
+				err = fb.pool.QueryRowContext(ctx, q, args...).Scan(dest...)
 			}
 		}
-		return err
+		return readErr(err)
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/photofeed/photofeed/internal/consistency"
+	"github.com/photofeed/photofeed/internal/errkind"
 	"github.com/photofeed/photofeed/internal/sqlstore"
 )
 
@@ -48,6 +49,10 @@ type ReplicaStatus struct {
 // ErrPrimaryDown is returned for a write, or a read that must be
 // current, while the primary is unreachable.
 var ErrPrimaryDown = sqlstore.ErrPrimaryDown
+
+// ErrDatabaseDown is returned for a read while neither the primary nor
+// a replica can be reached: the client should retry, not report a bug.
+var ErrDatabaseDown = errkind.New(errkind.Unavailable, "the database is unreachable; try again shortly")
 
 // AddReplicas connects read replicas. Reads that may be stale go to the
 // healthy replica with the fewest reads in flight; a replica that fails or
