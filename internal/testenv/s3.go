@@ -39,7 +39,7 @@ type S3Fault int32
 const (
 	S3Healthy S3Fault = iota
 	S3Down            // every request's connection is closed unanswered
-	S3Hangs           // every request waits until its client gives up
+	S3Hangs           // every request waits until its client gives up, unanswered
 )
 
 // SetFault makes the server misbehave from now on (S3Healthy: stop).
@@ -68,7 +68,9 @@ func StartS3(t testing.TB) *S3 {
 			case <-r.Context().Done():
 			case <-closing:
 			}
-			return
+			// A store that hangs never answers: whatever ended the wait,
+			// the connection closes unanswered, not with an empty 200.
+			panic(http.ErrAbortHandler)
 		}
 		if r.Method == http.MethodPut && r.URL.Query().Has("partNumber") {
 			s.Parts.Add(1)
