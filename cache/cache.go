@@ -94,6 +94,9 @@ type Cache[K comparable, V any] struct {
 
 	mu    sync.Mutex
 	loads int64
+	// hits and misses count reads (Get and Lookup), for metrics:
+	// atomics, so that a hit costs no lock.
+	hits, misses atomic.Uint64
 
 	// gens count invalidations per stripe of keys. A load notes its
 	// stripe's count before it reads and stores its result only if no
@@ -144,12 +147,29 @@ func (c *Cache[K, V]) Loads() int64 {
 	return c.loads
 }
 
+// Stats are a cache's reads since it was made: Hits found a fresh entry
+// here (a remembered miss included), Misses did not and went to the
+// second level or the loader. An early refresh counts as a hit.
+type Stats struct {
+	Hits, Misses uint64
+}
+
+// Stats returns the cache's counts of hits and misses.
+func (c *Cache[K, V]) Stats() Stats {
+	return Stats{Hits: c.hits.Load(), Misses: c.misses.Load()}
+}
+
 // Get returns the value for key, loading it on a miss, an expired entry,
 // or an early refresh.
 func (c *Cache[K, V]) Get(ctx context.Context, key K) (V, error) {
 	now := c.cfg.Now()
 	e, ok := c.store.GetIfPresent(key)
 	held := ok && now.Before(e.expires)
+	if held {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
+	}
 	if held && !c.refreshEarly(e, now) {
 		return e.value()
 	}
@@ -262,8 +282,10 @@ func (c *Cache[K, V]) stripe(key K) *atomic.Uint64 {
 func (c *Cache[K, V]) Lookup(key K) (v V, ok, missing bool) {
 	e, found := c.store.GetIfPresent(key)
 	if !found || !c.cfg.Now().Before(e.expires) {
+		c.misses.Add(1)
 		return v, false, false
 	}
+	c.hits.Add(1)
 	return e.v, true, e.missing
 }
 

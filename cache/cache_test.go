@@ -290,3 +290,27 @@ func TestInvalidationDuringLoad(t *testing.T) {
 		t.Fatal("SetAt stored across an invalidation")
 	}
 }
+
+// Stats count each read once: a hit when a fresh entry (or remembered
+// miss) is held, a miss otherwise, by Get and Lookup alike.
+func TestStats(t *testing.T) {
+	clk := &clock{t: time.Unix(0, 0)}
+	c := cache.New(cache.Config{TTL: time.Minute, Jitter: -1, Beta: 0, Now: clk.now}, func(ctx context.Context, k int) (int, error) {
+		if k < 0 {
+			return 0, cache.ErrNotFound
+		}
+		return k, nil
+	})
+	ctx := context.Background()
+	c.Get(ctx, 1)  // miss
+	c.Get(ctx, 1)  // hit
+	c.Get(ctx, -1) // miss, remembered
+	c.Get(ctx, -1) // hit
+	c.Lookup(1)    // hit
+	c.Lookup(2)    // miss
+	clk.advance(2 * time.Minute)
+	c.Get(ctx, 1) // expired: a miss
+	if got, want := c.Stats(), (cache.Stats{Hits: 3, Misses: 4}); got != want {
+		t.Fatalf("stats %+v, want %+v", got, want)
+	}
+}

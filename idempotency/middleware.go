@@ -58,7 +58,24 @@ type Config struct {
 	Secret []byte
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Observe, if set, is told what became of each request with a valid
+	// key that reached the store, as one of the Outcome constants.
+	Observe func(outcome string)
 }
+
+// What became of a keyed request, as Config.Observe is told.
+const (
+	OutcomeExecuted   = "executed"    // the first with its key: it ran
+	OutcomeReplayed   = "replayed"    // answered with the recorded response
+	OutcomeRecovered  = "recovered"   // answered from what its first run's committed write created
+	OutcomeMismatch   = "mismatch"    // the key came before with another request (422)
+	OutcomeInProgress = "in_progress" // its first run has not finished (409)
+	OutcomeLost       = "lost"        // the first run committed, its answer is gone (409)
+)
+
+// Outcomes are every outcome Observe may be told, for metrics to show
+// each from the start.
+var Outcomes = []string{OutcomeExecuted, OutcomeReplayed, OutcomeRecovered, OutcomeMismatch, OutcomeInProgress, OutcomeLost}
 
 // StatusClientClosedRequest is the conventional status (nginx's 499) of a
 // request whose client went away before it was answered: the client's
@@ -123,6 +140,9 @@ func (cfg Config) withDefaults() Config {
 	if cfg.Required == nil {
 		cfg.Required = func(*http.Request) bool { return false }
 	}
+	if cfg.Observe == nil {
+		cfg.Observe = func(string) {}
+	}
 	return cfg
 }
 
@@ -141,6 +161,7 @@ func (cfg *Config) serveKeyed(w http.ResponseWriter, r *http.Request, key string
 	case !claimed:
 		cfg.replay(w, r, rec, fp)
 	default:
+		cfg.Observe(OutcomeExecuted)
 		cfg.runClaimed(w, r, Claim{Key: scoped}, next)
 	}
 }
@@ -198,6 +219,7 @@ func storable(status int) bool {
 
 func (cfg *Config) replay(w http.ResponseWriter, r *http.Request, rec *Record, fp string) {
 	if rec.Fingerprint != fp {
+		cfg.Observe(OutcomeMismatch)
 		cfg.Problem(w, r, http.StatusUnprocessableEntity, "idempotency-key-reused",
 			"this Idempotency-Key was already used with a request that means something else (other fields, files or JSON values); use a new key for a new request")
 		return
@@ -208,6 +230,7 @@ func (cfg *Config) replay(w http.ResponseWriter, r *http.Request, rec *Record, f
 			w.Header()[k] = v
 		}
 		w.Header().Set(ReplayedHeader, "true")
+		cfg.Observe(OutcomeReplayed)
 		w.WriteHeader(rec.Response.Status)
 		w.Write(rec.Response.Body)
 	case rec.State == Committed && cfg.Recover != nil && rec.Resource != (Resource{}):
@@ -216,13 +239,18 @@ func (cfg *Config) replay(w http.ResponseWriter, r *http.Request, rec *Record, f
 		w.Header().Set(ReplayedHeader, "true")
 		if !cfg.Recover(w, r, rec.Resource) {
 			w.Header().Del(ReplayedHeader)
+			cfg.Observe(OutcomeLost)
 			cfg.Problem(w, r, http.StatusConflict, "idempotency-response-lost",
 				"the original request was processed, but its response was not kept; look the result up instead of retrying")
+			return
 		}
+		cfg.Observe(OutcomeRecovered)
 	case rec.State == Committed:
+		cfg.Observe(OutcomeLost)
 		cfg.Problem(w, r, http.StatusConflict, "idempotency-response-lost",
 			"the original request was processed, but its response was not kept; look the result up instead of retrying")
 	default:
+		cfg.Observe(OutcomeInProgress)
 		w.Header().Set("Retry-After", "1")
 		cfg.Problem(w, r, http.StatusConflict, "idempotency-key-in-use",
 			"a request with this Idempotency-Key is still being processed; retry after it finishes")

@@ -3,10 +3,12 @@ package idempotency_test
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -53,6 +55,30 @@ func newFixture(t *testing.T, inner func(f *fixture) http.HandlerFunc, opts ...f
 	return f
 }
 
+// outcomes tallies what Config.Observe is told.
+type outcomes struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (o *outcomes) observe(cfg *idempotency.Config) {
+	o.n = map[string]int{}
+	cfg.Observe = func(outcome string) {
+		o.mu.Lock()
+		o.n[outcome]++
+		o.mu.Unlock()
+	}
+}
+
+func (o *outcomes) want(t *testing.T, want map[string]int) {
+	t.Helper()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !maps.Equal(o.n, want) {
+		t.Fatalf("observed %v, want %v", o.n, want)
+	}
+}
+
 func createUser(f *fixture) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		n := f.calls.Add(1)
@@ -82,7 +108,8 @@ func (f *fixture) post(user, key, body string) *httptest.ResponseRecorder {
 }
 
 func TestReplayExpiryAndMismatch(t *testing.T) {
-	f := newFixture(t, createUser)
+	var seen outcomes
+	f := newFixture(t, createUser, seen.observe)
 	first := f.post("u1", `"k-1"`, "alice")
 	if first.Code != 201 || first.Body.String() != "created alice (call 1)" || first.Header().Get("Idempotent-Replayed") != "" {
 		t.Fatalf("first: %d %q", first.Code, first.Body)
@@ -120,11 +147,13 @@ func TestReplayExpiryAndMismatch(t *testing.T) {
 	if f.calls.Load() != calls+2 {
 		t.Fatal("requests without a key were deduplicated")
 	}
+	seen.want(t, map[string]int{idempotency.OutcomeExecuted: 4, idempotency.OutcomeReplayed: 2, idempotency.OutcomeMismatch: 1})
 }
 
 func TestInFlightAndCrashRecovery(t *testing.T) {
 	release := make(chan struct{})
 	entered := make(chan struct{})
+	var seen outcomes
 	f := newFixture(t, func(f *fixture) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			body, _ := io.ReadAll(r.Body)
@@ -140,7 +169,7 @@ func TestInFlightAndCrashRecovery(t *testing.T) {
 				panic("process dies before writing anything")
 			}
 		}
-	})
+	}, seen.observe)
 	done := make(chan int)
 	go func() { done <- f.post("u", `"slow"`, "slow").Code }()
 	<-entered
@@ -164,6 +193,7 @@ func TestInFlightAndCrashRecovery(t *testing.T) {
 	if w := f.post("u", `"b"`, "slow-not"); w.Code == 409 {
 		t.Fatalf("a key whose request crashed before writing stays locked: %d %q", w.Code, w.Body)
 	}
+	seen.want(t, map[string]int{idempotency.OutcomeExecuted: 4, idempotency.OutcomeInProgress: 1, idempotency.OutcomeRecovered: 1})
 }
 
 func TestParseKey(t *testing.T) {

@@ -65,7 +65,15 @@ func BenchmarkAllow(b *testing.B) {
 }
 
 func BenchmarkClock(b *testing.B) {
-	for b.Loop() {
-		time.Now()
-	}
+	b.Run("time.Now", func(b *testing.B) {
+		for b.Loop() {
+			time.Now()
+		}
+	})
+	epoch := time.Now()
+	b.Run("time.Since", func(b *testing.B) {
+		for b.Loop() {
+			time.Since(epoch)
+		}
+	})
 }

@@ -14,7 +14,7 @@ import (
 // long enough to be whole again (forgetting them changes nothing), then, if
 // still full, arbitrary keys (which then start afresh).
 type Memory struct {
-	now      func() time.Time
+	nanos    func() int64 // the clock, in ns
 	seed     maphash.Seed
 	shards   []memShard
 	perShard int
@@ -24,7 +24,7 @@ type Memory struct {
 type MemoryConfig struct {
 	Shards  int              // default 64
 	MaxKeys int              // default 1,000,000
-	Now     func() time.Time // default time.Now
+	Now     func() time.Time // default: the monotonic clock (see monotonicNanos)
 }
 
 type memShard struct {
@@ -54,10 +54,11 @@ func NewMemory(cfg MemoryConfig) *Memory {
 	if cfg.MaxKeys <= 0 {
 		cfg.MaxKeys = 1_000_000
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	nanos := monotonicNanos()
+	if now := cfg.Now; now != nil {
+		nanos = func() int64 { return now().UnixNano() }
 	}
-	m := &Memory{now: cfg.Now, seed: maphash.MakeSeed(), shards: make([]memShard, cfg.Shards),
+	m := &Memory{nanos: nanos, seed: maphash.MakeSeed(), shards: make([]memShard, cfg.Shards),
 		perShard: max(1, cfg.MaxKeys/cfg.Shards)}
 	for i := range m.shards {
 		m.shards[i].keys = make(map[string]*state)
@@ -66,6 +67,18 @@ func NewMemory(cfg MemoryConfig) *Memory {
 }
 
 var _ Limiter = (*Memory)(nil)
+
+// monotonicNanos is a clock in ns that reads only the monotonic clock:
+// time.Since of a time carrying a monotonic reading makes one clock read
+// where time.Now makes two (wall and monotonic), and the read is most of a
+// decision's cost on a virtual machine (55 of ~100 ns on kvm-clock). The
+// decisions need only differences of times, which a wall clock stepped
+// by NTP would also distort.
+func monotonicNanos() func() int64 {
+	epoch := time.Now()
+	base := epoch.UnixNano()
+	return func() int64 { return base + int64(time.Since(epoch)) }
+}
 
 // Len is the number of keys held.
 func (m *Memory) Len() int {
@@ -82,7 +95,7 @@ func (m *Memory) AllowN(_ context.Context, key string, l Limit, n int) (Decision
 	if err := l.validate(); err != nil {
 		return Decision{}, err
 	}
-	now := m.now().UnixNano()
+	now := m.nanos()
 	sh := &m.shards[maphash.String(m.seed, key)%uint64(len(m.shards))]
 	sh.mu.Lock()
 	d := m.decide(sh, key, l, n, now)

@@ -1,68 +1,60 @@
 // Package benchapi is what the load tools ask of a running photofeed: an
 // account, an upload, a follow, through the public API, failing loudly.
+// The requests themselves are internal/loadtest's, which photofeed
+// loadtest seeds with.
 package benchapi
 
 import (
 	"bytes"
-	"encoding/json"
+	"context"
 	"fmt"
-	"image"
-	"image/color"
-	"image/jpeg"
 	"io"
 	"log"
-	"mime/multipart"
 	"net/http"
 	"os"
+
+	"github.com/photofeed/photofeed/internal/loadtest"
 )
 
 // Boundary is fixed so a load tool can send a body written once.
-const Boundary = "photofeedbenchboundary"
+const Boundary = loadtest.Boundary
+
+func client(base string) *loadtest.Client { return &loadtest.Client{Base: base} }
 
 // Account signs up name and logs in, returning the bearer token.
 func Account(base, name string) string {
-	body := fmt.Sprintf(`{"username":%q,"password":"password-%s"}`, name, name)
-	Call(base, "POST", "/v1/accounts", "", "application/json", []byte(body), http.StatusCreated)
-	var s struct{ Token string }
-	json.Unmarshal(Call(base, "POST", "/v1/sessions", "", "application/json", []byte(body), http.StatusCreated), &s)
-	return s.Token
+	ctx, pw := context.Background(), "password-"+name
+	if err := client(base).SignUp(ctx, name, pw); err != nil {
+		log.Fatal(err)
+	}
+	tok, err := client(base).Login(ctx, name, pw)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return tok
 }
 
 // Upload posts img with caption and returns the new post's id.
 func Upload(base, token, caption string, img []byte) string {
-	var p struct{ ID string }
-	json.Unmarshal(Call(base, "POST", "/v1/posts", token, "multipart/form-data; boundary="+Boundary, UploadBody(caption, img), http.StatusCreated), &p)
-	return p.ID
+	id, err := client(base).Upload(context.Background(), token, caption, img)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return id
 }
 
 // Follow makes token's user follow name.
 func Follow(base, token, name string) {
-	Call(base, "PUT", "/v1/me/following/"+name, token, "", nil, http.StatusNoContent)
+	if err := client(base).Follow(context.Background(), token, name); err != nil {
+		log.Fatal(err)
+	}
 }
 
 // UploadBody is the multipart body of an upload, with Boundary.
-func UploadBody(caption string, img []byte) []byte {
-	var b bytes.Buffer
-	mw := multipart.NewWriter(&b)
-	mw.SetBoundary(Boundary)
-	fw, _ := mw.CreateFormFile("photo", "p.jpg")
-	fw.Write(img)
-	mw.WriteField("caption", caption)
-	mw.Close()
-	return b.Bytes()
-}
+func UploadBody(caption string, img []byte) []byte { return loadtest.UploadBody(caption, img) }
 
 // Photo is a small JPEG that differs with a and p.
-func Photo(a, p int) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 96, 64))
-	for i := range img.Pix {
-		img.Pix[i] = uint8(a*31 + p*17 + i%7)
-	}
-	img.Set(0, 0, color.RGBA{uint8(a), uint8(p), 0, 255})
-	var b bytes.Buffer
-	jpeg.Encode(&b, img, nil)
-	return b.Bytes()
-}
+func Photo(a, p int) []byte { return loadtest.Photo(a, p) }
 
 // Call sends one request and exits the program unless it is answered
 // with want.

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"image/color"
 	"net"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/photofeed/photofeed/internal/app"
 	"github.com/photofeed/photofeed/internal/testenv"
@@ -486,4 +489,71 @@ func TestMetricsAnswer(t *testing.T) {
 	if off.Metrics != "" {
 		t.Fatalf("--metrics-addr off, and still metrics at %s", off.Metrics)
 	}
+}
+
+// A node counts its requests by the route that served them, never by
+// their path: a feed read shows as its pattern, and paths nothing serves
+// as one series, however many. The rate limits count their decisions.
+func TestMetricsCountRoutes(t *testing.T) {
+	skipInCluster(t, "the gateway counts what it proxies as one route")
+	s := start(t, "--rate-limits", "") // the built-in policies
+	c := s.client(t)
+	c.signup("metered")
+	if r := c.do("GET", "/v1/feed", nil); r.StatusCode != 200 {
+		t.Fatalf("feed: %d %s", r.StatusCode, r.Body)
+	}
+	for i := range 5 {
+		resp, err := http.Get(fmt.Sprintf("%s/no/such/%d", s.URL, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	want := []string{
+		`http_requests_total{code="200",method="GET",route="GET /v1/feed"} 1`,
+		`http_request_duration_seconds_count{method="GET",route="GET /v1/feed"} 1`,
+		`http_requests_total{code="404",method="GET",route="unmatched"} 5`,
+		`photofeed_ratelimit_decisions_total{outcome="allowed",policy="authenticated"}`,
+	}
+	// The response may reach the client just before the handler's
+	// return is recorded.
+	var r response
+	testenv.Poll(10*time.Second, func() bool {
+		r = s.metrics(t)
+		for _, w := range want {
+			if !strings.Contains(string(r.Body), w) {
+				return false
+			}
+		}
+		return true
+	})
+	for _, w := range want {
+		if !strings.Contains(string(r.Body), w) {
+			t.Errorf("/metrics lacks %s", w)
+		}
+	}
+	if strings.Contains(string(r.Body), "/no/such") {
+		t.Errorf("/metrics names a path:\n%s", r.Body)
+	}
+	problems, err := promlint.New(bytes.NewReader(r.Body)).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+	if t.Failed() {
+		t.Fatalf("/metrics:\n%s", grepLines(string(r.Body), "http_requests_total"))
+	}
+}
+
+// grepLines is the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for line := range strings.Lines(s) {
+		if strings.Contains(line, sub) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "")
 }

@@ -27,6 +27,8 @@ type readStores struct {
 	posts         posts.Store
 	graph         graph.Store
 	readTimelines feed.TimelineStore // what feed reads use; the fan-out writes to the store itself
+	// caches are the caches' hits and misses by name; nil without caches.
+	caches func() map[cacheName]cache.Stats
 }
 
 // cachedStores puts the caches in front of the hot reads (sessions,
@@ -60,6 +62,7 @@ func (n *node) cachedStores(cfg Config, db *database, bus *natsbus.Bus, rdb *red
 		posts:         newCachedPosts(db.Posts(), iv, cc, fresh),
 		graph:         newCachedGraph(db.Graph(), iv),
 		readTimelines: newCachedCelebrities(timelines, cfg.FanOutThreshold, iv, cc, fresh),
+		caches:        iv.stats,
 	}, nil
 }
 
@@ -87,7 +90,7 @@ func newByID[T any](name cacheName, iv *invalidations, cfg cache.Config, fresh f
 		}
 		return v, err
 	})
-	iv.registerIDs(name, b.c.Invalidate, b.c.Delete)
+	iv.registerIDs(name, b.c.Invalidate, b.c.Delete, b.c.Stats)
 	return b
 }
 
@@ -141,10 +144,21 @@ func (b *byID[T]) getMany(ctx context.Context, ids []int64) ([]T, error) {
 		b.c.SetAt(id, v, pending[id])
 		delete(pending, id)
 	}
-	for id, gen := range pending { // asked for, not there
-		b.c.SetMissingAt(id, gen)
+	out = append(out, loaded...)
+	// Asked for, not there: the batch may have been read on a replica
+	// that has not replayed them yet, so its word is not cached. The one-
+	// by-one read asks the primary on a replica's miss before it caches a
+	// miss; outside a replica's lag (a deleted post in a feed) this is rare.
+	for id := range pending {
+		v, err := b.c.Get(ctx, id)
+		switch {
+		case err == nil:
+			out = append(out, v)
+		case !errors.Is(err, cache.ErrNotFound):
+			return nil, err
+		}
 	}
-	return append(out, loaded...), nil
+	return out, nil
 }
 
 // cachedPosts caches post objects, the bulk of every feed and profile
@@ -164,6 +178,10 @@ func newCachedPosts(s posts.Store, iv *invalidations, cfg cache.Config, fresh fu
 
 func (c *cachedPosts) Post(ctx context.Context, id int64) (posts.Post, error) {
 	return c.byID.get(ctx, id)
+}
+
+func (c *cachedPosts) CurrentPost(ctx context.Context, id int64) (posts.Post, error) {
+	return c.store.CurrentPost(ctx, id)
 }
 
 func (c *cachedPosts) PostsByIDs(ctx context.Context, ids []int64) ([]posts.Post, error) {
@@ -278,7 +296,7 @@ func newCachedIdentity(s identityStore, iv *invalidations, cfg cache.Config, fre
 		users:    newByID(cacheUser, iv, cfg, fresh, identity.ErrUserNotFound, s.UserByID, s.UsersByIDs, func(u identity.User) int64 { return u.ID }),
 	}
 	// A name remembered as free is forgotten when it is taken, everywhere.
-	iv.register(cacheUsername, c.names.Invalidate, c.names.Delete)
+	iv.register(cacheUsername, c.names.Invalidate, c.names.Delete, c.names.Stats)
 	return c
 }
 
@@ -394,7 +412,7 @@ func newCachedCelebrities(s feed.TimelineStore, threshold int, iv *invalidations
 	c.c = cache.New(cfg, func(ctx context.Context, user int64) ([]int64, error) {
 		return s.FollowedCelebrities(ctx, user, threshold)
 	})
-	iv.registerIDs(cacheCelebs, c.c.Invalidate, func(_ context.Context, user int64) { c.c.Invalidate(user) })
+	iv.registerIDs(cacheCelebs, c.c.Invalidate, func(_ context.Context, user int64) { c.c.Invalidate(user) }, c.c.Stats)
 	return c
 }
 

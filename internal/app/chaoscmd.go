@@ -19,15 +19,24 @@ import (
 
 // faultKinds are the faults `photofeed chaos` can inject, in the order
 // --faults all names them.
-var faultKinds = []string{"kill-api", "kill-worker", "redis-stop", "nats-stop", "postgres-stop", "redis-partition"}
+var faultKinds = []string{"kill-api", "kill-worker", "redis-stop", "nats-stop", "postgres-stop",
+	"postgres-replica-stop", "redis-partition", "postgres-partition", "packet-loss", "latency"}
 
-// netFaults need a network namespace: root, ip and iptables.
-var netFaults = []string{"redis-partition"}
+// netFaults need a network namespace: root, ip and iptables; latency
+// needs the kernel's netem qdisc as well.
+var netFaults = []string{"redis-partition", "postgres-partition", "packet-loss", "latency"}
 
-const chaosNotBuilt = `Not built yet: added latency and packet loss (tc netem: this machine's
-kernel has no netem qdisc), a partition from PostgreSQL or NATS (only Redis
-runs in a namespace of its own), and stopping a PostgreSQL replica (the
-cluster runs none). No fault here pretends to be one.`
+// faultEngines are the engines a network fault can strike: they run in
+// namespaces of their own when it is asked for.
+var faultEngines = map[string][]string{
+	"redis-partition":    {"redis"},
+	"postgres-partition": {"postgres"},
+	"packet-loss":        {"redis", "postgres"},
+	"latency":            {"redis", "postgres"},
+}
+
+const chaosNotBuilt = `Not built yet: a partition from NATS (its nodes run inside this process,
+so no namespace can hold one of them). No fault here pretends to be one.`
 
 type chaosConfig struct {
 	cluster  clusterConfig
@@ -40,6 +49,8 @@ type chaosConfig struct {
 	rate     float64
 	hold     time.Duration
 	settle   time.Duration
+	loss     float64
+	delay    time.Duration
 	skipped  []string // faults asked for that cannot run here, and why
 }
 
@@ -48,7 +59,7 @@ func parseChaosConfig(args []string, stderr io.Writer) (chaosConfig, error) {
 	var faults string
 	fs := flag.NewFlagSet("photofeed chaos", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.DurationVar(&c.duration, "duration", 90*time.Second, "how long the workload runs (the faults fall between its first tenth and its last fifth)")
+	fs.DurationVar(&c.duration, "duration", 150*time.Second, "how long the workload runs (the faults fall between its first tenth and its last fifth: each fault of --faults all, held --hold and followed by a quiet 5 s, needs about 150 s at the default hold)")
 	fs.Int64Var(&c.seed, "seed", 1, "decides the faults' order, times and targets, and the workload's choices")
 	fs.StringVar(&faults, "faults", "all", "faults to inject, comma-separated, each once: "+strings.Join(faultKinds, ", ")+`; "all"; or "none" for a baseline`)
 	fs.Float64Var(&c.target, "target", 0.9999, "availability objective: the share of operations that must succeed")
@@ -57,6 +68,9 @@ func parseChaosConfig(args []string, stderr io.Writer) (chaosConfig, error) {
 	fs.Float64Var(&c.rate, "rate", 15, "operations per second over all clients")
 	fs.DurationVar(&c.hold, "hold", 5*time.Second, "how long an engine stays stopped (a killed node is restarted at once)")
 	fs.DurationVar(&c.settle, "settle", 2*time.Minute, "how long the audit lets the system converge before it reports what is off (a killed worker's job is rescued after 90 s)")
+	fs.Float64Var(&c.loss, "loss", 0.2, "packet-loss: the share of packets dropped, each way, on the engine's link")
+	fs.DurationVar(&c.delay, "delay", 200*time.Millisecond, "latency: the delay added to the engine's replies (needs the kernel's netem qdisc)")
+	fs.IntVar(&c.cluster.PGReplicas, "pg-replicas", 1, "streaming replicas of the cluster's PostgreSQL, which the nodes read from (postgres-replica-stop needs one)")
 	fs.IntVar(&c.cluster.API, "api", 2, "api nodes")
 	fs.IntVar(&c.cluster.Workers, "workers", 2, "worker nodes")
 	fs.IntVar(&c.cluster.LogicalShards, "logical-shards", 16, "logical shards of the throwaway database")
@@ -68,7 +82,7 @@ func parseChaosConfig(args []string, stderr io.Writer) (chaosConfig, error) {
 		fmt.Fprint(fs.Output(), `Usage: photofeed chaos [flags] [-- serve flags for every api and worker node]
 
 Starts a throwaway cluster (as photofeed cluster: a gateway, api and worker
-nodes, PostgreSQL, Redis, a 3-node NATS), drives a mixed workload through
+nodes, PostgreSQL and its replica, Redis, a 3-node NATS), drives a mixed workload through
 the gateway on loopback, breaks parts of the cluster on a schedule from
 --seed, and audits the end state. Prints a report (and --report writes it
 as JSON); exits non-zero when the success ratio is below --target or the
@@ -97,15 +111,31 @@ audit finds anything.
 			c.faults = append(c.faults, f)
 		}
 	}
+	skip := func(f string, why error) {
+		if i := slices.Index(c.faults, f); i >= 0 {
+			c.faults = slices.Delete(slices.Clone(c.faults), i, i+1)
+			c.skipped = append(c.skipped, fmt.Sprintf("%s skipped: %v", f, why))
+		}
+	}
 	if err := cluster.NetNSAvailable(); err != nil {
 		for _, f := range netFaults {
-			if i := slices.Index(c.faults, f); i >= 0 {
-				c.faults = slices.Delete(slices.Clone(c.faults), i, i+1)
-				c.skipped = append(c.skipped, fmt.Sprintf("%s skipped: %v", f, err))
+			skip(f, err)
+		}
+	} else if slices.Contains(c.faults, "latency") {
+		if err := cluster.NetemAvailable(); err != nil {
+			skip("latency", err)
+		}
+	}
+	if slices.Contains(c.faults, "postgres-replica-stop") && c.cluster.PGReplicas < 1 {
+		skip("postgres-replica-stop", errors.New("--pg-replicas 0: no replica to stop"))
+	}
+	for _, f := range c.faults {
+		for _, e := range faultEngines[f] {
+			if !slices.Contains(c.cluster.NetNS, e) {
+				c.cluster.NetNS = append(c.cluster.NetNS, e)
 			}
 		}
 	}
-	c.cluster.RedisNetNS = slices.Contains(c.faults, "redis-partition")
 	switch {
 	case c.duration < 10*time.Second:
 		return c, errors.New("--duration must be at least 10s")
@@ -115,6 +145,10 @@ audit finds anything.
 		return c, errors.New("--clients must be from 1 to 64")
 	case c.rate <= 0:
 		return c, errors.New("--rate must be positive")
+	case c.loss <= 0 || c.loss >= 1:
+		return c, errors.New("--loss must be between 0 and 1")
+	case c.delay <= 0:
+		return c, errors.New("--delay must be positive")
 	case c.cluster.API < 2 && slices.Contains(c.faults, "kill-api"):
 		return c, errors.New("--api must be at least 2 to kill one: with one there is nothing to fail over to")
 	case c.cluster.API < 1 || c.cluster.Workers < 1:
@@ -215,14 +249,47 @@ func (c *clusterRun) faultKinds(cfg chaosConfig) ([]chaos.Kind, error) {
 				}
 				return err
 			}
-		case "redis-partition":
-			ns := c.engines.rdNS
+		case "redis-partition", "postgres-partition":
+			engine := strings.TrimSuffix(name, "-partition")
+			ns := c.engines.ns[engine]
 			if ns == nil {
-				return nil, errors.New("chaos: redis-partition needs the cluster's own Redis in a network namespace")
+				return nil, fmt.Errorf("chaos: %s needs the cluster's own %s in a network namespace", name, engine)
 			}
-			k.Targets, k.Hold = []string{"redis"}, cfg.hold
+			k.Targets, k.Hold = []string{engine}, cfg.hold
 			k.Inject = func(context.Context, string) error { return ns.Partition() }
 			k.Restore = func(context.Context, string) error { return ns.Heal() }
+		case "packet-loss", "latency":
+			for _, e := range faultEngines[name] {
+				if c.engines.ns[e] != nil {
+					k.Targets = append(k.Targets, e)
+				}
+			}
+			if len(k.Targets) == 0 {
+				return nil, fmt.Errorf("chaos: %s needs one of the cluster's own engines in a network namespace", name)
+			}
+			k.Hold = cfg.hold
+			if name == "packet-loss" {
+				k.Inject = func(_ context.Context, t string) error { return c.engines.ns[t].Lose(cfg.loss) }
+				k.Restore = func(_ context.Context, t string) error { return c.engines.ns[t].StopLosing(cfg.loss) }
+			} else {
+				k.Inject = func(_ context.Context, t string) error { return c.engines.ns[t].Delay(cfg.delay) }
+				k.Restore = func(_ context.Context, t string) error { return c.engines.ns[t].StopDelaying() }
+			}
+		case "postgres-replica-stop":
+			if len(c.engines.pgReplicas) == 0 {
+				return nil, errors.New("chaos: postgres-replica-stop needs a replica of the cluster's own PostgreSQL")
+			}
+			for i := range c.engines.pgReplicas {
+				k.Targets = append(k.Targets, fmt.Sprintf("postgres-replica-%d", i+1))
+			}
+			k.Hold = cfg.hold
+			replica := func(t string) *cluster.Postgres {
+				var i int
+				fmt.Sscanf(t, "postgres-replica-%d", &i) // t is one of the Targets above
+				return c.engines.pgReplicas[i-1]
+			}
+			k.Inject = func(_ context.Context, t string) error { return replica(t).Crash() }
+			k.Restore = func(_ context.Context, t string) error { return replica(t).Start() }
 		case "postgres-stop":
 			pg := c.engines.pg
 			if pg == nil {

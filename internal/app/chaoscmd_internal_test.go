@@ -16,12 +16,28 @@ func TestParseChaosConfig(t *testing.T) {
 		check   func(chaosConfig) bool
 	}{
 		{args: nil, check: func(c chaosConfig) bool {
-			return c.duration == 90*time.Second && c.seed == 1 && c.target == 0.9999 &&
-				slices.Equal(c.faults[:5], faultKinds[:5]) && c.cluster.API == 2 && c.cluster.RateLimits == "off" &&
-				// The partition, when this machine can make one; said otherwise.
-				(len(c.faults) == 6) == (cluster.NetNSAvailable() == nil) && (len(c.faults) == 6) == (len(c.skipped) == 0) &&
-				c.cluster.RedisNetNS == (len(c.faults) == 6)
+			netns := cluster.NetNSAvailable() == nil
+			netem := netns && cluster.NetemAvailable() == nil
+			want := len(faultKinds)
+			if !netns {
+				want -= len(netFaults)
+			} else if !netem {
+				want-- // latency alone
+			}
+			return c.duration == 150*time.Second && c.seed == 1 && c.target == 0.9999 &&
+				slices.Equal(c.faults[:6], faultKinds[:6]) && c.cluster.API == 2 && c.cluster.RateLimits == "off" &&
+				c.cluster.PGReplicas == 1 &&
+				// Every fault this machine can make; the others said, each on a line.
+				len(c.faults) == want && len(c.skipped) == len(faultKinds)-want &&
+				// The engines the network faults strike, in namespaces.
+				slices.Contains(c.cluster.NetNS, "redis") == netns && slices.Contains(c.cluster.NetNS, "postgres") == netns
 		}},
+		{args: []string{"--faults", "postgres-replica-stop", "--pg-replicas", "0"}, check: func(c chaosConfig) bool {
+			return len(c.faults) == 0 && len(c.skipped) == 1
+		}},
+		{args: []string{"--faults", "redis-stop"}, check: func(c chaosConfig) bool { return len(c.cluster.NetNS) == 0 }},
+		{args: []string{"--loss", "1"}, wantErr: true},
+		{args: []string{"--delay", "0s"}, wantErr: true},
 		{args: []string{"--faults", "kill-api, redis-stop", "--seed", "7", "--", "--cache-ttl", "0"}, check: func(c chaosConfig) bool {
 			return slices.Equal(c.faults, []string{"kill-api", "redis-stop"}) && c.seed == 7 && slices.Equal(c.cluster.NodeArgs, []string{"--cache-ttl", "0"})
 		}},

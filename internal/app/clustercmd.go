@@ -30,9 +30,13 @@ type clusterConfig struct {
 	LogLevel      string
 	StartTimeout  time.Duration
 	NodeArgs      []string // after "--": passed to every api and worker node
-	// RedisNetNS runs a started Redis in a network namespace of its own
-	// (root only), for `photofeed chaos` to cut it off.
-	RedisNetNS bool
+	// PGReplicas is how many streaming replicas of a started PostgreSQL
+	// to run; the nodes read from them.
+	PGReplicas int
+	// NetNS names the started engines ("postgres", "redis") that run in
+	// a network namespace of their own (root only), for `photofeed chaos`
+	// to cut off or degrade their link.
+	NetNS []string
 }
 
 func parseClusterConfig(args []string, stderr io.Writer) (clusterConfig, error) {
@@ -45,6 +49,7 @@ func parseClusterConfig(args []string, stderr io.Writer) (clusterConfig, error) 
 	fs.StringVar(&c.DB, "db", "", "PostgreSQL URL (default: a throwaway server from the installed binaries)")
 	fs.StringVar(&c.Redis, "redis", "", "Redis URL (default: a throwaway redis-server)")
 	fs.StringVar(&c.NATS, "nats", "", "NATS URLs, comma-separated (default: a 3-node JetStream cluster in this process)")
+	fs.IntVar(&c.PGReplicas, "pg-replicas", 1, "streaming replicas of the started PostgreSQL (pg_basebackup), which the nodes read from; 0 for none (ignored with --db)")
 	fs.StringVar(&c.DataDir, "data-dir", "", "keep everything here between runs: engines' data, nodes' data dirs, logs, the shared secret (default: a temporary directory, removed on exit)")
 	fs.BoolVar(&c.Verbose, "verbose", false, "nodes' output to stderr, each line prefixed with the node's name (default: a log file per node)")
 	fs.IntVar(&c.LogicalShards, "logical-shards", 1024, "logical shards of a new deployment (serve --logical-shards); fewer start faster on a fresh database")
@@ -71,6 +76,8 @@ func parseClusterConfig(args []string, stderr io.Writer) (clusterConfig, error) 
 		return c, errors.New("--logical-shards must be from 1 to 8192")
 	case c.StartTimeout <= 0:
 		return c, errors.New("--start-timeout must be positive")
+	case c.PGReplicas < 0 || c.PGReplicas > 8:
+		return c, errors.New("--pg-replicas must be from 0 to 8")
 	}
 	return c, nil
 }

@@ -52,13 +52,14 @@ type clusterProcess struct {
 	entry   string            // the URL it says to use
 	urls    map[string]string // node name → URL
 	pids    map[string]int    // node name → PID, of every photofeed node
+	pgPIDs  map[string]int    // the same for the PostgreSQL servers started
 	dataDir string
 	done    chan error
 }
 
 func startClusterProcess(t *testing.T, args ...string) *clusterProcess {
 	t.Helper()
-	c := &clusterProcess{stderr: &testenv.LogBuffer{}, urls: map[string]string{}, pids: map[string]int{}, done: make(chan error, 1)}
+	c := &clusterProcess{stderr: &testenv.LogBuffer{}, urls: map[string]string{}, pids: map[string]int{}, pgPIDs: map[string]int{}, done: make(chan error, 1)}
 	c.cmd = exec.Command(os.Args[0], append([]string{"cluster"}, args...)...)
 	c.cmd.Env = append(os.Environ(), asPhotofeedEnv+"=1")
 	c.cmd.Stderr = c.stderr
@@ -112,6 +113,13 @@ func (c *clusterProcess) readLine(t *testing.T, line string, ready chan struct{}
 			t.Errorf("table line %q: PID %q", line, f[2])
 		}
 		c.pids[f[0]], c.urls[f[0]] = pid, f[3]
+	// The PostgreSQL servers too: pg_ctl starts them detached, and the
+	// stop must reach the replica as well as the primary.
+	case len(f) >= 4 && (f[1] == "database" || f[1] == "replica"):
+		if pid, err := strconv.Atoi(f[2]); err == nil {
+			c.pgPIDs[f[0]] = pid
+		}
+		c.urls[f[0]] = f[3]
 	case strings.HasPrefix(line, "data in "):
 		c.dataDir = f[2]
 	case strings.HasPrefix(line, "photofeed cluster ready at "):
@@ -134,7 +142,15 @@ func (c *clusterProcess) interrupt(t *testing.T) error {
 	}
 }
 
-func TestClusterCommand(t *testing.T) {
+// needClusterEngines skips a test that starts a throwaway cluster of its
+// own (PostgreSQL, Redis, NATS): in -short mode (CI's race stage leaves
+// clusters of node processes out), in the modes that rerun the suite on
+// other engines, and where the engines' binaries are missing.
+func needClusterEngines(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a cluster of node processes: not in -short mode")
+	}
 	if mode := os.Getenv("PHOTOFEED_TEST_DB"); mode != "" {
 		t.Skipf("runs its own engines: once, without PHOTOFEED_TEST_DB (here %q), is enough", mode)
 	}
@@ -144,6 +160,10 @@ func TestClusterCommand(t *testing.T) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		testenv.Missing(t, "redis-server (apt-get install redis-server)")
 	}
+}
+
+func TestClusterCommand(t *testing.T) {
+	needClusterEngines(t)
 	started := time.Now()
 	c := startClusterProcess(t, "--api", "2", "--workers", "1", "--logical-shards", "8", "--rate-limits", "off",
 		"--", "--argon2-memory", "64", "--argon2-time", "1")
@@ -190,6 +210,16 @@ func TestClusterCommand(t *testing.T) {
 			t.Errorf("%s (pid %d) still there after the cluster stopped: %v", name, pid, err)
 		}
 	}
+	// A postmaster is no child of the command: once pg_ctl has seen it
+	// stop, it lingers until init reaps it.
+	for name, pid := range c.pgPIDs {
+		if !testenv.Poll(5*time.Second, func() bool { return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) }) {
+			t.Errorf("%s (pid %d) still there 5 s after the cluster stopped", name, pid)
+		}
+	}
+	if len(c.pgPIDs) != 2 {
+		t.Errorf("PostgreSQL servers in the table: %v, want the primary and its replica", c.pgPIDs)
+	}
 	if _, err := os.Stat(c.dataDir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the temporary data dir %s was not removed: %v", c.dataDir, err)
 	}
@@ -197,15 +227,7 @@ func TestClusterCommand(t *testing.T) {
 }
 
 func TestClusterKeepsStateInDataDir(t *testing.T) {
-	if mode := os.Getenv("PHOTOFEED_TEST_DB"); mode != "" {
-		t.Skipf("runs its own engines: once, without PHOTOFEED_TEST_DB (here %q), is enough", mode)
-	}
-	if cluster.PostgresBinDir() == "" {
-		testenv.Missing(t, "PostgreSQL server binaries (initdb, pg_ctl)")
-	}
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		testenv.Missing(t, "redis-server (apt-get install redis-server)")
-	}
+	needClusterEngines(t)
 	parent := t.TempDir()
 	// As root PostgreSQL runs as the postgres user, which must enter it
 	// (and the test's temporary directory above it).
@@ -235,5 +257,10 @@ func TestClusterKeepsStateInDataDir(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "postgres", "data", "PG_VERSION")); err != nil {
 		t.Errorf("the PostgreSQL data dir is not kept: %v", err)
+	}
+	// The second run started the replica the first made, from its data,
+	// not from a new base backup.
+	if _, err := os.Stat(filepath.Join(dir, "postgres-replica-1", "data", "standby.signal")); err != nil {
+		t.Errorf("the replica's data dir is not kept: %v", err)
 	}
 }

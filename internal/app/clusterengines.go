@@ -16,11 +16,15 @@ import (
 // started here (then the fields for them are set, for the table and to
 // stop them).
 type engines struct {
-	db, redis, nats string // the URLs the nodes use
+	db, redis, nats string   // the URLs the nodes use
+	dbReplicas      []string // the replicas' URLs, for --db-replicas
 	pg              *cluster.Postgres
+	pgReplicas      []*cluster.Postgres
 	rd              *cluster.Redis
-	rdNS            *cluster.NetNS // where rd runs, with RedisNetNS
 	bus             *cluster.NATS
+	// ns holds the network namespaces the engines named in NetNS run in,
+	// by engine name.
+	ns map[string]*cluster.NetNS
 }
 
 // missingEngines says, one line each, what must be installed (or given
@@ -44,23 +48,37 @@ func missingEngines(cfg clusterConfig) []string {
 // start starts the engines not given by URL, their state under dir.
 func (e *engines) start(ctx context.Context, cfg clusterConfig, dir string, throwaway bool) error {
 	e.db, e.redis, e.nats = cfg.DB, cfg.Redis, cfg.NATS
+	e.ns = map[string]*cluster.NetNS{}
+	for _, name := range cfg.NetNS {
+		if given := map[string]string{"postgres": e.db, "redis": e.redis}[name]; given != "" {
+			continue // not started here: not ours to move
+		}
+		ns, err := cluster.NewNetNS()
+		if err != nil {
+			return fmt.Errorf("cluster: %s's network namespace: %w", name, err)
+		}
+		e.ns[name] = ns
+	}
 	var err error
 	if e.db == "" {
-		if e.pg, err = cluster.StartPostgres(filepath.Join(dir, "postgres"), throwaway); err != nil {
+		if e.pg, err = cluster.StartPostgresIn(filepath.Join(dir, "postgres"), throwaway, e.ns["postgres"]); err != nil {
 			if errors.Is(err, cluster.ErrNoPostgres) {
 				return fmt.Errorf("cluster: %w: install postgresql, or pass --db postgres://...", err)
 			}
 			return fmt.Errorf("cluster: start PostgreSQL: %w", err)
 		}
 		e.db = e.pg.URL()
-	}
-	if e.redis == "" && cfg.RedisNetNS {
-		if e.rdNS, err = cluster.NewNetNS(); err != nil {
-			return fmt.Errorf("cluster: Redis's network namespace: %w", err)
+		for i := range cfg.PGReplicas {
+			r, err := e.pg.StartReplica(filepath.Join(dir, fmt.Sprintf("postgres-replica-%d", i+1)))
+			if err != nil {
+				return fmt.Errorf("cluster: start a PostgreSQL replica: %w", err)
+			}
+			e.pgReplicas = append(e.pgReplicas, r)
+			e.dbReplicas = append(e.dbReplicas, r.URL())
 		}
 	}
 	if e.redis == "" {
-		if e.rd, err = cluster.StartRedisIn(ctx, filepath.Join(dir, "redis"), throwaway, e.rdNS); err != nil {
+		if e.rd, err = cluster.StartRedisIn(ctx, filepath.Join(dir, "redis"), throwaway, e.ns["redis"]); err != nil {
 			return fmt.Errorf("cluster: start Redis: %w", err)
 		}
 		e.redis = e.rd.URL()
@@ -82,14 +100,20 @@ func (e *engines) stop(stderr io.Writer) {
 	if e.rd != nil {
 		e.rd.Stop()
 	}
-	if e.rdNS != nil {
-		if err := e.rdNS.Close(); err != nil {
-			fmt.Fprintf(stderr, "photofeed cluster: remove Redis's network namespace: %v\n", err)
+	for _, r := range e.pgReplicas {
+		if err := r.Stop(); err != nil {
+			fmt.Fprintf(stderr, "photofeed cluster: stop a PostgreSQL replica: %v\n", err)
 		}
 	}
 	if e.pg != nil {
 		if err := e.pg.Stop(); err != nil {
 			fmt.Fprintf(stderr, "photofeed cluster: stop PostgreSQL: %v\n", err)
+		}
+	}
+	// After the engines in them: a namespace goes when its last process does.
+	for name, ns := range e.ns {
+		if err := ns.Close(); err != nil {
+			fmt.Fprintf(stderr, "photofeed cluster: remove %s's network namespace: %v\n", name, err)
 		}
 	}
 }

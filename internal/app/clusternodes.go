@@ -72,6 +72,9 @@ func (c *clusterRun) nodeArgs(n *clusterNode) []string {
 		"--db", c.engines.db, "--redis", c.engines.redis, "--nats", c.engines.nats,
 		"--logical-shards", strconv.Itoa(c.cfg.LogicalShards),
 		"--metrics-addr", "off", "--log-level", c.cfg.LogLevel}
+	if len(c.engines.dbReplicas) > 0 {
+		args = append(args, "--db-replicas", strings.Join(c.engines.dbReplicas, ","))
+	}
 	if n.role == "api" {
 		// The gateway names the client in Forwarded; only it, on
 		// loopback, is believed.
@@ -192,7 +195,8 @@ func (c *clusterRun) startGateway(ctx context.Context, upstreams []string) error
 	n.url = "http://127.0.0.1:" + strconv.Itoa(port)
 	args := []string{"serve", "--roles", "gateway", "--addr", strings.TrimPrefix(n.url, "http://"),
 		"--data-dir", filepath.Join(c.dir, "nodes", n.name), "--upstreams", strings.Join(upstreams, ","),
-		"--redis", c.engines.redis, "--metrics-addr", "off", "--log-level", c.cfg.LogLevel}
+		"--redis", c.engines.redis, "--nats", c.engines.nats, // for its heartbeats only
+		"--metrics-addr", "off", "--log-level", c.cfg.LogLevel}
 	if c.cfg.RateLimits != "" {
 		args = append(args, "--rate-limits", c.cfg.RateLimits)
 	}

@@ -28,6 +28,9 @@ func (c *clusterRun) printTable() {
 	switch {
 	case e.pg != nil:
 		fmt.Fprintf(w, "postgres\tdatabase\t%d\t%s\t%s\n", e.pg.PID(), e.db, e.pg.LogPath())
+		for i, r := range e.pgReplicas {
+			fmt.Fprintf(w, "postgres-replica-%d\treplica\t%d\t%s\t%s\n", i+1, r.PID(), r.URL(), r.LogPath())
+		}
 	default:
 		fmt.Fprintf(w, "postgres\tdatabase\t-\t%s\t(given)\n", e.db)
 	}

@@ -16,6 +16,9 @@ package app
 //	 3. newWorkers    the background work as a list of named workers, each
 //	                  Run(ctx) error: outbox relays, job queues, the
 //	                  fan-out, search and CDN-purge consumers
+//	    heartbeats    this node announcing itself on the bus once it
+//	                  listens, and on an api node the registry of every
+//	                  node's announcements, for the architecture page
 //	 4. newServer     the HTTP handler: the API's and the UI's routes, and
 //	                  the middleware every request passes through
 //
@@ -51,7 +54,9 @@ import (
 	"github.com/photofeed/photofeed/internal/graph"
 	"github.com/photofeed/photofeed/internal/httpapi"
 	"github.com/photofeed/photofeed/internal/httpauth"
+	"github.com/photofeed/photofeed/internal/httpcompress"
 	"github.com/photofeed/photofeed/internal/httplimit"
+	"github.com/photofeed/photofeed/internal/httpmetrics"
 	"github.com/photofeed/photofeed/internal/identity"
 	"github.com/photofeed/photofeed/internal/jobs"
 	"github.com/photofeed/photofeed/internal/live"
@@ -64,6 +69,7 @@ import (
 	"github.com/photofeed/photofeed/internal/redisstore"
 	"github.com/photofeed/photofeed/internal/search"
 	"github.com/photofeed/photofeed/internal/supervise"
+	"github.com/photofeed/photofeed/internal/tracing"
 	"github.com/photofeed/photofeed/internal/web"
 	"github.com/photofeed/photofeed/ratelimit"
 	"github.com/photofeed/photofeed/resilience"
@@ -81,11 +87,20 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 			n.Close()
 		}
 	}()
-	ad, err := n.openAdapters(ctx, cfg)
+	// First, so that it is closed last: the spans of the work stopped
+	// before it are exported.
+	tr, err := n.newTracing(cfg)
 	if err != nil {
 		return nil, err
 	}
-	svc, err := n.newServices(ctx, cfg, ad)
+	ad, err := n.openAdapters(ctx, cfg, tr)
+	if err != nil {
+		return nil, err
+	}
+	// The services report to the node's figures as they work; the
+	// metrics handler reads them.
+	nf := newNodeFigures()
+	svc, err := n.newServices(ctx, cfg, ad, nf)
 	if err != nil {
 		return nil, err
 	}
@@ -95,9 +110,13 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 	}
 	var restarts *prometheus.CounterVec
 	n.workers, restarts = supervisor(workers, log)
-	shed := newShedding(cfg)
-	n.metrics = metricsHandler(ad.db, append(shed.collectors(), restarts)...)
-	n.handler, err = newServer(cfg, ad, svc, shed, n.workers.Down, log)
+	shed, figures := newShedding(cfg), newHTTPFigures()
+	n.metrics = metricsHandler(ad.db, nodeCollectors(ad, svc, nf, shed, figures, restarts)...)
+	arch, err := n.heartbeats(cfg, ad, append(shed.collectors(), figures.collectors()...))
+	if err != nil {
+		return nil, err
+	}
+	n.handler, err = newServer(cfg, ad, svc, shed, figures, nf, n.workers.Down, arch, log)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +128,10 @@ func build(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, err erro
 type adapters struct {
 	nodeID string
 	secret []byte
-	db     *database
+	// tracing carries requests' trace context into their jobs and
+	// events; it records spans with --otlp-endpoint.
+	tracing *tracing.Tracing
+	db      *database
 	// thumbnails is where the database enqueues a new post's thumbnail
 	// job; its queues are bound in newServices (see thumbnailQueues).
 	thumbnails *thumbnailQueues
@@ -123,6 +145,7 @@ type adapters struct {
 	timelines feed.TimelineStore // the home timelines the fan-out writes
 	stores    readStores         // what the services read through
 	index     *bleveindex.Index  // nil on a worker, or when it could not open
+	breakers  *breakerStates     // Redis's and the shared rate limiter's, for the heartbeats
 }
 
 // carriesToken reports whether a request wrote recently (it came with a
@@ -135,13 +158,13 @@ func carriesToken(ctx context.Context) bool {
 
 // openAdapters opens the engines the config names, each closed with the
 // node.
-func (n *node) openAdapters(ctx context.Context, cfg Config) (*adapters, error) {
+func (n *node) openAdapters(ctx context.Context, cfg Config, tr *tracing.Tracing) (*adapters, error) {
 	// The data dir holds password hashes, sessions and the secret: the
 	// owner's alone, whatever the umask or an older install left.
 	if err := privateDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	ad := &adapters{thumbnails: &thumbnailQueues{}}
+	ad := &adapters{tracing: tr, thumbnails: &thumbnailQueues{tracing: tr}, breakers: &breakerStates{}}
 	var err error
 	if ad.nodeID, err = loadNodeID(cfg.DataDir); err != nil {
 		return nil, err
@@ -179,7 +202,7 @@ func (n *node) openAdapters(ctx context.Context, cfg Config) (*adapters, error) 
 		return nil, err
 	}
 	n.closers = append(n.closers, ad.bus.Close)
-	if ad.redis, ad.timelines, err = n.openRedis(cfg, ad.db); err != nil {
+	if ad.redis, ad.timelines, err = n.openRedis(cfg, ad.db, ad.breakers); err != nil {
 		return nil, err
 	}
 	if ad.stores, err = n.cachedStores(cfg, ad.db, ad.bus, ad.redis, ad.timelines, carriesToken); err != nil {
@@ -192,16 +215,18 @@ func (n *node) openAdapters(ctx context.Context, cfg Config) (*adapters, error) 
 // openRedis connects to --redis, if set. The shared state then lives
 // there: rate limits, and the home timelines (the SQL read model stays
 // the fallback).
-func (n *node) openRedis(cfg Config, db *database) (*redis.Client, feed.TimelineStore, error) {
+func (n *node) openRedis(cfg Config, db *database, breakers *breakerStates) (*redis.Client, feed.TimelineStore, error) {
 	timelines := db.Timelines()
 	rdb, err := n.redisClient(cfg)
 	if rdb == nil || err != nil {
 		return nil, timelines, err
 	}
 	if wm, ok := timelines.(redisstore.WriteModel); ok {
+		breakers.set("redis", "closed")
 		timelines = redisstore.NewTimelines(wm, rdb, redisstore.TimelinesConfig{
 			Threshold: cfg.FanOutThreshold, Logger: n.log,
 			Guard: resilience.GuardConfig{OnStateChange: func(name, from, to string) {
+				breakers.set("redis", to)
 				n.log.Warn("Redis circuit breaker", "for", name, "state", to, "was", from)
 			}},
 		})
@@ -257,7 +282,7 @@ type services struct {
 
 // newServices builds the services, each with its dependencies and hooks
 // as constructor arguments.
-func (n *node) newServices(ctx context.Context, cfg Config, ad *adapters) (*services, error) {
+func (n *node) newServices(ctx context.Context, cfg Config, ad *adapters, nf *nodeFigures) (*services, error) {
 	gen := ids.NewGenerator(nil)
 	svc := &services{announce: announcer{bus: ad.bus, log: n.log}}
 	var err error
@@ -269,6 +294,7 @@ func (n *node) newServices(ctx context.Context, cfg Config, ad *adapters) (*serv
 			Time: uint32(cfg.Argon2Time), Memory: uint32(cfg.Argon2Memory), Threads: 1,
 		},
 		HashMemory: cfg.HashMemory >> 10,
+		HashWaited: nf.hashWaited,
 	})
 	if err != nil {
 		return nil, err
@@ -283,13 +309,15 @@ func (n *node) newServices(ctx context.Context, cfg Config, ad *adapters) (*serv
 		}
 		n.closers = append(n.closers, stop)
 	}
-	svc.checks = media.NewChecks(2*runtime.GOMAXPROCS(0), 5*time.Second)
+	svc.checks = media.NewChecks(2*runtime.GOMAXPROCS(0), 5*time.Second, nf.checkWaited)
 	svc.posts = posts.NewService(ad.stores.posts, ad.blobs, authorDirectory{svc.identity}, gen, posts.Config{
-		MaxPixels: cfg.MaxPixels, Logger: n.log, DecodeMemory: cfg.DecodeMemory, Checks: svc.checks, Settlements: settlements,
+		MaxPixels: cfg.MaxPixels, Logger: n.log, DecodeMemory: cfg.DecodeMemory, DecodeWaited: nf.decodeWaited,
+		Checks: svc.checks, Settlements: settlements,
 	})
 	svc.graph = graph.NewService(ad.stores.graph, nil)
 	feedCfg := feed.Config{Threshold: cfg.FanOutThreshold, Cap: cfg.TimelineCap,
-		Writes: ad.db.writes, MustCheck: carriesToken, Progress: progress, Announce: svc.announce.fanOutPosition}
+		Writes: ad.db.writes, MustCheck: carriesToken, Progress: progress, Announce: svc.announce.fanOutPosition,
+		FannedOut: nf.fannedOut}
 	svc.feed = feed.NewService(ad.stores.readTimelines, svc.posts, cursor.New(subkey(ad.secret, "feed-cursor")), feedCfg)
 	landed, err := announcingLanded(ad, svc.graph, n.log)
 	if err != nil {
@@ -306,7 +334,7 @@ func (n *node) newServices(ctx context.Context, cfg Config, ad *adapters) (*serv
 	if ad.index != nil {
 		svc.search = search.NewService(ad.index, cursor.New(subkey(ad.secret, "search-cursor")))
 	}
-	if err := n.newJobQueues(ctx, cfg, ad, svc); err != nil {
+	if err := n.newJobQueues(ctx, cfg, ad, svc, nf.jobWorked); err != nil {
 		return nil, err
 	}
 	return svc, nil
@@ -314,13 +342,15 @@ func (n *node) newServices(ctx context.Context, cfg Config, ad *adapters) (*serv
 
 // newJobQueues makes each database's job queue: the jobs a write enqueues
 // are in its transaction. The periodic cleanups run from the main
-// database's queue and sweep them all.
-func (n *node) newJobQueues(ctx context.Context, cfg Config, ad *adapters, svc *services) error {
-	thumbs := &thumbnailWorker{posts: svc.posts, settled: svc.announce.postSettled}
+// database's queue and sweep them all. observe, if not nil, is told of
+// every job attempt.
+func (n *node) newJobQueues(ctx context.Context, cfg Config, ad *adapters, svc *services,
+	observe func(kind string, took time.Duration, outcome string)) error {
+	thumbs := &thumbnailWorker{posts: svc.posts, settled: svc.announce.postSettled, tracing: ad.tracing}
 	svc.jobs = &jobs.Set{}
 	for i, part := range ad.db.parts {
 		client, err := jobs.New(ctx, jobs.Config{DB: part.writer, Dialect: ad.db.dialect, Logger: n.log,
-			Maintenance: maintenance{db: ad.db, posts: svc.posts, blobs: ad.blobs}, NoPeriodic: i > 0,
+			Maintenance: maintenance{db: ad.db, posts: svc.posts, blobs: ad.blobs}, NoPeriodic: i > 0, Observe: observe,
 			Register: func(w *river.Workers) { river.AddWorker(w, thumbs) }})
 		if err != nil {
 			return fmt.Errorf("job queue for database %q: %w", part.name, err)
@@ -360,7 +390,7 @@ func newWorkers(cfg Config, ad *adapters, svc *services, log *slog.Logger) ([]su
 		indexer := search.NewIndexer(ad.index)
 		// Every api node keeps its own index, so each reads every event:
 		// a consumer per node, removed a day after the node is gone.
-		all = append(all, consumer(ad.bus, "search-indexer",
+		all = append(all, consumer(ad.bus, ad.tracing, "search-indexer",
 			natsbus.ConsumerConfig{Name: search.ConsumerName + "-" + ad.nodeID, Subjects: search.Subjects, InactiveThreshold: 24 * time.Hour},
 			func(ctx context.Context, d natsbus.Delivery) error { return indexer.Handle(ctx, d.Subject, d.Data) }))
 	}
@@ -370,11 +400,11 @@ func newWorkers(cfg Config, ad *adapters, svc *services, log *slog.Logger) ([]su
 		if err != nil {
 			return nil, err
 		}
-		shared = append(shared, consumer(ad.bus, "cdn-purge",
+		shared = append(shared, consumer(ad.bus, ad.tracing, "cdn-purge",
 			natsbus.ConsumerConfig{Name: cdnpurge.ConsumerName, Subjects: cdnpurge.Subjects},
 			func(ctx context.Context, d natsbus.Delivery) error { return purger.Handle(ctx, d.Subject, d.Data) }))
 	}
-	shared = append(shared, consumer(ad.bus, "fan-out",
+	shared = append(shared, consumer(ad.bus, ad.tracing, "fan-out",
 		natsbus.ConsumerConfig{Name: feed.ConsumerName, Subjects: []string{events.SubjectPrefix + ">"}},
 		func(ctx context.Context, d natsbus.Delivery) error {
 			return svc.fanout.Handle(ctx, d.Subject, d.Data, d.OutboxSource, d.OutboxSeq)
@@ -389,7 +419,8 @@ func newWorkers(cfg Config, ad *adapters, svc *services, log *slog.Logger) ([]su
 // UI's routes, on a worker its health checks only; then the middleware,
 // listed from the innermost (nearest the routes) to the outermost (what a
 // request meets first).
-func newServer(cfg Config, ad *adapters, svc *services, shed *shedding, workersDown func() error, log *slog.Logger) (http.Handler, error) {
+func newServer(cfg Config, ad *adapters, svc *services, shed *shedding, figures *httpFigures, nf *nodeFigures,
+	workersDown func() error, arch web.Architecture, log *slog.Logger) (http.Handler, error) {
 	spoolDir, err := bodySpool(cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -404,12 +435,13 @@ func newServer(cfg Config, ad *adapters, svc *services, shed *shedding, workersD
 		Idempotency: &idempotency.Config{
 			Store: ad.db.Idempotency(), TTL: cfg.IdempotencyTTL, Scope: requestScope, Logger: log,
 			Secret: subkey(ad.secret, "idempotency-fingerprint"), SpoolDir: spoolDir,
+			Observe: nf.idempotencyOutcome,
 		},
 	})
 	ui, err := web.New(web.Deps{
 		Identity: svc.identity, Posts: svc.posts, Graph: svc.graph, Feed: svc.feed, Search: svc.search, Logger: log,
 		MaxUploadBytes: cfg.MaxUploadBytes, MediaBaseURL: cfg.MediaBaseURL, CSRFKey: subkey(ad.secret, "csrf"),
-		UploadWait: cfg.UploadWait,
+		UploadWait: cfg.UploadWait, Architecture: arch,
 	})
 	if err != nil {
 		return nil, err
@@ -421,14 +453,16 @@ func newServer(cfg Config, ad *adapters, svc *services, shed *shedding, workersD
 	} else {
 		api.RegisterHealth(mux)
 	}
-	limits, err := rateLimits(cfg, ad.redis, "photofeed:ratelimit:", log)
+	limits, err := rateLimits(cfg, ad.redis, "photofeed:ratelimit:", figures.decided, ad.breakers, log)
 	if err != nil {
 		return nil, err
 	}
 	trusted, _ := clientip.ParseTrusted(cfg.TrustedProxies) // checked with the config
 	header, _ := clientip.ParseHeader(cfg.ClientIPHeader)
 
-	var h http.Handler = problem.NotFoundAndMethod(mux, ui.NotFound())
+	// Route takes the pattern the mux matched out to the request
+	// metrics, the outermost middleware but one.
+	var h http.Handler = httpmetrics.Route(ad.tracing.NameByRoute(problem.NotFoundAndMethod(mux, ui.NotFound())))
 	h = httpapi.Versions(h)
 	h = limits(h)
 	h = httpauth.Middleware(svc.identity, log, h)
@@ -436,6 +470,14 @@ func newServer(cfg Config, ad *adapters, svc *services, shed *shedding, workersD
 	// see the client's own logout, so it needs the client's token.
 	h = consistency.Middleware(h)
 	h = http.NewCrossOriginProtection().Handler(h)
+	// Inside the shedding, so that compressing (done mostly as the
+	// handler returns) counts in the admitted requests and their latency,
+	// which the adaptive limit reads; media are never compressed.
+	compress, err := httpcompress.New(httpcompress.Config{Skip: []string{"/media/"}})
+	if err != nil {
+		return nil, err
+	}
+	h = compress(h)
 	// Before anything that costs (the session's lookup, the rate limits'
 	// counters): a request turned away must be cheap. Inside the logging,
 	// so that it is logged with its 503.
@@ -443,14 +485,26 @@ func newServer(cfg Config, ad *adapters, svc *services, shed *shedding, workersD
 	h = problem.Recover(log, h)
 	h = logging.Middleware(log, h)
 	h = nosniff(h)
+	// Outside everything that may answer in its stead (the shedding, the
+	// rate limits, the recovery from a panic), so that every answer is
+	// counted and timed; a request turned away before the mux is labelled
+	// with the route the mux would have chosen.
+	h = figures.requests.Middleware(mux, h)
 	h = clientip.New(trusted, header).Middleware(h)
+	h = uploadCrashPoints(h)
+	// Outermost, so that the span covers all of the request and every
+	// log line of it carries its trace id.
+	h = ad.tracing.Middleware(tracing.HTTPOptions{Untraced: probePaths}, h)
 	return h, nil
 }
 
 // rateLimits is the rate-limiting middleware --rate-limits configures:
 // in memory, or shared in Redis (its keys under prefix) with the memory
-// limiter as its fallback. Api nodes and gateways both use it.
-func rateLimits(cfg Config, rdb *redis.Client, prefix string, log *slog.Logger) (func(http.Handler) http.Handler, error) {
+// limiter as its fallback. Api nodes and gateways both use it; decided,
+// if not nil, is told each policy's decision; breakers are told of the
+// shared limiter's breaker.
+func rateLimits(cfg Config, rdb *redis.Client, prefix string, decided func(policy, outcome string), breakers *breakerStates,
+	log *slog.Logger) (func(http.Handler) http.Handler, error) {
 	if cfg.RateLimits == "off" {
 		return func(h http.Handler) http.Handler { return h }, nil
 	}
@@ -463,12 +517,14 @@ func rateLimits(cfg Config, rdb *redis.Client, prefix string, log *slog.Logger) 
 	}
 	var limiter ratelimit.Limiter = ratelimit.NewMemory(ratelimit.MemoryConfig{})
 	if rdb != nil {
+		breakers.set("shared rate limiter", "closed")
 		limiter = ratelimit.NewFallback(ratelimit.NewRedis(rdb, prefix, nil), limiter, ratelimit.FallbackConfig{
 			FailOpen: cfg.LimitFallback == "open",
 			OnStateChange: func(from, to string) {
+				breakers.set("shared rate limiter", to)
 				log.Warn("shared rate limiter", "breaker", to, "was", from)
 			},
 		})
 	}
-	return httplimit.New(limiter, limits, log).Middleware, nil
+	return httplimit.New(limiter, limits, log).OnDecision(decided).Middleware, nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/photofeed/photofeed/internal/clientip"
+	"github.com/photofeed/photofeed/internal/tracing"
 )
 
 // Config is everything an operator can set, as a flag or as the
@@ -65,6 +66,8 @@ type Config struct {
 	TLSKey          string        // --tls-key, PHOTOFEED_TLS_KEY
 	MaxInflight     int           // --max-inflight, PHOTOFEED_MAX_INFLIGHT; requests served at once, default 512, 0 for no limit
 	AdaptiveLimit   bool          // --adaptive-limit, PHOTOFEED_ADAPTIVE_LIMIT; the limit follows latency, default true
+	OTLPEndpoint    string        // --otlp-endpoint, PHOTOFEED_OTLP_ENDPOINT; OTLP/HTTP collector for traces, "" exports none
+	TraceSample     float64       // --trace-sample, PHOTOFEED_TRACE_SAMPLE; share of new traces recorded, default 1
 
 	// getenv is the environment the config was read from, for adapters
 	// that take credentials from it (AWS_*).
@@ -160,6 +163,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.Float64Var(&c.RetryBudget, "retry-budget", 0.1, "with --roles gateway: retries allowed as a share of requests (0.1: at most ~10 % extra load on failing nodes)")
 	fs.IntVar(&c.MaxInflight, "max-inflight", 512, "most requests an api node serves at once; past its limit it answers 503 with Retry-After at once, search and suggestions first (0: no limit)")
 	fs.BoolVar(&c.AdaptiveLimit, "adaptive-limit", true, "lower the limit below --max-inflight when latency rises with load, so admitted requests keep their latency; false keeps it at --max-inflight")
+	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", "", "export trace spans over OTLP/HTTP to this collector, e.g. http://127.0.0.1:4318 (path default /v1/traces); without it no spans are recorded, but an incoming traceparent is passed on and logged")
+	fs.Float64Var(&c.TraceSample, "trace-sample", 1, "with --otlp-endpoint: the share of new traces recorded, 0 to 1; a request with a traceparent follows its caller's decision")
 	fs.StringVar(&c.RateLimits, "rate-limits", "", `rate-limit policy file (JSON), or "off" (default: built-in policies)`)
 
 	if err := fs.Parse(args); err != nil {
@@ -256,6 +261,13 @@ func (c Config) validate() error {
 		return errors.New("--hash-memory must be at least --argon2-memory (one hash)")
 	case (c.TLSCert == "") != (c.TLSKey == ""):
 		return errors.New("--tls-cert and --tls-key go together: give both, or neither")
+	case !(c.TraceSample >= 0 && c.TraceSample <= 1):
+		return errors.New("--trace-sample must be from 0 to 1")
+	}
+	if c.OTLPEndpoint != "" {
+		if _, err := tracing.ParseEndpoint(c.OTLPEndpoint); err != nil {
+			return fmt.Errorf("--otlp-endpoint: %w", err)
+		}
 	}
 	return c.validateGateway()
 }

@@ -99,6 +99,22 @@ func mediaFileNames(t *testing.T, dir string) []string {
 	return files
 }
 
+// nodeLogs collects what the node processes a test starts log, and shows
+// the last 20,000 bytes of it if the test fails.
+func nodeLogs(t *testing.T) *testenv.LogBuffer {
+	logs := &testenv.LogBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			tail := logs.String()
+			if len(tail) > 20000 {
+				tail = tail[len(tail)-20000:]
+			}
+			t.Logf("node logs (tail):\n%s", tail)
+		}
+	})
+	return logs
+}
+
 // A node killed with SIGKILL while uploads are in flight loses nothing and
 // leaves nothing stuck: restarted on its data dir, the thumbnail jobs its
 // dead run left running run again at once, every acknowledged upload and
@@ -115,16 +131,7 @@ func TestCrashDuringUploadsLeavesNothingStuck(t *testing.T) {
 		t.Skip("the embedded database's crash recovery; it runs in the default mode")
 	}
 	dir := t.TempDir()
-	var logs bytes.Buffer // the nodes' logs, shown if the test fails
-	var logMu sync.Mutex
-	logw := writerFunc(func(b []byte) (int, error) { logMu.Lock(); defer logMu.Unlock(); return logs.Write(b) })
-	t.Cleanup(func() {
-		if t.Failed() {
-			logMu.Lock()
-			t.Logf("node logs:\n%s", logs.String())
-			logMu.Unlock()
-		}
-	})
+	logw := nodeLogs(t)
 
 	node := startNodeProcess(t, dir, logw)
 	c := (&server{URL: node.URL}).client(t)

@@ -34,6 +34,7 @@ type outboxStore interface {
 	outbox.Store
 	DeleteSent(ctx context.Context, before time.Time) (int, error)
 	Head(ctx context.Context) (int64, error)
+	Unsent(ctx context.Context) (int64, error)
 }
 
 type idempotencyStore interface {
@@ -69,9 +70,13 @@ type database struct {
 
 // dbPart is one physical database as the node's background work sees it.
 type dbPart struct {
-	name    string // in the shard map; "" with one database
-	outbox  outboxStore
-	writer  *sql.DB
+	name   string // in the shard map; "" with one database
+	outbox outboxStore
+	writer *sql.DB
+	// counts is where a metrics scrape counts: SQLite's read pool, so that
+	// it never waits behind (or holds up) the one writer; PostgreSQL's
+	// primary, whose job queue a replica may show late.
+	counts  *sql.DB
 	commits *sqlstore.Commits
 }
 
@@ -142,7 +147,7 @@ func openDatabase(ctx context.Context, c dbConfig) (*database, error) {
 		}
 		return &database{dialect: "sqlite", identity: db.Identity(), posts: db.Posts(), graph: db.Graph(), timelines: db.Timelines(),
 			idempotency: db.Idempotency(), search: db.SearchSource(), shards: c.Shards,
-			parts: []dbPart{{outbox: db.Outboxes()[0], writer: db.Writer(), commits: db.Commits()}},
+			parts: []dbPart{{outbox: db.Outboxes()[0], writer: db.Writer(), counts: db.Reader(), commits: db.Commits()}},
 			Ping:  db.Ping, Close: db.Close}, nil
 	case strings.HasPrefix(c.URL, "postgres://") || strings.HasPrefix(c.URL, "postgresql://"):
 		pc := postgres.Config{URL: c.URL, Replicas: c.Replicas, Shards: c.Shards, MaxLag: c.MaxLag, Existing: c.Existing, Logger: c.Logger,
@@ -167,7 +172,7 @@ func openDatabase(ctx context.Context, c dbConfig) (*database, error) {
 			Ping: cl.Ping, Writable: cl.PingPrimaries, Close: cl.Close}
 		outboxes := cl.Outboxes()
 		for i, db := range cl.DBs() {
-			part := dbPart{name: cl.Names()[i], outbox: outboxes[i], writer: db.Writer(), commits: db.Commits()}
+			part := dbPart{name: cl.Names()[i], outbox: outboxes[i], writer: db.Writer(), counts: db.Writer(), commits: db.Commits()}
 			if db == cl.MainDB() {
 				d.parts = append([]dbPart{part}, d.parts...)
 			} else {

@@ -179,7 +179,8 @@ func cpuTime(t *testing.T) time.Duration {
 // One 12 MP phone photo, from upload to ready: the peak RSS and CPU it
 // costs the node, logged. Before uploads stopped decoding (and before the
 // upright copy, the RGBA copy and the scaling were made leaner) this was
-// 284 MiB and 1.56 s of CPU; now 75–95 MiB and 0.75 s.
+// 284 MiB and 1.56 s of CPU; then 75–95 MiB and 0.75 s; with the original
+// stripped rather than re-encoded and the scaling done in bands, 47–49 MiB.
 func TestPhonePhotoUploadPeakRSS(t *testing.T) {
 	skipMemoryUnderRace(t)
 	s := start(t, "--upload-wait", "0s")

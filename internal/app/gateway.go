@@ -28,11 +28,14 @@ import (
 	"github.com/photofeed/photofeed/internal/home"
 	"github.com/photofeed/photofeed/internal/httpapi"
 	"github.com/photofeed/photofeed/internal/httpauth"
+	"github.com/photofeed/photofeed/internal/httpcompress"
+	"github.com/photofeed/photofeed/internal/httpmetrics"
 	"github.com/photofeed/photofeed/internal/identity"
 	"github.com/photofeed/photofeed/internal/live"
 	"github.com/photofeed/photofeed/internal/logging"
 	"github.com/photofeed/photofeed/internal/problem"
 	"github.com/photofeed/photofeed/internal/supervise"
+	"github.com/photofeed/photofeed/internal/tracing"
 )
 
 // gatewayLimitPrefix keeps the gateway's rate-limit counters apart from
@@ -55,6 +58,10 @@ func buildGateway(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, e
 			n.Close()
 		}
 	}()
+	tr, err := n.newTracing(cfg)
+	if err != nil {
+		return nil, err
+	}
 	upstreams, err := initialUpstreams(cfg)
 	if err != nil {
 		return nil, err
@@ -77,7 +84,9 @@ func buildGateway(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, e
 	if err != nil {
 		return nil, err
 	}
-	limits, err := rateLimits(cfg, rdb, gatewayLimitPrefix, log)
+	figures := newHTTPFigures()
+	breakers := &breakerStates{}
+	limits, err := rateLimits(cfg, rdb, gatewayLimitPrefix, figures.decided, breakers, log)
 	if err != nil {
 		return nil, err
 	}
@@ -88,32 +97,46 @@ func buildGateway(ctx context.Context, cfg Config, stderr io.Writer) (_ *node, e
 	}
 	var restarts *prometheus.CounterVec
 	n.workers, restarts = supervisor(workers, log)
-	n.metrics = metricsHandler(nil, restarts, newUpstreamCollector(gw.Upstreams))
-	n.handler = gatewayServer(cfg, gw, limits, subkey([]byte(cfg.Secret), "session-token"), log)
+	n.metrics = metricsHandler(nil, append(figures.collectors(), restarts, newUpstreamCollector(gw.Upstreams))...)
+	n.handler = gatewayServer(cfg, gw, limits, figures.requests, subkey([]byte(cfg.Secret), "session-token"), tr, log)
+	if err := n.gatewayHeartbeats(cfg, gw, breakers, figures.collectors()); err != nil {
+		return nil, err
+	}
 	return n, nil
 }
 
 // gatewayServer is the gateway's handler: its own probes and /v2/home,
 // and the proxy for everything else, behind the edge middleware, listed
 // from the innermost to the outermost as in newServer.
-func gatewayServer(cfg Config, gw *gateway.Gateway, limits func(http.Handler) http.Handler, tokenKey []byte, log *slog.Logger) http.Handler {
+func gatewayServer(cfg Config, gw *gateway.Gateway, limits func(http.Handler) http.Handler, requests *httpmetrics.Metrics,
+	tokenKey []byte, tr *tracing.Tracing, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		answerJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { gatewayReady(w, gw) })
-	mux.Handle("GET /v2/home", home.New(home.Config{API: gw, Log: log}))
-	mux.Handle("/", gw)
+	// The gateway's own answer is compressed here; what it proxies comes
+	// compressed (or not) from the api nodes and passes as it is.
+	mux.Handle("GET /v2/home", httpcompress.Middleware(home.New(home.Config{API: gw, Log: log})))
+	mux.Handle("/", tr.Named("proxy", gw)) // the spans of what it passes on
 
 	trusted, _ := clientip.ParseTrusted(cfg.TrustedProxies) // checked with the config
 	header, _ := clientip.ParseHeader(cfg.ClientIPHeader)
-	var h http.Handler = mux
+	// What the gateway proxies is one route here ("/"): the api nodes
+	// behind it count theirs by pattern.
+	var h http.Handler = httpmetrics.Route(tr.NameByRoute(mux))
 	h = refuseBadTokens(h)
 	h = limits(h)
 	h = httpauth.Middleware(tokenCheck{tokens: identity.NewTokenVerifier(tokenKey)}, log, h)
 	h = problem.Recover(log, h)
 	h = logging.Middleware(log, h)
+	h = requests.Middleware(mux, h)
 	h = clientip.New(trusted, header).Middleware(h)
+	// Outermost, as on an api node. Recording, it sends the gateway's own
+	// span upstream as the traceparent; not recording, it leaves the
+	// client's traceparent to be forwarded as it came, and a request
+	// without one costs a map lookup.
+	h = tr.Middleware(tracing.HTTPOptions{Forward: true, Untraced: probePaths}, h)
 	return h
 }
 
@@ -126,6 +149,9 @@ func userKey(r *http.Request) string {
 
 // liveStreamPath is the live feed's endpoint (internal/httpapi routes).
 const liveStreamPath = "/v2/feed/stream"
+
+// architectureEventsPath is the architecture page's stream (internal/web).
+const architectureEventsPath = "/admin/architecture/events"
 
 // hashKey is userKey for a request to path by uid (0: signed out). A
 // live stream goes by its reader's group instead: a node then holds whole

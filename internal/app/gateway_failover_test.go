@@ -23,6 +23,7 @@ import (
 // dying node keeps that key claimed until the lock timeout (1m); its retry
 // is answered 409 with Retry-After meanwhile, as the API documents.
 func TestGatewayRidesOutAKilledAPINode(t *testing.T) {
+	sameInEveryMode(t)
 	db := testenv.PostgresURL(t)
 	bus := testenv.StartNATS(t, 1)
 	flags := []string{"--db", db, "--logical-shards", "16", "--nats", bus.URL(), "--secret", gatewaySecret}

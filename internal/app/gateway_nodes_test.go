@@ -55,6 +55,7 @@ type home struct {
 // profile, the feed and the suggestions together, and answers without a
 // part that is late, or 503 without the feed.
 func TestGatewayInFrontOfAPINodes(t *testing.T) {
+	sameInEveryMode(t)
 	flags, env := apiNodeFlags(t)
 	var logs testenv.LogBuffer
 	o := nodeOptions{getenv: env, log: &logs}

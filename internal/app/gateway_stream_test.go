@@ -14,6 +14,7 @@ import (
 // gateway with the last id it saw, lands on another node, and gets what
 // was posted meanwhile, then the live posts: nothing missed, nothing twice.
 func TestLiveStreamFailsOverThroughTheGateway(t *testing.T) {
+	sameInEveryMode(t)
 	db := testenv.PostgresURL(t)
 	bus := testenv.StartNATS(t, 1)
 	// One media directory for both nodes, as photofeed cluster links it:

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,11 +48,18 @@ type fakeUpstream struct {
 	mu      sync.Mutex
 	seen    []*http.Request
 	release chan struct{}
+	// down makes every request, probes too, end in a cut connection while
+	// the port stays taken: a closed listener's port can be handed to
+	// another test's server, whose answers would re-admit the upstream.
+	down atomic.Bool
 }
 
 func newFakeUpstream(t *testing.T) *fakeUpstream {
 	f := &fakeUpstream{release: make(chan struct{})}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f.down.Load() {
+			panic(http.ErrAbortHandler)
+		}
 		switch r.URL.Path {
 		case "/readyz", "/healthz":
 			w.Write([]byte(`{"status":"ok"}`))
@@ -239,10 +247,13 @@ func TestGatewayProbes(t *testing.T) {
 	if r := send(t, "GET", gw.URL+"/readyz"); r.StatusCode != 200 {
 		t.Fatalf("/readyz with a live upstream: %d %s", r.StatusCode, r.Body)
 	}
-	if m := gw.metrics(t); !strings.Contains(string(m.Body), `photofeed_gateway_upstream_usable{upstream="`+up.URL+`"} 1`) {
-		t.Fatalf("/metrics does not show the upstream usable:\n%s", m.Body)
+	// A small answer leaves the gateway after its handler's return, and
+	// so after the request metrics record it.
+	if m := gw.metrics(t); !strings.Contains(string(m.Body), `photofeed_gateway_upstream_usable{upstream="`+up.URL+`"} 1`) ||
+		!strings.Contains(string(m.Body), `http_requests_total{code="200",method="GET",route="GET /readyz"} 1`) {
+		t.Fatalf("/metrics does not show the upstream usable, or the probe answered:\n%s", m.Body)
 	}
-	up.Close()
+	up.down.Store(true)
 	for range 5 {
 		if r := send(t, "GET", gw.URL+"/v2/posts/1"); r.StatusCode < 500 {
 			t.Fatalf("a request to a closed upstream: %d", r.StatusCode)
@@ -255,8 +266,19 @@ func TestGatewayProbes(t *testing.T) {
 	if r := send(t, "GET", gw.URL+"/healthz"); r.StatusCode != 200 {
 		t.Fatalf("/healthz: %d", r.StatusCode)
 	}
-	if m := gw.metrics(t); !strings.Contains(string(m.Body), `photofeed_gateway_upstream_usable{upstream="`+up.URL+`"} 0`) {
-		t.Fatalf("/metrics does not show the upstream out:\n%s", m.Body)
+	m := string(gw.metrics(t).Body)
+	if !strings.Contains(m, `photofeed_gateway_upstream_usable{upstream="`+up.URL+`"} 0`) {
+		t.Fatalf("/metrics does not show the upstream out:\n%s", m)
+	}
+	// Why it is out: five failed attempts, one ejection; too few
+	// requests for the breaker, which stays closed; nowhere to retry.
+	upstream := `upstream="` + up.URL + `"`
+	failed := sample(m, "photofeed_gateway_upstream_requests_total", upstream) -
+		sample(m, "photofeed_gateway_upstream_requests_total", upstream, `outcome="ok"`)
+	if failed != 5 || sample(m, "photofeed_gateway_upstream_ejections_total", upstream) != 1 ||
+		sample(m, "photofeed_gateway_upstream_breaker_state", upstream) != 0 ||
+		sample(m, "photofeed_gateway_upstream_retries_total", upstream) != 0 {
+		t.Fatalf("/metrics: %v failed attempts, want 5, one ejection, breaker closed, no retries:\n%s", failed, grepLines(m, "photofeed_gateway"))
 	}
 	send(t, "GET", gw.URL+"/v2/posts/1").problem(t, http.StatusServiceUnavailable)
 }

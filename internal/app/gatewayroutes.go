@@ -53,8 +53,11 @@ var routeGroups = []routeGroup{
 		routes: []gateway.Route{{Prefix: "/media/"}}},
 	// The rest (other API reads, the UI, /openapi.json): two random
 	// choices, the less loaded, near least-outstanding without every
-	// gateway herding onto the node that looks idle.
-	{name: "default", policy: gateway.PolicyP2C, timeout: 10 * time.Second},
+	// gateway herding onto the node that looks idle. The architecture
+	// page's stream stays open as long as the page: counted as a stream,
+	// not as a request in flight for its whole life.
+	{name: "default", policy: gateway.PolicyP2C, timeout: 10 * time.Second,
+		routes: []gateway.Route{{Prefix: architectureEventsPath, Methods: []string{http.MethodGet}, Stream: true}}},
 }
 
 func routeGroupNames() string {

@@ -74,6 +74,16 @@ type nodeOptions struct {
 	log    io.Writer           // the node's log; nil: discarded
 }
 
+// sameInEveryMode skips a test that brings its own engines and nodes in
+// the modes that rerun the suite on another store (PHOTOFEED_TEST_DB):
+// there it would run exactly as it does in the default mode.
+func sameInEveryMode(t *testing.T) {
+	t.Helper()
+	if mode := os.Getenv("PHOTOFEED_TEST_DB"); mode != "" {
+		t.Skipf("brings its own engines and nodes: it runs the same without PHOTOFEED_TEST_DB (here %q)", mode)
+	}
+}
+
 // startWith is start with options. With PHOTOFEED_TEST_DB=cluster the
 // server is a whole cluster behind a gateway (harness_cluster_test.go),
 // unless extra makes the test one node's own.

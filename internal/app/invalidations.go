@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/photofeed/photofeed/cache"
 )
 
 // invalidationSubject carries "<cache> <id>" from the instance that
@@ -46,24 +48,37 @@ type invalidations struct {
 	caches map[cacheName]registered
 }
 
-// registered is one cache: how to drop a key here, and from every level.
+// registered is one cache: how to drop a key here, and from every level;
+// and its hits and misses, for metrics.
 type registered struct {
 	invalidate func(key string)
 	delete     func(ctx context.Context, key string)
+	stats      func() cache.Stats
 }
 
 func newInvalidations(bus broadcaster, again time.Duration, log *slog.Logger) *invalidations {
 	return &invalidations{bus: bus, again: again, log: log, caches: map[cacheName]registered{}}
 }
 
-func (iv *invalidations) register(name cacheName, invalidate func(key string), del func(ctx context.Context, key string)) {
+func (iv *invalidations) register(name cacheName, invalidate func(key string), del func(ctx context.Context, key string), stats func() cache.Stats) {
 	iv.mu.Lock()
-	iv.caches[name] = registered{invalidate, del}
+	iv.caches[name] = registered{invalidate, del, stats}
 	iv.mu.Unlock()
 }
 
+// stats are the registered caches' hits and misses, by name.
+func (iv *invalidations) stats() map[cacheName]cache.Stats {
+	iv.mu.Lock()
+	defer iv.mu.Unlock()
+	out := make(map[cacheName]cache.Stats, len(iv.caches))
+	for name, c := range iv.caches {
+		out[name] = c.stats()
+	}
+	return out
+}
+
 // registerIDs registers a cache keyed by int64 ids.
-func (iv *invalidations) registerIDs(name cacheName, invalidate func(id int64), del func(ctx context.Context, id int64)) {
+func (iv *invalidations) registerIDs(name cacheName, invalidate func(id int64), del func(ctx context.Context, id int64), stats func() cache.Stats) {
 	iv.register(name, func(key string) {
 		if id, err := strconv.ParseInt(key, 10, 64); err == nil {
 			invalidate(id)
@@ -72,7 +87,7 @@ func (iv *invalidations) registerIDs(name cacheName, invalidate func(id int64), 
 		if id, err := strconv.ParseInt(key, 10, 64); err == nil {
 			del(ctx, id)
 		}
-	})
+	}, stats)
 }
 
 // drop invalidates name/key here, in the shared level, and (by broadcast)

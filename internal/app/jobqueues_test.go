@@ -16,7 +16,7 @@ func TestJobQueueErrorNamesTheDatabase(t *testing.T) {
 	closed.Close()
 	n := &node{log: slog.New(slog.DiscardHandler)}
 	ad := &adapters{db: &database{dialect: "postgres", parts: []dbPart{{name: "pg2", writer: closed}}}}
-	err = n.newJobQueues(t.Context(), Config{}, ad, &services{})
+	err = n.newJobQueues(t.Context(), Config{}, ad, &services{}, nil)
 	if err == nil || !strings.Contains(err.Error(), `job queue for database "pg2"`) {
 		t.Fatalf("newJobQueues: %v, want the database named", err)
 	}

@@ -14,6 +14,7 @@ import (
 // The first start on an empty PostgreSQL database says, in the node's own
 // log, that it is laying out the logical shards and when it is done.
 func TestFirstStartAnnouncesShardLayout(t *testing.T) {
+	sameInEveryMode(t)
 	dbURL := testenv.PostgresURL(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/photofeed/photofeed/internal/app"
+	"github.com/photofeed/photofeed/internal/crashpoint"
 )
 
 // childArgsEnv carries the arguments of a node the test binary runs as a
@@ -23,7 +24,8 @@ const childArgsEnv = "PHOTOFEED_TEST_CHILD_ARGS"
 
 // runChildNode runs app.Run and exits when the test binary was started as
 // a node (see startNodeProcess); otherwise it returns at once. SIGTERM or
-// the parent's end (its stdin closing) stop the node gracefully.
+// the parent's end (its stdin closing) stop the node gracefully. A line
+// "arm NAME N" on its stdin arms a crash point (see nodeProcess.arm).
 func runChildNode() {
 	raw := os.Getenv(childArgsEnv)
 	if raw == "" {
@@ -37,7 +39,17 @@ func runChildNode() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithCancel(ctx)
-	go func() { io.Copy(io.Discard, os.Stdin); cancel() }()
+	go func() {
+		defer cancel()
+		lines := bufio.NewScanner(os.Stdin)
+		for lines.Scan() {
+			var name string
+			var n int
+			if _, err := fmt.Sscanf(lines.Text(), "arm %s %d", &name, &n); err == nil {
+				crashpoint.Arm(name, n)
+			}
+		}
+	}()
 	if err := app.Run(ctx, args, func(string) string { return "" }, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "photofeed:", err)
 		os.Exit(1)
@@ -49,7 +61,7 @@ func runChildNode() {
 // outlives it.
 type nodeProcess struct {
 	cmd   *exec.Cmd
-	stdin io.Closer
+	stdin io.WriteCloser
 	URL   string
 	done  chan error
 }
@@ -115,6 +127,32 @@ func (p *nodeProcess) kill(t *testing.T) {
 	p.wait(t)
 }
 
+// arm makes the node kill itself with SIGKILL the nth time, from now, it
+// passes the crash point name (see internal/crashpoint).
+func (p *nodeProcess) arm(t *testing.T, name string, n int) {
+	t.Helper()
+	if _, err := fmt.Fprintf(p.stdin, "arm %s %d\n", name, n); err != nil {
+		t.Fatalf("arm %s: %v", name, err)
+	}
+}
+
+// exited reports whether the process has ended, without waiting.
+func (p *nodeProcess) exited() bool {
+	select {
+	case err := <-p.done:
+		p.done <- err
+		return true
+	default:
+		return false
+	}
+}
+
+// killedBySIGKILL reports whether the ended process was killed by SIGKILL.
+func (p *nodeProcess) killedBySIGKILL() bool {
+	ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
+}
+
 // stop ends the process gracefully (SIGTERM) and waits for it.
 func (p *nodeProcess) stop(t *testing.T) {
 	t.Helper()
@@ -136,7 +174,3 @@ func (p *nodeProcess) wait(t *testing.T) error {
 		return nil
 	}
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }

@@ -50,7 +50,7 @@ func openAPIRouter() (routers.Router, error) {
 }
 
 func apiPath(p string) bool {
-	for _, prefix := range []string{"/v1/", "/v2/", "/media/", "/problems/", "/accounts", "/sessions", "/me", "/users/", "/posts", "/feed", "/search", "/admin/"} {
+	for _, prefix := range []string{"/v1/", "/v2/", "/media/", "/problems/", "/accounts", "/sessions", "/me", "/users/", "/posts", "/feed", "/search", "/admin/jobs"} {
 		if strings.HasPrefix(p, prefix) {
 			return true
 		}

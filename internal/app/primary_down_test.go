@@ -21,6 +21,7 @@ import (
 // the node serves reads, writes answer 503 with Retry-After, and all of
 // it recovers by itself when the primary is back.
 func TestFeedWithThePrimaryDown(t *testing.T) {
+	sameInEveryMode(t)
 	cluster := testenv.StartPGCluster(t, 1)
 	s := start(t, "--db", cluster.PrimaryURL(), "--logical-shards", "16", "--db-replicas", cluster.ReplicaURLs()[0])
 	alice, bob, carol := s.client(t), s.client(t), s.client(t)
@@ -207,5 +208,41 @@ func awaitReplayed(t *testing.T, cluster *testenv.PGCluster) {
 			got, err := consistency.ParseLSN(replayed)
 			return err == nil && got >= want
 		})
+	}
+}
+
+// A replica that has not replayed a client's write cannot prove the row
+// absent: with the primary down, a read carrying the write's consistency
+// token answers 503 with Retry-After (the client retries), never the
+// replica's 404 for a post the client was told was made.
+func TestReadBehindTheCallersWriteWithThePrimaryDown(t *testing.T) {
+	sameInEveryMode(t)
+	cluster := testenv.StartPGCluster(t, 1)
+	s := start(t, "--db", cluster.PrimaryURL(), "--logical-shards", "16", "--db-replicas", cluster.ReplicaURLs()[0])
+	alice := s.client(t)
+	alice.signup("alice")
+	awaitReplayed(t, cluster)
+	replica, err := sql.Open("pgx", cluster.ReplicaURLs()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer replica.Close()
+	if _, err := replica.Exec(`SELECT pg_wal_replay_pause()`); err != nil {
+		t.Fatal(err)
+	}
+	made := alice.upload("/v1/posts", app.SampleJPEG(t, 30, 30, color.White), "written past the replica")
+	if made.StatusCode != 201 || made.Header.Get(consistency.Header) == "" {
+		t.Fatalf("upload: %d, token %q", made.StatusCode, made.Header.Get(consistency.Header))
+	}
+	var p post
+	made.json(t, &p)
+	cluster.StopPrimary()
+
+	reader := s.client(t)
+	reader.token = alice.token
+	r := reader.do("GET", "/v1/posts/"+p.ID, nil, consistency.Header, made.Header.Get(consistency.Header))
+	if r.StatusCode != 503 || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("the post read behind the caller's write with the primary down: %d (Retry-After %q) %s, want 503 with Retry-After",
+			r.StatusCode, r.Header.Get("Retry-After"), r.Body)
 	}
 }

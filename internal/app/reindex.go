@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/photofeed/photofeed/internal/bleveindex"
+	"github.com/photofeed/photofeed/internal/progress"
 	"github.com/photofeed/photofeed/internal/search"
 )
 
 // reindex rebuilds the search index from the primary store: what a new
 // search node runs first, and the repair for an index that fell behind.
-func reindex(ctx context.Context, cfg Config, stdout io.Writer) error {
+func reindex(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	db, err := openDatabase(ctx, databaseConfig(cfg))
 	if err != nil {
 		return err
@@ -31,7 +32,14 @@ func reindex(ctx context.Context, cfg Config, stdout io.Writer) error {
 	}
 	defer idx.Close()
 	start := time.Now()
-	users, posts, err := search.Reindex(ctx, db.SearchSource(), idx)
+	// How many there are is not known without counting them first: the
+	// meter counts up.
+	meter := progress.New(stderr, progress.Terminal(stderr), "reindex: users and posts", -1)
+	users, posts, err := search.Reindex(ctx, db.SearchSource(), idx, func(users, posts int) {
+		meter.Note(fmt.Sprintf("%d users, %d posts", users, posts))
+		meter.Set(int64(users + posts))
+	})
+	meter.Done()
 	if err != nil {
 		return fmt.Errorf("reindex: %w", err)
 	}

@@ -17,6 +17,7 @@ import (
 // without one may be stale; with the primary stopped, reads go on from the
 // replica and writes answer 503 with Retry-After.
 func TestReadReplicas(t *testing.T) {
+	sameInEveryMode(t)
 	cluster := testenv.StartPGCluster(t, 1)
 	s := start(t, "--db", cluster.PrimaryURL(), "--logical-shards", "16", "--db-replicas", cluster.ReplicaURLs()[0])
 	c := s.client(t)

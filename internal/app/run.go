@@ -44,15 +44,19 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		return reindex(ctx, cfg, stdout)
+		return reindex(ctx, cfg, stdout, stderr)
 	case "plan":
 		return plan(rest, stdout, stderr)
+	case "loadtest":
+		return loadtestCmd(ctx, rest, stdout, stderr)
+	case "bulkload":
+		return bulkloadCmd(ctx, rest, stdout, stderr)
 	case "jobs":
 		return jobsCmd(ctx, rest, getenv, stdout)
 	case "users":
 		return usersCmd(ctx, rest, getenv, stdout)
 	case "shards":
-		return shardsCmd(ctx, rest, getenv, stdout)
+		return shardsCmd(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "photofeed", version())
 		return nil
@@ -84,6 +88,11 @@ Usage:
   photofeed shards move <shard> <database> [--max-pause 2s]
                               move a logical shard to another database, online
   photofeed plan [flags]      capacity plan: back-of-envelope estimates, the nines, a sized deployment
+  photofeed loadtest --target URL [flags]
+                              seed a dataset through the API, load it open or closed loop,
+                              print p50/p99/p99.9 per operation (loadtest -h)
+  photofeed bulkload [flags]  write a large synthetic dataset into a new data directory, without
+                              the API, and its accounts file for loadtest (bulkload -h)
   photofeed version           print the version
   photofeed openapi           print the OpenAPI document the server serves at /openapi.json
   photofeed serve -h          list the serve flags

@@ -2,7 +2,9 @@ package app_test
 
 import (
 	"fmt"
+	"html"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -38,7 +40,7 @@ func TestSearch(t *testing.T) {
 	c := s.client(t)
 	c.jsonReq("POST", "/v1/accounts", `{"username":"alice_smith","password":"0123456789","display_name":"Alice Smith"}`)
 	c.signup("bob")
-	beach := c.post("Sunset at the beach #Travel #sunset")
+	beach := c.post("Sunset at the beach with @alice_smith #Travel #sunset")
 	c.post("Breakfast in bed")
 
 	found := func(kind, q, id string) func() bool {
@@ -54,6 +56,20 @@ func TestSearch(t *testing.T) {
 	}
 	testenv.Eventually(t, "the post found by a caption word", 15*time.Second, found("posts", "sunset", beach.ID))
 	testenv.Eventually(t, "the post found by hashtag", 15*time.Second, found("posts", "#travel", beach.ID))
+
+	// The post page links the caption's tag to a search that finds the
+	// post, and its mention to the profile.
+	postPage := string(c.do("GET", "/p/"+beach.ID, nil).Body)
+	for label, shows := range map[string]string{"#Travel": `href="/p/` + beach.ID + `"`, "@alice_smith": "Alice Smith"} {
+		m := regexp.MustCompile(`<a href="([^"]+)">` + label + `</a>`).FindStringSubmatch(postPage)
+		if m == nil {
+			t.Fatalf("the post page does not link %s:\n%s", label, postPage)
+		}
+		r := c.do("GET", html.UnescapeString(m[1]), nil)
+		if r.StatusCode != 200 || !strings.Contains(string(r.Body), shows) {
+			t.Fatalf("%s links to %s, which answers %d without %s", label, m[1], r.StatusCode, shows)
+		}
+	}
 	testenv.Eventually(t, "a user found by display name", 15*time.Second, found("users", "smith", "alice_smith"))
 	testenv.Eventually(t, "a user found by username prefix", 15*time.Second, found("users", "ali", "alice_smith"))
 	if p, _ := c.search("posts", "#breakfast"); len(p.Items) != 0 {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/photofeed/photofeed/internal/feed"
 	"github.com/photofeed/photofeed/internal/gateway"
+	"github.com/photofeed/photofeed/internal/leanhttp"
 	"github.com/photofeed/photofeed/internal/live"
 	"github.com/photofeed/photofeed/internal/media"
 	"github.com/photofeed/photofeed/internal/posts"
@@ -34,6 +35,10 @@ type node struct {
 	log     *slog.Logger
 	closers []func() error
 	workers *supervise.Supervisor // the background work, restarted when it fails
+	// announce starts the node's heartbeats from its listen address, and
+	// returns how to stop them (with a last beat saying it leaves); nil
+	// on a node without a bus.
+	announce func(ctx context.Context, addr string) (stop func())
 }
 
 // start runs the node's background work (outbox relay, event consumers,
@@ -105,9 +110,13 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	log.Info("started", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "metrics", metrics)
 
 	defer n.start(ctx)()
+	if n.announce != nil {
+		defer n.announce(ctx, ln.Addr().String())()
+	}
 
+	front := frontServer(srv, cfg, n)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- front.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -116,7 +125,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	log.Info("shutting down", "grace", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	if err := front.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -124,6 +133,20 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// frontServer is what serves the public listener: net/http, or on a
+// gateway without TLS the lean HTTP/1.1 loop in front of it, which
+// serves the proxy's bodyless keep-alive GETs with less work per request
+// and gives net/http every other connection (internal/leanhttp).
+func frontServer(srv *http.Server, cfg Config, n *node) interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+} {
+	if n.gateway != nil && cfg.TLSCert == "" {
+		return leanhttp.New(srv)
+	}
+	return srv
 }
 
 // publicURL turns a listen address into the URL people should open.

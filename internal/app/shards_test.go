@@ -56,6 +56,7 @@ func seedShard(t *testing.T, url, author string) int64 {
 // fails, none waits past the pause bound, the instance follows the new map
 // without a restart, and every acknowledged post is on the new database.
 func TestShardMoveUnderLoad(t *testing.T) {
+	sameInEveryMode(t)
 	source := testenv.StartPGCluster(t, 0, "wal_level=logical") // a publisher needs logical WAL
 	target := testenv.StartPGCluster(t, 0)
 	mainURL, _ := source.Database(t)
@@ -210,6 +211,7 @@ func nameOnShard(shard, count int, prefix string) string {
 // wrote to both servers reads both of its writes, though neither replica
 // has them.
 func TestReadYourWritesAcrossServers(t *testing.T) {
+	sameInEveryMode(t)
 	one := testenv.StartPGCluster(t, 1)
 	two := testenv.StartPGCluster(t, 1)
 	mainURL, mainReplicas := one.Database(t)
@@ -276,6 +278,7 @@ func TestReadYourWritesAcrossServers(t *testing.T) {
 // An administration command pointed at a database photofeed has not laid
 // out says so and leaves it as it was: it never creates a deployment.
 func TestAdminRefusesAnEmptyDatabase(t *testing.T) {
+	sameInEveryMode(t)
 	url := testenv.PostgresURL(t)
 	for _, args := range [][]string{{"shards", "list"}, {"jobs", "list"}, {"users", "grant-admin", "ann"}} {
 		err := app.Run(t.Context(), append(args, "--db", url), func(string) string { return "" }, io.Discard, io.Discard)

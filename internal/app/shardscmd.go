@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/photofeed/photofeed/internal/postgres"
+	"github.com/photofeed/photofeed/internal/progress"
 	"github.com/photofeed/photofeed/internal/shardmap"
 	"github.com/photofeed/photofeed/internal/shardmove"
 )
@@ -22,7 +23,7 @@ const shardsUsage = "usage: photofeed shards list [--db URL] [--shards FILE] | p
 
 // shardsCmd is `photofeed shards list|move`: the shard map, and moving one
 // logical shard to another database while the service runs.
-func shardsCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func shardsCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "list" && args[0] != "move") {
 		return errors.New(shardsUsage)
 	}
@@ -54,7 +55,7 @@ func shardsCmd(ctx context.Context, args []string, getenv func(string) string, s
 		if maxPause <= 0 || maxPause > time.Minute {
 			return errors.New("shards move: --max-pause must be from 1ms to 1m")
 		}
-		return moveShard(ctx, db.cluster, shard, rest[1], maxPause, stdout)
+		return moveShard(ctx, db.cluster, shard, rest[1], maxPause, stdout, stderr)
 	}
 }
 
@@ -101,7 +102,7 @@ func listShards(ctx context.Context, cl *postgres.Cluster, stdout io.Writer) err
 	return nil
 }
 
-func moveShard(ctx context.Context, cl *postgres.Cluster, shard int, target string, maxPause time.Duration, stdout io.Writer) error {
+func moveShard(ctx context.Context, cl *postgres.Cluster, shard int, target string, maxPause time.Duration, stdout, stderr io.Writer) error {
 	to := slices.Index(cl.Names(), target)
 	if to < 0 {
 		return fmt.Errorf("shards move: no database %q in --shards (have %s)", target, strings.Join(cl.Names(), ", "))
@@ -111,6 +112,9 @@ func moveShard(ctx context.Context, cl *postgres.Cluster, shard int, target stri
 		return fmt.Errorf("shards move: shard %d is on %s already", shard, target)
 	}
 	schema := postgres.SchemaName(shard)
+	// Steps and polls, counted: the meter shows the move is alive and
+	// what it is doing.
+	meter := progress.New(stderr, progress.Terminal(stderr), fmt.Sprintf("shards move %d", shard), -1)
 	fence := &shardmove.DBFence{DB: cl.DBs()[from].Writer(), Schema: schema}
 	main := cl.MainDB().Writer()
 	rep, err := shardmove.Move{
@@ -128,7 +132,9 @@ func moveShard(ctx context.Context, cl *postgres.Cluster, shard int, target stri
 			return err
 		},
 		MaxPause: maxPause,
+		Progress: func(step string) { meter.Note(step); meter.Add(1) },
 	}.Run(ctx)
+	meter.Done()
 	var left *shardmove.SourceLeftError
 	if err != nil && !errors.As(err, &left) {
 		return fmt.Errorf("shards move %d: %w", shard, err)

@@ -13,6 +13,7 @@ import (
 // Two instances on one PostgreSQL and one Redis: a per-user limit of 5 a
 // minute holds across both, exactly 5 requests pass.
 func TestRateLimitSharedAcrossInstances(t *testing.T) {
+	sameInEveryMode(t)
 	if c, err := net.Dial("tcp", "127.0.0.1:6379"); err != nil {
 		testenv.Missing(t, "Redis on 127.0.0.1:6379")
 	} else {

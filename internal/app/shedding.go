@@ -24,6 +24,12 @@ func newShedding(cfg Config) *shedding {
 		Name: "photofeed_shed_total",
 		Help: "Requests answered 503 at once because the node had no room for them, by class (critical, sheddable).",
 	}, []string{"class"})}
+	// Every class shows from the start, at 0: a series that appears only
+	// at the first shed leaves rate() and the dashboard with nothing to
+	// show, rather than 0, until then.
+	for _, c := range []admission.Class{admission.Critical, admission.Sheddable} {
+		s.shed.WithLabelValues(c.String())
+	}
 	if cfg.MaxInflight > 0 {
 		s.limiter = admission.New(admission.Config{MaxLimit: cfg.MaxInflight, Fixed: !cfg.AdaptiveLimit})
 	}
@@ -59,10 +65,12 @@ func (s *shedding) middleware(h http.Handler) http.Handler {
 // its own importance with an RFC 9218 Priority header of urgency 4 or
 // more (the gateway's home sends its extras so), never raise it. Health
 // checks are never shed, nor the live feed's stream: it lasts minutes,
-// and its duration says nothing of how loaded the node is.
+// and its duration says nothing of how loaded the node is. Nor is the
+// architecture page's stream, for the same reason, and because an
+// overloaded system is when its operators look at it.
 func routeClass(r *http.Request) admission.Class {
 	p := r.URL.Path
-	if p == "/healthz" || p == "/readyz" || p == "/v2/feed/stream" {
+	if p == "/healthz" || p == "/readyz" || p == liveStreamPath || p == architectureEventsPath {
 		return admission.Exempt
 	}
 	if lowUrgency(r.Header.Get("Priority")) {

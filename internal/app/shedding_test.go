@@ -62,4 +62,8 @@ func TestNodeShedsSheddableRequestsFirst(t *testing.T) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
+	// Each class shows from the start at 0: the shed must have counted.
+	if strings.Contains(m, "photofeed_shed_total{class=\"sheddable\"} 0\n") {
+		t.Error("/metrics shows no sheddable request shed")
+	}
 }

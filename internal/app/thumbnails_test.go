@@ -155,7 +155,7 @@ func TestThumbnailJobWaitsForTheDecodeBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	budget := media.NewBudget(16 << 20)
+	budget := media.NewBudget(16<<20, nil)
 	svc := posts.NewService(w.n.db.Posts(), blobs, nil, ids.NewGenerator(nil),
 		posts.Config{Budget: budget, BudgetWait: 50 * time.Millisecond})
 	p, err := svc.Create(ctx, w.user("author"), "waits its turn", SampleJPEG(t, 300, 200, color.RGBA{70, 140, 210, 255}), idempotency.Claim{})

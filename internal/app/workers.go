@@ -5,9 +5,14 @@ import (
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/photofeed/photofeed/internal/natsbus"
 	"github.com/photofeed/photofeed/internal/supervise"
+	"github.com/photofeed/photofeed/internal/tracing"
 )
 
 // supervisor runs the node's background workers under the policy in
@@ -43,7 +48,24 @@ func partWorker(kind, database string) string {
 }
 
 // consumer is a worker that reads a durable consumer of the events
-// stream, handing each delivery to handle.
-func consumer(bus *natsbus.Bus, name string, cc natsbus.ConsumerConfig, handle func(context.Context, natsbus.Delivery) error) supervise.Worker {
-	return supervise.Worker{Name: name, Run: func(ctx context.Context) error { return bus.Consume(ctx, cc, handle) }}
+// stream, handing each delivery to handle, in a span that continues the
+// trace of the request that wrote the event.
+func consumer(bus *natsbus.Bus, tr *tracing.Tracing, name string, cc natsbus.ConsumerConfig, handle func(context.Context, natsbus.Delivery) error) supervise.Worker {
+	traced := func(ctx context.Context, d natsbus.Delivery) (err error) {
+		if d.TraceParent == "" {
+			return handle(ctx, d)
+		}
+		ctx = tr.Extract(ctx, propagation.MapCarrier{"traceparent": d.TraceParent})
+		ctx, span := tr.Start(ctx, name+" "+d.Subject, trace.SpanKindConsumer,
+			attribute.String("messaging.destination.name", d.Subject), attribute.Int64("messaging.nats.delivered", int64(d.NumDelivered)))
+		defer func() {
+			if err != nil {
+				span.RecordError(err)
+				span.SetStatus(codes.Error, err.Error())
+			}
+			span.End()
+		}()
+		return handle(ctx, d)
+	}
+	return supervise.Worker{Name: name, Run: func(ctx context.Context) error { return bus.Consume(ctx, cc, traced) }}
 }

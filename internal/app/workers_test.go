@@ -14,6 +14,7 @@ import (
 // worker), every thumbnail job runs once, and every post reaches a
 // follower's feed once.
 func TestTwoWorkers(t *testing.T) {
+	sameInEveryMode(t)
 	db := testenv.PostgresURL(t)
 	bus := testenv.StartNATS(t, 1)
 	store := testenv.StartS3(t) // the workers make thumbnails of what the api stored

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/photofeed/photofeed/internal/crashpoint"
 	"github.com/photofeed/photofeed/internal/errkind"
 )
 
@@ -101,6 +102,7 @@ func (d *Dir) Put(ctx context.Context, key string, data []byte) (bool, error) {
 		err = cerr
 	}
 	if err == nil {
+		crashpoint.Hit(crashpoint.BlobLinking)
 		err = os.Link(f.Name(), p)
 	}
 	os.Remove(f.Name())
@@ -204,6 +206,7 @@ func (d *Dir) RemoveTemps(ctx context.Context, olderThan time.Time) (int, error)
 			return fmt.Errorf("remove %s: %w", p, err)
 		}
 		removed++
+		crashpoint.Hit(crashpoint.TempRemoved)
 		return nil
 	})
 	if err != nil {

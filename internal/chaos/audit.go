@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -190,6 +191,10 @@ func auditOnce(ctx context.Context, cfg Config, w *workload) *AuditResult {
 		a.Skipped = append(a.Skipped, "jobs: no database given")
 	} else {
 		a.JobsLeft = jobsLeft(ctx, cfg.DB, &a.Errors)
+		for i, p := range a.NotReady {
+			id, _, _ := strings.Cut(p, " ")
+			a.NotReady[i] += " (" + thumbnailJobs(ctx, cfg.DB, id) + ")"
+		}
 	}
 	return a
 }

@@ -85,3 +85,52 @@ func jobsLeft(ctx context.Context, dbURL string, errs *[]string) []string {
 	}
 	return out
 }
+
+// thumbnailJobs describes the thumbnail jobs of a post, in every schema
+// holding a job table: what a post left processing needs explained.
+func thumbnailJobs(ctx context.Context, dbURL, postID string) string {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return fmt.Sprintf("jobs: connect: %v", err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT table_schema FROM information_schema.tables WHERE table_name = 'river_job'`)
+	if err != nil {
+		return fmt.Sprintf("jobs: find tables: %v", err)
+	}
+	schemas, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Sprintf("jobs: find tables: %v", err)
+	}
+	var out []string
+	for _, s := range schemas {
+		q := fmt.Sprintf(`SELECT id, state::text, attempt, max_attempts, coalesce(errors::text, '') FROM %s.river_job
+			WHERE kind = 'thumbnails' AND args->>'post_id' = $1 ORDER BY id`, pgx.Identifier{s}.Sanitize())
+		rows, err := conn.Query(ctx, q, postID)
+		if err != nil {
+			out = append(out, fmt.Sprintf("jobs in %s: %v", s, err))
+			continue
+		}
+		var id int64
+		var state, errs string
+		var attempt, maxAttempts int
+		_, err = pgx.ForEachRow(rows, []any{&id, &state, &attempt, &maxAttempts, &errs}, func() error {
+			line := fmt.Sprintf("job %d %s, attempt %d of %d", id, state, attempt, maxAttempts)
+			if errs != "" {
+				if len(errs) > 400 {
+					errs = errs[:400] + "…"
+				}
+				line += ", errors " + errs
+			}
+			out = append(out, line)
+			return nil
+		})
+		if err != nil {
+			out = append(out, fmt.Sprintf("jobs in %s: %v", s, err))
+		}
+	}
+	if len(out) == 0 {
+		return "no thumbnail job"
+	}
+	return strings.Join(out, "; ")
+}

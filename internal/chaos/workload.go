@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/photofeed/photofeed/internal/progress"
 )
 
 // The operation mix: ten reads to a write, as the capacity plan's
@@ -239,9 +241,20 @@ func (w *workload) progress(ctx context.Context, start time.Time, p *plan) func(
 	}
 	done := make(chan struct{})
 	stopped := make(chan struct{})
+	// On a terminal a bar over the run's seconds, redrawn each second;
+	// elsewhere a line every five.
+	every := 5 * time.Second
+	var meter *progress.Meter
+	if progress.Terminal(w.cfg.Progress) {
+		every = time.Second
+		meter = progress.New(w.cfg.Progress, true, "chaos, seconds", int64(w.cfg.Duration/time.Second))
+	}
 	go func() {
 		defer close(stopped)
-		tick := time.NewTicker(5 * time.Second)
+		if meter != nil {
+			defer meter.Done()
+		}
+		tick := time.NewTicker(every)
 		defer tick.Stop()
 		for {
 			select {
@@ -255,6 +268,11 @@ func (w *workload) progress(ctx context.Context, start time.Time, p *plan) func(
 			ratio := 1.0
 			if ops > 0 {
 				ratio = float64(ops-failed) / float64(ops)
+			}
+			if meter != nil {
+				meter.Note(fmt.Sprintf("ops %d  ok %.3f%%  faults in flight: %s", ops, 100*ratio, p.inFlight()))
+				meter.Set(int64(time.Since(start) / time.Second))
+				continue
 			}
 			fmt.Fprintf(w.cfg.Progress, "chaos %3.0fs/%s  ops %d  ok %.3f%%  faults in flight: %s\n",
 				time.Since(start).Seconds(), w.cfg.Duration, ops, 100*ratio, p.inFlight())

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // NetNS is a network namespace made for one engine, joined to this
@@ -86,16 +88,102 @@ func (n *NetNS) Command(bin string, args ...string) *exec.Cmd {
 	return exec.Command("ip", append([]string{"netns", "exec", n.Name, bin}, args...)...)
 }
 
+// Wrap returns cmd run inside the namespace instead (what it starts,
+// daemons included, stays there).
+func (n *NetNS) Wrap(cmd *exec.Cmd) *exec.Cmd {
+	w := n.Command(cmd.Path, cmd.Args[1:]...)
+	w.Env, w.Dir = cmd.Env, cmd.Dir
+	return w
+}
+
 // Partition drops every packet that reaches the namespace: connections
 // to the engine neither open nor fail, they time out, as across a real
 // partition.
-func (n *NetNS) Partition() error { return n.iptables("-I") }
+func (n *NetNS) Partition() error { return n.iptables("-I", "INPUT", "-i", n.peer, "-j", "DROP") }
 
 // Heal removes the partition.
-func (n *NetNS) Heal() error { return n.iptables("-D") }
+func (n *NetNS) Heal() error { return n.iptables("-D", "INPUT", "-i", n.peer, "-j", "DROP") }
 
-func (n *NetNS) iptables(op string) error {
-	return ipCmd("netns", "exec", n.Name, "iptables", op, "INPUT", "-i", n.peer, "-j", "DROP")
+// Lose drops each packet crossing the link, either way, with probability
+// p: real loss, which TCP's retransmissions have to make up for.
+func (n *NetNS) Lose(p float64) error {
+	for i, rule := range n.lossRules(p) {
+		if err := n.iptables(append([]string{"-I"}, rule...)...); err != nil {
+			if i > 0 {
+				_ = n.iptables(append([]string{"-D"}, n.lossRules(p)[0]...)...) // the error above says it all
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// StopLosing undoes Lose(p).
+func (n *NetNS) StopLosing(p float64) error {
+	var first error
+	for _, rule := range n.lossRules(p) {
+		if err := n.iptables(append([]string{"-D"}, rule...)...); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (n *NetNS) lossRules(p float64) [][]string {
+	stat := []string{"-m", "statistic", "--mode", "random", "--probability", strconv.FormatFloat(p, 'f', 4, 64), "-j", "DROP"}
+	return [][]string{
+		append([]string{"INPUT", "-i", n.peer}, stat...),
+		append([]string{"OUTPUT", "-o", n.peer}, stat...),
+	}
+}
+
+// Delay adds d to every packet the engine sends over the link (the netem
+// qdisc: see NetemAvailable).
+func (n *NetNS) Delay(d time.Duration) error {
+	return ipCmd("netns", "exec", n.Name, "tc", "qdisc", "add", "dev", n.peer, "root", "netem",
+		"delay", strconv.FormatInt(d.Microseconds(), 10)+"us")
+}
+
+// StopDelaying removes Delay's qdisc.
+func (n *NetNS) StopDelaying() error {
+	return ipCmd("netns", "exec", n.Name, "tc", "qdisc", "del", "dev", n.peer, "root")
+}
+
+func (n *NetNS) iptables(args ...string) error {
+	return ipCmd(append([]string{"netns", "exec", n.Name, "iptables"}, args...)...)
+}
+
+// ErrNoNetem says the kernel has no netem queueing discipline, without
+// which added latency cannot be made (packet loss needs only iptables).
+var ErrNoNetem = errors.New("the kernel has no netem qdisc (tc: \"Specified qdisc kind is unknown\"; module sch_netem missing)")
+
+// NetemAvailable tries a netem qdisc in a namespace of its own, made and
+// removed for the purpose, so that nothing any other program uses is
+// touched.
+func NetemAvailable() error {
+	if err := NetNSAvailable(); err != nil {
+		return err
+	}
+	if _, err := exec.LookPath("tc"); err != nil {
+		return fmt.Errorf("%w: tc not found", ErrNoNetNS)
+	}
+	var r [3]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return fmt.Errorf("netns: %w", err)
+	}
+	name := "photofeed-netem-" + hex.EncodeToString(r[:])
+	if err := ipCmd("netns", "add", name); err != nil {
+		return err
+	}
+	defer ipCmd("netns", "del", name)
+	out, err := exec.Command("ip", "netns", "exec", name, "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms").CombinedOutput()
+	if err != nil {
+		if strings.Contains(string(out), "qdisc kind is unknown") {
+			return ErrNoNetem
+		}
+		return fmt.Errorf("tc qdisc add netem: %w: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 // Close removes the link and the namespace.

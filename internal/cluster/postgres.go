@@ -64,15 +64,70 @@ func ChownToPostgres(dir string) error {
 // listening on a free loopback port, trust authentication.
 type Postgres struct {
 	bin, dir, data string
+	host           string // the address it listens on
 	port           int
 	throwaway      bool
 	opts           string // the server's options, for Start
+	ns             *NetNS // where it runs; nil for this host's namespace
 }
 
 // StartPostgres starts a server on the cluster at dir/data, made there
 // (initdb) unless an earlier run left one. A throwaway server trades
 // durability (fsync off) for speed: its data is not meant to outlive it.
-func StartPostgres(dir string, throwaway bool) (_ *Postgres, err error) {
+func StartPostgres(dir string, throwaway bool) (*Postgres, error) {
+	return StartPostgresIn(dir, throwaway, nil)
+}
+
+// StartPostgresIn starts a server as StartPostgres does, inside ns (nil:
+// here), listening on the namespace's address only: its clients reach it
+// over the namespace's link, which a fault can cut.
+func StartPostgresIn(dir string, throwaway bool, ns *NetNS) (*Postgres, error) {
+	p, err := newPostgres(dir, throwaway, ns)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(p.data, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
+		if err := p.run("initdb", "-D", p.data, "--auth=trust", "-U", "postgres", "--no-sync"); err != nil {
+			return nil, err
+		}
+		if ns != nil {
+			// initdb's trust covers loopback only; the replicas and the
+			// nodes come from the far end of the namespace's link.
+			if err := p.trustLink(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := p.Start(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// StartReplica makes a streaming replica of p in dir (pg_basebackup
+// unless an earlier run left one there) and starts it on a loopback port
+// of its own, in this host's namespace: a fault that cuts p off leaves
+// the replica reachable, behind but answering.
+func (p *Postgres) StartReplica(dir string) (*Postgres, error) {
+	r, err := newPostgres(dir, p.throwaway, nil)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(r.data, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
+		// -R writes the standby signal and primary_conninfo; -c fast does
+		// not wait for the primary's next checkpoint.
+		if err := r.run("pg_basebackup", "-h", p.host, "-p", strconv.Itoa(p.port), "-U", "postgres",
+			"-D", r.data, "-R", "-X", "stream", "-c", "fast", "--no-sync"); err != nil {
+			return nil, fmt.Errorf("replica: %w", err)
+		}
+	}
+	if err := r.Start(); err != nil {
+		return nil, fmt.Errorf("replica: %w", err)
+	}
+	return r, nil
+}
+
+func newPostgres(dir string, throwaway bool, ns *NetNS) (*Postgres, error) {
 	bin := PostgresBinDir()
 	if bin == "" {
 		return nil, ErrNoPostgres
@@ -87,23 +142,36 @@ func StartPostgres(dir string, throwaway bool) (_ *Postgres, err error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Postgres{bin: bin, dir: dir, data: filepath.Join(dir, "data"), port: port, throwaway: throwaway}
-	if _, err := os.Stat(filepath.Join(p.data, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
-		if err := p.run("initdb", "-D", p.data, "--auth=trust", "-U", "postgres", "--no-sync"); err != nil {
-			return nil, err
-		}
+	host := "127.0.0.1"
+	if ns != nil {
+		host = ns.PeerIP
 	}
-	opts := []string{"-p", strconv.Itoa(port), "-k", dir, "-c", "listen_addresses=127.0.0.1",
+	opts := []string{"-p", strconv.Itoa(port), "-k", dir, "-c", "listen_addresses=" + host,
 		// Every node keeps pools to it: more than the default 100.
 		"-c", "max_connections=400"}
 	if throwaway {
 		opts = append(opts, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 	}
-	p.opts = strings.Join(opts, " ")
-	if err := p.Start(); err != nil {
-		return nil, err
+	return &Postgres{bin: bin, dir: dir, data: filepath.Join(dir, "data"), host: host, port: port,
+		throwaway: throwaway, opts: strings.Join(opts, " "), ns: ns}, nil
+}
+
+// trustLink lets the namespace's link in as initdb --auth=trust lets
+// loopback in, replication included.
+func (p *Postgres) trustLink() error {
+	f, err := os.OpenFile(filepath.Join(p.data, "pg_hba.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
 	}
-	return p, nil
+	peer := p.ns.HostIP + "/32"
+	_, err = fmt.Fprintf(f, "host all all %s trust\nhost replication all %s trust\n", peer, peer)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: pg_hba.conf: %w", err)
+	}
+	return nil
 }
 
 // Start starts the server again after Stop, on the same port and data;
@@ -126,7 +194,13 @@ func (p *Postgres) Crash() error {
 }
 
 func (p *Postgres) run(name string, args ...string) error {
-	out, err := PostgresCommand(p.bin, name, args...).CombinedOutput()
+	cmd := PostgresCommand(p.bin, name, args...)
+	if p.ns != nil && name == "pg_ctl" {
+		// The postmaster pg_ctl starts stays in the namespace it was
+		// started in.
+		cmd = p.ns.Wrap(cmd)
+	}
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		hint := ""
 		if os.Geteuid() == 0 {
@@ -139,7 +213,7 @@ func (p *Postgres) run(name string, args ...string) error {
 
 // URL connects as postgres to the postgres database.
 func (p *Postgres) URL() string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", p.port)
+	return fmt.Sprintf("postgres://postgres@%s:%d/postgres?sslmode=disable", p.host, p.port)
 }
 
 // LogPath is the server's log file.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/photofeed/photofeed/internal/events"
 )
@@ -48,10 +49,17 @@ func (f *FanOut) apply(ctx context.Context, subject string, data []byte, source 
 	switch strings.TrimPrefix(subject, events.SubjectPrefix) {
 	case events.PhotoPosted:
 		var p events.PhotoPostedV1
-		if _, err := events.Decode(data, &p); err != nil {
+		e, err := events.Decode(data, &p)
+		if err != nil {
 			return err
 		}
-		return f.store.FanOut(ctx, consumer, seq, p.PostID, p.AuthorID, f.cfg.Threshold, f.cfg.Cap)
+		if err := f.store.FanOut(ctx, consumer, seq, p.PostID, p.AuthorID, f.cfg.Threshold, f.cfg.Cap); err != nil {
+			return err
+		}
+		if f.cfg.FannedOut != nil {
+			f.cfg.FannedOut(time.Since(e.OccurredAt))
+		}
+		return nil
 	case events.PhotoDeleted:
 		var p events.PhotoDeletedV1
 		if _, err := events.Decode(data, &p); err != nil {

@@ -98,6 +98,10 @@ type Config struct {
 	// Announce, if set, is called by the fan-out consumer with the outbox
 	// position (source, seq) it has just handled, once it is recorded.
 	Announce func(source string, seq int64)
+	// FannedOut, if set, is told how long after its event was created a
+	// post reached its followers' timelines (the fan-out's latency, as
+	// readers feel it: the relay and the bus included).
+	FannedOut func(time.Duration)
 	// LastPages is how many readers' last first page are kept in memory,
 	// served (marked stale) when the stores cannot be read (default 1,000;
 	// some 10 KB each).

@@ -120,6 +120,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x.header = outHeader(r, id, g.cfg.ClientAddr(r))
 	g.budget.earn()
 	resp, a, err := x.run()
+	if body.streams() && !body.drained() {
+		// Answered before the client's body was read to its end (the
+		// upstream refused the connection, or answered first): the rest
+		// of it is not read, so the connection cannot carry another
+		// request. With full duplex Go's HTTP/1 server neither drains it
+		// nor closes the connection, and panics reading the next request
+		// (golang/go#68560).
+		w.Header().Set("Connection", "close")
+	}
 	if err != nil {
 		g.fail(w, err)
 		return

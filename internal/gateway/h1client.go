@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/photofeed/photofeed/internal/leanhttp"
 )
 
 // h1Client sends bodyless GET and HEAD requests to one plain-HTTP
@@ -20,7 +22,8 @@ import (
 // proxy, where each client request is one such round trip, those
 // hand-offs and wake-ups are a large share of the CPU spent per request.
 // Here the caller writes the request and parses the answer itself (with
-// the standard library's http.ReadResponse); only the pool is ours.
+// leanhttp.ReadResponse: a strict parser for the plain answers with a
+// Content-Length, http.ReadResponse for any other); only the pool is ours.
 // Requests with a body still go through the Transport, which writes the
 // body while it watches for an early answer.
 type h1Client struct {
@@ -93,7 +96,7 @@ func (pc *h1Conn) exchange(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("%w: %w", errNoReply, err)
 	}
 	for {
-		resp, err := http.ReadResponse(pc.br, req)
+		resp, err := leanhttp.ReadResponse(pc.br, req)
 		if err != nil {
 			return nil, err
 		}
@@ -133,20 +136,27 @@ func writeRequestHead(bw *bufio.Writer, req *http.Request) error {
 var noUserAgent = map[string]bool{"User-Agent": true}
 
 // get takes the most recently used idle connection, closing those idle
-// too long; nil when there is none.
+// too long or with something to read; nil when there is none.
 func (c *h1Client) get() (*h1Conn, bool) {
 	now := time.Now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for len(c.idle) > 0 {
+	for {
+		c.mu.Lock()
+		if len(c.idle) == 0 {
+			c.mu.Unlock()
+			return nil, false
+		}
 		pc := c.idle[len(c.idle)-1]
 		c.idle = c.idle[:len(c.idle)-1]
-		if now.Sub(pc.idleAt) < c.idleFor {
+		c.mu.Unlock()
+		// Anything readable on an idle connection (bytes past the last
+		// answer, or the upstream's close) would be read as the next
+		// request's answer, or fail it. The peek is a syscall: outside
+		// the lock.
+		if now.Sub(pc.idleAt) < c.idleFor && pc.br.Buffered() == 0 && quiet(pc.nc) {
 			return pc, true
 		}
 		pc.nc.Close()
 	}
-	return nil, false
 }
 
 func (c *h1Client) put(pc *h1Conn) {

@@ -48,3 +48,61 @@ func TestH1ClientReusesOnlyConnectionsReadToTheEnd(t *testing.T) {
 		t.Fatalf("%d connections, want 2: the one left mid-body closed, the one read to the end reused", n)
 	}
 }
+
+// Bytes an upstream sends after the end of an answer (more than it
+// declared, arriving late) are never read as the next request's answer:
+// a pooled connection with anything waiting on it is not reused.
+func TestH1ClientDropsConnectionWithBytesPastTheAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	strayIn := make(chan struct{})
+	go func() {
+		for first := true; ; first = false {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer nc.Close()
+			buf := make([]byte, 4096)
+			if _, err := nc.Read(buf); err != nil {
+				return
+			}
+			if !first {
+				io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood")
+				continue
+			}
+			io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			// Sent once the first answer was read and its connection
+			// pooled: on loopback a write that returned has arrived.
+			<-strayIn
+			io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil")
+			strayIn <- struct{}{}
+		}
+	}()
+	c := &h1Client{addr: ln.Addr().String(), dial: (&net.Dialer{}).DialContext, maxIdle: 4, idleFor: time.Minute}
+	get := func() string {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+"/", nil)
+		resp, err := c.roundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if b := get(); b != "ok" {
+		t.Fatalf("first answer %q", b)
+	}
+	strayIn <- struct{}{}
+	<-strayIn
+	if b := get(); b != "good" {
+		t.Fatalf("second answer %q: the stray bytes were read as it", b)
+	}
+}

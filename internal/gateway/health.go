@@ -52,7 +52,12 @@ const (
 	timedOut           // no response headers within the route's timeout
 	clientGone         // the client left; says nothing of the upstream
 	shed               // the upstream refused it for load (Config.Shed): busy, not broken
+	outcomes           // how many there are: the size of an upstream's counts
 )
+
+// outcomeNames name the outcomes in UpstreamState.Attempts and metrics.
+var outcomeNames = [outcomes]string{succeeded: "ok", failedConn: "connection_error", failed5xx: "server_error",
+	timedOut: "timeout", clientGone: "client_gone", shed: "shed"}
 
 // observe feeds an attempt's outcome to passive outlier detection: enough
 // connection errors or 5xx answers in a row eject the upstream for
@@ -83,6 +88,7 @@ func (g *Gateway) observe(u *upstream, o outcome) {
 	u.health.failedRequests = 0
 	u.health.ejectedUntil = g.cfg.Now().Add(g.cfg.Outlier.EjectFor)
 	u.mu.Unlock()
+	u.ejections.Add(1)
 }
 
 // ejectAllowed keeps at least half of the upstreams in service (and

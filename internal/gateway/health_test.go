@@ -41,6 +41,9 @@ func TestPassiveEjection(t *testing.T) {
 			if failures != 5 || !state(g, bad).Ejected {
 				t.Fatalf("%d failures seen by clients, state %+v; want 5 and then ejected", failures, state(g, bad))
 			}
+			if s := state(g, bad); s.Ejections != 1 || s.Attempts["server_error"]+s.Attempts["connection_error"] != 5 {
+				t.Fatalf("counted %d ejections and attempts %v; want 1 and 5 failed", s.Ejections, s.Attempts)
+			}
 			clk.Advance(59 * time.Second)
 			if state(g, bad).Ejected != true {
 				t.Fatal("re-admitted before EjectFor")

@@ -55,6 +55,7 @@ func (x *exchange) run() (*http.Response, *attempt, error) {
 		if resp != nil {
 			resp.Body.Close()
 		}
+		a.u.retries.Add(1)
 		a.finish(o)
 		if !x.g.wait(x.r.Context(), n) {
 			next.finish(clientGone)
@@ -152,6 +153,7 @@ var errFailed = errors.New("upstream failed")
 // finish gives back the slot and tells the breaker and outlier detection
 // how the attempt went.
 func (a *attempt) finish(o outcome) {
+	a.u.attempts[o].Add(1)
 	a.cancel(nil)
 	a.g.observe(a.u, o)
 	a.settle(o)

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -309,21 +310,26 @@ func TestConfigErrors(t *testing.T) {
 var _ = bytes.NewReader
 
 // An upstream that dies halfway through a body of unknown length must not
-// look to the client like one that finished: the client's read fails.
+// look to the client like one that finished: the client's request or its
+// read fails (whether the head had left the gateway's buffer by then or
+// not), and never ends cleanly.
 func TestProxyCutBodyIsNotComplete(t *testing.T) {
-	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "half of it")
-		w.(http.Flusher).Flush()
-		panic(http.ErrAbortHandler) // the connection closes without the final chunk
-	})
-	_, srv := front(t, gateway.Config{Upstreams: urls(up)})
-	resp, err := http.Get(srv.URL + "/x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if b, err := io.ReadAll(resp.Body); err == nil {
-		t.Fatalf("read %q to a clean end from an upstream that died", b)
+	for _, size := range []int{10, 64 << 10} { // within the gateway's write buffer, and past it
+		up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, strings.Repeat("h", size))
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler) // the connection closes without the final chunk
+		})
+		_, srv := front(t, gateway.Config{Upstreams: urls(up)})
+		resp, err := http.Get(srv.URL + "/x")
+		if err != nil {
+			continue
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil {
+			t.Fatalf("read %d bytes to a clean end from an upstream that died", len(b))
+		}
 	}
 }
 
@@ -440,18 +446,19 @@ func TestProxyClientsLeavingStreamsAreNotFailures(t *testing.T) {
 	}
 }
 
-// An event stream never ends by itself, and http.Server.Shutdown waits
-// for it: registered on the server's shutdown, the gateway ends its
-// streams cleanly (their clients reconnect), so the server stops within
-// its grace instead of waiting it out.
-func TestShutdownEndsStreams(t *testing.T) {
+// streamThenShutdown opens an event stream through a gateway (built with
+// shutdownEvent) to an upstream that sends sent and then holds it open,
+// shuts the gateway's server down with the stream open, and returns what
+// the client read after sent, and how.
+func streamThenShutdown(t *testing.T, sent string, shutdownEvent []byte) (g *gateway.Gateway, upstream, rest string, err error) {
+	t.Helper()
 	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
-		io.WriteString(w, "data: one\n\n")
+		io.WriteString(w, sent)
 		w.(http.Flusher).Flush()
 		<-r.Context().Done()
 	})
-	g, err := gateway.New(gateway.Config{Upstreams: urls(up)})
+	g, err = gateway.New(gateway.Config{Upstreams: urls(up), ShutdownEvent: shutdownEvent})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -464,21 +471,29 @@ func TestShutdownEndsStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	first := make([]byte, len("data: one\n\n"))
+	first := make([]byte, len(sent))
 	if _, err := io.ReadFull(resp.Body, first); err != nil {
-		t.Fatalf("first event %q, %v", first, err)
+		t.Fatalf("what the upstream sent: %q, %v", first, err)
 	}
-
-	const grace = 2 * time.Second
-	ctx, cancel := context.WithTimeout(t.Context(), grace)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
 	if err := srv.Config.Shutdown(ctx); err != nil {
 		t.Fatalf("shutdown with a stream open: %v", err)
 	}
-	if rest, err := io.ReadAll(resp.Body); err != nil {
+	b, err := io.ReadAll(resp.Body)
+	return g, up.URL, string(b), err
+}
+
+// An event stream never ends by itself, and http.Server.Shutdown waits
+// for it: registered on the server's shutdown, the gateway ends its
+// streams cleanly (their clients reconnect), so the server stops within
+// its grace instead of waiting it out.
+func TestShutdownEndsStreams(t *testing.T) {
+	g, up, rest, err := streamThenShutdown(t, "data: one\n\n", nil)
+	if err != nil {
 		t.Fatalf("the stream did not end cleanly: %q, %v", rest, err)
 	}
-	if s := state(g, up.URL); s.InFlight != 0 || s.Ejected || s.Breaker != "closed" {
+	if s := state(g, up); s.InFlight != 0 || s.Ejected || s.Breaker != "closed" {
 		t.Fatalf("after the shutdown: %+v", s)
 	}
 }
@@ -493,36 +508,7 @@ func TestShutdownEventEndsStreams(t *testing.T) {
 		{"in an event", "data: one\n\ndata: par", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", "text/event-stream")
-				io.WriteString(w, tt.sent)
-				w.(http.Flusher).Flush()
-				<-r.Context().Done()
-			})
-			g, err := gateway.New(gateway.Config{Upstreams: urls(up), ShutdownEvent: []byte(end)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewUnstartedServer(g)
-			srv.Config.RegisterOnShutdown(g.Shutdown)
-			srv.Start()
-			t.Cleanup(srv.Close)
-			resp, err := http.Get(srv.URL + "/v2/feed/stream")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			first := make([]byte, len(tt.sent))
-			if _, err := io.ReadFull(resp.Body, first); err != nil {
-				t.Fatalf("what the upstream sent: %q, %v", first, err)
-			}
-			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-			defer cancel()
-			if err := srv.Config.Shutdown(ctx); err != nil {
-				t.Fatalf("shutdown with a stream open: %v", err)
-			}
-			rest, err := io.ReadAll(resp.Body)
-			if err != nil || string(rest) != tt.want {
+			if _, _, rest, err := streamThenShutdown(t, tt.sent, []byte(end)); err != nil || rest != tt.want {
 				t.Fatalf("after shutdown the stream ended with %q (%v), want %q", rest, err, tt.want)
 			}
 		})
@@ -568,5 +554,55 @@ func TestProxyAnswersBeforeTheBodyIsSent(t *testing.T) {
 			pw.CloseWithError(io.ErrUnexpectedEOF)
 			t.Fatalf("Idempotency-Key %q: no answer while the client held the rest of its body", key)
 		}
+	}
+}
+
+// A streamed request body the upstream never read (it refused the
+// connection, or answered first) ends the connection after the answer,
+// which says so: the rest of the body is not read, and Go's HTTP/1 server
+// with full duplex on would otherwise panic reading the next request
+// (golang/go#68560) and reset the connection. A body the upstream read
+// whole keeps the connection for the next request.
+func TestUnreadStreamedBodyEndsTheConnectionCleanly(t *testing.T) {
+	down := newBackend(t, func(w http.ResponseWriter, r *http.Request) {})
+	gone := down.URL
+	down.Close() // refuses every connection from now on
+	up := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Write(b)
+	})
+	// post sends times POSTs on one connection and returns the status
+	// codes, whether the last answer said Connection: close, and how the
+	// connection then ended.
+	post := func(upstream string, times int) (codes []int, closed bool, end error) {
+		t.Helper()
+		_, srv := front(t, gateway.Config{Upstreams: []string{upstream}})
+		nc, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(nc)
+		for i := range times {
+			io.WriteString(nc, "POST /v1/posts HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("request %d on the connection to %s: %v", i+1, upstream, err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			codes, closed = append(codes, resp.StatusCode), resp.Close
+		}
+		if closed {
+			_, end = io.ReadAll(br)
+		}
+		return codes, closed, end
+	}
+	if codes, closed, end := post(gone, 1); !closed || end != nil || codes[0] < 500 {
+		t.Fatalf("upstream down: %v, Connection: close %v, then %v; want a 5xx saying close and a clean end", codes, closed, end)
+	}
+	if codes, closed, _ := post(up.URL, 2); closed || codes[0] != 200 || codes[1] != 200 {
+		t.Fatalf("body read whole: %v, Connection: close %v; want two answers on one kept connection", codes, closed)
 	}
 }

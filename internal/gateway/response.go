@@ -24,10 +24,12 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 		h.Add("Trailer", k)
 	}
 	w.WriteHeader(resp.StatusCode)
-	// A body of unknown length may be a stream (server-sent events, a long
-	// poll): each piece goes to the client as it comes.
+	// An event stream's pieces go to the client as they come. Any other
+	// body, of unknown length too (a compressed answer has none), is
+	// buffered as net/http buffers it and bounded by the server's
+	// WriteTimeout: flushing each read would cost a syscall a piece.
 	events := strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
-	flush := resp.ContentLength < 0 || events
+	flush := events
 	if a.stream {
 		a.settle(o)
 	}

@@ -121,6 +121,9 @@ func newRequestBody(r *http.Request, keep bool, limit int64) (*requestBody, erro
 // send it, rather than from memory.
 func (b *requestBody) streams() bool { return b.length != 0 && b.kept == nil }
 
+// drained says whether a streamed body was read to its end.
+func (b *requestBody) drained() bool { return b.stream != nil && b.stream.eof.Load() }
+
 // replayable says whether another attempt could send the body again.
 func (b *requestBody) replayable() bool {
 	return b.length == 0 || b.kept != nil || b.stream == nil || b.stream.untouched()
@@ -152,6 +155,7 @@ type streamBody struct {
 	mu      sync.Mutex
 	started bool
 	retired bool
+	eof     atomic.Bool // the client's body was read to its end
 }
 
 func (s *streamBody) Read(p []byte) (int, error) {
@@ -162,7 +166,11 @@ func (s *streamBody) Read(p []byte) (int, error) {
 	}
 	s.started = true
 	s.mu.Unlock()
-	return s.src.Read(p)
+	n, err := s.src.Read(p)
+	if err == io.EOF {
+		s.eof.Store(true)
+	}
+	return n, err
 }
 
 // Close does not close the client's body: the server does that, and a

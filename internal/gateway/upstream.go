@@ -24,8 +24,14 @@ type upstream struct {
 	breaker   *gobreaker.TwoStepCircuitBreaker[struct{}]
 
 	inflight atomic.Int64 // requests, not streams: the bulkhead's count
-	streams  atomic.Int64 // event streams held open, counted apart
-	draining atomic.Bool
+	// attempts, ejections and retries count since the upstream joined
+	// the set, for metrics: atomics, so that counting costs a request
+	// no lock.
+	attempts  [outcomes]atomic.Uint64
+	ejections atomic.Uint64
+	retries   atomic.Uint64
+	streams   atomic.Int64 // event streams held open, counted apart
+	draining  atomic.Bool
 	// cutStreams ends the event streams on this upstream when it is
 	// drained: their clients reconnect to another and miss nothing, where
 	// waiting for them would hold the drain open for hours.
@@ -138,14 +144,28 @@ type UpstreamState struct {
 	Ejected  bool  // by passive outlier detection
 	Draining bool
 	Breaker  string // "closed", "open" or "half-open"
+	// Attempts counts the requests sent to the upstream (a retried
+	// request once per attempt) by how they ended, keyed "ok",
+	// "connection_error", "server_error", "timeout", "client_gone" and
+	// "shed"; Ejections its passive ejections; Retries the attempts on
+	// it that failed and were retried on another upstream. All count
+	// from when the upstream joined the set.
+	Attempts  map[string]uint64
+	Ejections uint64
+	Retries   uint64
 }
 
 func (u *upstream) state(now time.Time) UpstreamState {
 	u.mu.Lock()
 	h := u.health
 	u.mu.Unlock()
+	attempts := make(map[string]uint64, outcomes)
+	for o := range outcomes {
+		attempts[outcomeNames[o]] = u.attempts[o].Load()
+	}
 	return UpstreamState{URL: u.name, InFlight: u.inflight.Load(), Streams: u.streams.Load(), Healthy: h.healthy,
-		Ejected: now.Before(h.ejectedUntil), Draining: u.draining.Load(), Breaker: u.breaker.State().String()}
+		Ejected: now.Before(h.ejectedUntil), Draining: u.draining.Load(), Breaker: u.breaker.State().String(),
+		Attempts: attempts, Ejections: u.ejections.Load(), Retries: u.retries.Load()}
 }
 
 // roundTrip sends req on the upstream's own client for bodyless reads,

@@ -161,7 +161,9 @@ func (h *Handler) fetch(r *http.Request, p *part) result {
 		// turns the extras away first, and the answer leaves them out.
 		sub.Header.Set("Priority", "u=5")
 	}
-	for _, k := range []string{"Content-Type", "Content-Length", "Idempotency-Key", "If-None-Match", "If-Modified-Since"} {
+	// The parts are read here, not passed on: they must come uncompressed
+	// whatever codings the client accepts (the answer is compressed whole).
+	for _, k := range []string{"Content-Type", "Content-Length", "Idempotency-Key", "If-None-Match", "If-Modified-Since", "Accept-Encoding"} {
 		sub.Header.Del(k)
 	}
 	rec := &recorder{header: http.Header{}}

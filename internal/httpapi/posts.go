@@ -12,6 +12,7 @@ import (
 	"strconv"
 
 	"github.com/photofeed/photofeed/idempotency"
+	"github.com/photofeed/photofeed/internal/crashpoint"
 	"github.com/photofeed/photofeed/internal/httpauth"
 	"github.com/photofeed/photofeed/internal/posts"
 	"github.com/photofeed/photofeed/internal/problem"
@@ -27,6 +28,7 @@ func (a *API) createPost(w http.ResponseWriter, r *http.Request, uid int64) erro
 	if p != nil {
 		return p
 	}
+	crashpoint.Hit(crashpoint.UploadRead)
 	post, err := a.deps.Posts.Create(r.Context(), uid, caption, photo, idempotency.ClaimOf(r))
 	if err != nil {
 		return err

@@ -33,8 +33,10 @@ func apiVersion(r *http.Request) int {
 	return 1
 }
 
-// resources are the unversioned path roots the API answers on.
-var resources = []string{"/accounts", "/sessions", "/me", "/users/", "/posts", "/feed", "/search", "/admin/"}
+// resources are the unversioned path roots the API answers on. The
+// admin API is /admin/jobs alone: other /admin/ paths are the UI's
+// pages for administrators (/admin/architecture).
+var resources = []string{"/accounts", "/sessions", "/me", "/users/", "/posts", "/feed", "/search", "/admin/jobs"}
 
 func unversioned(p string) bool {
 	for _, root := range resources {

@@ -37,6 +37,28 @@ type Limits struct {
 	log     *slog.Logger
 	backoff *backoff
 	now     func() time.Time
+	decided func(policy, outcome string)
+}
+
+// The outcomes OnDecision reports.
+const (
+	Allowed = "allowed" // within the policy's quota
+	Limited = "limited" // over it: answered 429
+	Failed  = "failed"  // the limiter failed: let through
+)
+
+// OnDecision has f told of every policy's decision on a request (and the
+// account back-off's refusals, as AccountBackoffPolicy), for the metrics.
+// Call it before the middleware serves.
+func (l *Limits) OnDecision(f func(policy, outcome string)) *Limits {
+	l.decided = f
+	return l
+}
+
+func (l *Limits) decide(policy, outcome string) {
+	if l.decided != nil {
+		l.decided(policy, outcome)
+	}
 }
 
 func New(limiter ratelimit.Limiter, cfg Config, log *slog.Logger) *Limits {
@@ -167,9 +189,13 @@ func (l *Limits) Middleware(next http.Handler) http.Handler {
 				l.log.WarnContext(r.Context(), "rate limiter failed; request let through", "policy", p.name, "err", err)
 				d = ratelimit.Decision{Allowed: true, Remaining: p.Requests}
 				p.reserve = false // nothing to give back
+				l.decide(p.name, Failed)
+			} else if d.Allowed {
+				l.decide(p.name, Allowed)
 			}
 			p.d = d
 			if !d.Allowed {
+				l.decide(p.name, Limited)
 				violated = append(violated, p.name)
 				wait = max(wait, d.RetryAfter)
 			}
@@ -180,6 +206,7 @@ func (l *Limits) Middleware(next http.Handler) http.Handler {
 			ok, known, backoffWait := l.backoff.begin(login, clientIP(r), l.now())
 			knownAddr = known
 			if !ok {
+				l.decide(AccountBackoffPolicy, Limited)
 				violated, wait = append(violated, AccountBackoffPolicy), backoffWait
 			}
 		}
@@ -228,13 +255,26 @@ func setHeaders(h http.Header, pols []applied) {
 	if len(pols) == 0 {
 		return
 	}
-	var pol, cur []string
-	for _, p := range pols {
-		pol = append(pol, fmt.Sprintf("%q;q=%d;w=%d", p.name, p.Requests, int64(p.Window/time.Second)))
-		cur = append(cur, fmt.Sprintf("%q;r=%d;t=%d", p.name, p.d.Remaining, ceilSeconds(p.d.Reset)))
+	// Built with appends into one buffer: these headers go on every
+	// answer, and formatting them with fmt was a good part of the
+	// allocations of a request through the gateway.
+	var pbuf, cbuf [256]byte
+	pol, cur := pbuf[:0], cbuf[:0]
+	for i, p := range pols {
+		if i > 0 {
+			pol, cur = append(pol, ", "...), append(cur, ", "...)
+		}
+		pol = strconv.AppendQuote(pol, p.name)
+		pol = strconv.AppendInt(append(pol, ";q="...), int64(p.Requests), 10)
+		pol = strconv.AppendInt(append(pol, ";w="...), int64(p.Window/time.Second), 10)
+		cur = strconv.AppendQuote(cur, p.name)
+		cur = strconv.AppendInt(append(cur, ";r="...), int64(p.d.Remaining), 10)
+		cur = strconv.AppendInt(append(cur, ";t="...), ceilSeconds(p.d.Reset), 10)
 	}
-	h.Set("RateLimit-Policy", strings.Join(pol, ", "))
-	h.Set("RateLimit", strings.Join(cur, ", "))
+	// The canonical forms of RateLimit-Policy and RateLimit, written
+	// directly: Set would canonicalise them again on every answer.
+	h["Ratelimit-Policy"] = []string{string(pol)}
+	h["Ratelimit"] = []string{string(cur)}
 }
 
 func ceilSeconds(d time.Duration) int64 {

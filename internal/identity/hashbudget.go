@@ -17,13 +17,17 @@ var ErrBusy = errkind.New(errkind.Unavailable, "too many password checks at once
 // a flood of logins (each hash takes --argon2-memory) queues instead of
 // taking the process's memory.
 type hashBudget struct {
-	sem  *semaphore.Weighted
-	size int64 // KiB
-	wait time.Duration
+	sem    *semaphore.Weighted
+	size   int64 // KiB
+	wait   time.Duration
+	waited func(time.Duration)
 }
 
-func newHashBudget(kib int64, wait time.Duration) *hashBudget {
-	return &hashBudget{sem: semaphore.NewWeighted(kib), size: kib, wait: wait}
+func newHashBudget(kib int64, wait time.Duration, waited func(time.Duration)) *hashBudget {
+	if waited == nil {
+		waited = func(time.Duration) {}
+	}
+	return &hashBudget{sem: semaphore.NewWeighted(kib), size: kib, wait: wait, waited: waited}
 }
 
 // do runs fn, which hashes with kib of memory, once that much of the
@@ -33,7 +37,10 @@ func (b *hashBudget) do(ctx context.Context, kib uint32, fn func()) error {
 	w := min(int64(kib), b.size)
 	wctx, cancel := context.WithTimeout(ctx, b.wait)
 	defer cancel()
-	if err := b.sem.Acquire(wctx, w); err != nil {
+	start := time.Now()
+	err := b.sem.Acquire(wctx, w)
+	b.waited(time.Since(start))
+	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

@@ -3,6 +3,7 @@ package identity_test
 import (
 	"errors"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,11 +23,18 @@ func TestHashBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	var mu sync.Mutex
+	var waits []time.Duration
 	svc, err := identity.NewService(db.Identity(), ids.NewGenerator(nil), identity.Config{
 		SigningKey:     []byte("0123456789abcdef0123456789abcdef"),
 		PasswordParams: identity.PasswordParams{Time: 1, Memory: 64, Threads: 1},
 		HashMemory:     128, // two hashes at once
 		HashWait:       20 * time.Millisecond,
+		HashWaited: func(d time.Duration) {
+			mu.Lock()
+			waits = append(waits, d)
+			mu.Unlock()
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -55,5 +63,11 @@ func TestHashBudget(t *testing.T) {
 	release()
 	if _, _, err := svc.Login(t.Context(), "alice", "password-alice"); err != nil {
 		t.Fatalf("with the budget free: %v", err)
+	}
+	// Each hash's wait is reported: the sign-up, three refused, the login.
+	mu.Lock()
+	defer mu.Unlock()
+	if len(waits) != 5 || waits[1] < 20*time.Millisecond || waits[4] >= 20*time.Millisecond {
+		t.Fatalf("waits reported %v; want 5, the three refused ones HashWait long", waits)
 	}
 }

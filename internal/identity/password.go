@@ -38,6 +38,12 @@ func hashPassword(password string, p PasswordParams) (string, error) {
 		argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
+// HashPassword is the stored form of password with p: what a bulk load
+// gives the accounts it writes without registering each.
+func HashPassword(password string, p PasswordParams) (string, error) {
+	return hashPassword(password, p)
+}
+
 var errBadHash = errors.New("malformed password hash")
 
 // hashParams reads the cost parameters of a PHC string.

@@ -37,6 +37,9 @@ type Config struct {
 	// HashWait is how long a hash waits for memory before ErrBusy;
 	// default 2s.
 	HashWait time.Duration
+	// HashWaited, if set, is told how long each hash waited for its
+	// memory (the whole HashWait for one refused with ErrBusy).
+	HashWaited func(time.Duration)
 }
 
 func NewService(store Store, gen *ids.Generator, cfg Config) (*Service, error) {
@@ -67,7 +70,7 @@ func NewService(store Store, gen *ids.Generator, cfg Config) (*Service, error) {
 	}
 	return &Service{store: store, ids: gen, key: cfg.SigningKey, tokens: newVerifiedTokens(cfg.SigningKey), params: cfg.PasswordParams,
 		shards: cfg.Shards, ttl: cfg.SessionTTL, now: cfg.Now, dummyPHC: dummy,
-		budget: newHashBudget(cfg.HashMemory, cfg.HashWait)}, nil
+		budget: newHashBudget(cfg.HashMemory, cfg.HashWait, cfg.HashWaited)}, nil
 }
 
 // SessionTTL is how long a new session lasts.

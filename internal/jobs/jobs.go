@@ -139,11 +139,18 @@ type Config struct {
 	// Poll is how often idle queues look for work (default 100ms: SQLite
 	// has no notifications).
 	Poll time.Duration
+	// StopGrace is how long running jobs get to finish once Run's context
+	// ends (default 10s).
+	StopGrace time.Duration
+	// Observe, if set, is told of every attempt at a job this client
+	// works: its kind, how long it ran, and one of the Outcome constants.
+	Observe func(kind string, took time.Duration, outcome string)
 }
 
 // Client is River on photofeed's database.
 type Client struct {
 	river *river.Client[*sql.Tx]
+	grace time.Duration
 }
 
 // New migrates River's tables and makes a client; Start runs it.
@@ -161,6 +168,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = 100 * time.Millisecond
+	}
+	if cfg.StopGrace <= 0 {
+		cfg.StopGrace = 10 * time.Second
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &cleanupWorker{m: cfg.Maintenance, log: cfg.Logger})
@@ -180,7 +190,12 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
 			&river.PeriodicJobOpts{ID: "cleanup_" + c.what, RunOnStart: true}))
 	}
+	var middleware []rivertype.Middleware
+	if cfg.Observe != nil {
+		middleware = append(middleware, &observer{observe: cfg.Observe})
+	}
 	rc, err := river.NewClient(driver, &river.Config{
+		Middleware: middleware,
 		Queues: map[string]river.QueueConfig{
 			river.QueueDefault: {MaxWorkers: 2},
 			QueueMaintenance:   {MaxWorkers: 1},
@@ -196,21 +211,28 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		// A job whose worker died runs again within RescueBound.
 		JobTimeout:           JobTimeout,
 		RescueStuckJobsAfter: RescueAfter,
+		SoftStopTimeout:      cfg.StopGrace,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("river client: %w", err)
 	}
-	return &Client{river: rc}, nil
+	return &Client{river: rc, grace: cfg.StopGrace}, nil
 }
 
-// Run works jobs until ctx ends, then stops, letting running jobs finish
-// for a few seconds.
+// Run works jobs until ctx ends, then stops: running jobs get the grace
+// to finish, and those still running after it are cancelled and handed
+// back to the queue, for another node to run at once.
 func (c *Client) Run(ctx context.Context) error {
 	if err := c.river.Start(ctx); err != nil {
 		return fmt.Errorf("start river: %w", err)
 	}
 	<-ctx.Done()
-	stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	// River stops by itself when Start's context ends, softly since
+	// SoftStopTimeout is set (without it, the end of that context is a
+	// hard stop: every running job cut short at once, to run again with
+	// an attempt used up, its work perhaps done). Stop waits for that,
+	// with time for the cancelled jobs to be handed back.
+	stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.grace+5*time.Second)
 	defer cancel()
 	return c.river.Stop(stop)
 }

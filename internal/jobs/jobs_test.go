@@ -3,7 +3,9 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -69,8 +71,18 @@ func TestDeadLetterListAndRetry(t *testing.T) {
 	var fail atomic.Bool
 	var runs atomic.Int32
 	fail.Store(true)
+	var mu sync.Mutex
+	observed := map[string]int{} // "kind outcome"
 	c, err := jobs.New(t.Context(), jobs.Config{DB: db.Writer(), Maintenance: noMaintenance{}, Poll: 10 * time.Millisecond,
-		Register: func(w *river.Workers) { river.AddWorker(w, &flakyWorker{fail: &fail, runs: &runs}) }})
+		Register: func(w *river.Workers) { river.AddWorker(w, &flakyWorker{fail: &fail, runs: &runs}) },
+		Observe: func(kind string, took time.Duration, outcome string) {
+			mu.Lock()
+			defer mu.Unlock()
+			if took <= 0 {
+				t.Errorf("%s took %s", kind, took)
+			}
+			observed[kind+" "+outcome]++
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +97,9 @@ func TestDeadLetterListAndRetry(t *testing.T) {
 		dead, _ = c.List(ctx, "discarded", 10)
 		return len(dead) == 1
 	})
+	if n, err := jobs.CountByState(ctx, db.Writer()); err != nil || n["discarded"] != 1 {
+		t.Fatalf("counted %v (%v); want the one discarded job", n, err)
+	}
 	if dead[0].Kind != "flaky" || dead[0].LastError != "the dependency is down" || dead[0].Attempt != 1 {
 		t.Fatalf("dead letter %+v", dead[0])
 	}
@@ -121,6 +136,11 @@ func TestDeadLetterListAndRetry(t *testing.T) {
 		}
 		return n == 4
 	})
+	mu.Lock()
+	defer mu.Unlock()
+	if want := map[string]int{"flaky failed": 1, "flaky completed": 1, "cleanup completed": 4}; !maps.Equal(observed, want) {
+		t.Fatalf("observed %v, want %v", observed, want)
+	}
 }
 
 // Two databases' queues as one: a list merges them and names each job's

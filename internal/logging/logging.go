@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/internal/clientip"
 )
@@ -29,7 +31,10 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
-// Handler adds request_id to records logged with a request's context.
+// Handler adds request_id to records logged with a request's context,
+// and trace_id and span_id when the context carries a trace (see
+// internal/tracing), which find the lines of one request on every node
+// it passed.
 type Handler struct{ slog.Handler }
 
 func NewHandler(h slog.Handler) *Handler { return &Handler{h} }
@@ -37,6 +42,9 @@ func NewHandler(h slog.Handler) *Handler { return &Handler{h} }
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	if id := RequestID(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
 	}
 	return h.Handler.Handle(ctx, r)
 }

@@ -2,6 +2,7 @@ package media
 
 import (
 	"context"
+	"time"
 
 	"golang.org/x/sync/semaphore"
 
@@ -16,13 +17,18 @@ var ErrBusy = errkind.New(errkind.Unavailable, "the server is busy with other im
 // Waiters are served first come, first served, so a large image is not
 // starved by a stream of small ones.
 type Budget struct {
-	size int64
-	sem  *semaphore.Weighted
+	size   int64
+	sem    *semaphore.Weighted
+	waited func(time.Duration)
 }
 
-// NewBudget returns a budget of size bytes.
-func NewBudget(size int64) *Budget {
-	return &Budget{size: size, sem: semaphore.NewWeighted(size)}
+// NewBudget returns a budget of size bytes. waited, if not nil, is told
+// how long each Acquire waited, whether it got its bytes or not.
+func NewBudget(size int64, waited func(time.Duration)) *Budget {
+	if waited == nil {
+		waited = func(time.Duration) {}
+	}
+	return &Budget{size: size, sem: semaphore.NewWeighted(size), waited: waited}
 }
 
 // Size is the whole budget: no single image may cost more.
@@ -32,7 +38,10 @@ func (b *Budget) Size() int64 { return b.size }
 // ErrBusy). The caller must call release once done.
 func (b *Budget) Acquire(ctx context.Context, n int64) (release func(), err error) {
 	n = max(1, min(n, b.size)) // an image over the whole budget is refused before
-	if err := b.sem.Acquire(ctx, n); err != nil {
+	start := time.Now()
+	err = b.sem.Acquire(ctx, n)
+	b.waited(time.Since(start))
+	if err != nil {
 		return nil, ErrBusy
 	}
 	return func() { b.sem.Release(n) }, nil

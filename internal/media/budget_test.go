@@ -3,6 +3,7 @@ package media_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,7 +15,8 @@ import (
 // context is ErrBusy (a 503 if it ever reaches a client), and a release
 // lets the next waiter in.
 func TestBudget(t *testing.T) {
-	b := media.NewBudget(100)
+	var waits atomic.Int32
+	b := media.NewBudget(100, func(time.Duration) { waits.Add(1) })
 	ctx := context.Background()
 	r1, err := b.Acquire(ctx, 60)
 	if err != nil {
@@ -48,4 +50,7 @@ func TestBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	r()
+	if n := waits.Load(); n != 4 {
+		t.Fatalf("%d waits reported, want one per Acquire (4)", n)
+	}
 }

@@ -17,15 +17,21 @@ import (
 // refused with ErrBusy (503 + Retry-After; an upload is safe to retry
 // with its Idempotency-Key).
 type Checks struct {
-	size int
-	wait time.Duration
-	sem  *semaphore.Weighted
+	size   int
+	wait   time.Duration
+	sem    *semaphore.Weighted
+	waited func(time.Duration)
 }
 
 // NewChecks returns n slots (at least one), each waited for up to wait.
-func NewChecks(n int, wait time.Duration) *Checks {
+// waited, if not nil, is told how long each Acquire waited, whether it
+// got a slot or not.
+func NewChecks(n int, wait time.Duration, waited func(time.Duration)) *Checks {
 	n = max(n, 1)
-	return &Checks{size: n, wait: wait, sem: semaphore.NewWeighted(int64(n))}
+	if waited == nil {
+		waited = func(time.Duration) {}
+	}
+	return &Checks{size: n, wait: wait, sem: semaphore.NewWeighted(int64(n)), waited: waited}
 }
 
 // Size is how many checks may run at once.
@@ -37,7 +43,10 @@ func (c *Checks) Size() int { return c.size }
 func (c *Checks) Acquire(ctx context.Context) (release func(), err error) {
 	wait, cancel := context.WithTimeout(ctx, c.wait)
 	defer cancel()
-	if err := c.sem.Acquire(wait, 1); err != nil {
+	start := time.Now()
+	err = c.sem.Acquire(wait, 1)
+	c.waited(time.Since(start))
+	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("wait for an image check: %w", ctx.Err())
 		}

@@ -17,7 +17,8 @@ import (
 func TestChecksWaitThenBusy(t *testing.T) {
 	photo := encodePNG(t, solid(40, 30, color.NRGBA{10, 20, 30, 255}))
 	lim := media.Limits{Pixels: 1 << 20}
-	c := media.NewChecks(1, 50*time.Millisecond)
+	var waits []time.Duration // Acquire's callers are this goroutine alone
+	c := media.NewChecks(1, 50*time.Millisecond, func(d time.Duration) { waits = append(waits, d) })
 	release, err := c.Acquire(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +40,11 @@ func TestChecksWaitThenBusy(t *testing.T) {
 	if hdr, err := c.Validate(t.Context(), photo, lim); err != nil || hdr.Width != 40 {
 		t.Fatalf("validate with the slot free: %+v, %v", hdr, err)
 	}
-	if c.Size() != 1 || media.NewChecks(0, time.Second).Size() != 1 {
+	if c.Size() != 1 || media.NewChecks(0, time.Second, nil).Size() != 1 {
 		t.Fatal("a node has at least one check slot")
+	}
+	// Every wait is reported, the refused one with its whole wait.
+	if len(waits) != 4 || waits[1] < 50*time.Millisecond || waits[3] >= 50*time.Millisecond {
+		t.Fatalf("waits reported %v; want 4, the second the whole 50ms, the last short", waits)
 	}
 }

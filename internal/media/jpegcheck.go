@@ -59,27 +59,6 @@ func (j jpegInfo) decodeBytes() int64 {
 	return n
 }
 
-// uprightBytes is what turning the decoded image upright for EXIF
-// orientation o allocates (see orient): a copy of the same YCbCr or grey
-// planes, or an RGBA image where there is no such copy to make.
-func (j jpegInfo) uprightBytes(o int) int64 {
-	if o <= 1 || len(j.comps) == 0 {
-		return 0
-	}
-	px := int64(j.width) * int64(j.height)
-	if len(j.comps) == 1 {
-		return px
-	}
-	if len(j.comps) == 3 && !j.isRGB() {
-		fx, fy := j.comps[0].h/j.comps[1].h, j.comps[0].v/j.comps[1].v
-		if o < 5 || fx != 4 {
-			chroma := int64((j.width+fx-1)/fx) * int64((j.height+fy-1)/fy)
-			return px + 2*chroma
-		}
-	}
-	return 4 * px
-}
-
 // isRGB is image/jpeg's rule for a 3-component file stored as RGB.
 func (j jpegInfo) isRGB() bool {
 	if j.jfif {
@@ -100,58 +79,22 @@ var errJPEG = errors.New("jpeg")
 // the entropy-coded data is found only by decoding (the thumbnail job).
 func scanJPEG(b []byte) (jpegInfo, error) {
 	var j jpegInfo
-	if len(b) < 2 || b[0] != 0xFF || b[1] != 0xD8 {
-		return j, errJPEG
-	}
 	sawSOS := false
-	for i := 2; ; {
-		// image/jpeg skips stray bytes before a marker, and fill bytes.
-		for i < len(b) && b[i] != 0xFF {
-			i++
-		}
-		for i < len(b) && b[i] == 0xFF {
-			i++
-		}
-		if i >= len(b) {
-			return j, errJPEG // no EOI
-		}
-		marker := b[i]
-		i++
-		switch {
-		case marker == 0x00: // an escaped 0xFF outside a scan
-			continue
+	err := walkJPEG(b, func(s jpegSegment) bool {
+		seg := s.data
+		switch marker := s.marker; {
 		case marker == 0xD9: // EOI
-			if !sawSOS {
-				return j, errJPEG
-			}
-			return j, nil
-		case marker >= 0xD0 && marker <= 0xD7: // a stray restart marker
-			continue
-		}
-		if i+2 > len(b) {
-			return j, errJPEG
-		}
-		n := int(binary.BigEndian.Uint16(b[i:])) - 2
-		if n < 0 || i+2+n > len(b) {
-			return j, errJPEG
-		}
-		seg := b[i+2 : i+2+n]
-		i += 2 + n
-		switch {
+			return sawSOS
 		case marker == 0xC0 || marker == 0xC1 || marker == 0xC2:
 			if len(j.comps) != 0 || !j.parseSOF(seg) {
-				return j, errJPEG
+				return false
 			}
 			j.progressive = marker == 0xC2
 		case marker == 0xDA:
 			if len(j.comps) == 0 || len(seg) < 1 {
-				return j, errJPEG
+				return false
 			}
 			sawSOS = true
-			var ok bool
-			if i, ok = skipEntropyCoded(b, i); !ok {
-				return j, errJPEG
-			}
 		case marker == 0xE0:
 			if len(seg) >= 5 && string(seg[:5]) == "JFIF\x00" {
 				j.jfif = true
@@ -162,7 +105,73 @@ func scanJPEG(b []byte) (jpegInfo, error) {
 			}
 		case marker == 0xC4 || marker == 0xDB || marker == 0xDD || marker == 0xFE || marker >= 0xE0 && marker <= 0xEF:
 		default: // other frame types (lossless, arithmetic) image/jpeg does not read
-			return j, errJPEG
+			return false
+		}
+		return true
+	})
+	return j, err
+}
+
+// jpegSegment is one marker segment of a JPEG: b[start:end] is the
+// marker, its length and data, and for a scan (SOS) the entropy-coded
+// data after it; data is the segment's own bytes after the length.
+type jpegSegment struct {
+	marker     byte
+	start, end int
+	data       []byte
+}
+
+// walkJPEG calls visit for each segment of b after SOI, in order, up to
+// and including EOI (which has no data), skipping what image/jpeg skips
+// between segments: stray bytes, fill bytes, an escaped 0xFF and restart
+// markers outside a scan. A segment cut short, no EOI, or visit returning
+// false stops the walk with errJPEG.
+func walkJPEG(b []byte, visit func(jpegSegment) bool) error {
+	if len(b) < 2 || b[0] != 0xFF || b[1] != 0xD8 {
+		return errJPEG
+	}
+	for i := 2; ; {
+		// image/jpeg skips stray bytes before a marker, and fill bytes.
+		for i < len(b) && b[i] != 0xFF {
+			i++
+		}
+		for i < len(b) && b[i] == 0xFF {
+			i++
+		}
+		if i >= len(b) {
+			return errJPEG // no EOI
+		}
+		start := i - 1 // the last fill byte starts the marker
+		marker := b[i]
+		i++
+		switch {
+		case marker == 0x00: // an escaped 0xFF outside a scan
+			continue
+		case marker == 0xD9: // EOI
+			if !visit(jpegSegment{marker: marker, start: start, end: i}) {
+				return errJPEG
+			}
+			return nil
+		case marker >= 0xD0 && marker <= 0xD7: // a stray restart marker
+			continue
+		}
+		if i+2 > len(b) {
+			return errJPEG
+		}
+		n := int(binary.BigEndian.Uint16(b[i:])) - 2
+		if n < 0 || i+2+n > len(b) {
+			return errJPEG
+		}
+		seg := b[i+2 : i+2+n]
+		i += 2 + n
+		if marker == 0xDA {
+			var ok bool
+			if i, ok = skipEntropyCoded(b, i); !ok {
+				return errJPEG
+			}
+		}
+		if !visit(jpegSegment{marker: marker, start: start, end: i, data: seg}) {
+			return errJPEG
 		}
 	}
 }

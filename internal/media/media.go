@@ -1,7 +1,8 @@
 // Package media turns an uploaded file into the image variants photofeed
 // serves: it checks what the bytes are (not what the client says), refuses
-// decompression bombs from the header alone, applies EXIF orientation and
-// re-encodes every variant, which strips all metadata (EXIF, GPS).
+// decompression bombs from the header alone, applies EXIF orientation to
+// the scaled variants, and strips all metadata (EXIF, GPS): the variants
+// are re-encoded, a JPEG original has its metadata segments cut out.
 package media
 
 import (
@@ -93,7 +94,6 @@ func inspect(data []byte, lim Limits) (Header, func() error, error) {
 		return Header{}, nil, fmt.Errorf("%w: %d×%d is over %d pixels", ErrTooManyPixels, cfg.Width, cfg.Height, lim.Pixels)
 	}
 	hdr := Header{ContentType: ct, Width: cfg.Width, Height: cfg.Height, Orientation: 1}
-	var upright int64
 	var copies bool
 	var deep func() error
 	switch ct {
@@ -103,7 +103,6 @@ func inspect(data []byte, lim Limits) (Header, func() error, error) {
 			return Header{}, nil, ErrCorrupt
 		}
 		hdr.DecodedBytes, hdr.Orientation = j.decodeBytes(), jpegOrientation(data)
-		upright = j.uprightBytes(hdr.Orientation)
 	case "image/png":
 		p, err := scanPNG(data)
 		if err != nil || p.width != cfg.Width || p.height != cfg.Height {
@@ -123,7 +122,7 @@ func inspect(data []byte, lim Limits) (Header, func() error, error) {
 		}
 		hdr.DecodedBytes, copies = p.decodeBytes(cfg.Width, cfg.Height), p.lossless || p.alpha
 	}
-	hdr.Cost = cost(cfg.Width, cfg.Height, hdr.DecodedBytes, upright, copies)
+	hdr.Cost = cost(cfg.Width, cfg.Height, hdr.DecodedBytes, copies)
 	if lim.Bytes > 0 && hdr.Cost > lim.Bytes {
 		return Header{}, nil, fmt.Errorf("%w: %d×%d needs about %d MiB, over the %d MiB allowed",
 			ErrTooMuchMemory, cfg.Width, cfg.Height, hdr.Cost>>20, lim.Bytes>>20)

@@ -35,6 +35,9 @@ const (
 	// SourceHeader names the database whose outbox the seq is in, where
 	// there are several.
 	SourceHeader = "Photofeed-Outbox-Source"
+	// TraceParentHeader carries the W3C trace context of the request
+	// that wrote the event, as in HTTP.
+	TraceParentHeader = "traceparent"
 )
 
 // Config selects and sizes the bus.
@@ -235,6 +238,9 @@ func (b *Bus) Publish(ctx context.Context, m outbox.Message) error {
 	if m.Source != "" {
 		msg.Header.Set(SourceHeader, m.Source)
 	}
+	if m.TraceParent != "" {
+		msg.Header.Set(TraceParentHeader, m.TraceParent)
+	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	_, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(m.ID))
@@ -250,6 +256,7 @@ type Delivery struct {
 	OutboxSeq    int64
 	OutboxSource string // the database of the outbox ("" with one)
 	NumDelivered uint64
+	TraceParent  string // the writing request's W3C trace context, or ""
 }
 
 // ConsumerConfig describes a durable consumer.
@@ -331,7 +338,7 @@ func (b *Bus) deliverTo(ctx context.Context, cfg ConsumerConfig, wanted func(str
 		}
 		seq, _ := strconv.ParseInt(msg.Headers().Get(SeqHeader), 10, 64)
 		d := Delivery{Subject: msg.Subject(), Data: msg.Data(), OutboxSeq: seq, OutboxSource: msg.Headers().Get(SourceHeader),
-			NumDelivered: md.NumDelivered}
+			NumDelivered: md.NumDelivered, TraceParent: msg.Headers().Get(TraceParentHeader)}
 		if err := handle(ctx, d); err != nil {
 			if int(md.NumDelivered) >= cfg.MaxDeliver {
 				b.park(ctx, cfg.Name, msg, err)
@@ -551,4 +558,80 @@ func (b *Bus) StreamReplicas(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("stream %s: %w", EventsStream, err)
 	}
 	return s.CachedInfo().Config.Replicas, nil
+}
+
+// ConsumerLag is how far one durable consumer of the events stream is
+// behind: Pending events not yet delivered to it, AckPending delivered
+// but not yet handled.
+type ConsumerLag struct {
+	Consumer   string
+	Pending    uint64
+	AckPending int
+}
+
+// Lags reports every durable consumer of the events stream, as the
+// server holds them (those of other nodes too): one request for the
+// list, for a scrape.
+func (b *Bus) Lags(ctx context.Context) ([]ConsumerLag, error) {
+	s, err := b.js.Stream(ctx, EventsStream)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", EventsStream, err)
+	}
+	list := s.ListConsumers(ctx)
+	var out []ConsumerLag
+	for info := range list.Info() {
+		out = append(out, ConsumerLag{Consumer: info.Name, Pending: info.NumPending, AckPending: info.NumAckPending})
+	}
+	if err := list.Err(); err != nil {
+		return nil, fmt.Errorf("consumers of %s: %w", EventsStream, err)
+	}
+	return out, nil
+}
+
+// Servers says which NATS server the connection is on (credentials
+// redacted; "" while it is not connected) and which servers of the
+// cluster it knows of, those it was given and those the cluster told it
+// about.
+func (b *Bus) Servers() (connected string, known []string) {
+	if b.nc.IsConnected() {
+		connected = b.nc.ConnectedUrlRedacted()
+	}
+	return connected, b.nc.Servers()
+}
+
+// Pending returns how many events consumer has yet to be delivered and
+// how many it holds unacknowledged: its lag behind the stream.
+func (b *Bus) Pending(ctx context.Context, consumer string) (pending uint64, unacked int, err error) {
+	c, err := b.js.Consumer(ctx, EventsStream, consumer)
+	if err != nil {
+		return 0, 0, err
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	return info.NumPending, info.NumAckPending, nil
+}
+
+// Announcer is a plain NATS connection, without JetStream, for a node
+// that only broadcasts (a gateway's heartbeats): it makes no streams and
+// waits for no cluster. It reconnects forever, from a first connection
+// that failed too, and never holds its node up.
+type Announcer struct{ nc *nats.Conn }
+
+// DialAnnouncer connects to the NATS servers at url (comma-separated).
+func DialAnnouncer(url string) (*Announcer, error) {
+	nc, err := nats.Connect(url, nats.Name("photofeed"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true))
+	if err != nil {
+		return nil, fmt.Errorf("connect nats: %w", err)
+	}
+	return &Announcer{nc: nc}, nil
+}
+
+// Broadcast publishes data on subject, as Bus.Broadcast does.
+func (a *Announcer) Broadcast(subject string, data []byte) error { return a.nc.Publish(subject, data) }
+
+func (a *Announcer) Close() error {
+	a.nc.Close()
+	return nil
 }

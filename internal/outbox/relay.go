@@ -24,6 +24,9 @@ type Message struct {
 	// Source names the database of the outbox, where there are several
 	// (each numbers its own messages).
 	Source string
+	// TraceParent is the W3C trace context of the request that wrote the
+	// message, "" if it had none: the bus passes it on to consumers.
+	TraceParent string
 }
 
 // Store is the outbox table.

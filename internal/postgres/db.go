@@ -246,6 +246,12 @@ func (db *DB) queryRow(ctx context.Context, q string, args ...any) interface{ Sc
 		if err != nil && r == nil && unreachable(err) {
 			if fb := db.fallbackRead(); fb != nil {
 				err = fb.pool.QueryRowContext(ctx, q, args...).Scan(dest...)
+				if errors.Is(err, sql.ErrNoRows) && db.behindCaller(ctx, fb) {
+					// The caller has seen a write this replica has not
+					// replayed: its miss may be that write, so it is no
+					// answer, and the caller is to come back later.
+					return fmt.Errorf("%w: the replica has not replayed the caller's writes", ErrDatabaseDown)
+				}
 			}
 		}
 		return readErr(err)

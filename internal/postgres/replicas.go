@@ -105,10 +105,8 @@ func (db *DB) checkReplicas(ctx context.Context) {
 	primaryErr := db.write.QueryRowContext(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&primaryText)
 	primary, _ := consistency.ParseLSN(primaryText)
 	for _, r := range db.replicas {
-		var replay string
-		err := r.pool.QueryRowContext(ctx, `SELECT coalesce(pg_last_wal_replay_lsn()::text, '0/0')`).Scan(&replay)
-		lsn, perr := consistency.ParseLSN(replay)
-		if err != nil || perr != nil {
+		lsn, err := replayed(ctx, r.pool)
+		if err != nil {
 			r.healthy.Store(false)
 			continue
 		}
@@ -170,6 +168,39 @@ func (db *DB) pickRead(ctx context.Context) (*sql.DB, *replica) {
 		return db.write, nil
 	}
 	return best.pool, best
+}
+
+// behindCaller reports whether r has not replayed the writes the
+// request's consistency token says its caller has seen. The position of
+// the last health check may be seconds old, so a replica that looks
+// behind is asked again before it is taken to be.
+func (db *DB) behindCaller(ctx context.Context, r *replica) bool {
+	if db.readTokens == nil {
+		return false
+	}
+	tok, ok := db.readTokens.MustSee(ctx)
+	if !ok {
+		return false
+	}
+	at, ok := tok.For(db.name)
+	if !ok || consistency.LSN(r.lsn.Load()) >= at {
+		return false
+	}
+	lsn, err := replayed(ctx, r.pool)
+	if err != nil {
+		return true
+	}
+	r.lsn.Store(uint64(lsn))
+	return lsn < at
+}
+
+// replayed is how far a replica has replayed the primary's log.
+func replayed(ctx context.Context, pool *sql.DB) (consistency.LSN, error) {
+	var replay string
+	if err := pool.QueryRowContext(ctx, `SELECT coalesce(pg_last_wal_replay_lsn()::text, '0/0')`).Scan(&replay); err != nil {
+		return 0, err
+	}
+	return consistency.ParseLSN(replay)
 }
 
 // fallbackRead returns any healthy replica, for when the primary failed a

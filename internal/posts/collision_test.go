@@ -20,6 +20,23 @@ import (
 	"github.com/photofeed/photofeed/internal/sqlite"
 )
 
+// openStores opens a SQLite database whose processing posts need no job
+// queue, and a blob directory, for the test.
+func openStores(t *testing.T) (*sqlite.DB, *blobstore.Dir) {
+	t.Helper()
+	db, err := sqlite.OpenWith(t.Context(), filepath.Join(t.TempDir(), "p.db"), sqlite.Options{
+		OnProcessingPost: func(context.Context, *sql.Tx, int64) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	blobs, err := blobstore.OpenDir(filepath.Join(t.TempDir(), "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, blobs
+}
+
 func photo(t *testing.T, c color.Color) []byte {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, 40, 30))
@@ -43,16 +60,7 @@ func photo(t *testing.T, c color.Color) []byte {
 // post at the other's upload. The retry commits the request's claim.
 func TestCreateRetriesATakenID(t *testing.T) {
 	ctx := t.Context()
-	db, err := sqlite.OpenWith(ctx, filepath.Join(t.TempDir(), "p.db"), sqlite.Options{
-		OnProcessingPost: func(context.Context, *sql.Tx, int64) error { return nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	blobs, err := blobstore.OpenDir(filepath.Join(t.TempDir(), "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, blobs := openStores(t)
 	at := ids.Epoch.Add(24 * time.Hour)
 	now := func() time.Time { return at }
 	node := func() *posts.Service {

@@ -71,6 +71,10 @@ type Store interface {
 	// FailPost marks a processing post failed.
 	FailPost(ctx context.Context, id int64) error
 	Post(ctx context.Context, id int64) (Post, error)
+	// CurrentPost reads the post on the primary, never on a replica or in
+	// a cache, whose miss may only be lag: what work on the post (its
+	// thumbnail job) must go by.
+	CurrentPost(ctx context.Context, id int64) (Post, error)
 	// PostsByIDs returns the posts that exist, in no particular order.
 	PostsByIDs(ctx context.Context, ids []int64) ([]Post, error)
 	// DeletePost deletes the post if authorID wrote it, returning what it deleted.

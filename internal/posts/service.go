@@ -16,6 +16,7 @@ import (
 
 	"github.com/photofeed/photofeed/idempotency"
 	"github.com/photofeed/photofeed/ids"
+	"github.com/photofeed/photofeed/internal/crashpoint"
 	"github.com/photofeed/photofeed/internal/errkind"
 	"github.com/photofeed/photofeed/internal/media"
 )
@@ -47,6 +48,9 @@ type Config struct {
 	// Budget, if set, is the node's decode budget itself (DecodeMemory is
 	// then ignored).
 	Budget *media.Budget
+	// DecodeWaited, if set, is told how long each image waited for the
+	// budget made of DecodeMemory (not for a Budget given).
+	DecodeWaited func(time.Duration)
 	// BudgetWait is how long making a post's variants waits for the
 	// budget before giving up for now (ErrBusy); default 30s.
 	BudgetWait time.Duration
@@ -73,13 +77,13 @@ func NewService(store Store, blobs Blobs, authors Authors, gen *ids.Generator, c
 		cfg.DecodeMemory = 256 << 20
 	}
 	if cfg.Budget == nil {
-		cfg.Budget = media.NewBudget(cfg.DecodeMemory)
+		cfg.Budget = media.NewBudget(cfg.DecodeMemory, cfg.DecodeWaited)
 	}
 	if cfg.BudgetWait <= 0 {
 		cfg.BudgetWait = 30 * time.Second
 	}
 	if cfg.Checks == nil {
-		cfg.Checks = media.NewChecks(2*runtime.GOMAXPROCS(0), 5*time.Second)
+		cfg.Checks = media.NewChecks(2*runtime.GOMAXPROCS(0), 5*time.Second, nil)
 	}
 	if cfg.Settlements == nil {
 		cfg.Settlements = NewSettlements()
@@ -142,7 +146,7 @@ func (s *Service) create(ctx context.Context, id, authorID int64, caption string
 	// could be removed by another post finishing while this one still
 	// needs it. So a key already there is another post's (its id taken),
 	// never this one's to point at.
-	key := fmt.Sprintf("%04d-%d.upload", ids.Shard(id), id)
+	key := uploadKey(id)
 	created, err := s.blobs.Put(ctx, key, photo)
 	if err != nil {
 		return Post{}, fmt.Errorf("store upload: %w", err)
@@ -150,13 +154,18 @@ func (s *Service) create(ctx context.Context, id, authorID int64, caption string
 	if !created {
 		return Post{}, fmt.Errorf("upload %s exists: %w", key, ids.ErrTaken)
 	}
+	crashpoint.Hit(crashpoint.UploadStored)
 	p := Post{ID: id, AuthorID: authorID, Caption: caption, CreatedAt: ids.Time(id), Status: Processing, UploadKey: key}
 	if err := s.store.CreatePost(ctx, p, claim); err != nil {
 		s.removeUnused(context.WithoutCancel(ctx), []string{key})
 		return Post{}, err
 	}
+	crashpoint.Hit(crashpoint.UploadCommitted)
 	return p, nil
 }
+
+// uploadKey names the upload of post id.
+func uploadKey(id int64) string { return fmt.Sprintf("%04d-%d.upload", ids.Shard(id), id) }
 
 // gcAfter is the cost of an image above which processing it ends with a
 // garbage collection (see makeVariants).
@@ -168,15 +177,23 @@ const gcAfter = 16 << 20
 var ErrUnprocessable = errors.New("the image could not be processed")
 
 // Finish makes a processing post's variants and makes it ready. It is the
-// thumbnail job's work, safe to run again: a post that is gone or already
-// ready is left alone.
+// thumbnail job's work, safe to run again: a post that is gone or failed
+// is left alone, and so is a ready one, unless its upload is still there
+// (see finishAgain).
 func (s *Service) Finish(ctx context.Context, postID int64) error {
-	p, err := s.store.Post(ctx, postID)
+	// The job was committed with its post: a miss here is the post's
+	// deletion only if the primary says so (a replica or a cache may not
+	// have seen the post yet, and the job would end with the post
+	// processing for ever).
+	p, err := s.store.CurrentPost(ctx, postID)
 	if errors.Is(err, ErrPostNotFound) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("finish post %d: %w", postID, err)
+	}
+	if p.Status == Ready {
+		return s.finishAgain(ctx, p)
 	}
 	if p.Status != Processing {
 		return nil
@@ -189,6 +206,7 @@ func (s *Service) Finish(ctx context.Context, postID int64) error {
 	if err != nil {
 		return err
 	}
+	crashpoint.Hit(crashpoint.VariantsMade)
 	im, created, err := s.storeVariants(ctx, postID, v)
 	if err != nil {
 		return err
@@ -202,10 +220,47 @@ func (s *Service) Finish(ctx context.Context, postID int64) error {
 		s.removeUnused(context.WithoutCancel(ctx), created)
 		return nil
 	}
+	crashpoint.Hit(crashpoint.JobFinished)
 	if err := s.restoreShared(ctx, postID, im, v, created); err != nil {
 		return err
 	}
 	s.removeUnused(context.WithoutCancel(ctx), []string{p.UploadKey})
+	return nil
+}
+
+// finishAgain completes the work of a run of Finish that ended (a crash)
+// between making the post ready and removing its upload: the variants the
+// post shares with another post may still have to be put again (see
+// restoreShared), and only the upload can make them. Decoding is
+// deterministic, so the variants made again are the post's own (a key
+// that does not match is left alone). Once the upload is gone there is
+// nothing left to do: a ready post's rerun costs one blob lookup.
+func (s *Service) finishAgain(ctx context.Context, p Post) error {
+	key := uploadKey(p.ID)
+	photo, err := s.blobs.Get(ctx, key)
+	if errkind.Of(err) == errkind.NotFound {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("finish post %d again: read upload: %w", p.ID, err)
+	}
+	v, err := s.makeVariants(ctx, p.ID, photo)
+	if err != nil {
+		return err
+	}
+	for _, x := range []struct {
+		im Image
+		v  media.Variant
+	}{{p.Images.Thumb, v.Thumb}, {p.Images.Large, v.Large}, {p.Images.Original, v.Original}} {
+		if BlobKey(ids.Shard(p.ID), x.v.Data, x.v.Ext) != x.im.Key {
+			s.log.WarnContext(ctx, "variant made again differs from the post's", "post", p.ID, "key", x.im.Key)
+			continue
+		}
+		if _, err := s.blobs.Put(ctx, x.im.Key, x.v.Data); err != nil {
+			return fmt.Errorf("finish post %d again: store image: %w", p.ID, err)
+		}
+	}
+	s.removeUnused(context.WithoutCancel(ctx), []string{key})
 	return nil
 }
 
@@ -266,6 +321,7 @@ func (s *Service) storeVariants(ctx context.Context, postID int64, v media.Varia
 		if isNew {
 			created = append(created, key)
 		}
+		crashpoint.Hit(crashpoint.VariantStored)
 		*x.dst = Image{Key: key, Width: x.v.Width, Height: x.v.Height}
 	}
 	return im, created, nil
@@ -455,6 +511,7 @@ func (s *Service) RemoveOrphanBlobs(ctx context.Context, olderThan time.Time) (i
 	if err != nil {
 		return 0, fmt.Errorf("find orphan blobs: %w", err)
 	}
+	crashpoint.Hit(crashpoint.OrphansFound)
 	removed := 0
 	for _, k := range orphans {
 		// A post may have taken it meanwhile: checked again, under the lock.
@@ -464,6 +521,7 @@ func (s *Service) RemoveOrphanBlobs(ctx context.Context, olderThan time.Time) (i
 		}
 		if deleted {
 			removed++
+			crashpoint.Hit(crashpoint.OrphanDeleted)
 		}
 	}
 	return removed, nil

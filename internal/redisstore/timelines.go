@@ -2,8 +2,10 @@ package redisstore
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"time"
 
@@ -28,16 +30,11 @@ type WriteModel interface {
 	ByAuthorAmong(ctx context.Context, authorID int64, postIDs []int64) ([]int64, error)
 }
 
-// Timelines keeps home timelines in Redis sorted sets, behind the feed's
-// TimelineStore port: one set per user, capped, rebuilt from the write
-// model when missing or a day old, and read from the write model directly
-// while Redis cannot be reached.
-//
-// Members are post ids as 19-digit, zero-padded decimals, all with score 0,
-// and pages are lexicographic ranges: a float64 score cannot hold a 64-bit
-// id exactly (ids differing in the low bits would tie and page badly),
-// while equal-width decimals sort as the numbers do. A second key marks a
-// timeline as built, so an empty timeline is still a timeline.
+// Timelines keeps home timelines in Redis, behind the feed's
+// TimelineStore port: one packed string of post ids per user (packed.go),
+// capped, rebuilt from the write model when missing or a day old, and read
+// from the write model directly while Redis cannot be reached. A second
+// key marks a timeline as built, so an empty timeline is still a timeline.
 type Timelines struct {
 	sql       WriteModel
 	rdb       redis.UniversalClient
@@ -78,48 +75,36 @@ func NewTimelines(sql WriteModel, rdb redis.UniversalClient, cfg TimelinesConfig
 		g: resilience.NewGuard("timelines", cfg.Guard), log: cfg.Logger}
 }
 
-// The set and its built marker share a hash tag: one cluster slot, so the
-// script may touch both.
-func (t *Timelines) keys(userID int64) (set, built string) {
-	base := t.prefix + "tl:{" + strconv.FormatInt(userID, 10) + "}"
+// The timeline and its built marker share a hash tag: one cluster slot,
+// so the scripts may touch both.
+//
+// "tlp" (packed) and not "tl": the sorted sets of earlier versions, under
+// prefix + "tl:{id}", are left to expire with their TTL (a day; those an
+// add created had none, and the README says to unlink them), and the
+// packed timelines are built from the write model on first read, like any
+// missing timeline; no key is read in two layouts. While workers of an
+// earlier version still fan out, they write the old sets only: the README
+// ("Upgrading without downtime") says to drop the new markers once the
+// last of them is upgraded.
+func (t *Timelines) keys(userID int64) (timeline, built string) {
+	base := t.prefix + "tlp:{" + strconv.FormatInt(userID, 10) + "}"
 	return base, base + ":built"
 }
-
-func member(id int64) string { return fmt.Sprintf("%019d", id) }
-
-// addScript adds ARGV[2:] to a built timeline and trims it to the newest
-// ARGV[1]; a timeline nobody has built is left alone (it will be built
-// from the write model when first read).
-const addScript = `
-if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
-for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 0, ARGV[i]) end
-redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[1]) - 1)
-return 1`
 
 // Redis has no replicas: every read is current; the write model's
 // fallback is read as asked.
 func (t *Timelines) Timeline(ctx context.Context, userID, beforeID int64, limit int, current bool) ([]int64, bool, error) {
-	set, built := t.keys(userID)
-	max := "+"
-	if beforeID > 0 {
-		max = "(" + member(beforeID)
-	}
 	var out []int64
 	exists := false
 	err := t.g.Do(ctx, func(ctx context.Context) error {
-		pipe := t.rdb.Pipeline()
-		members := pipe.ZRevRangeByLex(ctx, set, &redis.ZRangeBy{Min: "-", Max: max, Count: int64(limit)})
-		mark := pipe.Exists(ctx, built)
-		if _, err := pipe.Exec(ctx); err != nil {
+		var page string
+		var err error
+		page, exists, err = t.page(ctx, userID, beforeID, max(limit, 0))
+		if err != nil {
 			return err
 		}
-		exists = mark.Val() == 1
-		for _, m := range members.Val() {
-			id, err := strconv.ParseInt(m, 10, 64)
-			if err != nil {
-				return fmt.Errorf("timeline %d: bad member %q", userID, m)
-			}
-			out = append(out, id)
+		if out, err = unpackIDs(page); err != nil {
+			return fmt.Errorf("timeline %d: %w", userID, err)
 		}
 		return nil
 	})
@@ -131,16 +116,48 @@ func (t *Timelines) Timeline(ctx context.Context, userID, beforeID int64, limit 
 	return out, exists, nil
 }
 
+// page reads the packed ids of a page and whether the timeline is built.
+// The first page (most reads) is a GETRANGE of its head; a page before an
+// id searches for its start in a read-only script.
+func (t *Timelines) page(ctx context.Context, userID, beforeID int64, limit int) (string, bool, error) {
+	timeline, built := t.keys(userID)
+	if beforeID <= 0 && limit > 0 {
+		pipe := t.rdb.Pipeline()
+		head := pipe.GetRange(ctx, timeline, 0, int64(limit)*8-1)
+		mark := pipe.Exists(ctx, built)
+		if _, err := pipe.Exec(ctx); err != nil {
+			return "", false, err
+		}
+		return head.Val(), mark.Val() == 1, nil
+	}
+	bound := int64(math.MaxInt64)
+	if beforeID > 0 {
+		bound = beforeID - 1
+	}
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(bound))
+	res, err := pageScript.Run(ctx, t.rdb, []string{timeline, built}, string(b[:]), limit).Slice()
+	if err != nil {
+		return "", false, err
+	}
+	if len(res) != 2 {
+		return "", false, fmt.Errorf("timeline %d: page script answered %d values", userID, len(res))
+	}
+	mark, _ := res[0].(int64)
+	page, _ := res[1].(string)
+	return page, mark == 1, nil
+}
+
 // Rebuild empties the timeline and marks it built first, and only then
-// reads the write model: a post fanned out meanwhile is added to the set
-// (the fan-out sees the mark) and kept (the rebuild adds, it does not
+// reads the write model: a post fanned out meanwhile is added to the
+// timeline (the fan-out sees the mark) and kept (the rebuild adds, it does not
 // replace). A post deleted meanwhile may be added back; feed reads load
 // posts by id and skip those that no longer exist.
 func (t *Timelines) Rebuild(ctx context.Context, userID int64, threshold, capN int) error {
-	set, built := t.keys(userID)
+	timeline, built := t.keys(userID)
 	err := t.g.Do(ctx, func(ctx context.Context) error {
 		_, err := t.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.Del(ctx, set)
+			p.Del(ctx, timeline)
 			p.Set(ctx, built, 1, t.ttl)
 			return nil
 		})
@@ -156,12 +173,17 @@ func (t *Timelines) Rebuild(ctx context.Context, userID int64, threshold, capN i
 		t.g.Do(ctx, func(ctx context.Context) error { return t.rdb.Del(ctx, built).Err() }) // built again on the next read
 		return fmt.Errorf("rebuild timeline: %w", err)
 	}
+	packed, err := packIDs(ids)
+	if err != nil {
+		t.g.Do(ctx, func(ctx context.Context) error { return t.rdb.Del(ctx, built).Err() })
+		return fmt.Errorf("rebuild timeline: %w", err)
+	}
+	if len(packed) == 0 {
+		return nil
+	}
+	// The script gives the timeline its marker's expiry.
 	err = t.g.Do(ctx, func(ctx context.Context) error {
-		p := t.rdb.TxPipeline()
-		p.Eval(ctx, addScript, []string{set, built}, addArgs(ids, capN)...)
-		p.Expire(ctx, set, t.ttl)
-		_, err := p.Exec(ctx)
-		return err
+		return addScript.Run(ctx, t.rdb, []string{timeline, built}, capN, packed).Err()
 	})
 	if err != nil {
 		t.log.WarnContext(ctx, "timeline not rebuilt: Redis unavailable", "user", userID, "err", err)
@@ -175,43 +197,31 @@ func (t *Timelines) WriteModelTimeline(ctx context.Context, userID, beforeID int
 	return t.sql.WriteModelTimeline(ctx, userID, beforeID, threshold, limit)
 }
 
-// addArgs are addScript's arguments: the cap, then the members.
-func addArgs(postIDs []int64, capN int) []any {
-	args := make([]any, 0, len(postIDs)+1)
-	args = append(args, capN)
-	for _, id := range postIDs {
-		args = append(args, member(id))
-	}
-	return args
-}
-
 // addTo adds posts to the built timelines among users, one pipelined
 // script call per user.
 func (t *Timelines) addTo(ctx context.Context, users []int64, postIDs []int64, capN int) error {
-	if len(postIDs) == 0 {
-		return nil
+	packed, err := packIDs(postIDs)
+	if err != nil || len(packed) == 0 {
+		return err
 	}
-	args := addArgs(postIDs, capN)
-	return t.pipelined(ctx, users, func(ctx context.Context, p redis.Pipeliner, user int64) {
-		set, built := t.keys(user)
-		// EVAL, not EVALSHA: a pipeline cannot reload a script a
-		// restarted Redis forgot, and the script is a few hundred bytes.
-		p.Eval(ctx, addScript, []string{set, built}, args...)
-	})
+	return t.scripted(ctx, users, addScript, capN, packed)
 }
 
-// pipelined runs one command per user in pipelines of 500.
-func (t *Timelines) pipelined(ctx context.Context, users []int64, cmd func(context.Context, redis.Pipeliner, int64)) error {
+// removeFrom deletes posts from the timelines of users.
+func (t *Timelines) removeFrom(ctx context.Context, users []int64, postIDs []int64) error {
+	packed, err := packIDs(postIDs)
+	if err != nil || len(packed) == 0 {
+		return err
+	}
+	return t.scripted(ctx, users, removeScript, packed)
+}
+
+// scripted runs the script on each user's timeline (and its marker) in
+// pipelines of 500.
+func (t *Timelines) scripted(ctx context.Context, users []int64, s *redis.Script, args ...any) error {
 	for start := 0; start < len(users); start += 500 {
 		batch := users[start:min(start+500, len(users))]
-		err := t.g.Do(ctx, func(ctx context.Context) error {
-			p := t.rdb.Pipeline()
-			for _, u := range batch {
-				cmd(ctx, p, u)
-			}
-			_, err := p.Exec(ctx)
-			return err
-		})
+		err := t.g.Do(ctx, func(ctx context.Context) error { return t.evalBatch(ctx, batch, s, args) })
 		if err != nil {
 			return fmt.Errorf("timelines in Redis: %w", err)
 		}
@@ -219,9 +229,50 @@ func (t *Timelines) pipelined(ctx context.Context, users []int64, cmd func(conte
 	return nil
 }
 
+// evalBatch sends EVALSHA, not EVAL: a fan-out pipeline would otherwise
+// carry the script's source (over a kilobyte) once per follower, and
+// Redis would hash each copy to find it compiled. A Redis that forgot the
+// script (restarted, SCRIPT FLUSH) answers NOSCRIPT to those calls, which
+// a pipeline cannot retry itself: they are sent again as EVAL, which
+// loads it. Every call is idempotent, so a repeat is harmless either way.
+func (t *Timelines) evalBatch(ctx context.Context, users []int64, s *redis.Script, args []any) error {
+	again, err := t.evalPipeline(ctx, users, s, args, false)
+	if err != nil || len(again) == 0 {
+		return err
+	}
+	_, err = t.evalPipeline(ctx, again, s, args, true)
+	return err
+}
+
+// evalPipeline answers the users whose EVALSHA found no script.
+func (t *Timelines) evalPipeline(ctx context.Context, users []int64, s *redis.Script, args []any, source bool) ([]int64, error) {
+	p := t.rdb.Pipeline()
+	cmds := make([]*redis.Cmd, len(users))
+	for i, u := range users {
+		timeline, built := t.keys(u)
+		if source {
+			cmds[i] = s.Eval(ctx, p, []string{timeline, built}, args...)
+		} else {
+			cmds[i] = s.EvalSha(ctx, p, []string{timeline, built}, args...)
+		}
+	}
+	p.Exec(ctx) // each command's own error is checked below
+	var again []int64
+	for i, c := range cmds {
+		switch err := c.Err(); {
+		case err == nil:
+		case !source && redis.HasErrorPrefix(err, "NOSCRIPT"):
+			again = append(again, users[i])
+		default:
+			return nil, err
+		}
+	}
+	return again, nil
+}
+
 // The consumer's writes go to Redis first and then advance the offset in
 // SQL: a crash between the two replays the event, and every write is
-// idempotent (ZADD and ZREM of the same member).
+// idempotent (the scripts skip ids a timeline holds or lacks).
 
 func (t *Timelines) FanOut(ctx context.Context, consumer string, seq, postID, authorID int64, threshold, capN int) error {
 	followers, err := t.sql.FanOutTargets(ctx, authorID, threshold)
@@ -239,12 +290,7 @@ func (t *Timelines) RemovePost(ctx context.Context, consumer string, seq, postID
 	if err != nil {
 		return err
 	}
-	m := member(postID)
-	err = t.pipelined(ctx, append(followers, authorID), func(ctx context.Context, p redis.Pipeliner, user int64) {
-		set, _ := t.keys(user)
-		p.ZRem(ctx, set, m)
-	})
-	if err != nil {
+	if err := t.removeFrom(ctx, append(followers, authorID), []int64{postID}); err != nil {
 		return err
 	}
 	return t.sql.Advance(ctx, consumer, seq)
@@ -267,38 +313,33 @@ func (t *Timelines) Backfill(ctx context.Context, consumer string, seq, follower
 	return t.sql.Advance(ctx, consumer, seq)
 }
 
-// RemoveAuthor drops the unfollowed author's posts: the timeline's
-// members (at most the cap) are checked against the write model, since a
-// member does not say who wrote it.
+// RemoveAuthor drops the unfollowed author's posts: the timeline's ids
+// (at most the cap) are checked against the write model, since an id does
+// not say who wrote it.
 func (t *Timelines) RemoveAuthor(ctx context.Context, consumer string, seq, follower, followee int64) error {
-	set, _ := t.keys(follower)
-	var members []string
+	timeline, _ := t.keys(follower)
+	var packed string
 	err := t.g.Do(ctx, func(ctx context.Context) error {
 		var err error
-		members, err = t.rdb.ZRange(ctx, set, 0, -1).Result()
+		packed, err = t.rdb.Get(ctx, timeline).Result()
+		if err == redis.Nil {
+			return nil
+		}
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("timelines in Redis: %w", err)
 	}
-	held := make([]int64, 0, len(members))
-	for _, m := range members {
-		if id, err := strconv.ParseInt(m, 10, 64); err == nil {
-			held = append(held, id)
-		}
+	held, err := unpackIDs(packed)
+	if err != nil {
+		return fmt.Errorf("timeline %d: %w", follower, err)
 	}
 	theirs, err := t.sql.ByAuthorAmong(ctx, followee, held)
 	if err != nil {
 		return err
 	}
-	if len(theirs) > 0 {
-		ms := make([]any, len(theirs))
-		for i, id := range theirs {
-			ms[i] = member(id)
-		}
-		if err := t.g.Do(ctx, func(ctx context.Context) error { return t.rdb.ZRem(ctx, set, ms...).Err() }); err != nil {
-			return fmt.Errorf("timelines in Redis: %w", err)
-		}
+	if err := t.removeFrom(ctx, []int64{follower}, theirs); err != nil {
+		return err
 	}
 	return t.sql.Advance(ctx, consumer, seq)
 }

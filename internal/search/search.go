@@ -8,7 +8,6 @@ package search
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -94,22 +93,6 @@ func (s *Service) Search(ctx context.Context, kind Kind, q, after string, limit 
 	return p, nil
 }
 
-var hashtag = regexp.MustCompile(`#([\p{L}\p{N}_]{1,64})`)
-
-// Hashtags returns the distinct #tags of a caption, lower-cased.
-func Hashtags(caption string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, m := range hashtag.FindAllStringSubmatch(caption, -1) {
-		t := strings.ToLower(m[1])
-		if !seen[t] {
-			seen[t] = true
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
 // Indexer keeps the index in step with domain events. Indexing by id makes
 // every handler idempotent.
 type Indexer struct{ index Index }
@@ -167,8 +150,12 @@ type PostDoc struct {
 }
 
 // Reindex feeds every user and post of src into index; it returns the
-// counts.
-func Reindex(ctx context.Context, src Source, index Index) (users, posts int, err error) {
+// counts, and tells progress (if not nil) the counts so far after each
+// batch.
+func Reindex(ctx context.Context, src Source, index Index, progress func(users, posts int)) (users, posts int, err error) {
+	if progress == nil {
+		progress = func(int, int) {}
+	}
 	for after := int64(0); ; {
 		batch, err := src.UsersAfter(ctx, after, 500)
 		if err != nil {
@@ -184,6 +171,7 @@ func Reindex(ctx context.Context, src Source, index Index) (users, posts int, er
 		}
 		users += len(batch)
 		after = batch[len(batch)-1].ID
+		progress(users, posts)
 	}
 	for after := int64(0); ; {
 		batch, err := src.PostsAfter(ctx, after, 500)
@@ -200,6 +188,7 @@ func Reindex(ctx context.Context, src Source, index Index) (users, posts int, er
 		}
 		posts += len(batch)
 		after = batch[len(batch)-1].ID
+		progress(users, posts)
 	}
 	return users, posts, nil
 }

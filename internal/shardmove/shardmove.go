@@ -54,6 +54,16 @@ type Move struct {
 	// BinDir holds pg_dump and psql (default: found on PATH or in
 	// /usr/lib/postgresql/*/bin).
 	BinDir string
+	// Progress, if set, hears each step as it begins and, while the
+	// shard is copied and streamed, how far it has come.
+	Progress func(step string)
+}
+
+// step tells Progress, if any, what the move is doing.
+func (m Move) step(s string) {
+	if m.Progress != nil {
+		m.Progress(s)
+	}
 }
 
 // Report is what a move took.
@@ -109,6 +119,7 @@ func (m Move) Run(ctx context.Context) (rep Report, err error) {
 	defer dst.Close()
 	r := moveRun{Move: m, src: src, dst: dst, name: "photofeed_move_" + m.Schema}
 
+	m.step("copying the schema")
 	if err := m.copySchema(ctx); err != nil {
 		return rep, err
 	}
@@ -130,10 +141,12 @@ func (m Move) Run(ctx context.Context) (rep Report, err error) {
 		return rep, err
 	}
 	rep.CopyAndRun = time.Since(start)
+	m.step("cutting over (writes to the shard paused)")
 	if err := r.cutOver(ctx, &rep); err != nil {
 		return rep, err
 	}
 	switched = true
+	m.step("retiring the source")
 	err = r.retireSource(ctx)
 	rep.Total = time.Since(start)
 	if err != nil {
@@ -187,15 +200,18 @@ func (r moveRun) abandon() {
 // close to the source, so the fenced pause that follows is short.
 func (r moveRun) catchUp(ctx context.Context) error {
 	if err := waitFor(ctx, 10*time.Minute, "the initial copy", func() (bool, error) {
-		var pending int
-		err := r.dst.QueryRowContext(ctx, `SELECT count(*) FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
-			WHERE s.subname = $1 AND r.srsubstate <> 'r'`, r.name).Scan(&pending)
+		var pending, tables int
+		err := r.dst.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE r.srsubstate <> 'r'), count(*)
+			FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
+			WHERE s.subname = $1`, r.name).Scan(&pending, &tables)
+		r.step(fmt.Sprintf("initial copy: %d of %d tables", tables-pending, tables))
 		return pending == 0, err
 	}); err != nil {
 		return err
 	}
 	return waitFor(ctx, 10*time.Minute, "the stream to catch up", func() (bool, error) {
 		behind, err := replicationLag(ctx, r.src, r.name)
+		r.step(fmt.Sprintf("catching up: %d KiB behind", behind>>10))
 		return behind < 64<<10, err
 	})
 }

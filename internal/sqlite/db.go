@@ -151,6 +151,10 @@ func (r errRow) Scan(...any) error { return r.err }
 // inserted in the application's write transactions.
 func (db *DB) Writer() *sql.DB { return db.write }
 
+// Reader is the pool of read connections: for reads that must not wait
+// behind the one writer (a metrics scrape's counts, say).
+func (db *DB) Reader() *sql.DB { return db.read }
+
 // Ping checks that the database answers a query.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int

@@ -7,12 +7,16 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/photofeed/photofeed/internal/events"
 	"github.com/photofeed/photofeed/internal/outbox"
 )
 
 // emit writes an event to the outbox inside the change's transaction: the
-// event exists if and only if the change committed.
+// event exists if and only if the change committed. The trace context of
+// ctx goes with it, for its consumers to continue.
 func emit(ctx context.Context, tx Tx, typ string, payload any) error {
 	e, err := events.New(typ, payload, time.Now())
 	if err != nil {
@@ -22,11 +26,21 @@ func emit(ctx context.Context, tx Tx, typ string, payload any) error {
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, subject, body, created_at) VALUES (?, ?, ?, ?)`,
-		e.ID, e.Subject(), body, ms(e.OccurredAt)); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, subject, body, created_at, traceparent) VALUES (?, ?, ?, ?, ?)`,
+		e.ID, e.Subject(), body, ms(e.OccurredAt), traceparent(ctx)); err != nil {
 		return fmt.Errorf("outbox %s: %w", typ, err)
 	}
 	return nil
+}
+
+// traceparent is the W3C traceparent of ctx's span, or "".
+func traceparent(ctx context.Context) string {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return ""
+	}
+	carrier := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, carrier)
+	return carrier["traceparent"]
 }
 
 // OutboxStore implements outbox.Store.
@@ -39,7 +53,7 @@ func NewOutboxStore(db Conn) *OutboxStore { return &OutboxStore{db} }
 func (s *OutboxStore) Pending(ctx context.Context, limit int) ([]outbox.Message, error) {
 	// The relay reads the primary: a replica could still show rows it has
 	// just marked sent as unsent, and they would go out again and again.
-	rows, err := s.db.QueryPrimary(ctx, `SELECT seq, id, subject, body, created_at FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?`, limit)
+	rows, err := s.db.QueryPrimary(ctx, `SELECT seq, id, subject, body, created_at, traceparent FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("pending outbox: %w", err)
 	}
@@ -48,7 +62,7 @@ func (s *OutboxStore) Pending(ctx context.Context, limit int) ([]outbox.Message,
 	for rows.Next() {
 		var m outbox.Message
 		var created int64
-		if err := rows.Scan(&m.Seq, &m.ID, &m.Subject, &m.Body, &created); err != nil {
+		if err := rows.Scan(&m.Seq, &m.ID, &m.Subject, &m.Body, &created, &m.TraceParent); err != nil {
 			return nil, err
 		}
 		m.CreatedAt = fromMS(created)
@@ -76,6 +90,16 @@ func (s *OutboxStore) DeleteSent(ctx context.Context, before time.Time) (int, er
 }
 
 // Head is the seq of the newest event and when it was written (0 if none).
+// Unsent counts the events not yet relayed: the backlog a stalled relay
+// leaves (the partial index of unsent rows keeps it cheap).
+func (s *OutboxStore) Unsent(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.db.QueryRowPrimary(ctx, `SELECT count(*) FROM outbox WHERE sent_at IS NULL`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("outbox unsent: %w", err)
+	}
+	return n, nil
+}
+
 func (s *OutboxStore) Head(ctx context.Context) (int64, error) {
 	var seq sql.NullInt64
 	if err := s.db.QueryRowPrimary(ctx, `SELECT max(seq) FROM outbox`).Scan(&seq); err != nil {

@@ -88,10 +88,19 @@ func scanPost(row RowScanner) (posts.Post, error) {
 }
 
 func (s *PostStore) Post(ctx context.Context, id int64) (posts.Post, error) {
+	return s.post(ctx, id, Conn.QueryRow)
+}
+
+func (s *PostStore) CurrentPost(ctx context.Context, id int64) (posts.Post, error) {
+	return s.post(ctx, id, Conn.QueryRowPrimary)
+}
+
+// post reads post id with query: where a read may go, or the primary.
+func (s *PostStore) post(ctx context.Context, id int64, query func(Conn, context.Context, string, ...any) RowScanner) (posts.Post, error) {
 	var p posts.Post
 	err := s.read(ctx, id, func(db Conn, n int) error {
 		var err error
-		p, err = scanPost(db.QueryRow(ctx, s.q(n, `SELECT `+postCols+` FROM shard.posts WHERE id = ?`), id))
+		p, err = scanPost(query(db, ctx, s.q(n, `SELECT `+postCols+` FROM shard.posts WHERE id = ?`), id))
 		return err
 	})
 	if errors.Is(err, sql.ErrNoRows) {

@@ -246,6 +246,11 @@ func testPosts(t *testing.T, f *fixture) {
 	}
 	_, err = f.Posts.Post(f.ctx, 1)
 	mustKind(t, err, posts.ErrPostNotFound)
+	if got, err := f.Posts.CurrentPost(f.ctx, p2.ID); err != nil || got != p2 {
+		t.Fatalf("CurrentPost = %+v, %v; want %+v", got, err, p2)
+	}
+	_, err = f.Posts.CurrentPost(f.ctx, 1)
+	mustKind(t, err, posts.ErrPostNotFound)
 
 	list, err := f.Posts.PostsByAuthor(f.ctx, a.ID, 0, 10)
 	if err != nil || len(list) != 2 || list[0].ID != p2.ID || list[1].ID != p1.ID {

@@ -32,13 +32,40 @@ func (ui *UI) csrfToken(w http.ResponseWriter, r *http.Request) string {
 			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: httpauth.IsTLS(r)})
 		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: seed}) // later renders in this request agree
 	}
-	return ui.csrfFor(seed)
+	return mask(ui.csrfFor(seed))
 }
 
-func (ui *UI) csrfFor(seed string) string {
+func (ui *UI) csrfFor(seed string) []byte {
 	m := hmac.New(sha256.New, ui.deps.CSRFKey)
 	m.Write([]byte(seed))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	return m.Sum(nil)
+}
+
+// mask hides the token under a fresh one-time pad in every answer: pages
+// are compressed, and a secret that came out the same each time beside
+// text an attacker chose (a search query) would leak through the
+// compressed sizes, a byte at a time (BREACH).
+func mask(token []byte) string {
+	out := make([]byte, 2*len(token))
+	pad, masked := out[:len(token)], out[len(token):]
+	rand.Read(pad)
+	for i, b := range token {
+		masked[i] = b ^ pad[i]
+	}
+	return base64.RawURLEncoding.EncodeToString(out)
+}
+
+// unmask undoes mask; a malformed value gives nil.
+func unmask(value string) []byte {
+	b, err := base64.RawURLEncoding.DecodeString(value)
+	if err != nil || len(b) != 2*sha256.Size {
+		return nil
+	}
+	pad, token := b[:sha256.Size], b[sha256.Size:]
+	for i := range token {
+		token[i] ^= pad[i]
+	}
+	return token
 }
 
 // checkCSRF reports whether the form's token matches this browser's cookie.
@@ -48,7 +75,7 @@ func (ui *UI) checkCSRF(r *http.Request) bool {
 	if err != nil || c.Value == "" {
 		return false
 	}
-	return hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(ui.csrfFor(c.Value)))
+	return hmac.Equal(unmask(r.PostFormValue("csrf")), ui.csrfFor(c.Value))
 }
 
 // form wraps POST handlers: refuse a browser without the CSRF cookie

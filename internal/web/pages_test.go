@@ -1,7 +1,9 @@
 package web_test
 
 import (
+	"fmt"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -95,6 +97,30 @@ func TestPages(t *testing.T) {
 				}
 				if cc := w.Header().Get("Cache-Control"); cc != "private, no-cache" {
 					t.Errorf("Cache-Control %q", cc)
+				}
+			}},
+		{name: "home, the first photos load at once",
+			visit: get("/", annSession), setup: func(f *fakes) {
+				f.feed.ids = nil
+				for id := int64(20); id < 23; id++ {
+					p := bobsPost
+					p.ID = id
+					p.Images.Large.Key = fmt.Sprintf("l%d.jpg", id)
+					f.posts.posts[id] = p
+					f.feed.ids = append(f.feed.ids, id)
+				}
+			},
+			status: 200,
+			check: func(t *testing.T, _ *fakes, w *httptest.ResponseRecorder) {
+				// The first is the largest paint on a phone: fetched first;
+				// the second may be in view on a laptop; the rest wait.
+				for _, want := range []string{`l20.jpg"[^>]*fetchpriority="high"`, `l21.jpg"[^>]*alt="Harbour at dawn">`, `l22.jpg"[^>]*loading="lazy"`} {
+					if !regexp.MustCompile(want).MatchString(w.Body.String()) {
+						t.Errorf("no %s in:\n%s", want, w.Body)
+					}
+				}
+				if n := strings.Count(w.Body.String(), `loading="lazy"`); n != 1 {
+					t.Errorf("%d lazy photos, want only the third", n)
 				}
 			}},
 		{name: "home, older posts",
@@ -197,5 +223,26 @@ func TestPages(t *testing.T) {
 			visit: get("/login?next=//evil.example/x", ""), status: 200, shows: []string{`name="next" value="/"`}},
 		{name: "sign-up page",
 			visit: get("/signup", ""), status: 200, shows: []string{`name="display_name"`, `name="csrf" value="`}},
+	})
+}
+
+// A caption's hashtags and mentions are links wherever the caption is
+// text (the post page, the feed); alt text stays the plain caption; a
+// caption's own markup stays text.
+func TestCaptionLinks(t *testing.T) {
+	setCaption := func(f *fakes) {
+		p := f.posts.posts[bobsPost.ID]
+		p.Caption = "Harbour at #Dawn with @ann <b>bold</b>"
+		f.posts.posts[p.ID] = p
+	}
+	links := `<p class="caption">Harbour at <a href="/explore?q=%23Dawn">#Dawn</a> with <a href="/u/ann">@ann</a> &lt;b&gt;bold&lt;/b&gt;</p>`
+	alt := `alt="Harbour at #Dawn with @ann &lt;b&gt;bold&lt;/b&gt;"`
+	runPages(t, []pageCase{
+		{name: "post page", visit: get("/p/10", ""), setup: setCaption, status: 200,
+			shows: []string{links, alt}, hides: []string{"<b>"}},
+		{name: "home feed", visit: get("/", annSession), setup: setCaption, status: 200,
+			shows: []string{links, alt}, hides: []string{"<b>"}},
+		{name: "profile grid: alt text only", visit: get("/u/bob", ""), setup: setCaption, status: 200,
+			shows: []string{alt}, hides: []string{`href="/explore?q=%23Dawn"`, "<b>"}},
 	})
 }

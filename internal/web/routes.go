@@ -28,6 +28,11 @@ func (ui *UI) Register(mux *http.ServeMux) {
 	mux.Handle("POST /p/{id}/unlike", ui.needLogin(ui.form(formMax, ui.unlike)))
 	mux.Handle("POST /p/{id}/delete", ui.needLogin(ui.form(formMax, ui.deletePost)))
 
+	if ui.deps.Architecture != nil {
+		mux.HandleFunc("GET /admin/architecture", ui.needAdmin(ui.architecture))
+		mux.HandleFunc("GET /admin/architecture/events", ui.needAdmin(ui.architectureEvents))
+	}
+
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
 }

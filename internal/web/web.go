@@ -40,6 +40,9 @@ type Deps struct {
 	MediaBaseURL   string
 	CSRFKey        []byte
 	UploadWait     time.Duration // how long an upload waits for its thumbnails
+	// Architecture, if set, is drawn on /admin/architecture for
+	// administrators.
+	Architecture Architecture
 }
 
 // UI serves the HTML pages.
@@ -62,9 +65,12 @@ func New(deps Deps) (*UI, error) {
 		"ago":   ago,
 		"id":    func(id int64) string { return strconv.FormatInt(id, 10) },
 		"add":   func(a, b int) int { return a + b },
-		// postCtx hands the post partial what it needs from the page.
-		"postCtx": func(p page, v posts.View, back string) postCtx {
-			return postCtx{Post: v, Me: p.Me, CSRF: p.CSRF, Back: back}
+		// caption is the one way a caption is shown as text.
+		"caption": captionHTML,
+		// postCtx hands the post partial what it needs from the page, and
+		// the post's place on it (0 for the first).
+		"postCtx": func(p page, v posts.View, back string, place int) postCtx {
+			return postCtx{Post: v, Me: p.Me, CSRF: p.CSRF, Back: back, Place: place}
 		},
 	}
 	names, err := fs.Glob(templateFS, "templates/*.html")
@@ -91,12 +97,26 @@ type postCtx struct {
 	Me   *identity.User
 	CSRF string
 	Back string
+	// Place is the post's on its page: the first photos are in view at
+	// once, the largest of them the page's largest paint, so they load
+	// at once (the first before anything else); the rest wait until they
+	// come near the screen.
+	Place int
 }
+
+// eagerPhotos is how many photos of a page load without waiting to be
+// scrolled near: what a phone shows of the first screen and a laptop of
+// its first two.
+const eagerPhotos = 2
+
+// Lazy says whether the post's photo waits to be scrolled near.
+func (c postCtx) Lazy() bool { return c.Place >= eagerPhotos }
 
 // page is the data every template gets.
 type page struct {
 	Title  string
 	Me     *identity.User
+	Ops    bool // the header links to the architecture page: an administrator, on a node that has it
 	CSRF   string
 	Errors map[string]string
 	Error  string
@@ -109,6 +129,7 @@ func (ui *UI) render(w http.ResponseWriter, r *http.Request, status int, name st
 	if p.Me == nil {
 		p.Me = ui.me(r)
 	}
+	p.Ops = p.Me != nil && p.Me.Admin && ui.deps.Architecture != nil
 	p.CSRF = ui.csrfToken(w, r)
 	var buf bytes.Buffer
 	if err := ui.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {

@@ -1,0 +1,110 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/photofeed/photofeed/internal/httpauth"
+	"github.com/photofeed/photofeed/internal/topology"
+	"github.com/photofeed/photofeed/internal/web"
+)
+
+// fakeArchitecture draws one api node up, one lost, a worker and the
+// primary database.
+type fakeArchitecture struct{}
+
+func (fakeArchitecture) View(context.Context) topology.View {
+	return topology.View{At: time.Now(), Seen: "127.0.0.1:8080",
+		Nodes: []topology.Node{
+			{Beat: topology.Beat{Node: "n1", Roles: []string{"api"}, Addr: "127.0.0.1:8080"}, State: topology.Up,
+				Facts: []topology.Fact{{Label: "requests/s", Value: "41.5"}}},
+			{Beat: topology.Beat{Node: "n2", Roles: []string{"api"}, Addr: "127.0.0.1:8081"}, State: topology.Lost},
+			{Beat: topology.Beat{Node: "n3", Roles: []string{"worker"}, Addr: "127.0.0.1:8082"}, State: topology.Up},
+		},
+		Engines: []topology.Engine{{ID: "db-primary", Kind: "db", Name: "PostgreSQL primary", State: topology.EngineUp}},
+	}
+}
+
+func withArchitecture(f *fakes) { f.deps = func(d *web.Deps) { d.Architecture = fakeArchitecture{} } }
+
+func asAdmin(f *fakes) {
+	withArchitecture(f)
+	a := f.id.users["ann"]
+	a.Admin = true
+	f.id.users["ann"] = a
+}
+
+// The architecture page is for administrators only: others are sent to
+// log in or refused, and a node without the page has no such route.
+func TestArchitecturePage(t *testing.T) {
+	runPages(t, []pageCase{
+		{name: "admin", visit: get("/admin/architecture", annSession), setup: asAdmin, status: 200,
+			shows: []string{`<a href="/admin/architecture">Architecture</a>`, `data-addr="127.0.0.1:8081" data-state="lost"`, `data-addr="127.0.0.1:8080" data-state="up"`,
+				"41.5", "PostgreSQL primary", `data-stream="/admin/architecture/events"`, `src="/static/architecture.js"`}},
+		{name: "not an admin", visit: get("/admin/architecture", annSession), setup: withArchitecture, status: 403,
+			hides: []string{"127.0.0.1:8081", `href="/admin/architecture"`}},
+		{name: "an admin's header links to it", visit: get("/", annSession), setup: asAdmin, status: 200,
+			shows: []string{`<a href="/admin/architecture">Architecture</a>`}},
+		{name: "logged out", visit: get("/admin/architecture", ""), setup: withArchitecture, status: 303,
+			location: "/login?next=%2Fadmin%2Farchitecture"},
+		{name: "events, not an admin", visit: get("/admin/architecture/events", annSession), setup: withArchitecture, status: 403,
+			hides: []string{"127.0.0.1:8081"}},
+		{name: "events, logged out", visit: get("/admin/architecture/events", ""), setup: withArchitecture, status: 303,
+			location: "/login?next=%2Fadmin%2Farchitecture%2Fevents"},
+		{name: "no architecture on this node", visit: get("/admin/architecture", annSession), setup: func(f *fakes) {
+			asAdmin(f)
+			f.deps = nil
+		}, status: 404},
+	})
+}
+
+// The stream sends the view as JSON events, over a real connection,
+// until the reader goes.
+func TestArchitectureEvents(t *testing.T) {
+	f := newFakes()
+	asAdmin(f)
+	srv := httptest.NewServer(f.handler(t))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/admin/architecture/events", nil)
+	req.AddCookie(&http.Cookie{Name: httpauth.CookieName, Value: annSession})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	// Two events: the first at once, the next a tick later.
+	buf := make([]byte, 0, 8192)
+	var events []string
+	for len(events) < 3 {
+		chunk := make([]byte, 4096)
+		n, err := resp.Body.Read(chunk)
+		if err != nil {
+			t.Fatalf("after %d events: %v", len(events)-1, err)
+		}
+		buf = append(buf, chunk[:n]...)
+		events = strings.Split(string(buf), "\n\n")
+	}
+	for _, ev := range events[:2] {
+		data, ok := strings.CutPrefix(ev, "event: view\ndata: ")
+		if !ok {
+			t.Fatalf("event %q", ev)
+		}
+		var v topology.View
+		if err := json.Unmarshal([]byte(data), &v); err != nil {
+			t.Fatal(err)
+		}
+		if len(v.Nodes) != 3 || v.Nodes[1].State != topology.Lost || v.Nodes[1].Addr != "127.0.0.1:8081" {
+			t.Fatalf("view %+v", v)
+		}
+	}
+}
