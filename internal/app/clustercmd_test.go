@@ -79,6 +79,9 @@ func startClusterProcess(t *testing.T, args ...string) *clusterProcess {
 		c.done <- c.cmd.Wait()
 	}()
 	t.Cleanup(func() {
+		if t.Failed() {
+			c.logNodeLogs(t) // before the stop removes them
+		}
 		select {
 		case err := <-c.done:
 			c.done <- err
@@ -99,6 +102,23 @@ func startClusterProcess(t *testing.T, args ...string) *clusterProcess {
 		t.Fatalf("photofeed cluster not ready after 90s:\n%s", c.stderr.String())
 	}
 	return c
+}
+
+// logNodeLogs logs the last lines of each photofeed node's log, which
+// say why a request failed.
+func (c *clusterProcess) logNodeLogs(t *testing.T) {
+	if c.dataDir == "" {
+		return
+	}
+	logs, _ := filepath.Glob(filepath.Join(c.dataDir, "logs", "*.log"))
+	for _, name := range logs {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		t.Logf("last lines of %s:\n%s", filepath.Base(name), strings.Join(lines[max(0, len(lines)-40):], "\n"))
+	}
 }
 
 // readLine takes in one line of the cluster's output: a node of the

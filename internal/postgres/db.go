@@ -176,8 +176,12 @@ func (db *DB) observe(ctx context.Context) {
 	if db.observer == nil || !db.observer.Observing(ctx) {
 		return
 	}
+	// The insert position, not pg_current_wal_lsn (the write position):
+	// where commits return before their WAL is written (synchronous_commit
+	// off), the write position can still be short of the commit record,
+	// and a replica at the token would lack the write.
 	var lsn string
-	if err := db.write.QueryRowContext(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err == nil {
+	if err := db.write.QueryRowContext(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&lsn); err == nil {
 		if l, err := consistency.ParseLSN(lsn); err == nil {
 			db.observer.Committed(ctx, db.name, l)
 		}

@@ -260,8 +260,8 @@ func (r moveRun) cutOver(ctx context.Context, rep *Report) error {
 // replayToSourcePosition waits, within pauseCtx, until the target has
 // confirmed everything the source wrote before the fence.
 func (r moveRun) replayToSourcePosition(pauseCtx context.Context) error {
-	var last string
-	if err := r.src.QueryRowContext(pauseCtx, `SELECT pg_current_wal_lsn()::text`).Scan(&last); err != nil {
+	last, err := flushedPosition(pauseCtx, r.src)
+	if err != nil {
 		return fmt.Errorf("shardmove: source position: %w", err)
 	}
 	for {
@@ -276,6 +276,31 @@ func (r moveRun) replayToSourcePosition(pauseCtx context.Context) error {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// flushedPosition is a position of db's WAL that every commit so far
+// lies before, flushed so that it can be streamed. Where commits return
+// before their WAL is written (synchronous_commit off) the write position
+// may fall short of the last ones: a transaction of its own, committed
+// synchronously, flushes everything inserted before it.
+func flushedPosition(ctx context.Context, db *sql.DB) (string, error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = on`); err != nil {
+		return "", err
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT txid_current()`); err != nil { // a commit record to flush
+		return "", err
+	}
+	if err := tx.Commit(); err != nil {
+		return "", err
+	}
+	var last string
+	err = db.QueryRowContext(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&last)
+	return last, err
 }
 
 // forgetLeaving handles a shard coming back to a database it once left:

@@ -184,11 +184,16 @@ func (c *PGCluster) StopReplicas() {
 	}
 }
 
-// StartReplicas starts the stopped replicas again.
-func (c *PGCluster) StartReplicas() {
+// StartReplicas starts the stopped replicas again, with settings (as
+// "recovery_target_lsn=0/3000000") if any.
+func (c *PGCluster) StartReplicas(settings ...string) {
 	c.t.Helper()
+	opts := []string{"-c", "fsync=off"}
+	for _, kv := range settings {
+		opts = append(opts, "-c", kv)
+	}
 	for i := 1; i < len(c.nodes); i++ {
-		if err := c.start(i, "-c", "fsync=off"); err != nil {
+		if err := c.start(i, opts...); err != nil {
 			c.t.Fatal(err)
 		}
 	}
