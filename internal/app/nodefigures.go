@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/photofeed/photofeed/idempotency"
+	"github.com/photofeed/photofeed/internal/jobs"
 )
 
 // nodeFigures are the series of an api or worker node's own work, apart
@@ -83,6 +84,19 @@ func (f *nodeFigures) idempotencyOutcome(outcome string) {
 func (f *nodeFigures) jobWorked(kind string, took time.Duration, outcome string) {
 	f.jobs.WithLabelValues(kind, outcome).Inc()
 	f.jobSeconds.WithLabelValues(kind).Observe(took.Seconds())
+}
+
+// showJobs makes the job series of kinds show, at 0, before the node
+// works a job of theirs: a rate over a counter that appears at 1 misses
+// that first attempt, and the dashboard has a series to draw from the
+// start.
+func (f *nodeFigures) showJobs(kinds ...string) {
+	for _, kind := range kinds {
+		for _, o := range []string{jobs.OutcomeCompleted, jobs.OutcomeFailed, jobs.OutcomeCancelled, jobs.OutcomeSnoozed, jobs.OutcomePanicked} {
+			f.jobs.WithLabelValues(kind, o)
+		}
+		f.jobSeconds.WithLabelValues(kind)
+	}
 }
 
 func (f *nodeFigures) fannedOut(d time.Duration)    { f.fanOut.Observe(d.Seconds()) }
