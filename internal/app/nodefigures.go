@@ -118,7 +118,7 @@ func nodeCollectors(ad *adapters, svc *services, nf *nodeFigures, shed *shedding
 		if name == "" {
 			name = "main"
 		}
-		parts = append(parts, backlogPart{name: name, outbox: p.outbox, counts: p.counts})
+		parts = append(parts, backlogPart{name: name, outbox: p.outbox, jobs: jobCounts(p.counts)})
 	}
 	out = append(out, newBacklogCollector(parts, ad.bus.Lags))
 	if ad.stores.caches != nil {
