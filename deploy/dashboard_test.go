@@ -3,9 +3,11 @@ package deploy_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -126,7 +128,10 @@ func TestDashboardShape(t *testing.T) {
 	q := d.queries()
 	for _, want := range []string{"Request rate by route", "Error ratio vs objective", "p50 latency by route",
 		"p99 latency by route", "Error budget remaining (30 days, 99.99 %)", "Requests in flight",
-		"Rate-limit decisions", "Load shed", "Goroutines", "Heap in use"} {
+		"Rate-limit decisions", "Load shed", "Goroutines", "Heap in use",
+		"Idempotency-Key outcomes", "Job queue by state", "Job attempts by kind and outcome", "Job duration p99 by kind",
+		"Outbox backlog", "Events consumer lag", "Fan-out latency (p50, p99)", "Cache hit ratio", "Budget waits (p99)",
+		"Live streams open", "Upstream attempts by outcome", "Upstream retries and ejections", "Upstream breaker state"} {
 		if len(q[want]) == 0 {
 			t.Errorf("no panel %q with a query", want)
 		}
@@ -137,16 +142,29 @@ func TestDashboardShape(t *testing.T) {
 // queries as PromQL.
 var grafanaVars = strings.NewReplacer("$__rate_interval", "5m", "$__interval", "1m", "$__range", "1d", "$job", "photofeed")
 
-// The dashboard's queries name only series a running node exposes, and
-// the rules' expressions only those or what the rules record.
+// The dashboard's queries name only series a running node or gateway
+// exposes, and only labels those series carry; the rules' expressions
+// name only those series or what the rules record.
 func TestQueriesNameExposedSeries(t *testing.T) {
 	t.Parallel()
-	exposed := exposedNames(scrape(t))
+	node, gateway := scrape(t), scrapeGateway(t)
+	exposed := exposedNames(node)
+	maps.Copy(exposed, exposedNames(gateway))
+	labels := exposedLabels(node)
+	for name, ls := range exposedLabels(gateway) {
+		labels[name] = append(labels[name], ls...)
+	}
 	for title, qs := range loadDashboard(t).queries() {
 		for _, q := range qs {
-			for _, name := range metricNames(q) {
+			names := metricNames(q)
+			for _, name := range names {
 				if !exposed[name] {
 					t.Errorf("panel %q: %s is not exposed by photofeed", title, name)
+				}
+			}
+			for _, l := range labelNames(q) {
+				if !slices.ContainsFunc(names, func(n string) bool { return slices.Contains(labels[n], l) }) {
+					t.Errorf("panel %q: label %s is on none of %v", title, l, names)
 				}
 			}
 		}

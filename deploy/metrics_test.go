@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -142,6 +144,34 @@ func exposedNames(exposition []byte) map[string]bool {
 	}
 	return names
 }
+
+// exposedLabels are the label names each series name carries in a text
+// exposition, with job and instance, which Prometheus adds as it scrapes.
+func exposedLabels(exposition []byte) map[string][]string {
+	labels := map[string][]string{}
+	sc := bufio.NewScanner(bytes.NewReader(exposition))
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, set, ok := strings.Cut(line, "{")
+		if !ok {
+			name, _, _ = strings.Cut(line, " ")
+		}
+		if labels[name] == nil {
+			labels[name] = []string{"job", "instance"}
+		}
+		for _, m := range exposedLabel.FindAllStringSubmatch(set, -1) {
+			if !slices.Contains(labels[name], m[1]) {
+				labels[name] = append(labels[name], m[1])
+			}
+		}
+	}
+	return labels
+}
+
+var exposedLabel = regexp.MustCompile(`(?:^|,)([a-zA-Z_][a-zA-Z0-9_]*)="(?:[^"\\]|\\.)*"`)
 
 // A running node's exposition, and a gateway's, pass promtool's lint:
 // counters end in _total, units are base units in the name, every

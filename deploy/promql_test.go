@@ -49,6 +49,48 @@ func metricNames(expr string) []string {
 	return names
 }
 
+var promqlLabel = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)`)
+
+// labelNames returns the label names an expression matches on or groups
+// by: those in its selectors' matchers and in by, without, on, ignoring,
+// group_left and group_right.
+func labelNames(expr string) []string {
+	expr = grafanaVar.ReplaceAllString(expr, " ")
+	var names []string
+	add := func(name string) {
+		if name != "" && !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	for _, m := range promqlMatchers.FindAllString(promqlString.ReplaceAllString(expr, `""`), -1) {
+		for _, l := range promqlLabel.FindAllStringSubmatch(m, -1) {
+			add(l[1])
+		}
+	}
+	for _, g := range promqlGrouping.FindAllString(expr, -1) {
+		_, list, _ := strings.Cut(g, "(")
+		for l := range strings.SplitSeq(strings.TrimSuffix(list, ")"), ",") {
+			add(strings.TrimSpace(l))
+		}
+	}
+	return names
+}
+
+func TestLabelNames(t *testing.T) {
+	for _, c := range []struct {
+		expr string
+		want []string
+	}{
+		{`go_goroutines`, nil},
+		{`sum by (kind, le) (rate(h_bucket{job=~"$job",state!="a=b"}[$__rate_interval]))`, []string{"job", "state", "kind", "le"}},
+		{`x > on (job) group_left (slo) y{a='}', b = "c"}`, []string{"a", "b", "job", "slo"}},
+	} {
+		if got := labelNames(c.expr); !slices.Equal(got, c.want) {
+			t.Errorf("labelNames(%q) = %q, want %q", c.expr, got, c.want)
+		}
+	}
+}
+
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 
 func TestMetricNames(t *testing.T) {

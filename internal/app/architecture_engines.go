@@ -141,13 +141,14 @@ func withLag(ctx context.Context, bus *natsbus.Bus, e topology.Engine) topology.
 	if e.State != topology.EngineUp {
 		return e
 	}
-	pending, unacked, err := bus.Pending(ctx, feed.ConsumerName)
-	if err != nil {
+	lags, err := bus.Lags(ctx)
+	i := slices.IndexFunc(lags, func(l natsbus.ConsumerLag) bool { return l.Consumer == feed.ConsumerName })
+	if err != nil || i < 0 { // no fan-out consumer yet: its worker has not started
 		e.Facts = append(e.Facts, topology.Fact{Label: "fan-out lag", Value: "unknown"})
 		return e
 	}
-	return appendFacts(e, topology.Fact{Label: "fan-out lag", Value: strconv.FormatUint(pending, 10) + " events"},
-		topology.Fact{Label: "fan-out unacked", Value: strconv.Itoa(unacked)})
+	return appendFacts(e, topology.Fact{Label: "fan-out lag", Value: strconv.FormatUint(lags[i].Pending, 10) + " events"},
+		topology.Fact{Label: "fan-out unacked", Value: strconv.Itoa(lags[i].AckPending)})
 }
 
 func appendFacts(e topology.Engine, f ...topology.Fact) topology.Engine {

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +18,11 @@ import (
 // leaves its series out of one scrape rather than holding it up.
 const scrapeTimeout = time.Second
 
+// jobCountEvery is how long a count of a job queue serves scrapes: the
+// count is a GROUP BY over River's whole table, which several Prometheus
+// servers, or a short scrape interval, would otherwise run back to back.
+const jobCountEvery = 10 * time.Second
+
 // unsentCounter is the outbox's count of events not yet relayed.
 type unsentCounter interface {
 	Unsent(ctx context.Context) (int64, error)
@@ -25,7 +32,36 @@ type unsentCounter interface {
 type backlogPart struct {
 	name   string // the database's label: "main" where there is one
 	outbox unsentCounter
-	counts *sql.DB // where counting reads: SQLite's read pool, PostgreSQL's primary
+	jobs   func(ctx context.Context) (map[string]int64, error) // the queue's jobs by state
+}
+
+// jobCounts counts the jobs of the queue in db, where counting reads:
+// SQLite's read pool, PostgreSQL's primary.
+func jobCounts(db *sql.DB) func(context.Context) (map[string]int64, error) {
+	return func(ctx context.Context) (map[string]int64, error) { return jobs.CountByState(ctx, db) }
+}
+
+// recentCount is the last count of one job queue, made again once it is
+// jobCountEvery old. A failed count is remembered too: a table too big
+// to count within scrapeTimeout is tried again after the interval, not
+// at every scrape. Scrapes that come while a count runs wait for it and
+// take its result.
+type recentCount struct {
+	mu     sync.Mutex
+	at     time.Time // when the last count started; zero before the first
+	counts map[string]int64
+	err    error
+}
+
+func (r *recentCount) get(ctx context.Context, now func() time.Time, count func(context.Context) (map[string]int64, error)) (map[string]int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	// A clock set back counts again rather than keeping a count for long.
+	if t := now(); r.at.IsZero() || t.Sub(r.at) >= jobCountEvery || t.Before(r.at) {
+		r.at = t
+		r.counts, r.err = count(ctx)
+	}
+	return r.counts, r.err
 }
 
 // backlogCollector reports at scrape time what is waiting: each
@@ -34,6 +70,8 @@ type backlogPart struct {
 // times out leaves its series out of the scrape.
 type backlogCollector struct {
 	parts  []backlogPart
+	counts []recentCount // by part
+	now    func() time.Time
 	lags   func(ctx context.Context) ([]natsbus.ConsumerLag, error) // nil: no bus
 	jobs   *prometheus.Desc
 	unsent *prometheus.Desc
@@ -43,11 +81,15 @@ type backlogCollector struct {
 
 func newBacklogCollector(parts []backlogPart, lags func(context.Context) ([]natsbus.ConsumerLag, error)) *backlogCollector {
 	return &backlogCollector{
-		parts: parts,
-		lags:  lags,
+		parts:  parts,
+		counts: make([]recentCount, len(parts)),
+		now:    time.Now,
+		lags:   lags,
 		jobs: prometheus.NewDesc("photofeed_job_queue_jobs",
 			"Jobs in the database's queue by River state (available, pending, running, retryable, scheduled, completed, cancelled, discarded); "+
-				"finished ones until River's cleaner removes them. Every node of a database reports the same queue.",
+				"finished ones until River's cleaner removes them. Every node of a database reports the same queue. "+
+				fmt.Sprintf("Counted at most once every %s, so a value may be that old; a count that takes over %s leaves the series out until the next.",
+					jobCountEvery, scrapeTimeout),
 			[]string{"database", "state"}, nil),
 		unsent: prometheus.NewDesc("photofeed_outbox_unsent_events",
 			"Events committed to the database's outbox and not yet relayed to the bus.", []string{"database"}, nil),
@@ -66,9 +108,9 @@ func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, p := range c.parts {
+	for i, p := range c.parts {
 		ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
-		if counts, err := jobs.CountByState(ctx, p.counts); err == nil {
+		if counts, err := c.counts[i].get(ctx, c.now, p.jobs); err == nil {
 			for _, state := range jobs.States() { // every state, 0 included: a gauge that vanishes is no gauge
 				ch <- prometheus.MustNewConstMetric(c.jobs, prometheus.GaugeValue, float64(counts[state]), p.name, state)
 			}

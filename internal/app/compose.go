@@ -337,6 +337,9 @@ func (n *node) newServices(ctx context.Context, cfg Config, ad *adapters, nf *no
 	if err := n.newJobQueues(ctx, cfg, ad, svc, nf.jobWorked); err != nil {
 		return nil, err
 	}
+	if cfg.hasRole("worker") { // the attempts are counted where they run
+		nf.showJobs(thumbnailArgs{}.Kind())
+	}
 	return svc, nil
 }
 

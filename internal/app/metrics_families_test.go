@@ -59,7 +59,6 @@ func TestMetricsFamilies(t *testing.T) {
 		m = string(s.metrics(t).Body)
 		// River records a job's completion after its worker returns.
 		return sample(m, "photofeed_job_attempts_total", `kind="thumbnails"`, `outcome="completed"`) >= 1 &&
-			sample(m, "photofeed_job_queue_jobs", `state="completed"`) >= 1 &&
 			sample(m, "photofeed_fanout_latency_seconds_count") >= 1
 	})
 	checks := []struct {
@@ -73,7 +72,10 @@ func TestMetricsFamilies(t *testing.T) {
 		{"photofeed_job_attempts_total", []string{`kind="thumbnails"`, `outcome="completed"`}, eq(1)},
 		{"photofeed_job_duration_seconds_count", []string{`kind="thumbnails"`}, eq(1)},
 		{"photofeed_job_duration_seconds_sum", []string{`kind="thumbnails"`}, between(0, 60)},
-		{"photofeed_job_queue_jobs", []string{`database="`, `state="completed"`}, atLeast(1)},
+		// The queue is counted at most every jobCountEvery, the first time
+		// at the first scrape, after the upload enqueued its job: the job
+		// is there, in whichever state it was then.
+		{"photofeed_job_queue_jobs", []string{`database="`}, atLeast(1)},
 		{"photofeed_job_queue_jobs", []string{`database="`, `state="discarded"`}, eq(0)},
 		{"photofeed_outbox_unsent_events", []string{`database="`}, between(0, 10)},
 		{"photofeed_events_consumer_pending", []string{`consumer="fanout"`}, between(0, 10)},

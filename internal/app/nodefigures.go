@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/photofeed/photofeed/idempotency"
+	"github.com/photofeed/photofeed/internal/jobs"
 )
 
 // nodeFigures are the series of an api or worker node's own work, apart
@@ -85,6 +86,19 @@ func (f *nodeFigures) jobWorked(kind string, took time.Duration, outcome string)
 	f.jobSeconds.WithLabelValues(kind).Observe(took.Seconds())
 }
 
+// showJobs makes the job series of kinds show, at 0, before the node
+// works a job of theirs: a rate over a counter that appears at 1 misses
+// that first attempt, and the dashboard has a series to draw from the
+// start.
+func (f *nodeFigures) showJobs(kinds ...string) {
+	for _, kind := range kinds {
+		for _, o := range []string{jobs.OutcomeCompleted, jobs.OutcomeFailed, jobs.OutcomeCancelled, jobs.OutcomeSnoozed, jobs.OutcomePanicked} {
+			f.jobs.WithLabelValues(kind, o)
+		}
+		f.jobSeconds.WithLabelValues(kind)
+	}
+}
+
 func (f *nodeFigures) fannedOut(d time.Duration)    { f.fanOut.Observe(d.Seconds()) }
 func (f *nodeFigures) hashWaited(d time.Duration)   { f.hashWait.Observe(d.Seconds()) }
 func (f *nodeFigures) decodeWaited(d time.Duration) { f.decodeWait.Observe(d.Seconds()) }
@@ -104,7 +118,7 @@ func nodeCollectors(ad *adapters, svc *services, nf *nodeFigures, shed *shedding
 		if name == "" {
 			name = "main"
 		}
-		parts = append(parts, backlogPart{name: name, outbox: p.outbox, counts: p.counts})
+		parts = append(parts, backlogPart{name: name, outbox: p.outbox, jobs: jobCounts(p.counts)})
 	}
 	out = append(out, newBacklogCollector(parts, ad.bus.Lags))
 	if ad.stores.caches != nil {

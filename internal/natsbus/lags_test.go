@@ -11,11 +11,21 @@ import (
 )
 
 // A consumer's lag counts the events it has not handled, delivered or
-// not, and falls to nothing once it catches up.
+// not, and falls to nothing once it catches up; a consumer that does not
+// exist has none to report.
 func TestLags(t *testing.T) {
 	b := open(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
+	lags, err := b.Lags(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lags {
+		if l.Consumer == "laggard" {
+			t.Fatalf("Lags before the consumer exists: %+v", l)
+		}
+	}
 	release := make(chan struct{})
 	go b.Consume(ctx, natsbus.ConsumerConfig{Name: "laggard", Subjects: []string{"photofeed.events.Test"}},
 		func(ctx context.Context, d natsbus.Delivery) error {

@@ -571,7 +571,8 @@ type ConsumerLag struct {
 
 // Lags reports every durable consumer of the events stream, as the
 // server holds them (those of other nodes too): one request for the
-// list, for a scrape.
+// list, for a scrape or for one consumer's lag (a consumer that does not
+// exist is not in it).
 func (b *Bus) Lags(ctx context.Context) ([]ConsumerLag, error) {
 	s, err := b.js.Stream(ctx, EventsStream)
 	if err != nil {
@@ -597,20 +598,6 @@ func (b *Bus) Servers() (connected string, known []string) {
 		connected = b.nc.ConnectedUrlRedacted()
 	}
 	return connected, b.nc.Servers()
-}
-
-// Pending returns how many events consumer has yet to be delivered and
-// how many it holds unacknowledged: its lag behind the stream.
-func (b *Bus) Pending(ctx context.Context, consumer string) (pending uint64, unacked int, err error) {
-	c, err := b.js.Consumer(ctx, EventsStream, consumer)
-	if err != nil {
-		return 0, 0, err
-	}
-	info, err := c.Info(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	return info.NumPending, info.NumAckPending, nil
 }
 
 // Announcer is a plain NATS connection, without JetStream, for a node

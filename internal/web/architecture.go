@@ -48,15 +48,16 @@ func (ui *UI) architecture(w http.ResponseWriter, r *http.Request) {
 	ui.render(w, r, http.StatusOK, "architecture", page{Title: "Architecture", Data: ui.deps.Architecture.View(r.Context())})
 }
 
-// architectureStreamLife bounds one stream: the admin check is made when
-// a stream opens, so an admin demoted or logged out meanwhile stops
-// seeing the view within it. The page's EventSource reconnects at once,
-// and an admin's reconnection is checked again.
+// architectureStreamLife bounds one stream unless Deps says otherwise:
+// the admin check is made when a stream opens, so an admin demoted or
+// logged out meanwhile stops seeing the view within it. The page's
+// EventSource reconnects at once, and an admin's reconnection is checked
+// again.
 const architectureStreamLife = 5 * time.Minute
 
 // architectureEvents is GET /admin/architecture/events: the view as a
 // text/event-stream, one "view" event per tick, until the client goes
-// or architectureStreamLife has passed. A stream lives past the server's
+// or Deps.ArchitectureStreamLife has passed. A stream lives past the server's
 // write timeout; each write has its own bound instead, so a reader that
 // stopped reading is let go.
 func (ui *UI) architectureEvents(w http.ResponseWriter, r *http.Request) {
@@ -68,7 +69,7 @@ func (ui *UI) architectureEvents(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	tick := time.NewTicker(architectureTick)
 	defer tick.Stop()
-	end := time.NewTimer(architectureStreamLife)
+	end := time.NewTimer(ui.deps.ArchitectureStreamLife)
 	defer end.Stop()
 	for {
 		data, err := json.Marshal(ui.deps.Architecture.View(r.Context()))

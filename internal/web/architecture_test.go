@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -106,5 +107,43 @@ func TestArchitectureEvents(t *testing.T) {
 		if len(v.Nodes) != 3 || v.Nodes[1].State != topology.Lost || v.Nodes[1].Addr != "127.0.0.1:8081" {
 			t.Fatalf("view %+v", v)
 		}
+	}
+}
+
+// A stream ends by itself once its life is over, the client having sent
+// nothing: a clean end of the response, which the page's EventSource
+// answers by reconnecting, its admin check made again.
+func TestArchitectureEventsEndAfterTheirLife(t *testing.T) {
+	const life = 300 * time.Millisecond
+	f := newFakes()
+	asAdmin(f)
+	f.deps = func(d *web.Deps) { d.Architecture, d.ArchitectureStreamLife = fakeArchitecture{}, life }
+	srv := httptest.NewServer(f.handler(t))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/admin/architecture/events", nil)
+	req.AddCookie(&http.Cookie{Name: httpauth.CookieName, Value: annSession})
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	// Read to the end: the client's deadline above fails the read if the
+	// server does not end the stream.
+	body, err := io.ReadAll(resp.Body)
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("stream did not end within %s: %v after %s", 10*time.Second, err, took)
+	}
+	if took < life {
+		t.Errorf("stream ended after %s, before its life of %s", took, life)
+	}
+	if n := strings.Count(string(body), "event: view\n"); n < 1 {
+		t.Errorf("stream ended with %d view events, want at least the first", n)
 	}
 }

@@ -43,6 +43,9 @@ type Deps struct {
 	// Architecture, if set, is drawn on /admin/architecture for
 	// administrators.
 	Architecture Architecture
+	// ArchitectureStreamLife bounds one stream of the architecture view;
+	// 0 is 5 minutes.
+	ArchitectureStreamLife time.Duration
 }
 
 // UI serves the HTML pages.
@@ -58,6 +61,9 @@ func New(deps Deps) (*UI, error) {
 	}
 	if deps.MaxUploadBytes <= 0 {
 		deps.MaxUploadBytes = 20 << 20
+	}
+	if deps.ArchitectureStreamLife <= 0 {
+		deps.ArchitectureStreamLife = architectureStreamLife
 	}
 	ui := &UI{deps: deps, log: deps.Logger, pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{
