@@ -7,6 +7,10 @@
 #             RSS the larger)
 #   photofeed media.Process (bench/uploadproc: stripped original, 1080 px
 #             and 320 px variants), one image per process
+#   photofeed-vips
+#             the same built with -tags vips (CGO_ENABLED=1), whose
+#             media.Process makes the variants with libvips; only where
+#             libvips-dev is installed (pkg-config finds vips)
 # and prints each run's CPU seconds (user+sys) and peak RSS, the means and
 # the ratio photofeed / libvips. CPU, not wall time: the machine may be
 # shared. Needs vipsthumbnail (apt package libvips-tools).
@@ -15,7 +19,9 @@
 # starting its threads) before any image work, a large part of the
 # pipeline's CPU; a worker linking libvips pays it once. So each round
 # also runs both sides on a 64×48 photo ("start-up"), and the last ratio
-# is of the work net of it.
+# is of the work net of it. The vips build starts libvips at its first
+# photo whatever it is, so its own start-up column (govips-start) counts
+# that, as a worker pays it once.
 #
 #   [ROUNDS=5] [OLD=path/to/uploadproc] bench/uploads.sh
 #
@@ -28,6 +34,11 @@ command -v vipsthumbnail >/dev/null || { echo "needs vipsthumbnail (apt-get inst
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/uploadproc" ./bench/uploadproc
+withvips=
+if pkg-config --exists vips 2>/dev/null; then
+	CGO_ENABLED=1 go build -tags vips -o "$work/uploadproc-vips" ./bench/uploadproc
+	withvips=1
+fi
 "$work/uploadproc" -gen 4000x3000 -out "$work/p12.jpg"
 "$work/uploadproc" -gen 2000x1500 -out "$work/p3.jpg"
 "$work/uploadproc" -gen 64x48 -out "$work/tiny.jpg"
@@ -48,6 +59,7 @@ for photo in p12 p3; do
 	f="$work/$photo.jpg"
 	echo "== $photo.jpg: $(identify -format '%wx%h' "$f" 2>/dev/null || true) $(stat -c %s "$f") bytes"
 	cols="libvips photofeed vips-start go-start"
+	[ -n "$withvips" ] && cols="$cols photofeed-vips govips-start"
 	[ -n "${OLD:-}" ] && cols="$cols old"
 	for r in $(seq "$ROUNDS"); do
 		line="round $r"
@@ -58,6 +70,8 @@ for photo in p12 p3; do
 			old) v=$(cpu_rss "$OLD" -in "$f") ;;
 			vips-start) v=$(vips "$work/tiny.jpg" 64 32) ;;
 			go-start) v=$(cpu_rss "$work/uploadproc" -in "$work/tiny.jpg") ;;
+			photofeed-vips) v=$(cpu_rss "$work/uploadproc-vips" -in "$f") ;;
+			govips-start) v=$(cpu_rss "$work/uploadproc-vips" -in "$work/tiny.jpg") ;;
 			esac
 			line="$line  $c $v"
 		done
@@ -67,8 +81,11 @@ for photo in p12 p3; do
 		{ for (i = 3; i <= NF; i += 3) { cpu[$i] += $(i+1); if ($(i+2) > rss[$i]) rss[$i] = $(i+2) }; n++ }
 		END {
 			k = split(cols, c, " ")
-			for (i = 1; i <= k; i++) printf "%-9s cpu %.3f s/image  peak RSS %.0f MB\n", c[i], cpu[c[i]] / n, rss[c[i]] / 1024
+			for (i = 1; i <= k; i++) printf "%-14s cpu %.3f s/image  peak RSS %.0f MB\n", c[i], cpu[c[i]] / n, rss[c[i]] / 1024
 			for (i = 2; i <= k; i++) if (c[i] !~ /start/) printf "%s / libvips: cpu %.2f×\n", c[i], cpu[c[i]] / cpu["libvips"]
-			for (i = 2; i <= k; i++) if (c[i] !~ /start/) printf "%s / libvips net of start-up: cpu %.2f×\n", c[i], (cpu[c[i]] - cpu["go-start"]) / (cpu["libvips"] - cpu["vips-start"])
+			for (i = 2; i <= k; i++) if (c[i] !~ /start/) {
+				s = c[i] == "photofeed-vips" ? "govips-start" : "go-start"
+				printf "%s / libvips net of start-up: cpu %.2f×\n", c[i], (cpu[c[i]] - cpu[s]) / (cpu["libvips"] - cpu["vips-start"])
+			}
 		}' "$work/runs"
 done

@@ -3,7 +3,8 @@
 // orientation 6, camera tags and a GPS block); otherwise it runs
 // media.Process on -in -n times and prints the CPU seconds (user+sys) and
 // the peak RSS the process took, for bench/uploads.sh to compare with
-// libvips.
+// libvips. Built with -tags vips (cgo, libvips-dev), media.Process is the
+// one that makes large JPEGs' variants with libvips.
 package main
 
 import (

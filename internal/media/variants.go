@@ -18,6 +18,9 @@ const (
 	LargeSize = 1080
 )
 
+// jpegQuality is what the scaled variants are encoded at, by either path.
+const jpegQuality = 88
+
 // Variant is one encoded rendition of an upload. Width and Height are as
 // displayed: a JPEG original kept on its side with an EXIF orientation
 // reports its upright size.
@@ -54,9 +57,9 @@ func Validate(data []byte, lim Limits) (Header, error) {
 	return hdr, nil
 }
 
-// Process checks data and renders its variants. lim bounds the decoded
-// size; see Inspect. The caller should hold hdr.Cost of the node's decode
-// budget while it runs.
+// processGo is Process in Go alone: what every build runs, and what a
+// build with libvips (the vips tag) still runs for what libvips has no
+// gain on (see process_vips.go).
 //
 // A JPEG's original is the upload with its metadata stripped (stripJPEG),
 // not a re-encode: the same pixels, and no full-size encode to pay for.
@@ -64,7 +67,7 @@ func Validate(data []byte, lim Limits) (Header, error) {
 // variants are scaled first and turned upright after, so the turn moves
 // a 1080 px image's pixels rather than a photo's millions, and the
 // decoded image is let go as soon as the large variant is made.
-func Process(data []byte, lim Limits) (Variants, error) {
+func processGo(data []byte, lim Limits) (Variants, error) {
 	hdr, err := Inspect(data, lim)
 	if err != nil {
 		return Variants{}, err
@@ -241,7 +244,7 @@ func encode(img image.Image, opaque bool) (Variant, error) {
 	b := img.Bounds()
 	v := Variant{Width: b.Dx(), Height: b.Dy()}
 	if opaque {
-		if err := jpeg.Encode(&buf, flatten(img), &jpeg.Options{Quality: 88}); err != nil {
+		if err := jpeg.Encode(&buf, flatten(img), &jpeg.Options{Quality: jpegQuality}); err != nil {
 			return Variant{}, fmt.Errorf("encode jpeg: %w", err)
 		}
 		v.ContentType, v.Ext = "image/jpeg", "jpg"
