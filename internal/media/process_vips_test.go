@@ -143,6 +143,9 @@ func TestVipsAgreesWithGo(t *testing.T) {
 					t.Fatalf("libvips: %v", err)
 				}
 				agree(t, got, want, 12)
+				if !jpegHasSOF(got.Large.Data, 0xC2) || !jpegHasSOF(got.Thumb.Data, 0xC0) {
+					t.Error("want the large variant progressive (SOF2), the thumb baseline (SOF0)")
+				}
 				if viaProcess, err := Process(data, vipsLimits); err != nil || !bytes.Equal(viaProcess.Large.Data, got.Large.Data) {
 					t.Errorf("Process did not take the libvips path: %v", err)
 				}
@@ -219,4 +222,18 @@ func TestVipsCorruptJPEG(t *testing.T) {
 	if _, err := renderVips(stripped, hdr); err == nil {
 		t.Error("libvips rendered a photo cut short")
 	}
+}
+
+// jpegHasSOF reports whether the JPEG's frame header is marker 0xFF sof:
+// 0xC0 baseline, 0xC2 progressive.
+func jpegHasSOF(b []byte, sof byte) bool {
+	found := false
+	walkJPEG(b, func(s jpegSegment) bool {
+		if s.marker >= 0xC0 && s.marker <= 0xCF && s.marker != 0xC4 && s.marker != 0xC8 && s.marker != 0xCC {
+			found = s.marker == sof
+			return false
+		}
+		return true
+	})
+	return found
 }
