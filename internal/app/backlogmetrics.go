@@ -115,6 +115,10 @@ func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 				ch <- prometheus.MustNewConstMetric(c.jobs, prometheus.GaugeValue, float64(counts[state]), p.name, state)
 			}
 		}
+		cancel()
+		// A deadline of its own: waiting for another scrape's count may
+		// have used up most of the first.
+		ctx, cancel = context.WithTimeout(context.Background(), scrapeTimeout)
 		if n, err := p.outbox.Unsent(ctx); err == nil {
 			ch <- prometheus.MustNewConstMetric(c.unsent, prometheus.GaugeValue, float64(n), p.name)
 		}

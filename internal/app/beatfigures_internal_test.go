@@ -44,12 +44,16 @@ func TestBeatFigures(t *testing.T) {
 		wantP99AtMin float64 // ms: the p99 is at least this bucket bound
 		wantP99Under float64 // ms: and under this one
 	}{
+		// "Fast" is an empty handler, timed by the real clock: under -race
+		// on a busy machine its p99 has passed 2 ms, so the bound for it is
+		// the slow requests' bucket, which it stays under however loaded.
 		{"idle", 0, 0, 0, 0, 0, 0, 0},
-		{"all fast", 200, 0, 0, 0, 100, 0, 2},
+		{"all fast", 200, 0, 0, 0, 100, 0, 20},
 		// 2 of 100 slow: the 99th is among them.
 		{"a few slow", 98, 2, 0, 3, 50, 20, 100},
-		// A stream lasts as long as its reader: not in the p99.
-		{"streams apart", 100, 0, 5, 0, 52.5, 0, 2},
+		// A stream lasts as long as its reader: not in the p99 (5 of 105
+		// would put it in the slow requests' bucket).
+		{"streams apart", 100, 0, 5, 0, 52.5, 0, 20},
 	}
 	for _, st := range steps {
 		wait = 30 * time.Millisecond

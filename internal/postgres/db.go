@@ -37,6 +37,9 @@ type DB struct {
 	replicas []*replica
 	maxLag   time.Duration
 	rebound  sync.Map // statement → statement with $n placeholders (conn.go)
+
+	// The server's WAL page and segment sizes, for recordEnd.
+	walBlock, walSegment uint64
 }
 
 // Open connects to url (postgres://...) and applies migrations.
@@ -53,6 +56,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("connect postgres: %w", err)
 	}
 	db := &DB{write: pool, commits: sqlstore.NewCommits()}
+	if err := pool.QueryRowContext(ctx, `SELECT current_setting('wal_block_size')::bigint,
+		pg_size_bytes(current_setting('wal_segment_size'))`).Scan(&db.walBlock, &db.walSegment); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres WAL sizes: %w", err)
+	}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -183,9 +191,27 @@ func (db *DB) observe(ctx context.Context) {
 	var lsn string
 	if err := db.write.QueryRowContext(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&lsn); err == nil {
 		if l, err := consistency.ParseLSN(lsn); err == nil {
-			db.observer.Committed(ctx, db.name, l)
+			db.observer.Committed(ctx, db.name, recordEnd(l, db.walBlock, db.walSegment))
 		}
 	}
+}
+
+// recordEnd turns an insert position into the end of the last record
+// written before it. At the start of a WAL page the insert position is
+// given past the page's header (24 bytes; 40 on a segment's first page),
+// where no record ends; a replica that has replayed everything before it
+// reports the page boundary, and would count as behind a token of the
+// header's end until some later record reached it (for good, with the
+// primary down).
+func recordEnd(l consistency.LSN, block, segment uint64) consistency.LSN {
+	const shortHeader, longHeader = 24, 40
+	switch {
+	case segment > 0 && uint64(l)%segment == longHeader:
+		return l - longHeader
+	case block > 0 && uint64(l)%block == shortHeader:
+		return l - shortHeader
+	}
+	return l
 }
 
 func writeErr(err error) error {

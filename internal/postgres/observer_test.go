@@ -82,9 +82,9 @@ func TestTokenCoversAnAsynchronousCommit(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 
-	// The replica comes back after the write, told to replay exactly up
-	// to the token and stop there: what a replica that has just reached
-	// the token holds.
+	// The replica comes back after the write, told to replay up to the
+	// token and stop there: what a replica that has just reached the
+	// token holds.
 	pg.StopReplicas()
 	observed := context.WithValue(t.Context(), observedKey{}, true)
 	u := identity.User{ID: 7, Username: "asyncwriter", DisplayName: "A", CreatedAt: time.Now()}
@@ -95,6 +95,17 @@ func TestTokenCoversAnAsynchronousCommit(t *testing.T) {
 		t.Fatalf("told of %d commits, want 1", len(o.at))
 	}
 	token := o.at[0]
+	// Replay to a target stops after the first record at or past it: one
+	// is written, committed at once, so the stop is not left to the
+	// server's next background record.
+	primary, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { primary.Close() })
+	if _, err := primary.Exec(`SET synchronous_commit = on; CREATE TABLE after_the_token (x int)`); err != nil {
+		t.Fatal(err)
+	}
 	pg.StartReplicas("recovery_target_lsn='"+token.String()+"'", "recovery_target_action=pause")
 	replica, err := sql.Open("pgx", replicas[0])
 	if err != nil {

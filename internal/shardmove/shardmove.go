@@ -262,6 +262,9 @@ func (r moveRun) cutOver(ctx context.Context, rep *Report) error {
 func (r moveRun) replayToSourcePosition(pauseCtx context.Context) error {
 	last, err := flushedPosition(pauseCtx, r.src)
 	if err != nil {
+		if pauseCtx.Err() != nil {
+			return ErrPauseTooLong
+		}
 		return fmt.Errorf("shardmove: source position: %w", err)
 	}
 	for {
@@ -281,8 +284,11 @@ func (r moveRun) replayToSourcePosition(pauseCtx context.Context) error {
 // flushedPosition is a position of db's WAL that every commit so far
 // lies before, flushed so that it can be streamed. Where commits return
 // before their WAL is written (synchronous_commit off) the write position
-// may fall short of the last ones: a transaction of its own, committed
-// synchronously, flushes everything inserted before it.
+// may fall short of the last ones. So a transaction of its own takes the
+// insert position, which every commit before it lies before (and no later
+// write of other shards or databases of the server, still going on, that
+// the move need not wait for), and commits synchronously, which flushes
+// all that.
 func flushedPosition(ctx context.Context, db *sql.DB) (string, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -295,12 +301,11 @@ func flushedPosition(ctx context.Context, db *sql.DB) (string, error) {
 	if _, err := tx.ExecContext(ctx, `SELECT txid_current()`); err != nil { // a commit record to flush
 		return "", err
 	}
-	if err := tx.Commit(); err != nil {
+	var last string
+	if err := tx.QueryRowContext(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&last); err != nil {
 		return "", err
 	}
-	var last string
-	err = db.QueryRowContext(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&last)
-	return last, err
+	return last, tx.Commit()
 }
 
 // forgetLeaving handles a shard coming back to a database it once left:
