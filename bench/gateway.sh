@@ -8,6 +8,7 @@
 # Installs nginx-light and haproxy from Debian when missing.
 #
 #   bench/gateway.sh            DUR=10s RUNS=3 C=64 by default
+#   GW_ENV=GOMAXPROCS=1 bench/gateway.sh   the gateway with that environment
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${DUR:-10s} RUNS=${RUNS:-3} C=${C:-64}
@@ -26,7 +27,7 @@ cat >"$work/limits.json" <<JSON
               "anonymous": {"limit": 100000000, "window": "5m", "algorithm": "sliding_window_counter"}}}
 JSON
 start_seeded $API --secret "$secret" --metrics-addr off
-"$work/photofeed" serve --roles gateway --addr $GW --upstreams "http://$API" --secret "$secret" \
+env ${GW_ENV:-} "$work/photofeed" serve --roles gateway --addr $GW --upstreams "http://$API" --secret "$secret" \
 	--data-dir "$work/gw" --metrics-addr off --log-level error --rate-limits "$work/limits.json" >/dev/null 2>&1 &
 pids+=($!)
 wait_up "http://$GW/readyz"
