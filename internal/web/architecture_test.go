@@ -69,17 +69,7 @@ func TestArchitecturePage(t *testing.T) {
 func TestArchitectureEvents(t *testing.T) {
 	f := newFakes()
 	asAdmin(f)
-	srv := httptest.NewServer(f.handler(t))
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/admin/architecture/events", nil)
-	req.AddCookie(&http.Cookie{Name: httpauth.CookieName, Value: annSession})
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	resp := openArchitectureEvents(t, f)
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
 		t.Fatalf("%d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
@@ -118,18 +108,8 @@ func TestArchitectureEventsEndAfterTheirLife(t *testing.T) {
 	f := newFakes()
 	asAdmin(f)
 	f.deps = func(d *web.Deps) { d.Architecture, d.ArchitectureStreamLife = fakeArchitecture{}, life }
-	srv := httptest.NewServer(f.handler(t))
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/admin/architecture/events", nil)
-	req.AddCookie(&http.Cookie{Name: httpauth.CookieName, Value: annSession})
 	start := time.Now()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	resp := openArchitectureEvents(t, f)
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
@@ -146,4 +126,23 @@ func TestArchitectureEventsEndAfterTheirLife(t *testing.T) {
 	if n := strings.Count(string(body), "event: view\n"); n < 1 {
 		t.Errorf("stream ended with %d view events, want at least the first", n)
 	}
+}
+
+// openArchitectureEvents opens the architecture stream as Ann, an admin,
+// on a real server: the body is closed, and the server stopped, when the
+// test ends; reads give up after 10 s.
+func openArchitectureEvents(t *testing.T, f *fakes) *http.Response {
+	t.Helper()
+	srv := httptest.NewServer(f.handler(t))
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/admin/architecture/events", nil)
+	req.AddCookie(&http.Cookie{Name: httpauth.CookieName, Value: annSession})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
 }
