@@ -138,8 +138,9 @@ func readLighthouse(path string) (map[string]float64, []string, error) {
 			Refs  []struct{ ID string } `json:"auditRefs"`
 		}
 		Audits map[string]struct {
-			Title string
-			Score *float64
+			Title        string
+			Score        *float64
+			NumericValue *float64
 		}
 	}
 	if err := json.Unmarshal(raw, &r); err != nil {
@@ -163,5 +164,12 @@ func readLighthouse(path string) (map[string]float64, []string, error) {
 		list = append(list, m)
 	}
 	sort.Strings(list)
+	// The metrics the performance score is made of, so that a run below
+	// the goal says which one fell and by how much.
+	for _, m := range []string{"first-contentful-paint", "largest-contentful-paint", "speed-index", "total-blocking-time", "cumulative-layout-shift"} {
+		if a, ok := r.Audits[m]; ok && a.NumericValue != nil {
+			scores[m] = *a.NumericValue
+		}
+	}
 	return scores, list, nil
 }

@@ -1,9 +1,6 @@
 package web
 
-import (
-	"io/fs"
-	"net/http"
-)
+import "net/http"
 
 // Register adds every page to mux: the whole UI surface, in one place.
 func (ui *UI) Register(mux *http.ServeMux) {
@@ -33,13 +30,5 @@ func (ui *UI) Register(mux *http.ServeMux) {
 		mux.HandleFunc("GET /admin/architecture/events", ui.needAdmin(ui.architectureEvents))
 	}
 
-	static, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
-}
-
-func cacheStatic(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		h.ServeHTTP(w, r)
-	})
+	mux.Handle("GET /static/", http.StripPrefix("/static/", ui.assets))
 }

@@ -50,9 +50,10 @@ type Deps struct {
 
 // UI serves the HTML pages.
 type UI struct {
-	deps  Deps
-	log   *slog.Logger
-	pages map[string]*template.Template
+	deps   Deps
+	log    *slog.Logger
+	pages  map[string]*template.Template
+	assets *assets
 }
 
 func New(deps Deps) (*UI, error) {
@@ -65,8 +66,17 @@ func New(deps Deps) (*UI, error) {
 	if deps.ArchitectureStreamLife <= 0 {
 		deps.ArchitectureStreamLife = architectureStreamLife
 	}
-	ui := &UI{deps: deps, log: deps.Logger, pages: map[string]*template.Template{}}
+	static, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		return nil, err
+	}
+	assets, err := newAssets(static)
+	if err != nil {
+		return nil, fmt.Errorf("static files: %w", err)
+	}
+	ui := &UI{deps: deps, log: deps.Logger, pages: map[string]*template.Template{}, assets: assets}
 	funcs := template.FuncMap{
+		"asset": assets.url,
 		"media": func(key string) string { return deps.MediaBaseURL + "/media/" + key },
 		"ago":   ago,
 		"id":    func(id int64) string { return strconv.FormatInt(id, 10) },
