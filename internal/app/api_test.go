@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -488,6 +489,29 @@ func TestMetricsAnswer(t *testing.T) {
 	off := start(t, "--metrics-addr", "off")
 	if off.Metrics != "" {
 		t.Fatalf("--metrics-addr off, and still metrics at %s", off.Metrics)
+	}
+}
+
+// The metrics listener also serves the runtime's profiles, so an operator
+// can see where a node's CPU goes under real load; the public listener
+// never does.
+func TestProfilesOnTheMetricsListenerOnly(t *testing.T) {
+	s := start(t)
+	base := strings.TrimSuffix(s.Metrics, "/metrics")
+	resp, err := http.Get(base + "/debug/pprof/profile?seconds=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	// A CPU profile is a gzipped protocol buffer.
+	if resp.StatusCode != 200 || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("CPU profile on the metrics listener: %d, %d bytes %.40q", resp.StatusCode, len(b), b)
+	}
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/profile?seconds=1"} {
+		if r := s.client(t).do("GET", path, nil); r.StatusCode != 404 {
+			t.Fatalf("%s on the public listener: %d", path, r.StatusCode)
+		}
 	}
 }
 

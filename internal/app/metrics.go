@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,8 +65,10 @@ func metricsHandler(db *database, more ...prometheus.Collector) http.Handler {
 
 // serveMetrics serves /metrics on --metrics-addr, apart from the public
 // listener: it shows the runtime version and process figures, for the
-// operator's scraper, not for everyone. It returns where (for the start
-// line) and how to stop.
+// operator's scraper, not for everyone. The runtime's profiles
+// (/debug/pprof/) are there for the same operator: where a node's CPU and
+// memory go is best seen under its real load. It returns where (for the
+// start line) and how to stop.
 func serveMetrics(cfg Config, metrics http.Handler, log *slog.Logger) (where string, stop func(), err error) {
 	if cfg.MetricsAddr == "off" {
 		return "off", func() {}, nil
@@ -76,6 +79,11 @@ func serveMetrics(cfg Config, metrics http.Handler, log *slog.Logger) (where str
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metrics)
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	srv := &http.Server{Handler: nosniff(mux), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	go func() {
