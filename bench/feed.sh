@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Feed throughput: GET /v1/feed (20 items, warm) on photofeed next to a bare
-# net/http JSON handler marshalling the same document, in the same run, on
+# net/http handler writing the same bytes (the floor), in the same run, on
 # loopback. Prints both figures and their ratio.
 #
 #   [ENCODING=gzip|zstd] bench/feed.sh [duration=10s] [connections=64] [photofeed flags...]
