@@ -46,7 +46,7 @@ func TestArchitecturePage(t *testing.T) {
 	runPages(t, []pageCase{
 		{name: "admin", visit: get("/admin/architecture", annSession), setup: asAdmin, status: 200,
 			shows: []string{`<a href="/admin/architecture">Architecture</a>`, `data-addr="127.0.0.1:8081" data-state="lost"`, `data-addr="127.0.0.1:8080" data-state="up"`,
-				"41.5", "PostgreSQL primary", `data-stream="/admin/architecture/events"`, `src="/static/architecture.js?v=`}},
+				"41.5", "PostgreSQL primary", `data-stream="/admin/architecture/events"`, `/architecture.js" defer`}},
 		{name: "not an admin", visit: get("/admin/architecture", annSession), setup: withArchitecture, status: 403,
 			hides: []string{"127.0.0.1:8081", `href="/admin/architecture"`}},
 		{name: "an admin's header links to it", visit: get("/", annSession), setup: asAdmin, status: 200,

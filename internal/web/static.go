@@ -1,24 +1,34 @@
 package web
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"io/fs"
 	"net/http"
-	"path"
+	"strings"
+	"time"
 )
 
-// assets names each file under static/ by a versioned URL: its path and
-// the first 16 hex digits of its bytes' SHA-256. A release that changes
-// a file changes its URL, so browsers and caches may keep each version
-// for a year without ever serving a stale stylesheet or script.
+// assets serves the files under static/ by versioned paths: the first 16
+// hex digits of a file's SHA-256, then its name (/static/1cb8…/style.css).
+// A release that changes a file changes its path, so browsers and caches
+// may keep each version for a year without ever serving a stale
+// stylesheet or script. The version is a path segment, not a query, as
+// some caches key on the path alone (the edge nginx in the docs keys on
+// $uri).
 type assets struct {
-	version map[string]string // file name → version
-	files   http.Handler
+	files   map[string]asset // by name
+	started time.Time        // the files' modification time: they are built in
+}
+
+type asset struct {
+	version string
+	body    []byte
 }
 
 func newAssets(static fs.FS) (*assets, error) {
-	a := &assets{version: map[string]string{}, files: http.FileServerFS(static)}
+	a := &assets{files: map[string]asset{}, started: time.Now()}
 	err := fs.WalkDir(static, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -28,31 +38,41 @@ func newAssets(static fs.FS) (*assets, error) {
 			return err
 		}
 		sum := sha256.Sum256(b)
-		a.version[name] = hex.EncodeToString(sum[:8])
+		a.files[name] = asset{version: hex.EncodeToString(sum[:8]), body: b}
 		return nil
 	})
 	return a, err
 }
 
-// url is name's versioned URL; templates call it as {{asset "style.css"}}.
+// url is name's versioned path; templates call it as {{asset "style.css"}}.
 // A name with no file is a template's mistake, caught by the tests of the
-// pages that use it: it gets the unversioned URL, which 404s.
+// pages that use it: it gets a path that 404s.
 func (a *assets) url(name string) string {
-	if v, ok := a.version[name]; ok {
-		return "/static/" + name + "?v=" + v
+	if f, ok := a.files[name]; ok {
+		return "/static/" + f.version + "/" + name
 	}
-	return "/static/" + name
+	return "/static/missing/" + name
 }
 
-// ServeHTTP serves the files under /static/ (prefix stripped). At its
-// current version a file is immutable for a year; by a bare or an old
-// version (a page cached from before a release) it is the current bytes,
-// kept for an hour only.
+// ServeHTTP serves the files under /static/ (prefix stripped), and
+// nothing else (no listing). At its current version a file is immutable
+// for a year; by its bare name or an old version (a page cached from
+// before a release) it is the current bytes, kept for an hour only.
 func (a *assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	version, name, versioned := strings.Cut(r.URL.Path, "/")
+	if !versioned {
+		name = version
+	}
+	f, ok := a.files[name]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
 	cache := "public, max-age=3600"
-	if v := r.URL.Query().Get("v"); v != "" && v == a.version[path.Clean(r.URL.Path)] {
+	if versioned && version == f.version {
 		cache = "public, max-age=31536000, immutable"
 	}
 	w.Header().Set("Cache-Control", cache)
-	a.files.ServeHTTP(w, r)
+	w.Header().Set("ETag", `"`+f.version+`"`)
+	http.ServeContent(w, r, name, a.started, bytes.NewReader(f.body))
 }
