@@ -492,26 +492,42 @@ func TestMetricsAnswer(t *testing.T) {
 	}
 }
 
-// The metrics listener also serves the runtime's profiles, so an operator
-// can see where a node's CPU goes under real load; the public listener
-// never does.
-func TestProfilesOnTheMetricsListenerOnly(t *testing.T) {
-	s := start(t)
-	base := strings.TrimSuffix(s.Metrics, "/metrics")
-	resp, err := http.Get(base + "/debug/pprof/profile?seconds=1")
-	if err != nil {
-		t.Fatal(err)
+// With --pprof the metrics listener also serves the runtime's profiles,
+// so an operator can see where a node's CPU goes under real load. They
+// are off by default (the listener may be reachable from a network, and
+// a profile costs CPU), never on the public listener, and the command
+// line, which may hold secrets, is not among them.
+func TestProfilesOnlyWhenAskedAndOnTheMetricsListener(t *testing.T) {
+	get := func(url string) (int, []byte) {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	s := start(t, "--pprof")
+	base := strings.TrimSuffix(s.Metrics, "/metrics")
 	// A CPU profile is a gzipped protocol buffer.
-	if resp.StatusCode != 200 || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
-		t.Fatalf("CPU profile on the metrics listener: %d, %d bytes %.40q", resp.StatusCode, len(b), b)
+	if code, b := get(base + "/debug/pprof/profile?seconds=1"); code != 200 || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("CPU profile on the metrics listener: %d, %d bytes %.40q", code, len(b), b)
+	}
+	if code, _ := get(base + "/debug/pprof/heap"); code != 200 {
+		t.Fatalf("heap profile on the metrics listener: %d", code)
+	}
+	if code, _ := get(base + "/debug/pprof/cmdline"); code != 404 {
+		t.Fatalf("the command line on the metrics listener: %d", code)
 	}
 	for _, path := range []string{"/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/profile?seconds=1"} {
 		if r := s.client(t).do("GET", path, nil); r.StatusCode != 404 {
 			t.Fatalf("%s on the public listener: %d", path, r.StatusCode)
 		}
+	}
+	plain := start(t)
+	if code, _ := get(strings.TrimSuffix(plain.Metrics, "/metrics") + "/debug/pprof/heap"); code != 404 {
+		t.Fatalf("profiles without --pprof: %d", code)
 	}
 }
 

@@ -53,6 +53,7 @@ type Config struct {
 	CDNPurgeURL     string        // --cdn-purge-url, PHOTOFEED_CDN_PURGE_URL; URL template with {path}; "" purges nothing
 	CDNPurgeMethod  string        // --cdn-purge-method, PHOTOFEED_CDN_PURGE_METHOD; default PURGE
 	MetricsAddr     string        // --metrics-addr, PHOTOFEED_METRICS_ADDR; default 127.0.0.1:9464, "off" for none
+	Pprof           bool          // --pprof, PHOTOFEED_PPROF; the runtime's profiles on --metrics-addr too
 	TrustedProxies  string        // --trusted-proxies, PHOTOFEED_TRUSTED_PROXIES; CIDR ranges whose client header is believed
 	ClientIPHeader  string        // --client-ip-header, PHOTOFEED_CLIENT_IP_HEADER; x-forwarded-for (default) or forwarded
 	Upstreams       string        // --upstreams, PHOTOFEED_UPSTREAMS; the gateway's api nodes, comma-separated URLs
@@ -150,6 +151,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&c.CDNPurgeURL, "cdn-purge-url", "", "on a photo's deletion, purge its media from an edge cache at this URL, {path} being /media/<key>, e.g. http://cdn.internal{path}")
 	fs.StringVar(&c.CDNPurgeMethod, "cdn-purge-method", "PURGE", "HTTP method of the purge request (PURGE, POST, DELETE…)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:9464", `listen address of /metrics (Prometheus), apart from the public one; "off" for none`)
+	fs.BoolVar(&c.Pprof, "pprof", false, "also serve the Go runtime's profiles (/debug/pprof/) on --metrics-addr, for an operator to see where CPU and memory go")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDR ranges of proxies whose --client-ip-header names the client (default: none; the peer address is the client)")
 	fs.StringVar(&c.ClientIPHeader, "client-ip-header", string(clientip.XForwardedFor), "the one header trusted proxies name the client in: x-forwarded-for or forwarded (RFC 7239); the other is never read")
 	fs.StringVar(&c.Upstreams, "upstreams", "", "with --roles gateway: the api nodes' URLs, comma-separated, e.g. http://10.0.0.5:8080,http://10.0.0.6:8080")
@@ -251,6 +253,8 @@ func (c Config) validate() error {
 		return errors.New("--argon2-memory must be from 64 to 4194304 KiB")
 	case c.Argon2Time < 1 || c.Argon2Time > 100:
 		return errors.New("--argon2-time must be from 1 to 100")
+	case c.Pprof && c.MetricsAddr == "off":
+		return errors.New("--pprof needs --metrics-addr: the profiles are served there")
 	case c.MetricsAddr != "off" && !validAddr(c.MetricsAddr):
 		return errors.New(`--metrics-addr must be host:port (e.g. 127.0.0.1:9464) or "off"`)
 	case !validProxies(c.TrustedProxies):

@@ -65,10 +65,12 @@ func metricsHandler(db *database, more ...prometheus.Collector) http.Handler {
 
 // serveMetrics serves /metrics on --metrics-addr, apart from the public
 // listener: it shows the runtime version and process figures, for the
-// operator's scraper, not for everyone. The runtime's profiles
-// (/debug/pprof/) are there for the same operator: where a node's CPU and
-// memory go is best seen under its real load. It returns where (for the
-// start line) and how to stop.
+// operator's scraper, not for everyone. With --pprof the runtime's
+// profiles (/debug/pprof/) are there for the same operator: where a
+// node's CPU and memory go is best seen under its real load. Off by
+// default: the listener may be reachable from a network (the container
+// image binds it on all interfaces), and a profile costs CPU. It returns
+// where (for the start line) and how to stop.
 func serveMetrics(cfg Config, metrics http.Handler, log *slog.Logger) (where string, stop func(), err error) {
 	if cfg.MetricsAddr == "off" {
 		return "off", func() {}, nil
@@ -79,11 +81,16 @@ func serveMetrics(cfg Config, metrics http.Handler, log *slog.Logger) (where str
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metrics)
-	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	if cfg.Pprof {
+		// Not the command line (pprof.Cmdline): it may hold secrets
+		// (--secret, credentials in --db).
+		mux.HandleFunc("GET /debug/pprof/cmdline", http.NotFound)
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol) // go tool pprof asks this way
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	srv := &http.Server{Handler: nosniff(mux), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	go func() {
